@@ -1,0 +1,18 @@
+// Benchmarks, outside the test suite: `swift run -c release vlp-bench NAME`.
+// Each prints ratios against a peer measured in the same run (DESIGN.md §5).
+import Foundation
+
+let benchmarks: [String: () throws -> Void] = [
+    // "name": Benchmark.run — one line each.
+    :
+]
+
+let arguments = Array(CommandLine.arguments.dropFirst())
+let selected = arguments.isEmpty ? benchmarks.keys.sorted() : arguments
+for name in selected {
+    guard let run = benchmarks[name] else {
+        FileHandle.standardError.write("unknown benchmark \(name); known: \(benchmarks.keys.sorted())\n".data(using: .utf8)!)
+        exit(2)
+    }
+    try run()
+}

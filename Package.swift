@@ -1,0 +1,60 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// libtorch is found on the default search paths (Debian's libtorch-dev puts headers under
+// /usr/include and libraries under /usr/lib). To build against another libtorch (for example
+// a libtorch 2.x with CUDA), see README "Building against another libtorch": the paths are
+// passed through the environment (CPATH / LIBRARY_PATH / LD_LIBRARY_PATH) so that no
+// unsafeFlags end up in the products.
+let package = Package(
+    name: "swift-vlp",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "Torch", targets: ["Torch"]),
+        .library(name: "VLP", targets: ["VLP"]),
+        .executable(name: "vlp", targets: ["vlp"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .target(
+            name: "CTorch",
+            path: "Sources/CTorch",
+            cxxSettings: [.define("_GLIBCXX_USE_CXX11_ABI", to: "1")],
+            linkerSettings: [
+                .linkedLibrary("torch"),
+                .linkedLibrary("torch_cpu"),
+                .linkedLibrary("c10"),
+            ]
+        ),
+        .target(name: "Torch", dependencies: ["CTorch"]),
+        .target(
+            name: "CImageCodecs",
+            path: "Sources/CImageCodecs",
+            linkerSettings: [
+                .linkedLibrary("turbojpeg"),
+                .linkedLibrary("jpeg"),
+                .linkedLibrary("png16"),
+                .linkedLibrary("webp"),
+            ]
+        ),
+        .target(
+            name: "VLP",
+            dependencies: ["Torch", "CImageCodecs"],
+            resources: [.copy("Resources")]
+        ),
+        .executableTarget(
+            name: "vlp",
+            dependencies: [
+                "VLP", "Torch",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(name: "vlp-bench", dependencies: ["Torch", "VLP"], path: "Benchmarks/vlp-bench"),
+        .testTarget(name: "TorchTests", dependencies: ["Torch"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "VLPTests", dependencies: ["VLP", "Torch"], resources: [.copy("Fixtures")]),
+    ],
+    swiftLanguageModes: [.v5],
+    cxxLanguageStandard: .cxx17
+)

@@ -1,0 +1,15 @@
+import ArgumentParser
+import VLP
+
+@main
+struct VLPCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vlp",
+        abstract: "Vision-language pretraining: data, pretraining, evaluation and search.",
+        version: VLPVersion.string,
+        subcommands: [
+            DemoCommand.self,
+            // Subcommands register here, one line each.
+        ]
+    )
+}
