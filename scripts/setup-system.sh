@@ -6,11 +6,13 @@ set -euo pipefail
 
 PACKAGES=(
   libtorch-dev          # tensors + autograd (CTorch links libtorch, libtorch_cpu, libc10)
+  libopenblas0-pthread  # fast BLAS behind libtorch (Debian otherwise links the reference BLAS)
   libturbojpeg0-dev     # JPEG decode with DCT-domain scaling
   libjpeg62-turbo-dev
   libpng-dev
   libwebp-dev
   unzip
+  dataset-fashion-mnist # real image–label set for zero-shot (idx files under /usr/share/datasets)
 )
 
 missing=()

@@ -1,0 +1,273 @@
+// Tensor operations: elementwise, in-place, linear algebra, reductions, shape, sorting.
+#include <sstream>
+
+#include "Support.h"
+
+using namespace ctorch;
+
+namespace {
+
+at::Tensor binary(int32_t op, const at::Tensor &a, const at::Tensor &b) {
+  switch (op) {
+    case 0: return at::add(a, b);
+    case 1: return at::sub(a, b);
+    case 2: return at::mul(a, b);
+    case 3: return at::div(a, b);
+    case 4: return at::pow(a, b);
+    case 5: return at::remainder(a, b);
+    case 6: return at::maximum(a, b);
+    case 7: return at::minimum(a, b);
+    case 8: return at::eq(a, b);
+    case 9: return at::ne(a, b);
+    case 10: return at::lt(a, b);
+    case 11: return at::le(a, b);
+    case 12: return at::gt(a, b);
+    case 13: return at::ge(a, b);
+    case 14: return at::logical_and(a, b);
+    case 15: return at::logical_or(a, b);
+    case 16: return at::atan2(a, b);
+    case 17: return at::floor_divide(a, b);
+    default: throw std::invalid_argument("unknown binary op code " + std::to_string(op));
+  }
+}
+
+at::Tensor binary_scalar(int32_t op, const at::Tensor &a, const at::Scalar &b) {
+  switch (op) {
+    case 0: return at::add(a, b);
+    case 1: return at::sub(a, b);
+    case 2: return at::mul(a, b);
+    case 3: return at::div(a, b);
+    case 4: return at::pow(a, b);
+    case 5: return at::remainder(a, b);
+    case 6: return at::clamp_min(a, b);
+    case 7: return at::clamp_max(a, b);
+    case 8: return at::eq(a, b);
+    case 9: return at::ne(a, b);
+    case 10: return at::lt(a, b);
+    case 11: return at::le(a, b);
+    case 12: return at::gt(a, b);
+    case 13: return at::ge(a, b);
+    case 17: return at::floor_divide(a, at::scalar_tensor(b, a.options()));
+    default: throw std::invalid_argument("unknown scalar binary op code " + std::to_string(op));
+  }
+}
+
+at::Tensor unary(int32_t op, const at::Tensor &a) {
+  switch (op) {
+    case 0: return at::neg(a);
+    case 1: return at::exp(a);
+    case 2: return at::log(a);
+    case 3: return at::sqrt(a);
+    case 4: return at::rsqrt(a);
+    case 5: return at::abs(a);
+    case 6: return at::tanh(a);
+    case 7: return at::sigmoid(a);
+    case 8: return at::relu(a);
+    case 9: return at::silu(a);
+    case 10: return at::sin(a);
+    case 11: return at::cos(a);
+    case 12: return at::floor(a);
+    case 13: return at::ceil(a);
+    case 14: return at::round(a);
+    case 15: return at::sign(a);
+    case 16: return at::logical_not(a);
+    case 17: return at::isnan(a);
+    case 18: return at::isfinite(a);
+    case 19: return at::square(a);
+    case 20: return at::log1p(a);
+    case 21: return at::expm1(a);
+    case 22: return at::reciprocal(a);
+    case 23: return at::erf(a);
+    case 24: return at::isinf(a);
+    default: throw std::invalid_argument("unknown unary op code " + std::to_string(op));
+  }
+}
+
+c10::optional<at::Scalar> bound(double v, bool has) { return has ? c10::optional<at::Scalar>(v) : c10::nullopt; }
+
+int pair_out(std::tuple<at::Tensor, at::Tensor> r, vt_tensor *first, vt_tensor *second) {
+  *first = H(std::get<0>(r));
+  *second = H(std::get<1>(r));
+  return 0;
+}
+
+}  // namespace
+
+extern "C" {
+
+// MARK: elementwise
+vt_tensor vt_binary(int32_t op, vt_tensor a, vt_tensor b) { VT_HANDLE(binary(op, T(a), T(b))) }
+vt_tensor vt_binary_scalar(int32_t op, vt_tensor a, vt_scalar b) { VT_HANDLE(binary_scalar(op, T(a), S(b))) }
+vt_tensor vt_scalar_binary(int32_t op, vt_scalar a, vt_tensor b) {
+  VT_TRY
+  switch (op) {
+    case 1: return H(at::rsub(T(b), S(a)));
+    case 3: return H(at::mul(at::reciprocal(T(b)), S(a)));
+    case 4: return H(at::pow(S(a), T(b)));
+    default: throw std::invalid_argument("unknown scalar-first op code " + std::to_string(op));
+  }
+  VT_CATCH(nullptr)
+}
+vt_tensor vt_unary(int32_t op, vt_tensor a) { VT_HANDLE(unary(op, T(a))) }
+vt_tensor vt_clamp(vt_tensor a, double min, bool has_min, double max, bool has_max) {
+  VT_HANDLE(at::clamp(T(a), bound(min, has_min), bound(max, has_max)))
+}
+vt_tensor vt_where(vt_tensor c, vt_tensor a, vt_tensor b) { VT_HANDLE(at::where(T(c), T(a), T(b))) }
+vt_tensor vt_masked_fill(vt_tensor a, vt_tensor mask, vt_scalar v) { VT_HANDLE(at::masked_fill(T(a), T(mask), S(v))) }
+vt_tensor vt_lerp(vt_tensor a, vt_tensor b, double w) { VT_HANDLE(at::lerp(T(a), T(b), w)) }
+
+// MARK: in-place
+int vt_inplace_binary(int32_t op, vt_tensor a, vt_tensor b, double alpha) {
+  VT_TRY
+  switch (op) {
+    case 0: T(a).add_(T(b), alpha); break;
+    case 1: T(a).sub_(T(b), alpha); break;
+    case 2: T(a).mul_(T(b)); break;
+    case 3: T(a).div_(T(b)); break;
+    case 8: T(a).copy_(T(b)); break;
+    default: throw std::invalid_argument("unknown in-place op code " + std::to_string(op));
+  }
+  return 0;
+  VT_CATCH(1)
+}
+int vt_inplace_binary_scalar(int32_t op, vt_tensor a, vt_scalar b) {
+  VT_TRY
+  switch (op) {
+    case 0: T(a).add_(S(b)); break;
+    case 1: T(a).sub_(S(b)); break;
+    case 2: T(a).mul_(S(b)); break;
+    case 3: T(a).div_(S(b)); break;
+    default: throw std::invalid_argument("unknown in-place scalar op code " + std::to_string(op));
+  }
+  return 0;
+  VT_CATCH(1)
+}
+int vt_addcmul_(vt_tensor a, vt_tensor b, vt_tensor c, double v) { VT_STATUS(T(a).addcmul_(T(b), T(c), v)) }
+int vt_addcdiv_(vt_tensor a, vt_tensor b, vt_tensor c, double v) { VT_STATUS(T(a).addcdiv_(T(b), T(c), v)) }
+int vt_lerp_(vt_tensor a, vt_tensor b, double w) { VT_STATUS(T(a).lerp_(T(b), w)) }
+int vt_zero_(vt_tensor a) { VT_STATUS(T(a).zero_()) }
+int vt_fill_(vt_tensor a, vt_scalar v) { VT_STATUS(T(a).fill_(S(v))) }
+int vt_clamp_(vt_tensor a, double min, bool has_min, double max, bool has_max) {
+  VT_STATUS(T(a).clamp_(bound(min, has_min), bound(max, has_max)))
+}
+int vt_sqrt_(vt_tensor a) { VT_STATUS(T(a).sqrt_()) }
+
+// MARK: linear algebra
+vt_tensor vt_matmul(vt_tensor a, vt_tensor b) { VT_HANDLE(at::matmul(T(a), T(b))) }
+vt_tensor vt_bmm(vt_tensor a, vt_tensor b) { VT_HANDLE(at::bmm(T(a), T(b))) }
+
+// MARK: reductions
+vt_tensor vt_sum(vt_tensor a, const int64_t *d, size_t n, bool keep) {
+  VT_HANDLE(n == 0 ? at::sum(T(a)) : at::sum(T(a), dims(d, n), keep))
+}
+vt_tensor vt_mean(vt_tensor a, const int64_t *d, size_t n, bool keep) {
+  VT_HANDLE(n == 0 ? at::mean(T(a)) : at::mean(T(a), dims(d, n), keep))
+}
+vt_tensor vt_prod(vt_tensor a, int64_t dim, bool has_dim, bool keep) {
+  VT_HANDLE(has_dim ? at::prod(T(a), dim, keep) : at::prod(T(a)))
+}
+vt_tensor vt_amax(vt_tensor a, const int64_t *d, size_t n, bool keep) { VT_HANDLE(at::amax(T(a), dims(d, n), keep)) }
+vt_tensor vt_amin(vt_tensor a, const int64_t *d, size_t n, bool keep) { VT_HANDLE(at::amin(T(a), dims(d, n), keep)) }
+int vt_max_dim(vt_tensor a, int64_t dim, bool keep, vt_tensor *v, vt_tensor *i) {
+  VT_TRY return pair_out(at::max(T(a), dim, keep), v, i);
+  VT_CATCH(1)
+}
+int vt_min_dim(vt_tensor a, int64_t dim, bool keep, vt_tensor *v, vt_tensor *i) {
+  VT_TRY return pair_out(at::min(T(a), dim, keep), v, i);
+  VT_CATCH(1)
+}
+vt_tensor vt_argmax(vt_tensor a, int64_t dim, bool has_dim, bool keep) {
+  VT_HANDLE(at::argmax(T(a), has_dim ? c10::optional<int64_t>(dim) : c10::nullopt, keep))
+}
+vt_tensor vt_argmin(vt_tensor a, int64_t dim, bool has_dim, bool keep) {
+  VT_HANDLE(at::argmin(T(a), has_dim ? c10::optional<int64_t>(dim) : c10::nullopt, keep))
+}
+vt_tensor vt_logsumexp(vt_tensor a, const int64_t *d, size_t n, bool keep) {
+  VT_TRY
+  if (n == 0) return H(at::logsumexp(T(a).reshape({-1}), {0}, keep));
+  return H(at::logsumexp(T(a), dims(d, n), keep));
+  VT_CATCH(nullptr)
+}
+vt_tensor vt_norm(vt_tensor a, double p, const int64_t *d, size_t n, bool keep) {
+  VT_HANDLE(n == 0 ? at::norm(T(a), p) : at::norm(T(a), p, dims(d, n), keep))
+}
+vt_tensor vt_var(vt_tensor a, const int64_t *d, size_t n, bool unbiased, bool keep) {
+  VT_HANDLE(n == 0 ? at::var(T(a), unbiased) : at::var(T(a), dims(d, n), unbiased, keep))
+}
+vt_tensor vt_cumsum(vt_tensor a, int64_t dim) { VT_HANDLE(at::cumsum(T(a), dim)) }
+vt_tensor vt_any(vt_tensor a) { VT_HANDLE(at::any(T(a))) }
+vt_tensor vt_all(vt_tensor a) { VT_HANDLE(at::all(T(a))) }
+
+// MARK: shape
+vt_tensor vt_reshape(vt_tensor a, const int64_t *s, size_t n) { VT_HANDLE(at::reshape(T(a), dims(s, n))) }
+vt_tensor vt_permute(vt_tensor a, const int64_t *d, size_t n) { VT_HANDLE(T(a).permute(dims(d, n))) }
+vt_tensor vt_transpose(vt_tensor a, int64_t d0, int64_t d1) { VT_HANDLE(at::transpose(T(a), d0, d1)) }
+vt_tensor vt_squeeze(vt_tensor a, int64_t dim, bool has_dim) {
+  VT_HANDLE(has_dim ? at::squeeze(T(a), dim) : at::squeeze(T(a)))
+}
+vt_tensor vt_unsqueeze(vt_tensor a, int64_t dim) { VT_HANDLE(at::unsqueeze(T(a), dim)) }
+vt_tensor vt_expand(vt_tensor a, const int64_t *s, size_t n) { VT_HANDLE(T(a).expand(dims(s, n))) }
+vt_tensor vt_repeat(vt_tensor a, const int64_t *r, size_t n) { VT_HANDLE(T(a).repeat(dims(r, n))) }
+vt_tensor vt_flatten(vt_tensor a, int64_t start, int64_t end) { VT_HANDLE(at::flatten(T(a), start, end)) }
+vt_tensor vt_flip(vt_tensor a, const int64_t *d, size_t n) { VT_HANDLE(at::flip(T(a), dims(d, n))) }
+vt_tensor vt_cat(const vt_tensor *ts, size_t n, int64_t dim) { VT_HANDLE(at::cat(tensors(ts, n), dim)) }
+vt_tensor vt_stack(const vt_tensor *ts, size_t n, int64_t dim) { VT_HANDLE(at::stack(tensors(ts, n), dim)) }
+int vt_split(vt_tensor a, const int64_t *sizes, size_t nsizes, int64_t dim, vt_tensor **out, size_t *n) {
+  VT_TRY
+  auto parts = nsizes == 1 ? at::split(T(a), sizes[0], dim) : at::split_with_sizes(T(a), dims(sizes, nsizes), dim);
+  *out = handle_list(parts);
+  *n = parts.size();
+  return 0;
+  VT_CATCH(1)
+}
+int vt_chunk(vt_tensor a, int64_t chunks, int64_t dim, vt_tensor **out, size_t *n) {
+  VT_TRY
+  auto parts = at::chunk(T(a), chunks, dim);
+  *out = handle_list(parts);
+  *n = parts.size();
+  return 0;
+  VT_CATCH(1)
+}
+vt_tensor vt_narrow(vt_tensor a, int64_t dim, int64_t start, int64_t length) {
+  VT_HANDLE(at::narrow(T(a), dim, start, length))
+}
+vt_tensor vt_slice(vt_tensor a, int64_t dim, int64_t start, int64_t end, int64_t step) {
+  VT_HANDLE(at::slice(T(a), dim, start, end, step))
+}
+vt_tensor vt_select(vt_tensor a, int64_t dim, int64_t index) { VT_HANDLE(at::select(T(a), dim, index)) }
+vt_tensor vt_index_select(vt_tensor a, int64_t dim, vt_tensor index) {
+  VT_HANDLE(at::index_select(T(a), dim, T(index)))
+}
+vt_tensor vt_gather(vt_tensor a, int64_t dim, vt_tensor index) { VT_HANDLE(at::gather(T(a), dim, T(index))) }
+vt_tensor vt_scatter(vt_tensor a, int64_t dim, vt_tensor index, vt_tensor src, int32_t reduce) {
+  VT_HANDLE(reduce == 1 ? at::scatter_add(T(a), dim, T(index), T(src)) : at::scatter(T(a), dim, T(index), T(src)))
+}
+vt_tensor vt_masked_select(vt_tensor a, vt_tensor mask) { VT_HANDLE(at::masked_select(T(a), T(mask))) }
+vt_tensor vt_index(vt_tensor a, vt_tensor index) { VT_HANDLE(T(a).index({at::indexing::TensorIndex(T(index))})) }
+vt_tensor vt_index_put(vt_tensor a, vt_tensor index, vt_tensor values, bool accumulate) {
+  VT_TRY
+  c10::List<c10::optional<at::Tensor>> indices;
+  indices.push_back(T(index));
+  return H(at::index_put(T(a), indices, T(values), accumulate));
+  VT_CATCH(nullptr)
+}
+vt_tensor vt_tril(vt_tensor a, int64_t diagonal) { VT_HANDLE(at::tril(T(a), diagonal)) }
+vt_tensor vt_triu(vt_tensor a, int64_t diagonal) { VT_HANDLE(at::triu(T(a), diagonal)) }
+vt_tensor vt_nonzero(vt_tensor a) { VT_HANDLE(at::nonzero(T(a))) }
+vt_tensor vt_one_hot(vt_tensor a, int64_t classes) { VT_HANDLE(at::one_hot(T(a), classes)) }
+
+// MARK: sorting and sampling
+int vt_topk(vt_tensor a, int64_t k, int64_t dim, bool largest, bool sorted, vt_tensor *v, vt_tensor *i) {
+  VT_TRY return pair_out(at::topk(T(a), k, dim, largest, sorted), v, i);
+  VT_CATCH(1)
+}
+int vt_sort(vt_tensor a, int64_t dim, bool descending, vt_tensor *v, vt_tensor *i) {
+  VT_TRY return pair_out(at::sort(T(a), dim, descending), v, i);
+  VT_CATCH(1)
+}
+vt_tensor vt_argsort(vt_tensor a, int64_t dim, bool descending) { VT_HANDLE(at::argsort(T(a), dim, descending)) }
+vt_tensor vt_multinomial(vt_tensor probs, int64_t n, bool replacement) {
+  VT_HANDLE(at::multinomial(T(probs), n, replacement))
+}
+
+}  // extern "C"

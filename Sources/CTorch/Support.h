@@ -1,0 +1,73 @@
+// Private helpers shared by the CTorch translation units: handle conversion and the one
+// error channel (every entry point runs its body inside VT_TRY … VT_CATCH).
+#pragma once
+
+#include <ATen/ATen.h>
+#include <c10/util/Exception.h>
+
+#include <exception>
+#include <string>
+#include <vector>
+
+#include "ctorch.h"
+
+namespace ctorch {
+
+void set_error(const char *message);
+
+inline at::Tensor &T(vt_tensor h) {
+  if (h == nullptr) throw std::invalid_argument("null tensor handle");
+  return *reinterpret_cast<at::Tensor *>(h);
+}
+inline c10::optional<at::Tensor> optional_tensor(vt_tensor h) {
+  if (h == nullptr) return c10::nullopt;
+  return T(h);
+}
+inline vt_tensor H(at::Tensor t) { return reinterpret_cast<vt_tensor>(new at::Tensor(std::move(t))); }
+
+inline at::Scalar S(vt_scalar s) {
+  switch (s.kind) {
+    case 1: return at::Scalar(s.i);
+    case 2: return at::Scalar(s.i != 0);
+    default: return at::Scalar(s.f);
+  }
+}
+inline at::IntArrayRef dims(const int64_t *p, size_t n) { return at::IntArrayRef(p, n); }
+inline at::ScalarType dtype(int32_t d) { return static_cast<at::ScalarType>(d); }
+inline at::Device device(int32_t type, int32_t index) {
+  return at::Device(type == VT_CUDA ? at::kCUDA : at::kCPU, static_cast<c10::DeviceIndex>(index));
+}
+inline at::TensorOptions options(int32_t d, int32_t type, int32_t index) {
+  return at::TensorOptions().dtype(dtype(d)).device(device(type, index));
+}
+inline std::vector<at::Tensor> tensors(const vt_tensor *ts, size_t n) {
+  std::vector<at::Tensor> out;
+  out.reserve(n);
+  for (size_t i = 0; i < n; ++i) out.push_back(T(ts[i]));
+  return out;
+}
+/// A NULL-terminated malloc'ed list of new handles.
+vt_tensor *handle_list(const std::vector<at::Tensor> &ts);
+
+}  // namespace ctorch
+
+#define VT_TRY try {
+#define VT_CATCH(failure)                                                        \
+  }                                                                              \
+  catch (const c10::Error &e) {                                                  \
+    ctorch::set_error(e.what_without_backtrace());                               \
+    return failure;                                                              \
+  }                                                                              \
+  catch (const std::exception &e) {                                              \
+    ctorch::set_error(e.what());                                                 \
+    return failure;                                                              \
+  }                                                                              \
+  catch (...) {                                                                  \
+    ctorch::set_error("unknown C++ exception");                                  \
+    return failure;                                                              \
+  }
+
+/// Body of an entry point returning a new handle (NULL on error).
+#define VT_HANDLE(expr) VT_TRY return ctorch::H(expr); VT_CATCH(nullptr)
+/// Body of an entry point returning 0 on success, 1 on error.
+#define VT_STATUS(stmts) VT_TRY stmts; return 0; VT_CATCH(1)

@@ -1,0 +1,235 @@
+// CTorch: a small C API over libtorch (ATen + autograd).
+//
+// Tensors are opaque handles owning one at::Tensor each; free them with vt_free.
+// No C++ exception ever crosses this boundary: every entry point catches c10::Error and
+// std::exception and stores the message in a thread-local slot. Functions returning a handle
+// return NULL on error; functions returning int return 0 on success and 1 on error. Either
+// way the message is read with vt_last_error() on the same thread.
+#ifndef CTORCH_H
+#define CTORCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct vt_tensor_opaque *vt_tensor;
+typedef struct vt_guard_opaque *vt_guard;
+
+/// A scalar argument: kind 0 = floating (f), 1 = integral (i), 2 = boolean (i != 0).
+typedef struct {
+  double f;
+  int64_t i;
+  int32_t kind;
+} vt_scalar;
+
+/// Values equal c10::ScalarType's, which are stable across libtorch versions.
+enum {
+  VT_UINT8 = 0, VT_INT8 = 1, VT_INT16 = 2, VT_INT32 = 3, VT_INT64 = 4, VT_FLOAT16 = 5,
+  VT_FLOAT32 = 6, VT_FLOAT64 = 7, VT_BOOL = 11, VT_BFLOAT16 = 15
+};
+enum { VT_CPU = 0, VT_CUDA = 1 };
+
+// MARK: errors, runtime
+const char *vt_last_error(void);
+void vt_clear_error(void);
+const char *vt_version(void);
+void vt_free(vt_tensor t);
+void vt_free_list(vt_tensor *list);
+int vt_manual_seed(uint64_t seed);
+int vt_set_num_threads(int32_t n);
+int32_t vt_get_num_threads(void);
+int vt_set_num_interop_threads(int32_t n);
+/// Sets OpenBLAS's own thread count when libtorch's BLAS is OpenBLAS; returns 0 if absent.
+int32_t vt_set_blas_threads(int32_t n);
+bool vt_cuda_is_available(void);
+int32_t vt_cuda_device_count(void);
+
+// MARK: creation
+vt_tensor vt_empty(const int64_t *shape, size_t ndim, int32_t dtype, int32_t device, int32_t index);
+vt_tensor vt_zeros(const int64_t *shape, size_t ndim, int32_t dtype, int32_t device, int32_t index);
+vt_tensor vt_ones(const int64_t *shape, size_t ndim, int32_t dtype, int32_t device, int32_t index);
+vt_tensor vt_full(const int64_t *shape, size_t ndim, vt_scalar value, int32_t dtype, int32_t device, int32_t index);
+vt_tensor vt_arange(vt_scalar start, vt_scalar end, vt_scalar step, int32_t dtype, int32_t device, int32_t index);
+vt_tensor vt_randn(const int64_t *shape, size_t ndim, int32_t dtype, int32_t device, int32_t index);
+vt_tensor vt_rand(const int64_t *shape, size_t ndim, int32_t dtype, int32_t device, int32_t index);
+vt_tensor vt_randint(int64_t low, int64_t high, const int64_t *shape, size_t ndim, int32_t dtype, int32_t device, int32_t index);
+/// Copies `nbytes` from `data` into a new CPU tensor of the given shape and dtype.
+vt_tensor vt_from_data(const void *data, size_t nbytes, const int64_t *shape, size_t ndim, int32_t dtype);
+vt_tensor vt_scalar_tensor(vt_scalar value, int32_t dtype);
+
+// MARK: properties
+int64_t vt_dim(vt_tensor t);
+int vt_shape(vt_tensor t, int64_t *out, size_t cap);
+int vt_strides(vt_tensor t, int64_t *out, size_t cap);
+int32_t vt_dtype(vt_tensor t);
+int32_t vt_device_type(vt_tensor t);
+int32_t vt_device_index(vt_tensor t);
+int64_t vt_numel(vt_tensor t);
+bool vt_is_contiguous(vt_tensor t);
+/// Copies the tensor's elements (made contiguous, moved to CPU) into `out` (`nbytes` long).
+int vt_copy_to(vt_tensor t, void *out, size_t nbytes);
+int vt_item(vt_tensor t, double *out);
+int vt_item_int(vt_tensor t, int64_t *out);
+const void *vt_data_ptr(vt_tensor t);
+vt_tensor vt_to(vt_tensor t, int32_t dtype, int32_t device, int32_t index, bool copy);
+vt_tensor vt_contiguous(vt_tensor t);
+vt_tensor vt_clone(vt_tensor t);
+vt_tensor vt_shallow_copy(vt_tensor t);
+int vt_describe(vt_tensor t, char *out, size_t cap);
+
+// MARK: autograd
+int vt_set_requires_grad(vt_tensor t, bool value);
+bool vt_requires_grad(vt_tensor t);
+bool vt_is_leaf(vt_tensor t);
+/// The accumulated gradient, or NULL with no error when there is none.
+vt_tensor vt_grad(vt_tensor t);
+int vt_zero_grad(vt_tensor t);
+int vt_set_grad(vt_tensor t, vt_tensor grad);
+int vt_backward(vt_tensor t, vt_tensor grad_or_null, bool retain_graph, bool create_graph);
+/// Gradients of `outputs` with respect to `inputs` (torch.autograd.grad); result has n_in entries.
+int vt_autograd_grad(const vt_tensor *outputs, size_t n_out, const vt_tensor *grad_outputs,
+                     const vt_tensor *inputs, size_t n_in, bool retain_graph, bool create_graph,
+                     vt_tensor *result);
+vt_tensor vt_detach(vt_tensor t);
+/// Points `t` at `source`'s storage (Tensor.set_data), keeping `t`'s identity: how a module moves devices.
+int vt_set_data(vt_tensor t, vt_tensor source);
+bool vt_grad_enabled(void);
+void vt_set_grad_enabled(bool enabled);
+vt_guard vt_inference_mode_enter(void);
+void vt_inference_mode_exit(vt_guard g);
+
+// MARK: elementwise
+/// Binary ops by code: 0 add, 1 sub, 2 mul, 3 div, 4 pow, 5 remainder, 6 maximum, 7 minimum,
+/// 8 eq, 9 ne, 10 lt, 11 le, 12 gt, 13 ge, 14 logical_and, 15 logical_or, 16 atan2, 17 floor_divide
+vt_tensor vt_binary(int32_t op, vt_tensor a, vt_tensor b);
+vt_tensor vt_binary_scalar(int32_t op, vt_tensor a, vt_scalar b);
+/// scalar (op) tensor, for non-commutative ops: 1 sub, 3 div, 4 pow.
+vt_tensor vt_scalar_binary(int32_t op, vt_scalar a, vt_tensor b);
+/// Unary ops by code: 0 neg, 1 exp, 2 log, 3 sqrt, 4 rsqrt, 5 abs, 6 tanh, 7 sigmoid, 8 relu,
+/// 9 silu, 10 sin, 11 cos, 12 floor, 13 ceil, 14 round, 15 sign, 16 logical_not, 17 isnan,
+/// 18 isfinite, 19 square, 20 log1p, 21 expm1, 22 reciprocal, 23 erf, 24 isinf
+vt_tensor vt_unary(int32_t op, vt_tensor a);
+vt_tensor vt_clamp(vt_tensor a, double min, bool has_min, double max, bool has_max);
+vt_tensor vt_where(vt_tensor cond, vt_tensor a, vt_tensor b);
+vt_tensor vt_masked_fill(vt_tensor a, vt_tensor mask, vt_scalar value);
+vt_tensor vt_lerp(vt_tensor a, vt_tensor b, double weight);
+
+// MARK: in-place (for optimizers); each returns 0/1
+/// In-place binary by code (0 add_, 1 sub_, 2 mul_, 3 div_, 8 copy_); `alpha` scales b for add_/sub_.
+int vt_inplace_binary(int32_t op, vt_tensor a, vt_tensor b, double alpha);
+int vt_inplace_binary_scalar(int32_t op, vt_tensor a, vt_scalar b);
+int vt_addcmul_(vt_tensor a, vt_tensor b, vt_tensor c, double value);
+int vt_addcdiv_(vt_tensor a, vt_tensor b, vt_tensor c, double value);
+int vt_lerp_(vt_tensor a, vt_tensor b, double weight);
+int vt_zero_(vt_tensor a);
+int vt_fill_(vt_tensor a, vt_scalar value);
+int vt_clamp_(vt_tensor a, double min, bool has_min, double max, bool has_max);
+int vt_sqrt_(vt_tensor a);
+
+// MARK: linear algebra
+vt_tensor vt_matmul(vt_tensor a, vt_tensor b);
+vt_tensor vt_bmm(vt_tensor a, vt_tensor b);
+
+// MARK: reductions; `dims == NULL` (ndim 0) reduces over all dimensions
+vt_tensor vt_sum(vt_tensor a, const int64_t *dims, size_t ndim, bool keepdim);
+vt_tensor vt_mean(vt_tensor a, const int64_t *dims, size_t ndim, bool keepdim);
+vt_tensor vt_prod(vt_tensor a, int64_t dim, bool has_dim, bool keepdim);
+vt_tensor vt_amax(vt_tensor a, const int64_t *dims, size_t ndim, bool keepdim);
+vt_tensor vt_amin(vt_tensor a, const int64_t *dims, size_t ndim, bool keepdim);
+/// Max/min along a dimension: writes values and indices.
+int vt_max_dim(vt_tensor a, int64_t dim, bool keepdim, vt_tensor *values, vt_tensor *indices);
+int vt_min_dim(vt_tensor a, int64_t dim, bool keepdim, vt_tensor *values, vt_tensor *indices);
+vt_tensor vt_argmax(vt_tensor a, int64_t dim, bool has_dim, bool keepdim);
+vt_tensor vt_argmin(vt_tensor a, int64_t dim, bool has_dim, bool keepdim);
+vt_tensor vt_logsumexp(vt_tensor a, const int64_t *dims, size_t ndim, bool keepdim);
+vt_tensor vt_norm(vt_tensor a, double p, const int64_t *dims, size_t ndim, bool keepdim);
+vt_tensor vt_var(vt_tensor a, const int64_t *dims, size_t ndim, bool unbiased, bool keepdim);
+vt_tensor vt_cumsum(vt_tensor a, int64_t dim);
+vt_tensor vt_any(vt_tensor a);
+vt_tensor vt_all(vt_tensor a);
+
+// MARK: shape
+vt_tensor vt_reshape(vt_tensor a, const int64_t *shape, size_t ndim);
+vt_tensor vt_permute(vt_tensor a, const int64_t *dims, size_t ndim);
+vt_tensor vt_transpose(vt_tensor a, int64_t d0, int64_t d1);
+vt_tensor vt_squeeze(vt_tensor a, int64_t dim, bool has_dim);
+vt_tensor vt_unsqueeze(vt_tensor a, int64_t dim);
+vt_tensor vt_expand(vt_tensor a, const int64_t *shape, size_t ndim);
+vt_tensor vt_repeat(vt_tensor a, const int64_t *repeats, size_t ndim);
+vt_tensor vt_flatten(vt_tensor a, int64_t start, int64_t end);
+vt_tensor vt_flip(vt_tensor a, const int64_t *dims, size_t ndim);
+vt_tensor vt_cat(const vt_tensor *ts, size_t n, int64_t dim);
+vt_tensor vt_stack(const vt_tensor *ts, size_t n, int64_t dim);
+/// Splits into pieces; the NULL-terminated result list is freed with vt_free_list after the
+/// handles have been taken over (or freed).
+int vt_split(vt_tensor a, const int64_t *sizes, size_t nsizes, int64_t dim, vt_tensor **out, size_t *n);
+int vt_chunk(vt_tensor a, int64_t chunks, int64_t dim, vt_tensor **out, size_t *n);
+vt_tensor vt_narrow(vt_tensor a, int64_t dim, int64_t start, int64_t length);
+vt_tensor vt_slice(vt_tensor a, int64_t dim, int64_t start, int64_t end, int64_t step);
+vt_tensor vt_select(vt_tensor a, int64_t dim, int64_t index);
+vt_tensor vt_index_select(vt_tensor a, int64_t dim, vt_tensor index);
+vt_tensor vt_gather(vt_tensor a, int64_t dim, vt_tensor index);
+/// reduce: 0 replace, 1 add
+vt_tensor vt_scatter(vt_tensor a, int64_t dim, vt_tensor index, vt_tensor src, int32_t reduce);
+vt_tensor vt_masked_select(vt_tensor a, vt_tensor mask);
+/// a[mask] = value style boolean/integer indexing along dim 0 with a tensor index.
+vt_tensor vt_index(vt_tensor a, vt_tensor index);
+vt_tensor vt_index_put(vt_tensor a, vt_tensor index, vt_tensor values, bool accumulate);
+vt_tensor vt_tril(vt_tensor a, int64_t diagonal);
+vt_tensor vt_triu(vt_tensor a, int64_t diagonal);
+vt_tensor vt_nonzero(vt_tensor a);
+vt_tensor vt_one_hot(vt_tensor a, int64_t classes);
+
+// MARK: sorting and sampling
+int vt_topk(vt_tensor a, int64_t k, int64_t dim, bool largest, bool sorted, vt_tensor *values, vt_tensor *indices);
+int vt_sort(vt_tensor a, int64_t dim, bool descending, vt_tensor *values, vt_tensor *indices);
+vt_tensor vt_argsort(vt_tensor a, int64_t dim, bool descending);
+vt_tensor vt_multinomial(vt_tensor probs, int64_t n, bool replacement);
+
+// MARK: neural-network functions
+vt_tensor vt_linear(vt_tensor x, vt_tensor w, vt_tensor b_or_null);
+/// approximate: 0 exact (erf), 1 tanh
+vt_tensor vt_gelu(vt_tensor x, int32_t approximate);
+vt_tensor vt_softmax(vt_tensor x, int64_t dim);
+vt_tensor vt_log_softmax(vt_tensor x, int64_t dim);
+vt_tensor vt_layer_norm(vt_tensor x, const int64_t *shape, size_t ndim, vt_tensor w_or_null, vt_tensor b_or_null, double eps);
+vt_tensor vt_dropout(vt_tensor x, double p, bool train);
+vt_tensor vt_embedding(vt_tensor weight, vt_tensor indices, int64_t padding_idx);
+vt_tensor vt_conv2d(vt_tensor x, vt_tensor w, vt_tensor b_or_null, const int64_t *stride,
+                    const int64_t *padding, const int64_t *dilation, int64_t groups);
+vt_tensor vt_batch_norm(vt_tensor x, vt_tensor w_or_null, vt_tensor b_or_null, vt_tensor mean,
+                        vt_tensor var, bool training, double momentum, double eps);
+vt_tensor vt_adaptive_avg_pool2d(vt_tensor x, int64_t h, int64_t w);
+vt_tensor vt_max_pool2d(vt_tensor x, int64_t kernel, int64_t stride, int64_t padding);
+vt_tensor vt_interpolate_bicubic(vt_tensor x, int64_t h, int64_t w, bool align_corners);
+vt_tensor vt_pad(vt_tensor x, const int64_t *pads, size_t npads, double value);
+/// Scaled dot-product attention over [..., L, E] queries and [..., S, E] keys/values.
+/// `mask_or_null` is boolean (true = attend) or additive float, broadcastable to [..., L, S].
+/// When `weights_out` is non-NULL the attention weights are returned there too.
+vt_tensor vt_scaled_dot_product_attention(vt_tensor q, vt_tensor k, vt_tensor v, vt_tensor mask_or_null,
+                                          double dropout_p, bool is_causal, bool train, vt_tensor *weights_out);
+/// reduction: 0 none, 1 mean, 2 sum. Targets are class indices (int64) or probabilities (float).
+vt_tensor vt_cross_entropy(vt_tensor logits, vt_tensor target, vt_tensor weight_or_null,
+                           int32_t reduction, int64_t ignore_index, double label_smoothing);
+vt_tensor vt_binary_cross_entropy_with_logits(vt_tensor logits, vt_tensor target, vt_tensor weight_or_null,
+                                              vt_tensor pos_weight_or_null, int32_t reduction);
+vt_tensor vt_mse_loss(vt_tensor a, vt_tensor b, int32_t reduction);
+vt_tensor vt_normalize(vt_tensor x, double p, int64_t dim, double eps);
+vt_tensor vt_cosine_similarity(vt_tensor a, vt_tensor b, int64_t dim, double eps);
+
+// MARK: serialization
+/// Reads a zip-format PyTorch file (torch.save since 1.6) holding a flat or nested dict of
+/// tensors. Names (dotted for nested dicts) and tensors are returned in parallel arrays
+/// allocated with malloc; free names with vt_free_names and tensors with vt_free_list.
+int vt_load_pickled_state_dict(const char *path, char ***names, vt_tensor **tensors, size_t *n);
+void vt_free_names(char **names, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,28 @@
+import CTorch
+
+/// Where a tensor's memory lives.
+public enum Device: Equatable, Hashable, Sendable, CustomStringConvertible {
+    case cpu
+    case cuda(Int)
+
+    /// Whether the linked libtorch was built with CUDA and sees a GPU.
+    public static var isCUDAAvailable: Bool { vt_cuda_is_available() }
+    public static var cudaDeviceCount: Int { Int(vt_cuda_device_count()) }
+
+    /// The first GPU when there is one, else the CPU.
+    public static var best: Device { isCUDAAvailable ? .cuda(0) : .cpu }
+
+    var code: (type: Int32, index: Int32) {
+        switch self {
+        case .cpu: return (Int32(VT_CPU), -1)
+        case .cuda(let index): return (Int32(VT_CUDA), Int32(index))
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .cpu: return "cpu"
+        case .cuda(let index): return "cuda:\(index)"
+        }
+    }
+}

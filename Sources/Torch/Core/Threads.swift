@@ -1,0 +1,32 @@
+import CTorch
+import Foundation
+
+/// How many threads libtorch and its BLAS use.
+///
+/// libtorch's intra-op pool and OpenBLAS's own pool both size themselves to the core count,
+/// and on a small machine they oversubscribe: on the 2-core CI machine, 2 intra-op threads plus
+/// OpenBLAS's threads were measured slower than 1 (see README, "Threads"). So by default the
+/// BLAS runs single-threaded (libtorch already parallelises around it) and the intra-op pool
+/// gets the cores. `VLP_NUM_THREADS` and `VLP_BLAS_THREADS` override both.
+public enum TorchThreads {
+    /// Threads in libtorch's intra-op pool.
+    public static var intraOp: Int {
+        get { Int(vt_get_num_threads()) }
+        set { _ = vt_set_num_threads(Int32(Swift.max(1, newValue))) }
+    }
+
+    /// Sets OpenBLAS's thread count; returns false when libtorch's BLAS is not OpenBLAS.
+    @discardableResult
+    public static func setBLASThreads(_ n: Int) -> Bool {
+        vt_set_blas_threads(Int32(Swift.max(1, n))) != 0
+    }
+
+    /// Applies the defaults described above, or the environment's overrides. Idempotent.
+    public static func configureDefaults(environment: [String: String] = ProcessInfo.processInfo.environment) {
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let intra = environment["VLP_NUM_THREADS"].flatMap(Int.init) ?? cores
+        let blas = environment["VLP_BLAS_THREADS"].flatMap(Int.init) ?? 1
+        intraOp = intra
+        setBLASThreads(blas)
+    }
+}

@@ -1,0 +1,64 @@
+import CTorch
+
+/// Binary operation codes understood by CTorch's vt_binary family.
+enum BinaryOp: Int32 {
+    case add = 0, sub, mul, div, pow, remainder, maximum, minimum
+    case eq, ne, lt, le, gt, ge, logicalAnd, logicalOr, atan2, floorDivide
+}
+
+extension Tensor {
+    func binary(_ op: BinaryOp, _ other: Tensor) throws -> Tensor {
+        try wrap(vt_binary(op.rawValue, handle, other.handle), "\(op) of \(shape) and \(other.shape)")
+    }
+
+    func binary(_ op: BinaryOp, _ scalar: ScalarConvertible) throws -> Tensor {
+        try wrap(vt_binary_scalar(op.rawValue, handle, scalar.scalar), "\(op) of \(shape) and a scalar")
+    }
+
+    public static func + (a: Tensor, b: Tensor) throws -> Tensor { try a.binary(.add, b) }
+    public static func - (a: Tensor, b: Tensor) throws -> Tensor { try a.binary(.sub, b) }
+    public static func * (a: Tensor, b: Tensor) throws -> Tensor { try a.binary(.mul, b) }
+    public static func / (a: Tensor, b: Tensor) throws -> Tensor { try a.binary(.div, b) }
+
+    public static func + (a: Tensor, b: Double) throws -> Tensor { try a.binary(.add, b) }
+    public static func - (a: Tensor, b: Double) throws -> Tensor { try a.binary(.sub, b) }
+    public static func * (a: Tensor, b: Double) throws -> Tensor { try a.binary(.mul, b) }
+    public static func / (a: Tensor, b: Double) throws -> Tensor { try a.binary(.div, b) }
+    public static func + (a: Tensor, b: Int) throws -> Tensor { try a.binary(.add, b) }
+    public static func - (a: Tensor, b: Int) throws -> Tensor { try a.binary(.sub, b) }
+    public static func * (a: Tensor, b: Int) throws -> Tensor { try a.binary(.mul, b) }
+    public static func / (a: Tensor, b: Int) throws -> Tensor { try a.binary(.div, b) }
+
+    public static func + (a: Double, b: Tensor) throws -> Tensor { try b.binary(.add, a) }
+    public static func * (a: Double, b: Tensor) throws -> Tensor { try b.binary(.mul, a) }
+    public static func - (a: Double, b: Tensor) throws -> Tensor {
+        try wrap(vt_scalar_binary(BinaryOp.sub.rawValue, a.scalar, b.handle), "scalar - tensor \(b.shape)")
+    }
+    public static func / (a: Double, b: Tensor) throws -> Tensor {
+        try wrap(vt_scalar_binary(BinaryOp.div.rawValue, a.scalar, b.handle), "scalar / tensor \(b.shape)")
+    }
+
+    public static prefix func - (a: Tensor) throws -> Tensor { try a.unary(.neg) }
+
+    public func pow(_ exponent: Double) throws -> Tensor { try binary(.pow, exponent) }
+    public func pow(_ exponent: Tensor) throws -> Tensor { try binary(.pow, exponent) }
+    public func remainder(_ divisor: Double) throws -> Tensor { try binary(.remainder, divisor) }
+    public func floorDivide(_ other: Tensor) throws -> Tensor { try binary(.floorDivide, other) }
+    public func maximum(_ other: Tensor) throws -> Tensor { try binary(.maximum, other) }
+    public func minimum(_ other: Tensor) throws -> Tensor { try binary(.minimum, other) }
+
+    /// Matrix product with NumPy broadcasting rules (`torch.matmul`).
+    public func matmul(_ other: Tensor) throws -> Tensor {
+        try wrap(vt_matmul(handle, other.handle), "matmul of \(shape) and \(other.shape)")
+    }
+
+    /// Batched matrix product of [B, n, m] and [B, m, p].
+    public func bmm(_ other: Tensor) throws -> Tensor {
+        try wrap(vt_bmm(handle, other.handle), "bmm of \(shape) and \(other.shape)")
+    }
+
+    /// Linear interpolation `self + weight * (end - self)`.
+    public func lerp(_ end: Tensor, weight: Double) throws -> Tensor {
+        try wrap(vt_lerp(handle, end.handle, weight), "lerp")
+    }
+}
