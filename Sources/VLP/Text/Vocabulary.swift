@@ -45,25 +45,3 @@ public struct Vocabulary: Sendable {
         return id
     }
 }
-
-extension String {
-    /// The string without leading and trailing whitespace, as Python's `str.strip()` defines it.
-    func trimmingPythonWhitespace() -> String {
-        let scalars = unicodeScalars
-        guard let first = scalars.firstIndex(where: { !$0.isPythonWhitespace }) else { return "" }
-        let last = scalars.lastIndex(where: { !$0.isPythonWhitespace })!
-        return String(scalars[first...last])
-    }
-}
-
-extension Unicode.Scalar {
-    /// Python's `str.isspace()`: the characters `str.split()` and `str.strip()` split on.
-    var isPythonWhitespace: Bool {
-        switch value {
-        case 0x09...0x0D, 0x1C...0x20, 0x85, 0xA0, 0x1680, 0x2000...0x200A, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000:
-            return true
-        default:
-            return false
-        }
-    }
-}

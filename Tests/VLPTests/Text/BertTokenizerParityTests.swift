@@ -17,6 +17,7 @@ final class BertTokenizerParityTests: XCTestCase {
                 mismatches.append("\(text.debugDescription)\n  expected \(try tokenizer.tokens(for: expected))\n  got      \(try tokenizer.tokens(for: got))")
             }
         }
+        print("BERT parity \(file)[\(key)]: \(compared) compared, \(mismatches.count) differ")
         XCTAssertGreaterThanOrEqual(compared, minimum, "\(file): too few sentences compared")
         XCTAssert(mismatches.isEmpty, "\(file)[\(key)]: \(mismatches.count) of \(compared) differ:\n" + mismatches.prefix(10).joined(separator: "\n"))
     }
