@@ -126,23 +126,30 @@ public struct BasicTokenizer: Sendable {
         var text = text
         return text.withUTF8 { utf8 in
             var out = [UInt32]()
-            out.reserveCapacity(utf8.count)
-            var i = 0
-            let n = utf8.count
-            while i < n {
-                let b0 = UInt32(utf8[i])
-                if b0 < 0x80 {
-                    out.append(b0); i += 1
-                } else if b0 < 0xE0 {
-                    out.append((b0 & 0x1F) << 6 | UInt32(utf8[i + 1] & 0x3F)); i += 2
-                } else if b0 < 0xF0 {
-                    out.append((b0 & 0x0F) << 12 | UInt32(utf8[i + 1] & 0x3F) << 6 | UInt32(utf8[i + 2] & 0x3F)); i += 3
-                } else {
-                    out.append((b0 & 0x07) << 18 | UInt32(utf8[i + 1] & 0x3F) << 12
-                        | UInt32(utf8[i + 2] & 0x3F) << 6 | UInt32(utf8[i + 3] & 0x3F)); i += 4
-                }
-            }
+            decode(bytes: utf8, into: &out)
             return out
+        }
+    }
+
+    /// Appends the scalar values of valid UTF-8 `bytes` to `out`.
+    static func decode(bytes utf8: UnsafeBufferPointer<UInt8>, into out: inout [UInt32]) {
+        out.reserveCapacity(out.count + utf8.count)
+        var i = 0
+        let n = utf8.count
+        while i < n {
+            let b0 = UInt32(utf8[i])
+            if b0 < 0x80 {
+                out.append(b0); i += 1
+            } else if b0 < 0xE0, i + 1 < n {
+                out.append((b0 & 0x1F) << 6 | UInt32(utf8[i + 1] & 0x3F)); i += 2
+            } else if b0 < 0xF0, i + 2 < n {
+                out.append((b0 & 0x0F) << 12 | UInt32(utf8[i + 1] & 0x3F) << 6 | UInt32(utf8[i + 2] & 0x3F)); i += 3
+            } else if i + 3 < n {
+                out.append((b0 & 0x07) << 18 | UInt32(utf8[i + 1] & 0x3F) << 12
+                    | UInt32(utf8[i + 2] & 0x3F) << 6 | UInt32(utf8[i + 3] & 0x3F)); i += 4
+            } else {
+                out.append(0xFFFD); i += 1
+            }
         }
     }
 
