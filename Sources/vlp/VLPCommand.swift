@@ -9,6 +9,7 @@ struct VLPCommand: ParsableCommand {
         version: VLPVersion.string,
         subcommands: [
             DemoCommand.self,
+            DataCommand.self,
             // Subcommands register here, one line each.
         ]
     )

@@ -1,0 +1,58 @@
+import ArgumentParser
+import Foundation
+import VLP
+
+struct DataConvertCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "convert",
+        abstract: "Rewrite a dataset in another format, part by part (splits keep their names).",
+        discussion: "Bad records are skipped and counted, as inspect reports them."
+    )
+
+    @Option(help: "Input format (detected when omitted).")
+    var from: String?
+
+    @Option(help: "Output format: \(DatasetFormat.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var to: String
+
+    @Option(help: "Image folder (flickr input) or image root (jsonl input).")
+    var images: String?
+
+    @Option(help: "WebDataset samples per shard.")
+    var samplesPerShard = 1000
+
+    @Argument(help: "Input dataset (file, folder or brace pattern).")
+    var input: String
+
+    @Argument(help: "Output folder.")
+    var output: String
+
+    func validate() throws {
+        _ = try parseDatasetFormat(to)
+        if let from { _ = try parseDatasetFormat(from) }
+        guard samplesPerShard > 0 else { throw ValidationError("--samples-per-shard must be positive") }
+    }
+
+    func run() throws {
+        let target = try parseDatasetFormat(to)
+        let parts = try DatasetFormat.open(input, format: try from.map(parseDatasetFormat),
+                                           options: DatasetFormat.Options(imageFolder: images, imageRoot: images))
+        for part in parts {
+            let classNames = (part.reader as? ImageFolderLabels.Reader)?.classNames ?? []
+            if target == .imagefolder && classNames.isEmpty {
+                throw ValidationError("converting to imagefolder needs class names; only an imagefolder input has them")
+            }
+            let writer = try target.writer(folder: output, part: part.name, encode: pngEncode,
+                                           classNames: classNames, samplesPerShard: samplesPerShard)
+            var count = 0
+            while let sample = try part.reader.next() {
+                try writer.write(sample)
+                count += 1
+            }
+            try writer.finish()
+            let skipped = part.reader.skipped
+            print("\(part.name): \(count) samples written, \(skipped.count) skipped")
+            for skip in skipped.prefix(5) { print("  \(skip)") }
+        }
+    }
+}
