@@ -10,6 +10,7 @@ struct VLPCommand: ParsableCommand {
         subcommands: [
             DemoCommand.self,
             DataCommand.self,
+            TokenizeCommand.self,
             // Subcommands register here, one line each.
         ]
     )
