@@ -3,8 +3,8 @@ import XCTest
 
 final class ChineseCLIPTests: XCTestCase {
     func testRoundTrip() throws {
-        let folder = try makeTemporaryFolder()
-        var samples = richSamples(count: 4)
+        let folder = try makeDataTestFolder()
+        var samples = dataTestSamples(count: 4)
         // A text shared by two images keeps one text id and names both.
         let shared = SampleText("两张图共用的描述", kind: .caption, language: "zh", id: "77")
         samples[1].texts.append(shared)

@@ -9,7 +9,7 @@ let dataFixtures: String = URL(fileURLWithPath: #filePath)
 
 extension XCTestCase {
     /// A fresh temporary folder removed after the test.
-    func makeTemporaryFolder() throws -> String {
+    func makeDataTestFolder() throws -> String {
         let path = NSTemporaryDirectory() + "vlp-data-test-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         addTeardownBlock { try? FileManager.default.removeItem(atPath: path) }
@@ -18,20 +18,20 @@ extension XCTestCase {
 }
 
 /// A binary PPM — a real image container that needs no codec, for format tests.
-func ppmBytes(_ image: RGBImage) -> Data {
+func dataTestPPM(_ image: RGBImage) -> Data {
     Data("P6\n\(image.width) \(image.height)\n255\n".utf8) + Data(image.pixels)
 }
 
 /// A small image whose pixels depend on `seed`, so different samples have different bytes.
-func testImage(seed: Int, width: Int = 3, height: Int = 2) -> RGBImage {
+func dataTestImage(seed: Int, width: Int = 3, height: Int = 2) -> RGBImage {
     RGBImage(width: width, height: height,
              pixels: (0..<(width * height * 3)).map { UInt8(truncatingIfNeeded: $0 * 31 + seed * 7) })
 }
 
 /// Samples with every kind of text the corpus formats carry.
-func richSamples(count: Int) -> [Sample] {
+func dataTestSamples(count: Int) -> [Sample] {
     (0..<count).map { i in
-        Sample(id: "s\(i)", image: .encoded(ppmBytes(testImage(seed: i))), texts: [
+        Sample(id: "s\(i)", image: .encoded(dataTestPPM(dataTestImage(seed: i))), texts: [
             SampleText("红色的圆形在蓝色方形的左边 \(i)", kind: .title, language: "zh"),
             SampleText("a red circle left of a blue square \(i)", kind: .title, language: "en"),
             SampleText("红色圆形 \(i)", kind: .query, language: "zh", role: .paraphrase),
@@ -41,15 +41,10 @@ func richSamples(count: Int) -> [Sample] {
 }
 
 /// What a reader gives back, with images as bytes so samples compare across formats.
-func materialized(_ samples: [Sample]) throws -> [Sample] {
+func dataTestMaterialized(_ samples: [Sample]) throws -> [Sample] {
     try samples.map { sample in
         var copy = sample
-        if sample.image != nil { copy.image = .encoded(try sample.imageBytes(encode: ppmBytes)) }
+        if sample.image != nil { copy.image = .encoded(try sample.imageBytes(encode: dataTestPPM)) }
         return copy
     }
-}
-
-func readAllWithSkips(_ reader: SampleReader) throws -> ([Sample], [SkippedRecord]) {
-    let samples = try reader.readAll()
-    return (samples, reader.skipped)
 }

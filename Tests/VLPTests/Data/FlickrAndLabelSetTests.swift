@@ -21,8 +21,8 @@ final class FlickrCaptionsTests: XCTestCase {
     }
 
     func testRoundTrip() throws {
-        let folder = try makeTemporaryFolder()
-        let samples = richSamples(count: 3)
+        let folder = try makeDataTestFolder()
+        let samples = dataTestSamples(count: 3)
         let writer = try FlickrCaptions.Writer(path: folder + "/tokens.txt", imageFolder: folder + "/img")
         try writer.write(contentsOf: samples)
         try writer.finish()
@@ -31,7 +31,7 @@ final class FlickrCaptionsTests: XCTestCase {
         let read = try FlickrCaptions.Reader(path: folder + "/tokens.txt", imageFolder: folder + "/img").readAll()
         XCTAssertEqual(read.map(\.id), samples.map(\.id))
         XCTAssertEqual(read.map { $0.texts.map(\.text) }, samples.map { $0.positiveTexts.map(\.text) })
-        XCTAssertEqual(try materialized(read).map(\.image), samples.map(\.image))
+        XCTAssertEqual(try dataTestMaterialized(read).map(\.image), samples.map(\.image))
     }
 }
 
@@ -48,11 +48,11 @@ final class LabelSetTests: XCTestCase {
     }
 
     func testImageFolderRoundTripAndPrompts() throws {
-        let folder = try makeTemporaryFolder()
+        let folder = try makeDataTestFolder()
         let names = ["猫", "dog"]
-        let writer = ImageFolderLabels.Writer(root: folder, classNames: names, encode: ppmBytes)
+        let writer = ImageFolderLabels.Writer(root: folder, classNames: names, encode: dataTestPPM)
         for i in 0..<4 {
-            try writer.write(Sample(id: "i\(i)", image: .pixels(testImage(seed: i)), texts: [], label: i % 2))
+            try writer.write(Sample(id: "i\(i)", image: .pixels(dataTestImage(seed: i)), texts: [], label: i % 2))
         }
         try writer.finish()
         let reader = try ImageFolderLabels.Reader(root: folder)
@@ -61,11 +61,11 @@ final class LabelSetTests: XCTestCase {
         let samples = try prompted.readAll()
         XCTAssertEqual(samples.count, 4)
         XCTAssertEqual(samples.first { $0.id == "猫/i0" }?.texts, [SampleText("一张猫的照片。", kind: .classPrompt, language: "zh")])
-        XCTAssertEqual(try samples.first { $0.id == "dog/i3" }?.imageBytes(), ppmBytes(testImage(seed: 3)))
+        XCTAssertEqual(try samples.first { $0.id == "dog/i3" }?.imageBytes(), dataTestPPM(dataTestImage(seed: 3)))
     }
 
     func testIDXRoundTripAndTruncation() throws {
-        let folder = try makeTemporaryFolder()
+        let folder = try makeDataTestFolder()
         let writer = IDXLabels.Writer(images: folder + "/x-images-idx3-ubyte", labels: folder + "/x-labels-idx1-ubyte")
         let grey = (0..<5).map { i in RGBImage(width: 4, height: 3, pixels: (0..<12).flatMap { p in
             [UInt8](repeating: UInt8(p * 20 + i), count: 3) }) }

@@ -3,9 +3,9 @@ import XCTest
 
 final class WebDatasetTests: XCTestCase {
     func testRoundTripAcrossShardsThroughABracePattern() throws {
-        let folder = try makeTemporaryFolder()
-        let samples = richSamples(count: 7) + [
-            Sample(id: "with.dots/and slash", image: .encoded(ppmBytes(testImage(seed: 40))), texts: [SampleText("x")]),
+        let folder = try makeDataTestFolder()
+        let samples = dataTestSamples(count: 7) + [
+            Sample(id: "with.dots/and slash", image: .encoded(dataTestPPM(dataTestImage(seed: 40))), texts: [SampleText("x")]),
         ]
         let writer = try WebDataset.Writer(folder: folder, samplesPerShard: 3)
         try writer.write(contentsOf: samples)
@@ -20,11 +20,11 @@ final class WebDatasetTests: XCTestCase {
     }
 
     func testGNUTarListsWhatTheWriterWrote() throws {
-        let folder = try makeTemporaryFolder()
+        let folder = try makeDataTestFolder()
         let longID = String(repeating: "very-long-sample-name-", count: 8)   // > 100 bytes, no slash: a GNU L entry
         let samples = [
-            Sample(id: "a", image: .encoded(ppmBytes(testImage(seed: 1))), texts: [SampleText("一")], label: 3),
-            Sample(id: longID, image: .encoded(ppmBytes(testImage(seed: 2))), texts: [SampleText("two")]),
+            Sample(id: "a", image: .encoded(dataTestPPM(dataTestImage(seed: 1))), texts: [SampleText("一")], label: 3),
+            Sample(id: longID, image: .encoded(dataTestPPM(dataTestImage(seed: 2))), texts: [SampleText("two")]),
         ]
         let writer = try WebDataset.Writer(folder: folder, samplesPerShard: 10)
         try writer.write(contentsOf: samples)
@@ -39,19 +39,19 @@ final class WebDatasetTests: XCTestCase {
         let out = folder + "/x"
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         _ = try run("/usr/bin/tar", ["xf", shard, "-C", out])
-        XCTAssertEqual(FileManager.default.contents(atPath: out + "/\(longID).ppm"), ppmBytes(testImage(seed: 2)))
+        XCTAssertEqual(FileManager.default.contents(atPath: out + "/\(longID).ppm"), dataTestPPM(dataTestImage(seed: 2)))
         XCTAssertEqual(try String(contentsOfFile: out + "/a.cls", encoding: .utf8), "3")
         XCTAssertEqual(try WebDataset.Reader(shards: [shard]).readAll(), samples)
     }
 
     func testReadsATarMadeByGNUTarWithLongNamesAndFolders() throws {
-        let folder = try makeTemporaryFolder()
+        let folder = try makeDataTestFolder()
         let deep = "d/" + String(repeating: "x", count: 120)
         let source = folder + "/src"
         try FileManager.default.createDirectory(atPath: source + "/d", withIntermediateDirectories: true)
-        try ppmBytes(testImage(seed: 5)).write(to: URL(fileURLWithPath: source + "/\(deep).png"))
+        try dataTestPPM(dataTestImage(seed: 5)).write(to: URL(fileURLWithPath: source + "/\(deep).png"))
         try Data("caption with a long key".utf8).write(to: URL(fileURLWithPath: source + "/\(deep).txt"))
-        try ppmBytes(testImage(seed: 6)).write(to: URL(fileURLWithPath: source + "/d/k2.jpg"))
+        try dataTestPPM(dataTestImage(seed: 6)).write(to: URL(fileURLWithPath: source + "/d/k2.jpg"))
         try Data(#"{"caption": "from json", "label": 4}"#.utf8).write(to: URL(fileURLWithPath: source + "/d/k2.json"))
         let shard = folder + "/gnu.tar"
         for format in ["gnu", "posix"] {
@@ -69,8 +69,8 @@ final class WebDatasetTests: XCTestCase {
     }
 
     func testTruncatedShardKeepsCompleteSamplesAndReportsTheDamage() throws {
-        let folder = try makeTemporaryFolder()
-        let samples = richSamples(count: 5)
+        let folder = try makeDataTestFolder()
+        let samples = dataTestSamples(count: 5)
         let writer = try WebDataset.Writer(folder: folder, samplesPerShard: 100)
         try writer.write(contentsOf: samples)
         let shard = try writer.finish()[0]
@@ -98,9 +98,9 @@ final class WebDatasetTests: XCTestCase {
     }
 
     func testDamagedShardThenGoodShardGoesOn() throws {
-        let folder = try makeTemporaryFolder()
+        let folder = try makeDataTestFolder()
         let writer = try WebDataset.Writer(folder: folder, samplesPerShard: 2)
-        try writer.write(contentsOf: richSamples(count: 4))
+        try writer.write(contentsOf: dataTestSamples(count: 4))
         let shards = try writer.finish()
         let first = try Data(contentsOf: URL(fileURLWithPath: shards[0]))
         var corrupt = first
@@ -113,10 +113,10 @@ final class WebDatasetTests: XCTestCase {
     }
 
     func testBadGroupsAreSkipped() throws {
-        let folder = try makeTemporaryFolder()
+        let folder = try makeDataTestFolder()
         let path = folder + "/hand.tar"
         let tar = try TarWriter(path: path)
-        let image = ppmBytes(testImage(seed: 1))
+        let image = dataTestPPM(dataTestImage(seed: 1))
         try tar.add(name: "ok.png", data: image)
         try tar.add(name: "ok.txt", data: Data("fine\n".utf8))
         try tar.add(name: "noimage.txt", data: Data("text only".utf8))
@@ -150,7 +150,7 @@ final class WebDatasetTests: XCTestCase {
     }
 
     func testMissingShardFailsUpFront() throws {
-        let folder = try makeTemporaryFolder()
+        let folder = try makeDataTestFolder()
         XCTAssertThrowsError(try WebDataset.Reader(pattern: folder + "/shard-{0..1}.tar")) { error in
             XCTAssertEqual(error as? DatasetError, .fileNotFound(folder + "/shard-0.tar"))
         }

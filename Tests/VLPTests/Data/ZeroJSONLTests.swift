@@ -3,16 +3,16 @@ import XCTest
 
 final class ZeroJSONLTests: XCTestCase {
     func testRoundTripKeepsTextsRolesLanguagesAndLabels() throws {
-        let folder = try makeTemporaryFolder()
-        let samples = richSamples(count: 5) + [
-            Sample(id: "plain", image: .pixels(testImage(seed: 9)), texts: [SampleText("just a caption")]),
-            Sample(id: "fields", image: .encoded(ppmBytes(testImage(seed: 10))), texts: [
+        let folder = try makeDataTestFolder()
+        let samples = dataTestSamples(count: 5) + [
+            Sample(id: "plain", image: .pixels(dataTestImage(seed: 9)), texts: [SampleText("just a caption")]),
+            Sample(id: "fields", image: .encoded(dataTestPPM(dataTestImage(seed: 10))), texts: [
                 SampleText("标题", kind: .title, language: "zh"),
                 SampleText("内容", kind: .content, language: "zh"),
                 SampleText("查询", kind: .query, language: "zh"),
             ], label: 1),
         ]
-        let writer = try ZeroJSONL.Writer(path: folder + "/train.jsonl", encode: ppmBytes)
+        let writer = try ZeroJSONL.Writer(path: folder + "/train.jsonl", encode: dataTestPPM)
         try writer.write(contentsOf: samples)
         XCTAssertFalse(FileManager.default.fileExists(atPath: folder + "/train.jsonl"), "visible before finish")
         try writer.finish()
@@ -20,7 +20,7 @@ final class ZeroJSONLTests: XCTestCase {
         let reader = try ZeroJSONL.Reader(path: folder + "/train.jsonl")
         let read = try reader.readAll()
         XCTAssertEqual(reader.skipped, [])
-        XCTAssertEqual(try materialized(read), try materialized(samples))
+        XCTAssertEqual(try dataTestMaterialized(read), try dataTestMaterialized(samples))
 
         // The simple cases use the Zero field names, not the generic list.
         let lines = try String(contentsOfFile: folder + "/train.jsonl", encoding: .utf8).split(separator: "\n")
@@ -65,10 +65,10 @@ final class ZeroJSONLTests: XCTestCase {
     }
 
     func testWriterLeavesNothingWhenNotFinished() throws {
-        let folder = try makeTemporaryFolder()
+        let folder = try makeDataTestFolder()
         do {
             let writer = try ZeroJSONL.Writer(path: folder + "/a.jsonl")
-            try writer.write(richSamples(count: 1)[0])
+            try writer.write(dataTestSamples(count: 1)[0])
         }
         let names = try FileManager.default.contentsOfDirectory(atPath: folder)
         XCTAssertFalse(names.contains("a.jsonl"))
@@ -76,9 +76,9 @@ final class ZeroJSONLTests: XCTestCase {
     }
 
     func testPixelsWithoutEncoderIsAnError() throws {
-        let folder = try makeTemporaryFolder()
+        let folder = try makeDataTestFolder()
         let writer = try ZeroJSONL.Writer(path: folder + "/a.jsonl")
-        let sample = Sample(id: "p", image: .pixels(testImage(seed: 1)), texts: [SampleText("x")])
+        let sample = Sample(id: "p", image: .pixels(dataTestImage(seed: 1)), texts: [SampleText("x")])
         XCTAssertThrowsError(try writer.write(sample)) { error in
             XCTAssertEqual(error as? DatasetError, .noEncoder(sample: "p"))
         }

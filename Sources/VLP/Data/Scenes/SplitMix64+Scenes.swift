@@ -1,29 +1,17 @@
-/// SplitMix64 (Steele, Lea, Flood 2014): a tiny, fast generator with a 64-bit state, good enough
-/// for rendering and sampling, and — unlike the system generator — the same numbers on every
-/// machine for the same seed. Each scene owns one, seeded from (corpus seed, stream, index).
-public struct SplitMix64: RandomNumberGenerator, Sendable {
-    public private(set) var state: UInt64
-
-    public init(seed: UInt64) { state = seed }
-
+/// What the Scenes corpus needs of `SplitMix64` (defined in Text): one generator per item,
+/// derived from (corpus seed, stream name, index) so that any item can be made on its own, and
+/// bounded draws that do not depend on the platform's generator.
+extension SplitMix64 {
     /// A generator for item `index` of a named stream, independent of every other item's.
     public init(seed: UInt64, stream: String, index: Int) {
         var hash: UInt64 = 0xCBF2_9CE4_8422_2325             // FNV-1a of the stream name
         for byte in stream.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
         var mixer = SplitMix64(seed: seed ^ hash)
-        state = mixer.next() ^ (UInt64(bitPattern: Int64(index)) &* 0x9E37_79B9_7F4A_7C15)
+        self.init(seed: mixer.next() ^ (UInt64(bitPattern: Int64(index)) &* 0x9E37_79B9_7F4A_7C15))
         _ = next()
     }
 
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in 0..<bound without modulo bias (Lemire's method).
+    /// Uniform in 0..<bound without modulo bias (Lemire's method, as the standard library does).
     public mutating func below(_ bound: Int) -> Int {
         precondition(bound > 0, "SplitMix64.below: bound must be positive")
         return Int(next(upperBound: UInt64(bound)))
