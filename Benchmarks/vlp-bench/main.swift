@@ -4,7 +4,7 @@ import Foundation
 
 let benchmarks: [String: () throws -> Void] = [
     // "name": Benchmark.run — one line each.
-    :
+    "tokenizer": TokenizerBenchmark.run,
 ]
 
 let arguments = Array(CommandLine.arguments.dropFirst())
