@@ -251,6 +251,9 @@ vt_tensor vt_index_put(vt_tensor a, vt_tensor index, vt_tensor values, bool accu
   return H(at::index_put(T(a), indices, T(values), accumulate));
   VT_CATCH(nullptr)
 }
+vt_tensor vt_as_strided(vt_tensor a, const int64_t *size, const int64_t *stride, size_t n, int64_t offset) {
+  VT_HANDLE(at::as_strided(T(a), dims(size, n), dims(stride, n), offset))
+}
 vt_tensor vt_tril(vt_tensor a, int64_t diagonal) { VT_HANDLE(at::tril(T(a), diagonal)) }
 vt_tensor vt_triu(vt_tensor a, int64_t diagonal) { VT_HANDLE(at::triu(T(a), diagonal)) }
 vt_tensor vt_nonzero(vt_tensor a) { VT_HANDLE(at::nonzero(T(a))) }

@@ -1,59 +1,37 @@
-// Reading zip-format PyTorch files (torch.save since 1.6) through libtorch's own unpickler.
-#include <torch/csrc/jit/serialization/pickle.h>
+// Records of zip-format PyTorch files, read through libtorch's PyTorchStreamReader. The pickle
+// inside is decoded on the Swift side by a restricted unpickler: libtorch's own unpickler turns
+// collections.OrderedDict (what every state_dict() is) into None.
+#include <caffe2/serialize/inline_container.h>
 
+#include <cstdlib>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 
 #include "Support.h"
 
-using namespace ctorch;
-
-namespace {
-
-// Flattens nested dicts into dotted names; non-tensor leaves (epoch counters, strings) are
-// skipped, as a state dict's consumer only wants tensors.
-void flatten(const c10::IValue &value, const std::string &prefix, std::vector<std::string> &names,
-             std::vector<at::Tensor> &out) {
-  if (value.isTensor()) {
-    names.push_back(prefix);
-    out.push_back(value.toTensor());
-  } else if (value.isGenericDict()) {
-    for (const auto &entry : value.toGenericDict()) {
-      std::string key = entry.key().isString() ? entry.key().toStringRef() : entry.key().tagKind();
-      flatten(entry.value(), prefix.empty() ? key : prefix + "." + key, names, out);
-    }
-  }
-}
-
-}  // namespace
-
 extern "C" {
 
-int vt_load_pickled_state_dict(const char *path, char ***names_out, vt_tensor **tensors_out, size_t *n) {
-  VT_TRY
-  std::ifstream file(path, std::ios::binary);
-  if (!file) throw std::runtime_error(std::string("cannot open ") + path);
-  std::vector<char> bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
-  auto value = torch::jit::pickle_load(bytes);
-  std::vector<std::string> names;
-  std::vector<at::Tensor> ts;
-  flatten(value, "", names, ts);
-  auto **list = static_cast<char **>(malloc(sizeof(char *) * (names.size() + 1)));
-  if (list == nullptr) throw std::bad_alloc();
-  for (size_t i = 0; i < names.size(); ++i) list[i] = strdup(names[i].c_str());
-  list[names.size()] = nullptr;
-  *names_out = list;
-  *tensors_out = handle_list(ts);
-  *n = names.size();
-  return 0;
-  VT_CATCH(1)
+vt_archive vt_archive_open(const char *path) {
+  VT_TRY return reinterpret_cast<vt_archive>(new caffe2::serialize::PyTorchStreamReader(std::string(path)));
+  VT_CATCH(nullptr)
 }
 
-void vt_free_names(char **names, size_t n) {
-  if (names == nullptr) return;
-  for (size_t i = 0; i < n; ++i) free(names[i]);
-  free(names);
+void vt_archive_close(vt_archive archive) {
+  delete reinterpret_cast<caffe2::serialize::PyTorchStreamReader *>(archive);
+}
+
+int vt_archive_read(vt_archive archive, const char *name, void **data, size_t *size) {
+  VT_TRY
+  auto *reader = reinterpret_cast<caffe2::serialize::PyTorchStreamReader *>(archive);
+  if (!reader->hasRecord(name)) throw std::runtime_error(std::string("archive has no record ") + name);
+  auto record = reader->getRecord(name);
+  size_t n = std::get<1>(record);
+  void *buffer = malloc(n > 0 ? n : 1);
+  if (buffer == nullptr) throw std::bad_alloc();
+  if (n > 0) std::memcpy(buffer, std::get<0>(record).get(), n);
+  *data = buffer;
+  *size = n;
+  return 0;
+  VT_CATCH(1)
 }
 
 }  // extern "C"

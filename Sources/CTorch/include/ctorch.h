@@ -179,6 +179,7 @@ vt_tensor vt_masked_select(vt_tensor a, vt_tensor mask);
 /// a[mask] = value style boolean/integer indexing along dim 0 with a tensor index.
 vt_tensor vt_index(vt_tensor a, vt_tensor index);
 vt_tensor vt_index_put(vt_tensor a, vt_tensor index, vt_tensor values, bool accumulate);
+vt_tensor vt_as_strided(vt_tensor a, const int64_t *size, const int64_t *stride, size_t ndim, int64_t offset);
 vt_tensor vt_tril(vt_tensor a, int64_t diagonal);
 vt_tensor vt_triu(vt_tensor a, int64_t diagonal);
 vt_tensor vt_nonzero(vt_tensor a);
@@ -222,11 +223,13 @@ vt_tensor vt_normalize(vt_tensor x, double p, int64_t dim, double eps);
 vt_tensor vt_cosine_similarity(vt_tensor a, vt_tensor b, int64_t dim, double eps);
 
 // MARK: serialization
-/// Reads a zip-format PyTorch file (torch.save since 1.6) holding a flat or nested dict of
-/// tensors. Names (dotted for nested dicts) and tensors are returned in parallel arrays
-/// allocated with malloc; free names with vt_free_names and tensors with vt_free_list.
-int vt_load_pickled_state_dict(const char *path, char ***names, vt_tensor **tensors, size_t *n);
-void vt_free_names(char **names, size_t n);
+typedef struct vt_archive_opaque *vt_archive;
+/// Opens a zip-format PyTorch file (torch.save since 1.6) with libtorch's PyTorchStreamReader.
+vt_archive vt_archive_open(const char *path);
+void vt_archive_close(vt_archive archive);
+/// Copies record `name` (e.g. "data.pkl", "data/0"; the archive's top folder is implied) into a
+/// malloc'ed buffer the caller frees with free().
+int vt_archive_read(vt_archive archive, const char *name, void **data, size_t *size);
 
 #ifdef __cplusplus
 }
