@@ -5,6 +5,7 @@ import Foundation
 let benchmarks: [String: () throws -> Void] = [
     // "name": Benchmark.run — one line each.
     "tokenizer": TokenizerBenchmark.run,
+    "torch": TorchBenchmark.run,
 ]
 
 let arguments = Array(CommandLine.arguments.dropFirst())
