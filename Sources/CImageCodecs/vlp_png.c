@@ -51,7 +51,9 @@ static int setup(png_structp png, png_infop pinfo, const vlp_decode_options *opt
     if (color == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);   /* tRNS stays unused */
     if (color == PNG_COLOR_TYPE_GRAY && depth < 8) png_set_expand_gray_1_2_4_to_8(png);
     if (depth == 16) png_set_strip_16(png);                             /* keep the high byte */
-    if (color & PNG_COLOR_MASK_ALPHA) png_set_strip_alpha(png);
+    /* Unconditionally: expanding a palette with a tRNS chunk yields RGBA rows, which this strips
+       too (it acts only on rows that carry alpha). */
+    png_set_strip_alpha(png);
     if (color == PNG_COLOR_TYPE_GRAY || color == PNG_COLOR_TYPE_GRAY_ALPHA) png_set_gray_to_rgb(png);
     png_set_interlace_handling(png);
     png_read_update_info(png, pinfo);

@@ -14,6 +14,7 @@ What it writes (all small):
 The operations mirror what torchvision does with a PIL image (Resize with one int = shortest side,
 CenterCrop with Python's round, RandomResizedCrop = crop then resize).
 """
+import gzip
 import io
 import json
 import math
@@ -238,6 +239,11 @@ def make_photo_cases(manifest):
                                                         {"op": "resize", "width": 150, "height": 112, "filter": "bicubic"}]),
         ("chelsea-bicubic-up-short400", "chelsea.png", [{"op": "resizeShortSide", "size": 400, "filter": "bicubic"}]),
         ("chelsea-bilinear-mixed-600x200", "chelsea.png", [{"op": "resize", "width": 600, "height": 200, "filter": "bilinear"}]),
+        # Pillow >= 13 resizes vertically first when the height loses over twice the pixels the
+        # width loses: both orders are covered, and the boundary.
+        ("chelsea-bicubic-440x100-vertical-first", "chelsea.png", [{"op": "resize", "width": 440, "height": 100, "filter": "bicubic"}]),
+        ("coffee-bilinear-500x150-vertical-first", "coffee.png", [{"op": "resize", "width": 500, "height": 150, "filter": "bilinear"}]),
+        ("coffee-bilinear-500x200-horizontal-first", "coffee.png", [{"op": "resize", "width": 500, "height": 200, "filter": "bilinear"}]),
         ("rocket-resizedcrop64", "rocket.jpg", [{"op": "resizedCrop", "box": [100, 50, 300, 200], "width": 64,
                                                  "height": 64, "filter": "bilinear"}]),
         ("coffee-centercrop-pad", "coffee.png", [{"op": "resize", "width": 60, "height": 40, "filter": "bilinear"},
@@ -268,6 +274,23 @@ def make_normalization(manifest):
     manifest["normalizationBits"] = table
 
 
+def make_gzip_cases(manifest):
+    # For vlp_gunzip (the C target also serves the text code): members, padding, damage.
+    os.makedirs(os.path.join(OUT, "gzip"), exist_ok=True)
+    text = "swift-vlp 视觉-语言预训练 gzip fixture\n".encode() * 40
+    one = gzip.compress(text[:700], mtime=0)
+    two = gzip.compress(text[700:], mtime=0)
+    cases = {"single.gz": one, "two_members.gz": one + two, "zero_padded.gz": one + two + b"\0" * 64,
+             "truncated.gz": (one + two)[: len(one) + len(two) // 2],
+             "trailing_garbage.gz": one + b"not gzip at all", "corrupt.gz": one[:12] + b"\xff" * 30 + one[42:]}
+    for name, data in cases.items():
+        with open(os.path.join(OUT, "gzip", name), "wb") as f:
+            f.write(data)
+    with open(os.path.join(OUT, "gzip", "expected.txt"), "wb") as f:
+        f.write(text)
+    manifest["gzip"] = {"expected": "gzip/expected.txt", "singleLength": 700}
+
+
 def main():
     if not os.path.isdir(PHOTOS):
         sys.exit(f"no {PHOTOS}: run `make assets` first")
@@ -279,6 +302,7 @@ def main():
     make_edge_cases(manifest)
     make_photo_cases(manifest)
     make_normalization(manifest)
+    make_gzip_cases(manifest)
     with open(os.path.join(OUT, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=1)
         f.write("\n")

@@ -97,8 +97,8 @@ extension RGBImage {
         return try resized(width: max(1, size.width), height: max(1, size.height), filter: filter)
     }
 
-    /// Resized to exactly `width`×`height`, as Pillow's `Image.resize` (antialiased, two passes:
-    /// horizontal then vertical, 8-bit intermediate, the same fixed-point arithmetic).
+    /// Resized to exactly `width`×`height`, as Pillow's `Image.resize` (antialiased, two
+    /// separable passes, 8-bit intermediate, the same fixed-point arithmetic, the same pass order).
     public func resized(width: Int, height: Int, filter: ResampleFilter = .bilinear) throws(ImageError) -> RGBImage {
         try resized(region: ImageRegion(x: 0, y: 0, width: self.width, height: self.height),
                     width: width, height: height, filter: filter)
@@ -114,30 +114,36 @@ extension RGBImage {
         }
         let needsHorizontal = outW != region.width, needsVertical = outH != region.height
         if !needsHorizontal && !needsVertical { return try cropped(to: region) }
-
+        // Pillow ≥ 13 runs the vertical pass first when the height shrinks by more than twice as
+        // many pixels as the width does (python-pillow/Pillow#9549); earlier Pillow always went
+        // horizontal first. The order changes the 8-bit intermediate, so we follow it.
+        let verticalFirst = needsHorizontal && needsVertical && outH < region.height
+            && region.height - outH > 2 * (region.width - outW)
+        let rowStride = width * 3
         let vertical = ResampleCoefficients(inSize: region.height, outSize: outH, filter: filter)
-        // Only source rows some output row reads go through the horizontal pass.
-        let firstRow = vertical.starts[0]
-        let endRow = vertical.starts[outH - 1] + vertical.counts[outH - 1]
-        let imageWidth = width
+        let horizontal = ResampleCoefficients(inSize: region.width, outSize: outW, filter: filter)
 
         return pixels.withUnsafeBufferPointer { source -> RGBImage in
-            let src = source.baseAddress!
-            guard needsHorizontal else {
-                // Vertical pass straight from the source rows.
-                let out = Self.resampleVertically(
-                    rows: src + (region.y * imageWidth + region.x) * 3, rowStride: imageWidth * 3,
-                    rowBytes: outW * 3, outHeight: outH, coefficients: vertical, rowOffset: 0)
+            let origin = source.baseAddress! + (region.y * width + region.x) * 3
+            if !needsHorizontal {
+                let out = Self.resampleVertically(rows: origin, rowStride: rowStride, rowBytes: outW * 3,
+                                                  outHeight: outH, coefficients: vertical, rowOffset: 0)
                 return RGBImage(width: outW, height: outH, pixels: out)
             }
-            let horizontal = ResampleCoefficients(inSize: region.width, outSize: outW, filter: filter)
-            let rows = endRow - firstRow
-            let temp = [UInt8](unsafeUninitializedCapacity: outW * rows * 3) { buffer, count in
-                Self.resampleHorizontally(
-                    rows: src + ((region.y + firstRow) * imageWidth + region.x) * 3, rowStride: imageWidth * 3,
-                    rowCount: rows, into: buffer.baseAddress!, outWidth: outW, coefficients: horizontal)
-                count = outW * rows * 3
+            if verticalFirst {
+                let temp = Self.resampleVertically(rows: origin, rowStride: rowStride, rowBytes: region.width * 3,
+                                                   outHeight: outH, coefficients: vertical, rowOffset: 0)
+                let out = temp.withUnsafeBufferPointer { t in
+                    Self.resampleHorizontally(rows: t.baseAddress!, rowStride: region.width * 3, rowCount: outH,
+                                              outWidth: outW, coefficients: horizontal)
+                }
+                return RGBImage(width: outW, height: outH, pixels: out)
             }
+            // Horizontal first, over only the source rows some output row reads.
+            let firstRow = vertical.starts[0]
+            let endRow = vertical.starts[outH - 1] + vertical.counts[outH - 1]
+            let temp = Self.resampleHorizontally(rows: origin + firstRow * rowStride, rowStride: rowStride,
+                                                 rowCount: endRow - firstRow, outWidth: outW, coefficients: horizontal)
             guard needsVertical else { return RGBImage(width: outW, height: outH, pixels: temp) }
             let out = temp.withUnsafeBufferPointer { t in
                 Self.resampleVertically(rows: t.baseAddress!, rowStride: outW * 3, rowBytes: outW * 3,
@@ -148,32 +154,34 @@ extension RGBImage {
     }
 
     private static func resampleHorizontally(rows src: UnsafePointer<UInt8>, rowStride: Int, rowCount: Int,
-                                             into dst: UnsafeMutablePointer<UInt8>, outWidth: Int,
-                                             coefficients c: ResampleCoefficients) {
+                                             outWidth: Int, coefficients c: ResampleCoefficients) -> [UInt8] {
         let half = Int32(1) << Int32(ResampleCoefficients.precisionBits - 1)
-        c.starts.withUnsafeBufferPointer { starts in
-        c.counts.withUnsafeBufferPointer { counts in
-        c.weights.withUnsafeBufferPointer { weights in
-            let k = weights.baseAddress!, ksize = c.kernelSize
-            for row in 0..<rowCount {
-                let line = src + row * rowStride
-                var o = dst + row * outWidth * 3
-                for x in 0..<outWidth {
-                    var p = line + starts[x] * 3
-                    let w = k + x * ksize
-                    var r = half, g = half, b = half
-                    for t in 0..<counts[x] {
-                        let wt = w[t]
-                        r &+= Int32(p[0]) &* wt
-                        g &+= Int32(p[1]) &* wt
-                        b &+= Int32(p[2]) &* wt
-                        p += 3
+        return [UInt8](unsafeUninitializedCapacity: outWidth * rowCount * 3) { out, count in
+            c.starts.withUnsafeBufferPointer { starts in
+            c.counts.withUnsafeBufferPointer { counts in
+            c.weights.withUnsafeBufferPointer { weights in
+                let k = weights.baseAddress!, ksize = c.kernelSize
+                for row in 0..<rowCount {
+                    let line = src + row * rowStride
+                    var o = out.baseAddress! + row * outWidth * 3
+                    for x in 0..<outWidth {
+                        var p = line + starts[x] * 3
+                        let w = k + x * ksize
+                        var r = half, g = half, b = half
+                        for t in 0..<counts[x] {
+                            let wt = w[t]
+                            r &+= Int32(p[0]) &* wt
+                            g &+= Int32(p[1]) &* wt
+                            b &+= Int32(p[2]) &* wt
+                            p += 3
+                        }
+                        o[0] = clip8(r); o[1] = clip8(g); o[2] = clip8(b)
+                        o += 3
                     }
-                    o[0] = clip8(r); o[1] = clip8(g); o[2] = clip8(b)
-                    o += 3
                 }
-            }
-        }}}
+            }}}
+            count = outWidth * rowCount * 3
+        }
     }
 
     /// Output row y sums source rows `starts[y] - rowOffset …` (the rows given start at rowOffset).
