@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 @testable import Torch
 
@@ -84,5 +85,12 @@ final class TensorTests: XCTestCase {
         } else {
             XCTAssertThrowsError(try Tensor.ones([1], device: .cuda(0)))
         }
+    }
+
+    func testThreadDefaultsAreAppliedBeforeTheFirstTensor() throws {
+        _ = try Tensor.ones([1])
+        let expected = ProcessInfo.processInfo.environment["VLP_NUM_THREADS"].flatMap(Int.init)
+            ?? ProcessInfo.processInfo.activeProcessorCount
+        XCTAssertEqual(TorchThreads.intraOp, expected)
     }
 }

@@ -10,6 +10,7 @@ public final class Tensor {
 
     /// Takes ownership of a handle returned by CTorch.
     init(owning handle: vt_tensor) {
+        _ = threadDefaultsApplied
         self.handle = handle
     }
 

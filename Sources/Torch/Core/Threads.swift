@@ -1,13 +1,18 @@
 import CTorch
 import Foundation
 
+/// Applied once, before the first tensor is made (a Swift global is initialised lazily, once).
+let threadDefaultsApplied: Void = TorchThreads.configureDefaults()
+
 /// How many threads libtorch and its BLAS use.
 ///
 /// libtorch's intra-op pool and OpenBLAS's own pool both size themselves to the core count,
 /// and on a small machine they oversubscribe: on the 2-core CI machine, 2 intra-op threads plus
 /// OpenBLAS's threads were measured slower than 1 (see README, "Threads"). So by default the
 /// BLAS runs single-threaded (libtorch already parallelises around it) and the intra-op pool
-/// gets the cores. `VLP_NUM_THREADS` and `VLP_BLAS_THREADS` override both.
+/// gets the cores. `VLP_NUM_THREADS` and `VLP_BLAS_THREADS` override both. The defaults are
+/// applied automatically before the first tensor is created; setting `intraOp` or calling
+/// `setBLASThreads` afterwards overrides them.
 public enum TorchThreads {
     /// Threads in libtorch's intra-op pool.
     public static var intraOp: Int {
