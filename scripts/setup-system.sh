@@ -11,6 +11,7 @@ PACKAGES=(
   libjpeg62-turbo-dev
   libpng-dev
   libwebp-dev
+  zlib1g-dev            # vlp_gunzip in CImageCodecs (libpng-dev pulls it in too)
   unzip
   dataset-fashion-mnist # real image–label set for zero-shot (idx files under /usr/share/datasets)
 )
