@@ -32,6 +32,9 @@ final class ImagePipelineTests: XCTestCase {
         XCTAssertEqual(try ImagePipeline.clipEvaluation(size: 224).decodeShortSideHint, 224)
         XCTAssertEqual(try ImagePipeline.imagenetEvaluation().decodeShortSideHint, 256)
         XCTAssertNil(try ImagePipeline.clipTraining().decodeShortSideHint)
+        var exact = try ImagePipeline.clipEvaluation(size: 224)
+        exact.allowsDCTScaling = false
+        XCTAssertNil(exact.decodeShortSideHint)
     }
 
     /// With DCT scaling the result is close to a full-resolution decode (not identical).
@@ -44,7 +47,11 @@ final class ImagePipelineTests: XCTestCase {
         let meanAbs = zip(fast.values, full.values).map { abs($0 - $1) }.reduce(0, +) / Float(fast.values.count)
         print("vision-parity: retina 1/8 DCT decode vs full decode, CLIP 160: mean |Δ| = \(meanAbs) (normalized units)")
         XCTAssertEqual(fast.shape, full.shape)
+        XCTAssertGreaterThan(meanAbs, 0)          // it did decode at a smaller scale
         XCTAssertLessThan(meanAbs, 0.05)
+        var exact = pipeline
+        exact.allowsDCTScaling = false
+        XCTAssertEqual(try exact(encoded: bytes, using: &generator), full)
     }
 
     func testTrainingPipelineIsDeterministicFromTheSeed() throws {
