@@ -1,0 +1,55 @@
+import Torch
+
+/// Stacks prepared samples into one `Batch`: one contiguous buffer per tensor, one copy into
+/// libtorch each.
+public enum BatchAssembly {
+    public static func batch(_ samples: [SampleTransform.Prepared], position: LoaderPosition) throws -> Batch {
+        guard let first = samples.first else {
+            throw DatasetError.invalidArgument("batch assembly: no samples")
+        }
+        let shape = first.image.shape
+        for sample in samples where sample.image.shape != shape {
+            throw DatasetError.invalidArgument(
+                "batch assembly: sample \(sample.sampleID) has image shape \(sample.image.shape), sample \(first.sampleID) \(shape); the image pipeline must end in a fixed size (a crop)")
+        }
+        let plane = first.image.values.count
+        let b = samples.count
+        let pixels = [Float](unsafeUninitializedCapacity: b * plane) { buffer, initialized in
+            for (i, sample) in samples.enumerated() {
+                sample.image.values.withUnsafeBufferPointer { source in
+                    (buffer.baseAddress! + i * plane).initialize(from: source.baseAddress!, count: plane)
+                }
+            }
+            initialized = b * plane
+        }
+        let images = try Tensor(pixels, shape: [b] + shape)
+        let imageIDs = try Tensor(samples.map(\.imageID), shape: [b])
+
+        var text: Batch.TextTensors?
+        if first.text != nil {
+            let texts = try samples.map { sample -> SampleTransform.PreparedText in
+                guard let text = sample.text else {
+                    throw DatasetError.invalidArgument("batch assembly: sample \(sample.sampleID) has no text while \(first.sampleID) has one")
+                }
+                return text
+            }
+            let length = texts[0].ids.count
+            for (sample, t) in zip(samples, texts) where t.ids.count != length {
+                throw DatasetError.invalidArgument("batch assembly: sample \(sample.sampleID) has \(t.ids.count) tokens, \(first.sampleID) \(length)")
+            }
+            func matrix(_ rows: (SampleTransform.PreparedText) -> [Int32]) throws -> Tensor {
+                var flat: [Int64] = []
+                flat.reserveCapacity(b * length)
+                for t in texts { flat.append(contentsOf: rows(t).lazy.map(Int64.init)) }
+                return try Tensor(flat, shape: [b, length])
+            }
+            let hasMasks = texts.allSatisfy { $0.masked != nil }
+            text = Batch.TextTensors(
+                ids: try matrix(\.ids), attentionMask: try matrix(\.attentionMask), tokenTypeIDs: try matrix(\.tokenTypeIDs),
+                maskedInputIDs: hasMasks ? try matrix { $0.masked!.inputIDs } : nil,
+                mlmLabels: hasMasks ? try matrix { $0.masked!.labels } : nil,
+                strings: texts.map(\.text), kinds: texts.map(\.kind))
+        }
+        return Batch(images: images, imageIDs: imageIDs, sampleIDs: samples.map(\.sampleID), text: text, position: position)
+    }
+}

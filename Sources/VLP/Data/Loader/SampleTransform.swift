@@ -1,0 +1,179 @@
+import Foundation
+
+/// What a worker does to one sample: choose its text, tokenize and mask it, decode and
+/// transform its image. Pure given its inputs: every random draw comes from generators seeded
+/// by (seed, epoch, sample id), so a sample is prepared the same way on any worker.
+///
+/// **Which text.** A sample may carry several texts (Zero: title, content, query; Scenes:
+/// two languages, paraphrases, hard negatives). The candidates are the positive texts
+/// (originals and paraphrases; hard negatives never) that are not blank and that pass the
+/// `kinds` / `languages` filters, in the sample's order. `.randomPositive` (the default)
+/// draws one uniformly per epoch, so over epochs every positive text is used;
+/// `.firstPositive` always takes the first (evaluation). A sample without a candidate is
+/// skipped (`SkipReason.noUsableText`).
+///
+/// Several texts of one image in one batch share the image's `imageID` (a hash of the
+/// encoded image bytes), which is what multi-positive contrastive targets key on.
+public struct SampleTransform: Sendable {
+    public enum TextChoice: String, Sendable, Codable {
+        case randomPositive
+        case firstPositive
+    }
+
+    /// Masked-language-modeling inputs made next to the plain ids.
+    public struct Masking: Sendable {
+        public var masker: TokenMasker
+        /// For whole-word masking of Chinese text (jieba spans); nil masks WordPiece words only.
+        public var segmenter: JiebaSegmenter?
+
+        public init(masker: TokenMasker, segmenter: JiebaSegmenter? = nil) {
+            self.masker = masker
+            self.segmenter = segmenter
+        }
+    }
+
+    public struct TextOptions: Sendable {
+        public var tokenizer: any TextTokenizer
+        /// Every text is cut to and padded to this many positions (special tokens included).
+        public var contextLength: Int
+        public var choice: TextChoice
+        /// Allowed kinds; nil allows all.
+        public var kinds: Set<TextKind>?
+        /// Allowed languages (texts without a language pass); nil allows all.
+        public var languages: Set<String>?
+        public var masking: Masking?
+
+        public init(tokenizer: any TextTokenizer, contextLength: Int, choice: TextChoice = .randomPositive,
+                    kinds: Set<TextKind>? = nil, languages: Set<String>? = nil, masking: Masking? = nil) throws {
+            guard contextLength >= 2 else {
+                throw DatasetError.invalidArgument("context length \(contextLength) leaves no room for special tokens")
+            }
+            self.tokenizer = tokenizer
+            self.contextLength = contextLength
+            self.choice = choice
+            self.kinds = kinds
+            self.languages = languages
+            self.masking = masking
+        }
+    }
+
+    public var image: ImagePipeline
+    /// nil: image-only batches (no text tensors), e.g. classification or image benchmarks.
+    public var text: TextOptions?
+
+    public init(image: ImagePipeline, text: TextOptions?) {
+        self.image = image
+        self.text = text
+    }
+
+    /// One sample ready for batching.
+    public struct Prepared: Sendable {
+        public var sampleID: String
+        public var imageID: Int64
+        public var image: ImageTensorData
+        public var text: PreparedText?
+    }
+
+    public struct PreparedText: Sendable {
+        public var text: String
+        public var kind: TextKind
+        public var ids: [Int32]
+        public var attentionMask: [Int32]
+        public var tokenTypeIDs: [Int32]
+        public var masked: MaskedTokens?
+    }
+
+    /// Why a sample could not be prepared.
+    public struct Problem: Error, Sendable {
+        public var reason: SkipReason
+        public var detail: String
+    }
+
+    /// The text candidates of `sample`, as the type comment says.
+    public func candidateTexts(of sample: Sample) -> [SampleText] {
+        guard let text else { return [] }
+        return sample.texts.filter { candidate in
+            candidate.role.isPositive
+                && !candidate.text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
+                && (text.kinds?.contains(candidate.kind) ?? true)
+                && (candidate.language.map { language in text.languages?.contains(language) ?? true } ?? true)
+        }
+    }
+
+    /// Prepares `sample` for `epoch` of a run seeded with `seed`.
+    public func prepare(_ sample: Sample, seed: UInt64, epoch: Int, source: String) -> Result<Prepared, Problem> {
+        // Text first: it is cheap, and a sample without usable text needs no decoding.
+        var preparedText: PreparedText?
+        if let options = text {
+            let candidates = candidateTexts(of: sample)
+            guard !candidates.isEmpty else {
+                let detail = sample.texts.isEmpty ? "the sample has no text"
+                    : "none of its \(sample.texts.count) texts is a non-empty positive of the selected kinds/languages"
+                return .failure(Problem(reason: .noUsableText, detail: detail))
+            }
+            var choiceGenerator = ShardAssignment.sampleGenerator(seed: seed, epoch: epoch, sampleID: sample.id, purpose: 1)
+            let chosen = options.choice == .firstPositive || candidates.count == 1
+                ? candidates[0] : candidates[Int(choiceGenerator.next(upperBound: UInt64(candidates.count)))]
+            let encoded: TokenizedText
+            do {
+                encoded = try options.tokenizer.encode(chosen.text, maxLength: options.contextLength, paddedTo: options.contextLength)
+            } catch {
+                return .failure(Problem(reason: .tokenizationFailed, detail: "\(error)"))
+            }
+            var masked: MaskedTokens?
+            if let masking = options.masking {
+                var maskGenerator = ShardAssignment.sampleGenerator(seed: seed, epoch: epoch, sampleID: sample.id, purpose: 3)
+                let spans = masking.segmenter.map { $0.wordSpans(chosen.text) }
+                masked = masking.masker.mask(encoded, wordSpans: spans, using: &maskGenerator)
+            }
+            preparedText = PreparedText(text: chosen.text, kind: chosen.kind, ids: encoded.ids,
+                                        attentionMask: encoded.attentionMask, tokenTypeIDs: encoded.tokenTypeIDs,
+                                        masked: masked)
+        }
+
+        var imageGenerator = ShardAssignment.sampleGenerator(seed: seed, epoch: epoch, sampleID: sample.id, purpose: 2)
+        let decoded: RGBImage
+        let imageID: Int64
+        let where_ = "\(source) sample \(sample.id)"
+        switch sample.image {
+        case nil:
+            return .failure(Problem(reason: .missingImage, detail: "the sample has no image"))
+        case .pixels(let pixels)?:
+            decoded = pixels
+            imageID = SampleTransform.contentHash(pixels.pixels)
+        case .encoded(let bytes)?:
+            imageID = SampleTransform.contentHash(bytes)
+            do { decoded = try image.decoder.decode(bytes, source: where_, targetShortSide: image.decodeShortSideHint) } catch {
+                return .failure(Problem(reason: .undecodableImage, detail: error.description))
+            }
+        case .file(let path)?:
+            guard let bytes = FileManager.default.contents(atPath: path) else {
+                return .failure(Problem(reason: .undecodableImage, detail: "\(path): cannot read the image file"))
+            }
+            imageID = SampleTransform.contentHash(bytes)
+            do { decoded = try image.decoder.decode(bytes, source: path, targetShortSide: image.decodeShortSideHint) } catch {
+                return .failure(Problem(reason: .undecodableImage, detail: error.description))
+            }
+        }
+        let tensor: ImageTensorData
+        do { tensor = try image(decoded, using: &imageGenerator) } catch {
+            return .failure(Problem(reason: .transformFailed, detail: error.description))
+        }
+        return .success(Prepared(sampleID: sample.id, imageID: imageID, image: tensor, text: preparedText))
+    }
+
+    /// A 63-bit FNV-1a-style hash over 8-byte words: equal images (byte for byte) get equal ids.
+    static func contentHash<C: ContiguousBytes>(_ bytes: C) -> Int64 {
+        bytes.withUnsafeBytes { raw -> Int64 in
+            var hash: UInt64 = 0xCBF2_9CE4_8422_2325 ^ UInt64(raw.count)
+            let words = raw.count / 8
+            for w in 0..<words {
+                hash = (hash ^ raw.loadUnaligned(fromByteOffset: w * 8, as: UInt64.self)) &* 0x0000_0100_0000_01B3
+                hash ^= hash >> 29
+            }
+            for i in (words * 8)..<raw.count { hash = (hash ^ UInt64(raw[i])) &* 0x0000_0100_0000_01B3 }
+            var mixer = SplitMix64(seed: hash)
+            return Int64(bitPattern: mixer.next() & 0x7FFF_FFFF_FFFF_FFFF)
+        }
+    }
+}
