@@ -37,6 +37,7 @@ let package = Package(
                 .linkedLibrary("jpeg"),
                 .linkedLibrary("png16"),
                 .linkedLibrary("webp"),
+                .linkedLibrary("z"),
             ]
         ),
         .target(

@@ -1,0 +1,206 @@
+import Foundation
+import XCTest
+import Torch
+@testable import VLP
+
+/// Every objective against values computed by hand (plain Swift loops over the same inputs)
+/// and against finite differences.
+final class ObjectiveTests: XCTestCase {
+    func rows(_ t: Tensor) throws -> [[Double]] {
+        let v = try t.to(.float64).toArray(Double.self), n = t.size(1)
+        return stride(from: 0, to: v.count, by: n).map { Array(v[$0..<($0 + n)]) }
+    }
+
+    func logSoftmax(_ row: [Double]) -> [Double] {
+        let m = row.max()!, z = log(row.map { exp($0 - m) }.reduce(0, +)) + m
+        return row.map { $0 - z }
+    }
+
+    func normalized(_ shape: [Int]) throws -> Tensor {
+        try Functional.normalize(try Tensor.randn(shape, dtype: .float64), dim: -1)
+    }
+
+    func testGlobalContrastiveLossMatchesHandComputedMultiPositiveInfoNCE() throws {
+        manualSeed(1)
+        let v = try normalized([4, 6]), t = try normalized([4, 6])
+        let ids = try Tensor([0, 1, 1, 2] as [Int64])
+        let scale = try Tensor(scalar: 10.0, dtype: .float64)
+        let out = try GlobalContrastiveLoss()(imageFeatures: v, textFeatures: t, imageIDs: ids, logitScale: scale)
+        let V = try rows(v), T = try rows(t), I: [Int64] = [0, 1, 1, 2]
+        func dot(_ a: [Double], _ b: [Double]) -> Double { zip(a, b).map(*).reduce(0, +) }
+        var total = 0.0
+        for (A, B) in [(V, T), (T, V)] {
+            for i in 0..<4 {
+                let logits = (0..<4).map { 10 * dot(A[i], B[$0]) }
+                let lp = logSoftmax(logits)
+                let positives = (0..<4).filter { I[$0] == I[i] }
+                total += -positives.map { lp[$0] }.reduce(0, +) / Double(positives.count) / 4
+            }
+        }
+        XCTAssertEqual(try out.loss.item(), total / 2, accuracy: 1e-10)
+        XCTAssertEqual(try out.targets.toArray(Double.self)[4..<8].map { $0 }, [0, 0.5, 0.5, 0])
+    }
+
+    func testLearnedTemperatureIsClampedAndTrainable() throws {
+        let tau = try LearnedTemperature()
+        XCTAssertEqual(try tau.scale().item(), 1 / 0.07, accuracy: 1e-4)
+        XCTAssertEqual(tau.namedParameters().map(\.name), ["logit_scale"])
+        try withNoGrad { try tau.logScale.fill_(20.0) }
+        XCTAssertEqual(try tau.scale().item(), 1000, accuracy: 1e-3)
+    }
+
+    func testHardNegativesNeverPickPositivesAndFollowSimilarity() throws {
+        manualSeed(2)
+        let similarity = try Tensor([5, 0, 4, -9, 1, 7, 0, 0, 0] as [Float], shape: [3, 3])
+        let positives = try Tensor([true, false, false, false, true, false, false, false, true], shape: [3, 3])
+        var counts = [[Int]](repeating: [0, 0, 0], count: 3)
+        for _ in 0..<300 {
+            let picks = try FineGrainedRanking.sampleHardNegatives(similarity: similarity, positiveMask: positives).toArray(Int64.self)
+            for (row, col) in picks.enumerated() { counts[row][Int(col)] += 1 }
+        }
+        for i in 0..<3 { XCTAssertEqual(counts[i][i], 0, "row \(i) picked its positive") }
+        XCTAssertGreaterThan(counts[0][2], counts[0][1] * 10)  // e^4 ≫ e^0
+        XCTAssertGreaterThan(counts[1][2], 280)                // e^7 vs e^-9
+        let allPositive = try Tensor.ones([2, 2], dtype: .bool)
+        XCTAssertThrowsError(try FineGrainedRanking.sampleHardNegatives(similarity: try Tensor.zeros([2, 2]), positiveMask: allPositive))
+    }
+
+    func testFineGrainedRankingIsWeightedCrossEntropyAveragedOverHeads() throws {
+        manualSeed(3)
+        let h1 = try Tensor.randn([6, 2], dtype: .float64), h2 = try Tensor.randn([6, 2], dtype: .float64)
+        let labels: [Int64] = [1, 1, 0, 0, 0, 0]
+        let loss = try FineGrainedRanking(positiveWeight: 2)(headLogits: [h1, h2], labels: try Tensor(labels))
+        func head(_ t: Tensor) throws -> Double {
+            var num = 0.0, den = 0.0
+            for (row, y) in zip(try rows(t), labels) {
+                let w = y == 1 ? 2.0 : 1.0
+                num += -w * logSoftmax(row)[Int(y)]
+                den += w
+            }
+            return num / den
+        }
+        XCTAssertEqual(try loss.item(), (try head(h1) + head(h2)) / 2, accuracy: 1e-10)
+    }
+
+    func testMaskedLanguageModelingIgnoresUnmaskedPositions() throws {
+        manualSeed(4)
+        let logits = try Tensor.randn([1, 3, 5], dtype: .float64)
+        let loss = try MaskedLanguageModeling.loss(logits: logits, labels: try Tensor([-100, 3, -100] as [Int64], shape: [1, 3]))
+        let row = try rows(logits.reshaped([3, 5]))[1]
+        XCTAssertEqual(try loss.item(), -logSoftmax(row)[3], accuracy: 1e-10)
+    }
+
+    func testDistillationQueueDecaysAndDropsOldest() throws {
+        let queue = DistillationQueue(capacity: 3, decay: 0.5)
+        for step in 0..<3 {
+            try queue.enqueue(imageFeatures: try Tensor.full([2, 2], step), textFeatures: try Tensor.full([2, 2], step),
+                              imageIDs: try Tensor([Int64(step), Int64(step)]))
+        }
+        XCTAssertEqual(queue.count, 3)
+        XCTAssertEqual(try queue.weights!.toArray(Float.self), [1, 1, 0.5])
+        XCTAssertEqual(try queue.imageIDs!.toArray(Int64.self), [2, 2, 1])
+        let restored = DistillationQueue(capacity: 3, decay: 0.5)
+        try restored.loadStateDict(queue.stateDict())
+        XCTAssertEqual(try restored.weights!.toArray(Float.self), [1, 1, 0.5])
+    }
+
+    func testTeacherGuidedDistillationMatchesHandComputedWeightedSoftTargets() throws {
+        manualSeed(5)
+        let (sv, st, tv, tt) = (try normalized([2, 4]), try normalized([2, 4]), try normalized([2, 4]), try normalized([2, 4]))
+        let queue = DistillationQueue(capacity: 4, decay: 0.5)
+        try queue.enqueue(imageFeatures: try normalized([1, 4]), textFeatures: try normalized([1, 4]), imageIDs: try Tensor([Int64(9)]))
+        try queue.enqueue(imageFeatures: try normalized([1, 4]), textFeatures: try normalized([1, 4]), imageIDs: try Tensor([Int64(8)]))
+        let scale = try Tensor(scalar: 5.0, dtype: .float64)
+        let alpha = 0.4
+        let loss = try TeacherGuidedDistillation(alpha: alpha)(studentImages: sv, studentTexts: st, teacherImages: tv, teacherTexts: tt,
+                                                              imageIDs: try Tensor([0, 1] as [Int64]), queue: queue, logitScale: scale)
+        let weights = [1.0, 1.0] + (try queue.weights!.to(.float64).toArray(Double.self))
+        func dot(_ a: [Double], _ b: [Double]) -> Double { zip(a, b).map(*).reduce(0, +) }
+        func direction(_ s: [[Double]], _ t: [[Double]], _ candidates: [[Double]]) -> Double {
+            var total = 0.0
+            for i in 0..<2 {
+                let teacher = candidates.map { 5 * dot(t[i], $0) }, student = candidates.map { 5 * dot(s[i], $0) }
+                let tp = logSoftmax(teacher).map { Foundation.exp($0) }
+                var q = tp.enumerated().map { alpha * $0.element + (1 - alpha) * ($0.offset == i ? 1 : 0) }
+                q = q.enumerated().map { $0.element * weights[$0.offset] }
+                let z = q.reduce(0, +)
+                total += -zip(q.map { $0 / z }, logSoftmax(student)).map(*).reduce(0, +) / 2
+            }
+            return total
+        }
+        let texts = try rows(tt) + rows(queue.textFeatures!), images = try rows(tv) + rows(queue.imageFeatures!)
+        let expected = (direction(try rows(sv), try rows(tv), texts) + direction(try rows(st), try rows(tt), images)) / 2
+        XCTAssertEqual(try loss.item(), expected, accuracy: 1e-10)
+    }
+
+    func testFeatureDistillationIsCrossEntropyOfTemperedDistributions() throws {
+        manualSeed(6)
+        let s = try Tensor.randn([2, 5], dtype: .float64), t = try Tensor.randn([2, 5], dtype: .float64)
+        let loss = try FeatureDistillation(teacherTemperature: 0.5, studentTemperature: 2)(student: s, teacher: t)
+        var expected = 0.0
+        for (srow, trow) in zip(try rows(s), try rows(t)) {
+            let p = logSoftmax(trow.map { $0 / 0.5 }).map { Foundation.exp($0) }, lq = logSoftmax(srow.map { $0 / 2 })
+            expected += -zip(p, lq).map(*).reduce(0, +) / 2
+        }
+        XCTAssertEqual(try loss.item(), expected, accuracy: 1e-10)
+    }
+
+    func testContrastiveWithRewritesCountsOnlyCandidates() throws {
+        let logits = try Tensor([1, 2, 3, 4, 0, 0, 5, 1] as [Double], shape: [2, 4])
+        let positives = try Tensor([true, true, false, false, false, false, true, false], shape: [2, 4])
+        let candidates = try Tensor([false, false, true, false, true, true, false, false], shape: [2, 4])
+        let loss = try ContrastiveWithRewrites.loss(logits: logits, positiveMask: positives, candidateMask: candidates)
+        let e = { (x: Double) in Foundation.exp(x) }
+        let row0 = -Foundation.log((e(1) + e(2)) / (e(1) + e(2) + e(3)))
+        let row1 = -Foundation.log(e(5) / (e(0) + e(0) + e(5)))
+        XCTAssertEqual(try loss.item(), (row0 + row1) / 2, accuracy: 1e-10)
+        XCTAssertThrowsError(try ContrastiveWithRewrites.loss(logits: logits, positiveMask: try Tensor.zeros([2, 4], dtype: .bool), candidateMask: candidates))
+    }
+
+    func testSingleStreamLosses() throws {
+        let predicted = try Tensor([1, 2, 3, 4] as [Double], shape: [1, 2, 2]), original = try Tensor.zeros([1, 2, 2], dtype: .float64)
+        let mrfr = try SingleStreamObjectives.maskedRegionFeatureRegression(predicted: predicted, original: original, mask: try Tensor([false, true], shape: [1, 2]))
+        XCTAssertEqual(try mrfr.item(), (9 + 16) / 2, accuracy: 1e-12)
+        let logits = try Tensor([0, 0, 10, 0] as [Double], shape: [1, 2, 2])
+        let moc = try SingleStreamObjectives.maskedObjectClassification(logits: logits, labels: try Tensor([-100, 0] as [Int64], shape: [1, 2]))
+        XCTAssertEqual(try moc.item(), -Foundation.log(Foundation.exp(10) / (Foundation.exp(10) + 1)), accuracy: 1e-9)
+    }
+
+    func testGradientsMatchFiniteDifferences() throws {
+        manualSeed(8)
+        let ids = try Tensor([0, 1, 1, 2] as [Int64])
+        let labels = try Tensor([1, 0, 0, 1] as [Int64])
+        let queue = DistillationQueue(capacity: 2)
+        try queue.enqueue(imageFeatures: try normalized([2, 3]), textFeatures: try normalized([2, 3]), imageIDs: try Tensor([7, 8] as [Int64]))
+        let (tv, tt) = (try normalized([4, 3]), try normalized([4, 3]))
+        let scale = try Tensor(scalar: 4.0, dtype: .float64)
+        let positives = try Tensor([true, false, false, true, false, false], shape: [2, 3])
+        var failures: [String] = []
+        failures += try GradientCheck.check("GCPR", { x in
+            try GlobalContrastiveLoss()(imageFeatures: Functional.normalize(x[0]), textFeatures: Functional.normalize(x[1]), imageIDs: ids, logitScale: x[2].exp()).loss
+        }, [try Tensor.randn([4, 3]), try Tensor.randn([4, 3]), try Tensor(scalar: 2.0)])
+        failures += try GradientCheck.check("FGR", { try FineGrainedRanking()(headLogits: [$0[0], $0[1]], labels: labels) },
+                                            [try Tensor.randn([4, 2]), try Tensor.randn([4, 2])])
+        failures += try GradientCheck.check("TgD", { x in
+            try TeacherGuidedDistillation()(studentImages: Functional.normalize(x[0]), studentTexts: Functional.normalize(x[1]), teacherImages: tv,
+                                            teacherTexts: tt, imageIDs: ids, queue: queue, logitScale: scale)
+        }, [try Tensor.randn([4, 3]), try Tensor.randn([4, 3])])
+        let teacher = try Tensor.randn([3, 5], dtype: .float64), original = try Tensor.randn([1, 2, 3], dtype: .float64)
+        failures += try GradientCheck.check("FgD", { try FeatureDistillation()(student: $0[0], teacher: teacher) }, [try Tensor.randn([3, 5])])
+        failures += try GradientCheck.check("CMCL", { try ContrastiveWithRewrites.loss(logits: $0[0], positiveMask: positives, candidateMask: positives.logicalNot()) },
+                                            [try Tensor.randn([2, 3])])
+        failures += try GradientCheck.check("MRFR", { try SingleStreamObjectives.maskedRegionFeatureRegression(predicted: $0[0], original: original, mask: try Tensor([true, false], shape: [1, 2])) },
+                                            [try Tensor.randn([1, 2, 3])])
+        XCTAssertEqual(failures, [])
+    }
+
+    func testRecipesAreConfigurations() throws {
+        XCTAssertEqual(try PretrainingRecipe.named("prd2"), .prd2)
+        XCTAssertFalse(PretrainingRecipe.prd2.uses(.fgr))
+        XCTAssertTrue(PretrainingRecipe.r2d2.enhancedTraining)
+        XCTAssertFalse(PretrainingRecipe.r2d2WithoutFeatureDistillation.uses(.fgd))
+        XCTAssertThrowsError(try PretrainingRecipe.named("r2d3")) { XCTAssertTrue("\($0)".contains("allowed: r2d2, prd2")) }
+        let decoded = try JSONDecoder().decode(PretrainingRecipe.self, from: try JSONEncoder().encode(PretrainingRecipe.r2d2))
+        XCTAssertEqual(decoded, .r2d2)
+    }
+}
