@@ -1,26 +1,81 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
-/// Writes files so that a reader sees the old content or the new, never a part: the data goes
-/// to a temporary file in the same folder, is flushed, then renamed over the destination.
-public enum AtomicFile {
-    public static func write(_ data: Data, to url: URL) throws {
-        let folder = url.deletingLastPathComponent()
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let temporary = folder.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
-        guard FileManager.default.createFile(atPath: temporary.path, contents: nil) else {
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: temporary.path])
+/// A file that a reader sees whole or not at all: written under a temporary name beside its
+/// destination, flushed, and renamed into place by `commit()`. Dropped without commit, the
+/// temporary file is removed. Used for checkpoints and corpora alike.
+public final class AtomicFile {
+    /// A file that could not be written; names it and says why.
+    public struct WriteError: Error, CustomStringConvertible {
+        public let path: String
+        public let reason: String
+        public var description: String { "\(path): cannot write: \(reason)" }
+    }
+
+    public let path: String
+    public let temporaryPath: String
+    private var handle: FileHandle?
+    public private(set) var bytesWritten = 0
+
+    public init(path: String) throws {
+        let url = URL(fileURLWithPath: path)
+        let folder = url.deletingLastPathComponent().path
+        try AtomicFile.makeFolder(folder)
+        self.path = path
+        temporaryPath = folder + "/." + url.lastPathComponent + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        guard FileManager.default.createFile(atPath: temporaryPath, contents: nil),
+              let handle = FileHandle(forWritingAtPath: temporaryPath)
+        else { throw WriteError(path: path, reason: "cannot create \(temporaryPath)") }
+        self.handle = handle
+    }
+
+    deinit {
+        if let handle {
+            try? handle.close()
+            try? FileManager.default.removeItem(atPath: temporaryPath)
         }
+    }
+
+    public func write(_ data: Data) throws {
+        guard let handle else { throw WriteError(path: path, reason: "already committed") }
+        do { try handle.write(contentsOf: data) } catch { throw WriteError(path: path, reason: "\(error)") }
+        bytesWritten += data.count
+    }
+
+    public func write(_ text: String) throws { try write(Data(text.utf8)) }
+
+    /// Flushes and closes the temporary file and renames it over `path`.
+    public func commit() throws {
+        guard let handle else { return }
+        self.handle = nil
         do {
-            let handle = try FileHandle(forWritingTo: temporary)
-            try handle.write(contentsOf: data)
             try handle.synchronize()
             try handle.close()
-            guard rename(temporary.path, url.path) == 0 else {
-                throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: url.path])
-            }
-        } catch {
-            try? FileManager.default.removeItem(at: temporary)
-            throw error
+        } catch { throw WriteError(path: path, reason: "\(error)") }
+        if rename(temporaryPath, path) != 0 {
+            let reason = String(cString: strerror(errno))
+            try? FileManager.default.removeItem(atPath: temporaryPath)
+            throw WriteError(path: path, reason: reason)
+        }
+    }
+
+    /// Writes `data` to `path` atomically in one go.
+    public static func write(_ data: Data, to path: String) throws {
+        let file = try AtomicFile(path: path)
+        try file.write(data)
+        try file.commit()
+    }
+
+    public static func write(_ data: Data, to url: URL) throws {
+        try write(data, to: url.path)
+    }
+
+    public static func makeFolder(_ folder: String) throws {
+        guard !folder.isEmpty else { return }
+        do { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) } catch {
+            throw WriteError(path: folder, reason: "cannot create folder: \(error.localizedDescription)")
         }
     }
 }

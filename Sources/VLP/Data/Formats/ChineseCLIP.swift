@@ -1,4 +1,5 @@
 import Foundation
+import Torch
 
 /// The Chinese-CLIP dataset layout, one split per pair of files in a folder:
 ///

@@ -1,4 +1,5 @@
 import Foundation
+import Torch
 
 /// Flickr30k / Flickr30k-CN(A) token files: one caption a line, `IMAGE#N<TAB>caption`, where
 /// IMAGE is a file name in an image folder (`1000092795.jpg#0	两个年轻人…`). A sample is one

@@ -1,5 +1,6 @@
 import CImageCodecs
 import Foundation
+import Torch
 
 /// MNIST-style idx files: `*-images-idx3-ubyte` (magic 0x00000803, count, rows, columns, then
 /// bytes) with `*-labels-idx1-ubyte` (magic 0x00000801, count, then one byte a label), either

@@ -1,4 +1,5 @@
 import Foundation
+import Torch
 
 /// An image–label set laid out as one folder per class (`ROOT/cat/001.jpg`, `ROOT/dog/…`), the
 /// torchvision ImageFolder convention. Classes are the sub-folder names sorted; a sample's label

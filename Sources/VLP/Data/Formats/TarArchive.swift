@@ -1,4 +1,5 @@
 import Foundation
+import Torch
 
 /// One regular file in a tar archive.
 public struct TarMember: Equatable, Sendable {

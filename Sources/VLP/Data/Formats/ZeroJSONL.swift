@@ -1,4 +1,5 @@
 import Foundation
+import Torch
 
 /// The R2D2 / Zero corpus layout: a jsonl file, one image per line, with its path relative to an
 /// image root and its texts.

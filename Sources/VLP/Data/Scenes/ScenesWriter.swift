@@ -1,4 +1,5 @@
 import Foundation
+import Torch
 
 /// Writes the Scenes corpus to disk in one of the corpus formats, so that training and
 /// evaluation read it through the real readers:
