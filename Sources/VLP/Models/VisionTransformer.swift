@@ -1,0 +1,143 @@
+import Foundation
+import Torch
+
+/// What the ViT returns.
+public struct VisionTransformerOutput {
+    /// Token states after the last block, before the final norm [B, 1 + patches, width]
+    /// (Hugging Face CLIP's `last_hidden_state`); token 0 is the class token.
+    public let hiddenStates: Tensor
+    /// `post_layernorm` of the class token [B, width].
+    public let pooled: Tensor
+    /// `visual_projection(pooled)` [B, projectionDim], when the model has a projection.
+    public let projected: Tensor?
+}
+
+/// A CLIP-style Vision Transformer (R2D2's image encoder): non-overlapping patches embedded by
+/// a strided convolution, a learned class token, learned positions, a layer norm, pre-LN
+/// blocks, and the final layer norm on the class token, optionally projected.
+///
+/// Keys are Hugging Face CLIP's vision tower (`embeddings.patch_embedding.weight`,
+/// `embeddings.class_embedding`, `embeddings.position_embedding.weight`, `pre_layrnorm`,
+/// `encoder.layers.N.{self_attn.{q,k,v,out}_proj, layer_norm1, mlp.fc1, mlp.fc2, layer_norm2}`,
+/// `post_layernorm`) plus CLIPModel's `visual_projection`. From a whole CLIPModel checkpoint,
+/// select the `vision_model.` keys first (`CheckpointFile.selecting(prefix:from:)`).
+public final class VisionTransformer: Module {
+    public var embeddings: VisionEmbeddings
+    @Child(key: "pre_layrnorm") public var preNorm: LayerNorm
+    public var encoder: VisionEncoder
+    @Child(key: "post_layernorm") public var postNorm: LayerNorm
+    @Child(key: "visual_projection") public var projection: Linear?
+    public let configuration: VisionTransformerConfiguration
+
+    public init(_ configuration: VisionTransformerConfiguration) throws {
+        let c = configuration
+        try c.validate(source: "VisionTransformer")
+        embeddings = try VisionEmbeddings(c)
+        _preNorm.wrappedValue = try LayerNorm([c.width], eps: c.layerNormEps)
+        encoder = try VisionEncoder(c)
+        _postNorm.wrappedValue = try LayerNorm([c.width], eps: c.layerNormEps)
+        _projection.wrappedValue = c.projectionDim > 0 ? try Linear(c.width, c.projectionDim, bias: false) : nil
+        self.configuration = c
+        super.init()
+    }
+
+    /// - Parameter images: float [B, C, H, W] with H and W multiples of the patch size.
+    public func callAsFunction(_ images: Tensor) throws -> VisionTransformerOutput {
+        let h = try preNorm(embeddings(images))
+        let hidden = try encoder(h)
+        let pooled = try postNorm(hidden.select(dim: 1, index: 0))
+        return VisionTransformerOutput(hiddenStates: hidden, pooled: pooled, projected: try projection?(pooled))
+    }
+
+    /// One vector per image: the projection when there is one, else the pooled class token;
+    /// optionally L2-normalised.
+    public func encode(_ images: Tensor, normalized: Bool = false) throws -> Tensor {
+        let output = try self(images)
+        let vectors = output.projected ?? output.pooled
+        return normalized ? try Functional.normalize(vectors, dim: -1) : vectors
+    }
+}
+
+/// Patch, class and position embeddings (Hugging Face `CLIPVisionEmbeddings`).
+public final class VisionEmbeddings: Module {
+    @Child(key: "patch_embedding") public var patchEmbedding: Conv2d
+    @Parameter(key: "class_embedding") public var classEmbedding: Tensor
+    @Child(key: "position_embedding") public var positionEmbedding: Embedding
+    public let configuration: VisionTransformerConfiguration
+
+    public init(_ c: VisionTransformerConfiguration) throws {
+        _patchEmbedding.wrappedValue = try Conv2d(c.inputChannels, c.width, kernelSize: c.patchSize, stride: c.patchSize, bias: false)
+        _classEmbedding.wrappedValue = try Initialization.normal([c.width], std: 1 / Double(c.width).squareRoot())
+        _positionEmbedding.wrappedValue = try Embedding(count: c.gridSize * c.gridSize + 1, dimension: c.width)
+        configuration = c
+        super.init()
+        try withNoGrad { try positionEmbedding.weight.copy_(Initialization.normal(positionEmbedding.weight.shape, std: 0.02)) }
+    }
+
+    public func callAsFunction(_ images: Tensor) throws -> Tensor {
+        let c = configuration
+        guard images.rank == 4, images.size(1) == c.inputChannels, images.dtype.isFloatingPoint,
+              images.size(2) % c.patchSize == 0, images.size(3) % c.patchSize == 0 else {
+            throw ModelError.invalidInput(name: "images", reason: "expected float [batch, \(c.inputChannels), H, W] with H and W multiples of \(c.patchSize), got \(images.dtype) \(images.shape)")
+        }
+        let batch = images.size(0)
+        let patches = try patchEmbedding(images)  // [B, W, gh, gw]
+        let (gridHeight, gridWidth) = (patches.size(2), patches.size(3))
+        let tokens = try patches.flattened(startDim: 2).transposed(1, 2)  // [B, gh·gw, W]
+        let classToken = try classEmbedding.reshaped([1, 1, c.width]).expanded([batch, 1, c.width])
+        return try cat([classToken, tokens], dim: 1) + positions(gridHeight: gridHeight, gridWidth: gridWidth)
+    }
+
+    /// The position table for a grid of patches: as learned at the native grid, otherwise the
+    /// class position kept and the patch positions resampled bicubically (align_corners false),
+    /// as OpenCLIP's `resize_pos_embed` and Hugging Face's `interpolate_pos_encoding` do
+    /// (without antialiasing, so shrinking the grid differs from OpenCLIP's antialiased variant).
+    public func positions(gridHeight: Int, gridWidth: Int) throws -> Tensor {
+        let table = positionEmbedding.weight
+        let grid = configuration.gridSize, width = configuration.width
+        if gridHeight == grid && gridWidth == grid { return table }
+        let classPosition = try table.narrowed(dim: 0, start: 0, length: 1)
+        let patchPositions = try table.narrowed(dim: 0, start: 1, length: grid * grid)
+            .reshaped([1, grid, grid, width]).permuted([0, 3, 1, 2])
+        let resized = try Functional.interpolateBicubic(patchPositions, size: (gridHeight, gridWidth))
+            .permuted([0, 2, 3, 1]).reshaped([gridHeight * gridWidth, width])
+        return try cat([classPosition, resized], dim: 0)
+    }
+}
+
+/// The block stack, under `layers.N`.
+public final class VisionEncoder: Module {
+    public var layers: [VisionTransformerLayer]
+
+    public init(_ c: VisionTransformerConfiguration) throws {
+        layers = try (0..<c.layers).map { _ in try VisionTransformerLayer(c) }
+        super.init()
+    }
+
+    public func callAsFunction(_ x: Tensor) throws -> Tensor {
+        try layers.reduce(x) { try $1($0) }
+    }
+}
+
+/// A pre-LN block: `x + Attention(LN₁(x))`, then `h + MLP(LN₂(h))` (Hugging Face `CLIPEncoderLayer`).
+public final class VisionTransformerLayer: Module {
+    @Child(key: "self_attn") public var selfAttention: MultiHeadAttention
+    @Child(key: "layer_norm1") public var attentionNorm: LayerNorm
+    public var mlp: TransformerMLP
+    @Child(key: "layer_norm2") public var mlpNorm: LayerNorm
+    public let dropout: Dropout
+
+    public init(_ c: VisionTransformerConfiguration) throws {
+        _selfAttention.wrappedValue = try MultiHeadAttention(dimension: c.width, heads: c.heads, dropout: c.dropout)
+        _attentionNorm.wrappedValue = try LayerNorm([c.width], eps: c.layerNormEps)
+        mlp = try TransformerMLP(width: c.width, hidden: c.mlpWidth, activation: c.activation == "quick_gelu" ? .quickGELU : .gelu)
+        _mlpNorm.wrappedValue = try LayerNorm([c.width], eps: c.layerNormEps)
+        dropout = Dropout(c.dropout)
+        super.init()
+    }
+
+    public func callAsFunction(_ x: Tensor) throws -> Tensor {
+        let h = try x + dropout(selfAttention(attentionNorm(x)))
+        return try h + dropout(mlp(mlpNorm(h)))
+    }
+}
