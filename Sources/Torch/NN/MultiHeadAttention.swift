@@ -40,9 +40,19 @@ public final class MultiHeadAttention: Module {
         func split(_ x: Tensor, _ length: Int) throws -> Tensor {
             try x.reshaped([batch, length, heads, headSize]).transposed(1, 2)
         }
-        let q = try split(queryProjection(query), queryLength)
-        let k = try split(keyProjection(key), keyLength)
-        let v = try split(valueProjection(value), keyLength)
+        let q: Tensor, k: Tensor, v: Tensor
+        if query === key, key === value, queryProjection.bias != nil {
+            // Self-attention: one packed projection (as nn.MultiheadAttention's in_proj) instead
+            // of three matmuls; the checkpoint keys stay separate.
+            let weight = try cat([queryProjection.weight, keyProjection.weight, valueProjection.weight])
+            let bias = try cat([queryProjection.bias!, keyProjection.bias!, valueProjection.bias!])
+            let parts = try Functional.linear(query, weight: weight, bias: bias).chunked(3, dim: -1)
+            (q, k, v) = (try split(parts[0], queryLength), try split(parts[1], keyLength), try split(parts[2], keyLength))
+        } else {
+            q = try split(queryProjection(query), queryLength)
+            k = try split(keyProjection(key), keyLength)
+            v = try split(valueProjection(value), keyLength)
+        }
         let mask = try combinedMask(keyPaddingMask: keyPaddingMask, attentionMask: attentionMask, batch: batch, keyLength: keyLength)
         let (attended, weights) = try Functional.scaledDotProductAttention(
             query: q, key: k, value: v, mask: mask, dropout: dropout, isCausal: isCausal,
