@@ -1,0 +1,84 @@
+import Foundation
+
+/// A whole vision-language model's shape, as the named JSON configurations hold it
+/// (`Resources/ModelConfigs/*.json`; keys in that folder's README).
+public struct VLPModelConfiguration: Codable, Equatable, Sendable {
+    /// "r2d2": text encoder + ViT + two cross encoders.
+    public var architecture: String
+    /// Width of the contrastive projections of both towers.
+    public var embedDim: Int
+    public var text: BertConfiguration
+    public var vision: VisionTransformerConfiguration
+    /// Text attends image: queries are text states, context the image states.
+    public var textCross: CrossEncoderConfiguration?
+    /// Image attends text.
+    public var imageCross: CrossEncoderConfiguration?
+
+    enum CodingKeys: String, CodingKey {
+        case architecture, embedDim = "embed_dim", text, vision, textCross = "text_cross", imageCross = "image_cross"
+    }
+
+    public init(architecture: String, embedDim: Int, text: BertConfiguration, vision: VisionTransformerConfiguration,
+                textCross: CrossEncoderConfiguration?, imageCross: CrossEncoderConfiguration?) {
+        self.architecture = architecture
+        self.embedDim = embedDim
+        self.text = text
+        self.vision = vision
+        self.textCross = textCross
+        self.imageCross = imageCross
+    }
+
+    /// Checks each part and that the cross encoders' input widths are the towers' widths.
+    public func validate(source: String) throws {
+        func fail(_ reason: String) -> ModelError { .invalidConfiguration(source: source, reason: reason) }
+        guard architecture == "r2d2" else { throw fail("architecture \"\(architecture)\" is not known (r2d2)") }
+        guard embedDim > 0 else { throw fail("embed_dim must be positive") }
+        try text.validate(source: "\(source) text")
+        try vision.validate(source: "\(source) vision")
+        for (name, cross, queryWidth, contextWidth) in [("text_cross", textCross, text.hiddenSize, vision.width),
+                                                        ("image_cross", imageCross, vision.width, text.hiddenSize)] {
+            guard let cross else { continue }
+            try cross.validate(source: "\(source) \(name)")
+            guard cross.queryInputWidth == queryWidth, cross.contextInputWidth == contextWidth else {
+                throw fail("\(name) takes \(cross.queryInputWidth)-wide queries and \(cross.contextInputWidth)-wide context, the towers give \(queryWidth) and \(contextWidth)")
+            }
+        }
+    }
+}
+
+/// The named configurations shipped as package resources, as OpenCLIP's `list_models()` /
+/// `create_model(name)`: `list()` names them, `load(name)` decodes and validates one.
+public enum ModelConfigurationRegistry {
+    /// The folder of the JSON files inside the VLP resource bundle.
+    public static var directory: URL? {
+        Bundle.module.url(forResource: "Resources", withExtension: nil)?.appendingPathComponent("ModelConfigs")
+    }
+
+    /// Names (file names without `.json`), sorted.
+    public static func list() -> [String] {
+        guard let directory, let files = try? FileManager.default.contentsOfDirectory(atPath: directory.path) else { return [] }
+        return files.filter { $0.hasSuffix(".json") }.map { String($0.dropLast(5)) }.sorted()
+    }
+
+    public static func load(_ name: String) throws -> VLPModelConfiguration {
+        let available = list()
+        guard available.contains(name), let url = directory?.appendingPathComponent("\(name).json") else {
+            throw ModelError.unknownConfiguration(name: name, available: available)
+        }
+        return try load(contentsOf: url)
+    }
+
+    /// Decodes and validates a configuration file (a named one or the user's own).
+    public static func load(contentsOf url: URL) throws -> VLPModelConfiguration {
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch {
+            throw ModelError.unreadableFile(path: url.path, reason: error.localizedDescription)
+        }
+        let configuration: VLPModelConfiguration
+        do { configuration = try JSONDecoder().decode(VLPModelConfiguration.self, from: data) } catch {
+            throw ModelError.invalidConfiguration(source: url.path, reason: "\(error)")
+        }
+        try configuration.validate(source: url.lastPathComponent)
+        return configuration
+    }
+}
