@@ -11,6 +11,7 @@ struct VLPCommand: ParsableCommand {
             DemoCommand.self,
             DataCommand.self,
             TokenizeCommand.self,
+            EmbedCommand.self,
             // Subcommands register here, one line each.
         ]
     )

@@ -64,3 +64,23 @@ extension BertModel {
         return (model, PretrainedLoadSummary(source: source, prefix: prefix, ignoredKeys: ignored.sorted()))
     }
 }
+
+extension BertTokenizer {
+    /// The tokenizer of a Hugging Face BERT directory: its `vocab.txt`, with Hugging Face's
+    /// normalisation, lower-casing as `tokenizer_config.json`'s `do_lower_case` says (default true).
+    public static func huggingFace(directory: URL) throws -> BertTokenizer {
+        let vocabulary = directory.appendingPathComponent("vocab.txt")
+        guard FileManager.default.fileExists(atPath: vocabulary.path) else {
+            throw ModelError.missingFile(path: vocabulary.path, hint: "a Hugging Face BERT directory holds vocab.txt")
+        }
+        var options = BertTokenizer.Options.huggingFaceUncased
+        let configURL = directory.appendingPathComponent("tokenizer_config.json")
+        if let data = FileManager.default.contents(atPath: configURL.path) {
+            guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+                throw ModelError.invalidConfiguration(source: configURL.path, reason: "not a JSON object")
+            }
+            if let lowercase = object["do_lower_case"] as? Bool { options.basic.lowercase = lowercase }
+        }
+        return try BertTokenizer(vocabularyFile: vocabulary.path, options: options)
+    }
+}
