@@ -21,7 +21,7 @@ let package = Package(
         .target(
             name: "CTorch",
             path: "Sources/CTorch",
-            cxxSettings: [.define("_GLIBCXX_USE_CXX11_ABI", to: "1")],
+            cxxSettings: [.define("_GLIBCXX_USE_CXX11_ABI", to: "1"), .define("USE_C10D_GLOO")],
             linkerSettings: [
                 .linkedLibrary("torch"),
                 .linkedLibrary("torch_cpu"),

@@ -12,6 +12,7 @@ PACKAGES=(
   libpng-dev
   libwebp-dev
   zlib1g-dev            # vlp_gunzip in CImageCodecs (libpng-dev pulls it in too)
+  libgloo-dev           # Gloo headers for c10d process groups (distributed training on CPU)
   unzip
   dataset-fashion-mnist # real image–label set for zero-shot (idx files under /usr/share/datasets)
 )

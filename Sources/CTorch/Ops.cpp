@@ -120,8 +120,9 @@ vt_tensor vt_lerp(vt_tensor a, vt_tensor b, double w) { VT_HANDLE(at::lerp(T(a),
 int vt_inplace_binary(int32_t op, vt_tensor a, vt_tensor b, double alpha) {
   VT_TRY
   switch (op) {
-    case 0: T(a).add_(T(b), alpha); break;
-    case 1: T(a).sub_(T(b), alpha); break;
+    // alpha = 1 is passed without a floating scalar, which integer tensors reject.
+    case 0: alpha == 1.0 ? T(a).add_(T(b)) : T(a).add_(T(b), alpha); break;
+    case 1: alpha == 1.0 ? T(a).sub_(T(b)) : T(a).sub_(T(b), alpha); break;
     case 2: T(a).mul_(T(b)); break;
     case 3: T(a).div_(T(b)); break;
     case 8: T(a).copy_(T(b)); break;

@@ -103,4 +103,17 @@ final class ModuleTests: XCTestCase {
         bn.eval()
         try assertClose(try bn(f["batchnorm.in0"]!), f["batchnorm.out"]!, tolerance: 1e-5, "BatchNorm2d")
     }
+
+    func testBatchNormTrainingUpdatesStatisticsAndCounter() throws {
+        let bn = try BatchNorm2d(2)
+        let x = try Tensor.randn([4, 2, 3, 3]) * 3.0 + 1.0
+        let y = try bn(x)
+        XCTAssertEqual(try bn.batchesTracked.itemInt(), 1)
+        XCTAssertEqual(try y.mean().item(), 0, accuracy: 1e-5)
+        let batchMean = try x.mean(dims: [0, 2, 3]).toArray(Float.self)
+        for (running, b) in zip(try bn.runningMean.toArray(Float.self), batchMean) { XCTAssertEqual(running, 0.1 * b, accuracy: 1e-5) }
+        let counter = try Tensor([Int64(3)], shape: [])
+        try counter.add_(try Tensor([Int64(2)], shape: []))
+        XCTAssertEqual(try counter.itemInt(), 5)
+    }
 }

@@ -231,6 +231,23 @@ void vt_archive_close(vt_archive archive);
 /// malloc'ed buffer the caller frees with free().
 int vt_archive_read(vt_archive archive, const char *name, void **data, size_t *size);
 
+// MARK: distributed (c10d)
+typedef struct vt_process_group_opaque *vt_process_group;
+/// A Gloo process group rendezvousing through a TCPStore at master_addr:port (rank 0 serves it).
+/// Fails with a message when the other ranks do not arrive within timeout_ms.
+vt_process_group vt_process_group_gloo(const char *master_addr, int32_t port, int32_t rank, int32_t world_size,
+                                       int64_t timeout_ms);
+void vt_process_group_free(vt_process_group group);
+/// op: 0 sum, 1 average (sum divided by the world size), 2 max, 3 min. In place.
+int vt_all_reduce(vt_process_group group, vt_tensor t, int32_t op, int64_t timeout_ms);
+/// Every rank's tensor (equal shapes) concatenated along dimension 0, in rank order.
+vt_tensor vt_all_gather(vt_process_group group, vt_tensor t, int64_t timeout_ms);
+/// The same, recorded by autograd: the backward all-reduces (sums) the gradient and keeps this
+/// rank's slice.
+vt_tensor vt_all_gather_with_grad(vt_process_group group, vt_tensor t, int64_t timeout_ms);
+int vt_broadcast(vt_process_group group, vt_tensor t, int32_t root, int64_t timeout_ms);
+int vt_barrier(vt_process_group group, int64_t timeout_ms);
+
 #ifdef __cplusplus
 }
 #endif

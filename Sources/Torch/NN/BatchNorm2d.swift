@@ -22,7 +22,7 @@ public final class BatchNorm2d: Module, UnaryLayer {
     }
 
     public func callAsFunction(_ x: Tensor) throws -> Tensor {
-        if isTraining { try withNoGrad { try batchesTracked.add_(try Tensor.ones([], dtype: .int64)) } }
+        if isTraining { try withNoGrad { try batchesTracked.add_(1) } }
         return try Functional.batchNorm(x, runningMean: runningMean, runningVariance: runningVariance, weight: weight, bias: bias,
                                         training: isTraining, momentum: momentum, eps: eps)
     }

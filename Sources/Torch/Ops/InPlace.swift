@@ -20,6 +20,8 @@ extension Tensor {
         try check(vt_inplace_binary(8, handle, source.handle, 1), "copy_ of \(source.shape) into \(shape)")
     }
     public func add_(_ value: Double) throws { try check(vt_inplace_binary_scalar(0, handle, value.scalar), "add_") }
+    /// Integral scalar: keeps integer tensors integral (a counter's `add_(1)`).
+    public func add_(_ value: Int) throws { try check(vt_inplace_binary_scalar(0, handle, value.scalar), "add_") }
     public func mul_(_ value: Double) throws { try check(vt_inplace_binary_scalar(2, handle, value.scalar), "mul_") }
     public func div_(_ value: Double) throws { try check(vt_inplace_binary_scalar(3, handle, value.scalar), "div_") }
 

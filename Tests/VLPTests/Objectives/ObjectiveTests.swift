@@ -194,6 +194,32 @@ final class ObjectiveTests: XCTestCase {
         XCTAssertEqual(failures, [])
     }
 
+    /// GCPR with the distributed gather on 2 ranks: the mean of the ranks' losses equals the
+    /// one-process loss on the concatenated batch, and each rank's feature gradients (summed over
+    /// ranks by the gather, then averaged as DDP averages) equal the one-process gradients.
+    func testDistributedGCPRMatchesOneProcessOnTheConcatenatedBatch() throws {
+        manualSeed(12)
+        let images = try Tensor.randn([6, 4], dtype: .float64), texts = try Tensor.randn([6, 4], dtype: .float64)
+        let ids = try Tensor([0, 1, 2, 2, 3, 4] as [Int64])
+        let scale = try Tensor(scalar: 7.0, dtype: .float64)
+        let v = try images.clone().requiringGrad(), t = try texts.clone().requiringGrad()
+        let whole = try GlobalContrastiveLoss()(imageFeatures: Functional.normalize(v), textFeatures: Functional.normalize(t), imageIDs: ids, logitScale: scale).loss
+        try whole.backward()
+        let (expectedImageGrad, expectedTextGrad) = (try v.grad!.toArray(Double.self), try t.grad!.toArray(Double.self))
+        let inputs = try (0..<2).map { r in (try images[(3 * r)..<(3 * r + 3)].clone(), try texts[(3 * r)..<(3 * r + 3)].clone(), try ids[(3 * r)..<(3 * r + 3)].clone()) }
+        let results = try LocalProcessGroups.run(worldSize: 2) { rank, group -> (Double, [Double], [Double]) in
+            let (vi, ti, idi) = inputs[rank]
+            let vr = try vi.requiringGrad(), tr = try ti.requiringGrad()
+            let loss = try GlobalContrastiveLoss(gather: DistributedGather(group: group))(
+                imageFeatures: Functional.normalize(vr), textFeatures: Functional.normalize(tr), imageIDs: idi, logitScale: scale).loss
+            try loss.backward()
+            return (try loss.item(), try (vr.grad! / 2).toArray(Double.self), try (tr.grad! / 2).toArray(Double.self))
+        }
+        XCTAssertEqual((results[0].0 + results[1].0) / 2, try whole.item(), accuracy: 1e-10)
+        for (x, y) in zip(results[0].1 + results[1].1, expectedImageGrad) { XCTAssertEqual(x, y, accuracy: 1e-10) }
+        for (x, y) in zip(results[0].2 + results[1].2, expectedTextGrad) { XCTAssertEqual(x, y, accuracy: 1e-10) }
+    }
+
     func testRecipesAreConfigurations() throws {
         XCTAssertEqual(try PretrainingRecipe.named("prd2"), .prd2)
         XCTAssertFalse(PretrainingRecipe.prd2.uses(.fgr))
