@@ -278,10 +278,10 @@ final class EpochRun: @unchecked Sendable {
             var item = item
             item.localIndex = localIndex
             localIndex += 1
-            if item.localIndex <= start.samplesConsumed { return true }      // resuming: used before
+            if item.localIndex < start.samplesConsumed { return true }      // resuming: used before
             condition.lock()
             defer { condition.unlock() }
-            // mutated
+            while !isStopped && item.localIndex - nextToAssemble >= options.window { condition.wait() }
             if isStopped { return false }
             inputs[ShardAssignment.worker(forLocalIndex: item.localIndex, workers: options.workers)].append(item)
             statistics.peakSamplesInFlight = max(statistics.peakSamplesInFlight, item.localIndex + 1 - nextToAssemble)
