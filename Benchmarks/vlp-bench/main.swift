@@ -6,6 +6,7 @@ let benchmarks: [String: () throws -> Void] = [
     // "name": Benchmark.run — one line each.
     "tokenizer": TokenizerBenchmark.run,
     "torch": TorchBenchmark.run,
+    "loader": LoaderBenchmark.run,
 ]
 
 let arguments = Array(CommandLine.arguments.dropFirst())

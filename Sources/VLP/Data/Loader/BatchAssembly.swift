@@ -4,6 +4,14 @@ import Torch
 /// libtorch each.
 public enum BatchAssembly {
     public static func batch(_ samples: [SampleTransform.Prepared], position: LoaderPosition) throws -> Batch {
+        var scratch: [Float] = []
+        return try batch(samples, position: position, scratch: &scratch)
+    }
+
+    /// `batch(_:position:)` staging the images in `scratch`, which is grown when too small and
+    /// kept for the next call.
+    public static func batch(_ samples: [SampleTransform.Prepared], position: LoaderPosition,
+                             scratch: inout [Float]) throws -> Batch {
         guard let first = samples.first else {
             throw DatasetError.invalidArgument("batch assembly: no samples")
         }
@@ -14,15 +22,18 @@ public enum BatchAssembly {
         }
         let plane = first.image.values.count
         let b = samples.count
-        let pixels = [Float](unsafeUninitializedCapacity: b * plane) { buffer, initialized in
+        // One reused staging buffer: libtorch copies out of it, so nothing of size B×3×H×W is
+        // allocated per batch on our side (fewer large allocations, less allocator growth).
+        if scratch.count < b * plane { scratch = [Float](repeating: 0, count: b * plane) }
+        let images = try scratch.withUnsafeMutableBufferPointer { buffer -> Tensor in
             for (i, sample) in samples.enumerated() {
                 sample.image.values.withUnsafeBufferPointer { source in
-                    (buffer.baseAddress! + i * plane).initialize(from: source.baseAddress!, count: plane)
+                    (buffer.baseAddress! + i * plane).update(from: source.baseAddress!, count: plane)
                 }
             }
-            initialized = b * plane
+            return try Tensor(bytes: UnsafeRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(buffer)[0..<(b * plane * MemoryLayout<Float>.stride)]),
+                              shape: [b] + shape, dtype: .float32)
         }
-        let images = try Tensor(pixels, shape: [b] + shape)
         let imageIDs = try Tensor(samples.map(\.imageID), shape: [b])
 
         var text: Batch.TextTensors?

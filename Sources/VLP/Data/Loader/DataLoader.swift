@@ -371,6 +371,7 @@ final class EpochRun: @unchecked Sendable {
         var pending: [SampleTransform.Prepared] = []
         pending.reserveCapacity(options.batchSize)
         var batches = start.batchesInEpoch
+        var scratch: [Float] = []
         while true {
             condition.lock()
             while !isStopped && results[nextToAssemble] == nil && readerFailure == nil
@@ -384,7 +385,7 @@ final class EpochRun: @unchecked Sendable {
                 if let failure { deliver(.failure(failure)); return }
                 if !options.dropLast && !pending.isEmpty {
                     batches += 1
-                    guard makeBatch(pending, consumed: nextToAssemble, batches: batches) else { return }
+                    guard makeBatch(pending, consumed: nextToAssemble, batches: batches, scratch: &scratch) else { return }
                 }
                 deliver(.end)
                 return
@@ -399,7 +400,7 @@ final class EpochRun: @unchecked Sendable {
                 pending.append(prepared)
                 if pending.count == options.batchSize {
                     batches += 1
-                    guard makeBatch(pending, consumed: index + 1, batches: batches) else { return }
+                    guard makeBatch(pending, consumed: index + 1, batches: batches, scratch: &scratch) else { return }
                     pending.removeAll(keepingCapacity: true)
                 }
             }
@@ -407,10 +408,10 @@ final class EpochRun: @unchecked Sendable {
     }
 
     /// Assembles and delivers a batch; false when the run should end.
-    private func makeBatch(_ samples: [SampleTransform.Prepared], consumed: Int, batches: Int) -> Bool {
+    private func makeBatch(_ samples: [SampleTransform.Prepared], consumed: Int, batches: Int, scratch: inout [Float]) -> Bool {
         let position = LoaderPosition(seed: start.seed, epoch: start.epoch, samplesConsumed: consumed, batchesInEpoch: batches)
         do {
-            let batch = try BatchAssembly.batch(samples, position: position)
+            let batch = try BatchAssembly.batch(samples, position: position, scratch: &scratch)
             condition.lock()
             report.samplesDelivered += samples.count
             condition.unlock()
