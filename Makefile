@@ -26,6 +26,8 @@ test: assets
 	$(SWIFT) test --skip-build $(SWIFT_BUILD_FLAGS) $(TEST_ARGS)
 
 bench: assets
+	@VLP_BENCH_PEERS=1 bash scripts/setup-system.sh
+	@python3 -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('cn_clip') is None)" || python3 -m pip install -q --no-deps cn-clip==1.6.0 six
 	$(SWIFT) run -c release $(SWIFT_BUILD_FLAGS) vlp-bench $(BENCH_ARGS)
 
 clean:

@@ -17,6 +17,11 @@ PACKAGES=(
   dataset-fashion-mnist # real image–label set for zero-shot (idx files under /usr/share/datasets)
 )
 
+# The benchmarks' Python peers (same libtorch as ours) and cn-clip's tokenizer.
+if [ "${VLP_BENCH_PEERS:-0}" = 1 ]; then
+  PACKAGES+=(python3-torch python3-torchvision python3-pil python3-six)
+fi
+
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
