@@ -60,20 +60,11 @@ enum LoaderBenchmark {
         // The peer.
         let list = folder + "/files.txt"
         try paths.joined(separator: "\n").write(toFile: list, atomically: true, encoding: .utf8)
-        let python = ProcessInfo.processInfo.environment["VLP_PEER_PYTHON"] ?? "/usr/bin/python3"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = ["Benchmarks/loader_peer.py", list, "\(batchSize)", "\(workers)", "\(epochs)"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0,
-              let peer = try JSONSerialization.jsonObject(with: output) as? [String: Any],
-              let peerSeconds = peer["seconds"] as? [Double], let peerImages = peer["images"] as? Int,
+        let peer = try PythonPeer.run("Benchmarks/loader_peer.py", [list, "\(batchSize)", "\(workers)", "\(epochs)"],
+                                      requirement: "torch and torchvision (python3-torchvision)")
+        guard let peerSeconds = peer["seconds"] as? [Double], let peerImages = peer["images"] as? Int,
               let peerRSS = peer["peak_rss_bytes"] as? Int, let peerPSS = peer["peak_pss_bytes"] as? Int else {
-            throw LoaderBenchmarkError("the Python peer failed (status \(process.terminationStatus)); it needs \(python) with torch and torchvision (apt-get install python3-torchvision); see its message above")
+            throw LoaderBenchmarkError("the Python peer's output lacks seconds, images or peak memory")
         }
         let reference = Double(peerImages) / median(peerSeconds)
         let mib = { (b: Int) in String(format: "%.0f MiB", Double(b) / 1_048_576) }
@@ -108,10 +99,7 @@ enum LoaderBenchmark {
         return paths
     }
 
-    static func median(_ values: [Double]) -> Double {
-        let sorted = values.sorted()
-        return sorted[sorted.count / 2]
-    }
+    static func median(_ values: [Double]) -> Double { PythonPeer.median(values) }
 }
 
 /// Peak RSS and PSS of this process, sampled every 20 ms from /proc/self/smaps_rollup (the

@@ -43,20 +43,11 @@ enum TokenizerBenchmark {
         try corpus.map { $0.replacingOccurrences(of: "\n", with: " ") }.joined(separator: "\n")
             .write(to: corpusFile, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: corpusFile) }
-        let python = ProcessInfo.processInfo.environment["VLP_PEER_PYTHON"] ?? "python3"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [python, "Benchmarks/tokenizer_peer.py", vocabulary, corpusFile.path, "3"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0,
-              let peer = try JSONSerialization.jsonObject(with: output) as? [String: Any],
-              let peerSeconds = peer["seconds"] as? [Double], let peerChars = peer["chars"] as? Int,
+        let peer = try PythonPeer.run("Benchmarks/tokenizer_peer.py", [vocabulary, corpusFile.path, "3"], defaultPython: "python3",
+                                      requirement: "cn-clip and six")
+        guard let peerSeconds = peer["seconds"] as? [Double], let peerChars = peer["chars"] as? Int,
               let peerSum = peer["id_sum"] as? Int else {
-            throw BenchmarkError("the Python peer failed (status \(process.terminationStatus)); see its message above")
+            throw BenchmarkError("the Python peer's output lacks seconds, chars or id_sum")
         }
         let reference = Double(peerChars) / median(peerSeconds)
         let same = peerSum == idSum ? "same ids" : "DIFFERENT ids (sum \(idSum) vs \(peerSum))"
@@ -77,10 +68,7 @@ enum TokenizerBenchmark {
         print(String(format: "jieba: dictionary + HMM load %.3f s; segmentation %.0f chars/s (%d words)", load, Double(chars) / cut, words))
     }
 
-    private static func median(_ values: [Double]) -> Double {
-        let sorted = values.sorted()
-        return sorted[sorted.count / 2]
-    }
+    private static func median(_ values: [Double]) -> Double { PythonPeer.median(values) }
 
     struct BenchmarkError: Error, CustomStringConvertible {
         let description: String

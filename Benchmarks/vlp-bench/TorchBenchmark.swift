@@ -35,22 +35,11 @@ enum TorchBenchmark {
     }
 
     static func peer(threads: Int, repeats: Int) throws -> [String: Double] {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: ProcessInfo.processInfo.environment["VLP_PEER_PYTHON"] ?? "/usr/bin/python3")
-        process.arguments = ["Benchmarks/torch_peer.py", "\(threads)", "\(repeats)"]
-        var environment = ProcessInfo.processInfo.environment
-        environment["OPENBLAS_NUM_THREADS"] = environment["VLP_BLAS_THREADS"] ?? "1"
-        process.environment = environment
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0,
-              let json = try JSONSerialization.jsonObject(with: data) as? [String: Double] else {
-            throw TorchError("torch benchmark", "the PyTorch peer failed (exit \(process.terminationStatus))")
-        }
-        return json
+        let blas = ProcessInfo.processInfo.environment["VLP_BLAS_THREADS"] ?? "1"
+        let json = try PythonPeer.run("Benchmarks/torch_peer.py", ["\(threads)", "\(repeats)"],
+                                      environment: ["OPENBLAS_NUM_THREADS": blas], requirement: "torch (python3-torch)")
+        guard let values = json as? [String: Double] else { throw TorchError("torch benchmark", "the PyTorch peer's output is not numbers") }
+        return values
     }
 
     static func run() throws {
