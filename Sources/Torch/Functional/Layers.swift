@@ -4,7 +4,9 @@ import CTorch
 public enum Functional {
     /// `x · wᵀ + b`.
     public static func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil) throws -> Tensor {
-        try wrap(vt_linear(x.handle, weight.handle, bias?.handle), "linear of \(x.shape) with weight \(weight.shape)")
+        let y = try wrap(vt_linear(x.handle, weight.handle, bias?.handle), "linear of \(x.shape) with weight \(weight.shape)")
+        if FlopCounter.isActive { FlopCounter.recordProduct(outputElements: y.count, inner: weight.size(-1)) }
+        return y
     }
 
     /// Normalises over the trailing `normalizedShape` dimensions.
@@ -31,8 +33,12 @@ public enum Functional {
                               padding: (Int, Int) = (0, 0), dilation: (Int, Int) = (1, 1), groups: Int = 1) throws -> Tensor {
         let s = [Int64(stride.0), Int64(stride.1)], p = [Int64(padding.0), Int64(padding.1)]
         let d = [Int64(dilation.0), Int64(dilation.1)]
-        return try wrap(vt_conv2d(x.handle, weight.handle, bias?.handle, s, p, d, Int64(groups)),
-                        "conv2d of \(x.shape) with weight \(weight.shape)")
+        let y = try wrap(vt_conv2d(x.handle, weight.handle, bias?.handle, s, p, d, Int64(groups)),
+                         "conv2d of \(x.shape) with weight \(weight.shape)")
+        if FlopCounter.isActive {
+            FlopCounter.recordProduct(outputElements: y.count, inner: weight.size(1) * weight.size(2) * weight.size(3))
+        }
+        return y
     }
 
     /// Batch normalisation; with `training` false it uses the running statistics.
@@ -80,6 +86,12 @@ public enum Functional {
             out = vt_scaled_dot_product_attention(query.handle, key.handle, value.handle, mask?.handle, dropout, isCausal, training, nil)
         }
         let output = try wrap(out, "scaledDotProductAttention of q \(query.shape), k \(key.shape), v \(value.shape)")
+        if FlopCounter.isActive {
+            // q·kᵀ and weights·v: two products of [..., L, S] outputs of inner length d (and back).
+            let scores = query.count / max(1, query.size(-1)) * key.size(-2)
+            FlopCounter.recordProduct(outputElements: scores, inner: query.size(-1))
+            FlopCounter.recordProduct(outputElements: output.count, inner: key.size(-2))
+        }
         return (output, weights.map(Tensor.init(owning:)))
     }
 }

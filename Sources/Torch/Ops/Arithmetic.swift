@@ -49,12 +49,16 @@ extension Tensor {
 
     /// Matrix product with NumPy broadcasting rules (`torch.matmul`).
     public func matmul(_ other: Tensor) throws -> Tensor {
-        try wrap(vt_matmul(handle, other.handle), "matmul of \(shape) and \(other.shape)")
+        let y = try wrap(vt_matmul(handle, other.handle), "matmul of \(shape) and \(other.shape)")
+        if FlopCounter.isActive { FlopCounter.recordProduct(outputElements: y.count, inner: size(-1)) }
+        return y
     }
 
     /// Batched matrix product of [B, n, m] and [B, m, p].
     public func bmm(_ other: Tensor) throws -> Tensor {
-        try wrap(vt_bmm(handle, other.handle), "bmm of \(shape) and \(other.shape)")
+        let y = try wrap(vt_bmm(handle, other.handle), "bmm of \(shape) and \(other.shape)")
+        if FlopCounter.isActive { FlopCounter.recordProduct(outputElements: y.count, inner: size(-1)) }
+        return y
     }
 
     /// Linear interpolation `self + weight * (end - self)`.

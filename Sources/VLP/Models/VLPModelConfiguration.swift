@@ -3,7 +3,17 @@ import Foundation
 /// A whole vision-language model's shape, as the named JSON configurations hold it
 /// (`Resources/ModelConfigs/*.json`; keys in that folder's README).
 public struct VLPModelConfiguration: Codable, Equatable, Sendable {
-    /// "r2d2": text encoder + ViT + two cross encoders.
+    /// The model families a configuration can build.
+    public enum Architecture: String, CaseIterable, Sendable {
+        /// Text encoder + ViT + two cross encoders (`R2D2`).
+        case r2d2
+        /// Two towers and a learned temperature (`DualEncoder`: ALIGN, CLIP, PRD2).
+        case dualEncoder = "dual_encoder"
+        /// One transformer over text and image regions (`SingleStream`: ImageBERT).
+        case singleStream = "single_stream"
+    }
+
+    /// An `Architecture` raw value.
     public var architecture: String
     /// Width of the contrastive projections of both towers.
     public var embedDim: Int
@@ -13,13 +23,18 @@ public struct VLPModelConfiguration: Codable, Equatable, Sendable {
     public var textCross: CrossEncoderConfiguration?
     /// Image attends text.
     public var imageCross: CrossEncoderConfiguration?
+    /// The single-stream model's region settings (patches when absent).
+    public var singleStream: SingleStreamConfiguration?
 
     enum CodingKeys: String, CodingKey {
         case architecture, embedDim = "embed_dim", text, vision, textCross = "text_cross", imageCross = "image_cross"
+        case singleStream = "single_stream"
     }
 
     public init(architecture: String, embedDim: Int, text: BertConfiguration, vision: VisionTransformerConfiguration,
-                textCross: CrossEncoderConfiguration?, imageCross: CrossEncoderConfiguration?) {
+                textCross: CrossEncoderConfiguration?, imageCross: CrossEncoderConfiguration?,
+                singleStream: SingleStreamConfiguration? = nil) {
+        self.singleStream = singleStream
         self.architecture = architecture
         self.embedDim = embedDim
         self.text = text
@@ -28,10 +43,30 @@ public struct VLPModelConfiguration: Codable, Equatable, Sendable {
         self.imageCross = imageCross
     }
 
+    /// The architecture as a case (validated).
+    public var kind: Architecture {
+        get throws {
+            guard let kind = Architecture(rawValue: architecture) else {
+                throw ModelError.invalidConfiguration(source: "model", reason: "architecture \"\(architecture)\" is not known (allowed: \(Architecture.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            return kind
+        }
+    }
+
+    /// The same model as another architecture (e.g. the dual-encoder baseline of an R2D2 config).
+    public func with(architecture: Architecture) -> VLPModelConfiguration {
+        var copy = self
+        copy.architecture = architecture.rawValue
+        return copy
+    }
+
     /// Checks each part and that the cross encoders' input widths are the towers' widths.
     public func validate(source: String) throws {
         func fail(_ reason: String) -> ModelError { .invalidConfiguration(source: source, reason: reason) }
-        guard architecture == "r2d2" else { throw fail("architecture \"\(architecture)\" is not known (r2d2)") }
+        guard let kind = Architecture(rawValue: architecture) else {
+            throw fail("architecture \"\(architecture)\" is not known (allowed: \(Architecture.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        if kind == .r2d2 && (textCross == nil || imageCross == nil) { throw fail("r2d2 needs text_cross and image_cross") }
         guard embedDim > 0 else { throw fail("embed_dim must be positive") }
         try text.validate(source: "\(source) text")
         try vision.validate(source: "\(source) vision")

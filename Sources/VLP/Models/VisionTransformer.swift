@@ -41,9 +41,13 @@ public final class VisionTransformer: Module {
         super.init()
     }
 
-    /// - Parameter images: float [B, C, H, W] with H and W multiples of the patch size.
-    public func callAsFunction(_ images: Tensor) throws -> VisionTransformerOutput {
-        let h = try preNorm(embeddings(images))
+    /// - Parameters:
+    ///   - images: float [B, C, H, W] with H and W multiples of the patch size.
+    ///   - patchMask: boolean [B, patches], true where a patch is hidden from the model (its
+    ///     patch embedding is zeroed, so the token carries only its position), as FgD's student
+    ///     sees a masked image.
+    public func callAsFunction(_ images: Tensor, patchMask: Tensor? = nil) throws -> VisionTransformerOutput {
+        let h = try preNorm(embeddings(images, patchMask: patchMask))
         let hidden = try encoder(h)
         let pooled = try postNorm(hidden.select(dim: 1, index: 0))
         return VisionTransformerOutput(hiddenStates: hidden, pooled: pooled, projected: try projection?(pooled))
@@ -74,7 +78,7 @@ public final class VisionEmbeddings: Module {
         try withNoGrad { try positionEmbedding.weight.copy_(Initialization.normal(positionEmbedding.weight.shape, std: 0.02)) }
     }
 
-    public func callAsFunction(_ images: Tensor) throws -> Tensor {
+    public func callAsFunction(_ images: Tensor, patchMask: Tensor? = nil) throws -> Tensor {
         let c = configuration
         guard images.rank == 4, images.size(1) == c.inputChannels, images.dtype.isFloatingPoint,
               images.size(2) % c.patchSize == 0, images.size(3) % c.patchSize == 0 else {
@@ -83,7 +87,13 @@ public final class VisionEmbeddings: Module {
         let batch = images.size(0)
         let patches = try patchEmbedding(images)  // [B, W, gh, gw]
         let (gridHeight, gridWidth) = (patches.size(2), patches.size(3))
-        let tokens = try patches.flattened(startDim: 2).transposed(1, 2)  // [B, gh·gw, W]
+        var tokens = try patches.flattened(startDim: 2).transposed(1, 2)  // [B, gh·gw, W]
+        if let patchMask {
+            guard patchMask.shape == [batch, gridHeight * gridWidth] else {
+                throw ModelError.invalidInput(name: "patchMask", reason: "expected [\(batch), \(gridHeight * gridWidth)], got \(patchMask.shape)")
+            }
+            tokens = try tokens * (patchMask .== 0).to(tokens.dtype).unsqueezed(dim: -1)
+        }
         let classToken = try classEmbedding.reshaped([1, 1, c.width]).expanded([batch, 1, c.width])
         return try cat([classToken, tokens], dim: 1) + positions(gridHeight: gridHeight, gridWidth: gridWidth)
     }

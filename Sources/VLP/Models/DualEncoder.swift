@@ -1,0 +1,91 @@
+import Foundation
+import Torch
+
+/// A batch of images through the image tower.
+public struct EncodedImages {
+    /// L2-normalised projections [B, embedDim], the contrastive features.
+    public let features: Tensor
+    /// The ViT's token states [B, 1 + patches, width] (class token first), what the cross
+    /// encoders attend to.
+    public let states: Tensor
+}
+
+/// A batch of texts through the text tower.
+public struct EncodedTexts {
+    /// L2-normalised projections [B, embedDim].
+    public let features: Tensor
+    /// Token states [B, L, hidden].
+    public let states: Tensor
+    /// [B, L], 1 at real tokens.
+    public let attentionMask: Tensor
+}
+
+/// What a dual encoder returns for image–text pairs.
+public struct DualEncoderOutput {
+    public let images: EncodedImages
+    public let texts: EncodedTexts
+    /// 1/τ, clamped (DESIGN.md §1).
+    public let logitScale: Tensor
+}
+
+/// ALIGN / CLIP's two-tower model: a text encoder (BERT, `[CLS]` pooled) and a ViT, each
+/// followed by a linear projection to a shared width, plus a learned temperature. Trained with
+/// GCPR + two-way distillation it is R2D2's baseline PRD2; it is also R2D2's first stage.
+///
+/// Keys: `text.*` (Hugging Face BERT), `vision.*` (Hugging Face CLIP vision tower),
+/// `text_projection`, `visual_projection`, `temperature.logit_scale`.
+public final class DualEncoder: Module {
+    @Child(key: "text") public var textEncoder: BertModel
+    @Child(key: "vision") public var imageEncoder: VisionTransformer
+    @Child(key: "text_projection") public var textProjection: Linear
+    @Child(key: "visual_projection") public var imageProjection: Linear
+    public var temperature: LearnedTemperature
+    public let configuration: VLPModelConfiguration
+
+    public init(_ configuration: VLPModelConfiguration) throws {
+        try configuration.validate(source: "DualEncoder")
+        var vision = configuration.vision
+        vision.projectionDim = 0
+        _textEncoder.wrappedValue = try BertModel(configuration.text, withPooler: false)
+        _imageEncoder.wrappedValue = try VisionTransformer(vision)
+        _textProjection.wrappedValue = try Linear(configuration.text.hiddenSize, configuration.embedDim, bias: false)
+        _imageProjection.wrappedValue = try Linear(vision.width, configuration.embedDim, bias: false)
+        temperature = try LearnedTemperature()
+        self.configuration = configuration
+        super.init()
+    }
+
+    /// - Parameter patchMask: boolean [B, patches], true at patches hidden from the model.
+    public func encodeImages(_ images: Tensor, patchMask: Tensor? = nil) throws -> EncodedImages {
+        let output = try imageEncoder(images, patchMask: patchMask)
+        let features = try Functional.normalize(imageProjection(output.pooled), dim: -1)
+        return EncodedImages(features: features, states: output.hiddenStates)
+    }
+
+    /// - Parameters: int64 [B, L] ids, mask and (optional) token types, as `TextBatch` holds them.
+    public func encodeTexts(_ inputIDs: Tensor, attentionMask: Tensor, tokenTypeIDs: Tensor? = nil) throws -> EncodedTexts {
+        let output = try textEncoder(inputIDs, attentionMask: attentionMask, tokenTypeIDs: tokenTypeIDs)
+        let pooled = try output.hiddenStates.select(dim: 1, index: 0)
+        let features = try Functional.normalize(textProjection(pooled), dim: -1)
+        return EncodedTexts(features: features, states: output.hiddenStates, attentionMask: attentionMask)
+    }
+
+    public func callAsFunction(images: Tensor, inputIDs: Tensor, attentionMask: Tensor,
+                               tokenTypeIDs: Tensor? = nil) throws -> DualEncoderOutput {
+        DualEncoderOutput(images: try encodeImages(images),
+                          texts: try encodeTexts(inputIDs, attentionMask: attentionMask, tokenTypeIDs: tokenTypeIDs),
+                          logitScale: try temperature.scale())
+    }
+
+    /// A frozen copy with the same weights: the momentum teacher of TgD / FgD.
+    public func frozenCopy() throws -> DualEncoder {
+        let copy = try DualEncoder(configuration)
+        try withNoGrad {
+            let source = Dictionary(stateDict().map { ($0.name, $0.tensor) }, uniquingKeysWith: { a, _ in a })
+            _ = try copy.loadStateDict(source.mapValues { try $0.detached().clone() }, source: "student")
+        }
+        try copy.freeze()
+        copy.eval()
+        return copy
+    }
+}

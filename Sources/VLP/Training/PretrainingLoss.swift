@@ -1,0 +1,224 @@
+import Foundation
+import Torch
+
+/// The weighted loss terms of one step.
+public struct LossTerms {
+    /// Each objective's (unweighted) loss, by `PretrainingRecipe.Objective` raw value.
+    public var terms: [String: Tensor]
+    /// Σ weight · term.
+    public var total: Tensor
+
+    /// The terms as numbers, for logs.
+    public func values() throws -> [String: Double] {
+        var result = try terms.mapValues { try $0.item() }
+        result["loss"] = try total.item()
+        return result
+    }
+}
+
+/// Computes a recipe's objectives on one batch for any architecture, and keeps what outlives a
+/// step: the momentum teacher and its feature queue (TgD, FgD). Models stay free of losses.
+///
+/// R2D2 step (DESIGN.md §1), in order:
+/// 1. the towers encode images and texts → GCPR on the L2-normalised features;
+/// 2. FGR: per text one hard-negative image, per image one hard-negative text, sampled from the
+///    detached similarities; both cross encoders score B positive and 2B negative pairs. With
+///    Enhanced Training the pairs use the **masked** text and MLM reads the text-attends-image
+///    states of the positives; without it, MLM runs its own cross-encoder forward;
+/// 3. TgD: the teacher encodes the full batch; soft targets over batch + queue;
+/// 4. FgD: the student encodes masked text (the MLM input) and images with a fraction of patches
+///    hidden; softmax distributions of features against the teacher's.
+/// After the optimizer step, `afterOptimizerStep` moves the teacher (EMA) and enqueues.
+public final class PretrainingLoss {
+    public let recipe: PretrainingRecipe
+    public var contrastive: GlobalContrastiveLoss
+    public var ranking: FineGrainedRanking
+    public var targetDistillation: TeacherGuidedDistillation
+    public var featureDistillation: FeatureDistillation
+    /// Fraction of patches hidden from FgD's student.
+    public var patchMaskRatio: Double
+    /// EMA momentum of the teacher (R2D2 / ALBEF use 0.995).
+    public var teacherMomentum: Double
+    public private(set) var teacher: DualEncoder?
+    public let queue: DistillationQueue
+
+    public init(recipe: PretrainingRecipe, model: PretrainingModel, queueCapacity: Int = 256,
+                patchMaskRatio: Double = 0.3, teacherMomentum: Double = 0.995,
+                gather: FeatureGather = LocalGather()) throws {
+        try model.check(recipe)
+        guard (0..<1).contains(patchMaskRatio) else { throw RecipeError(message: "patch_mask_ratio \(patchMaskRatio) is outside [0, 1)") }
+        self.recipe = recipe
+        contrastive = GlobalContrastiveLoss(gather: gather)
+        ranking = FineGrainedRanking()
+        targetDistillation = TeacherGuidedDistillation()
+        featureDistillation = FeatureDistillation()
+        self.patchMaskRatio = patchMaskRatio
+        self.teacherMomentum = teacherMomentum
+        queue = DistillationQueue(capacity: queueCapacity)
+        if recipe.uses(.tgd) || recipe.uses(.fgd), let towers = model.towers {
+            teacher = try towers.frozenCopy()
+        }
+    }
+
+    public func callAsFunction(_ model: PretrainingModel, _ inputs: PretrainingInputs) throws -> LossTerms {
+        switch model {
+        case .r2d2(let m): return try twoTowerLosses(towers: m.towers, r2d2: m, inputs)
+        case .dualEncoder(let m): return try twoTowerLosses(towers: m, r2d2: nil, inputs)
+        case .singleStream(let m): return try singleStreamLosses(m, inputs)
+        }
+    }
+
+    /// EMA update of the teacher and enqueue of this step's teacher features.
+    public func afterOptimizerStep(_ model: PretrainingModel) throws {
+        guard let teacher, let towers = model.towers else { return }
+        try ExponentialMovingAverage.update(teacher: teacher, student: towers, momentum: teacherMomentum)
+        if let pending = pendingTeacherFeatures {
+            try queue.enqueue(imageFeatures: pending.images, textFeatures: pending.texts, imageIDs: pending.ids)
+            pendingTeacherFeatures = nil
+        }
+    }
+
+    /// Teacher, queue and the teacher's pending features, for checkpoints.
+    public func stateDict() -> [String: Tensor] {
+        var state: [String: Tensor] = [:]
+        for (k, v) in queue.stateDict() { state["queue.\(k)"] = v }
+        for (k, v) in teacher?.stateDict() ?? [] { state["teacher.\(k)"] = v }
+        return state
+    }
+
+    public func loadStateDict(_ state: [String: Tensor]) throws {
+        let queueState = CheckpointFile.selecting(prefix: "queue.", from: state).selected
+        try queue.loadStateDict(queueState)
+        if let teacher {
+            let teacherState = CheckpointFile.selecting(prefix: "teacher.", from: state).selected
+            _ = try teacher.loadStateDict(teacherState, source: "checkpoint teacher")
+        }
+        pendingTeacherFeatures = nil
+    }
+
+    private var pendingTeacherFeatures: (images: Tensor, texts: Tensor, ids: Tensor)?
+
+    private func masked(_ inputs: PretrainingInputs, for objective: String) throws -> (ids: Tensor, labels: Tensor) {
+        guard let ids = inputs.maskedInputIDs, let labels = inputs.mlmLabels else {
+            throw RecipeError(message: "\(objective) needs masked texts: turn on MLM masking in the loader")
+        }
+        return (ids, labels)
+    }
+
+    private func twoTowerLosses(towers: DualEncoder, r2d2: R2D2?, _ inputs: PretrainingInputs) throws -> LossTerms {
+        var terms: [String: Tensor] = [:]
+        let images = try towers.encodeImages(inputs.images)
+        let texts = try towers.encodeTexts(inputs.inputIDs, attentionMask: inputs.attentionMask)
+        let scale = try towers.temperature.scale()
+        if recipe.uses(.gcpr) {
+            terms["gcpr"] = try contrastive(imageFeatures: images.features, textFeatures: texts.features,
+                                            imageIDs: inputs.imageIDs, logitScale: scale).loss
+        }
+        let needsMaskedText = recipe.uses(.fgd) || (recipe.uses(.mlm)) || (recipe.uses(.fgr) && recipe.enhancedTraining)
+        let maskedTexts: EncodedTexts? = needsMaskedText
+            ? try towers.encodeTexts(masked(inputs, for: "MLM / FgD / Enhanced Training").ids, attentionMask: inputs.attentionMask)
+            : nil
+        if let r2d2, recipe.uses(.fgr) || recipe.uses(.mlm) {
+            try crossEncoderLosses(r2d2, images: images, texts: texts, maskedTexts: maskedTexts, inputs, into: &terms)
+        }
+        if recipe.uses(.tgd) || recipe.uses(.fgd) {
+            guard let teacher else { throw RecipeError(message: "distillation needs a teacher") }
+            let (teacherImages, teacherTexts) = try withNoGrad {
+                (try teacher.encodeImages(inputs.images).features, try teacher.encodeTexts(inputs.inputIDs, attentionMask: inputs.attentionMask).features)
+            }
+            if recipe.uses(.tgd) {
+                terms["tgd"] = try targetDistillation(studentImages: images.features, studentTexts: texts.features,
+                                                      teacherImages: teacherImages, teacherTexts: teacherTexts,
+                                                      imageIDs: inputs.imageIDs, queue: queue, logitScale: scale)
+            }
+            if recipe.uses(.fgd), let maskedTexts {
+                let patches = towers.configuration.vision.gridSize * towers.configuration.vision.gridSize
+                let patchMask = try Tensor.rand([inputs.count, patches], device: inputs.images.device) .< patchMaskRatio
+                let maskedImages = try towers.encodeImages(inputs.images, patchMask: patchMask)
+                let imageTerm = try featureDistillation(student: maskedImages.features, teacher: teacherImages)
+                let textTerm = try featureDistillation(student: maskedTexts.features, teacher: teacherTexts)
+                terms["fgd"] = try (imageTerm + textTerm) * 0.5
+            }
+            pendingTeacherFeatures = (teacherImages, teacherTexts, inputs.imageIDs)
+        }
+        return try weighted(terms)
+    }
+
+    private func crossEncoderLosses(_ model: R2D2, images: EncodedImages, texts: EncodedTexts, maskedTexts: EncodedTexts?,
+                                    _ inputs: PretrainingInputs, into terms: inout [String: Tensor]) throws {
+        let batch = inputs.count
+        let mask = inputs.attentionMask
+        if recipe.uses(.fgr) {
+            let positives = try inputs.imageIDs.unsqueezed(dim: 1) .== inputs.imageIDs.unsqueezed(dim: 0)
+            let similarity = try images.features.detached().matmul(texts.features.detached().transposed(0, 1))
+            // Row i of `similarity` is image i against every text: a negative text per image;
+            // its transpose gives a negative image per text.
+            let negativeTexts = try FineGrainedRanking.sampleHardNegatives(similarity: similarity, positiveMask: positives)
+            let negativeImages = try FineGrainedRanking.sampleHardNegatives(similarity: similarity.transposed(0, 1), positiveMask: positives)
+            // With ET every FGR pair reads the masked text, negatives included: were only the
+            // positives masked, the presence of [MASK] alone would tell the heads the label.
+            let useMasked = recipe.enhancedTraining && recipe.uses(.mlm)
+            let pairTexts = useMasked ? maskedTexts!.states : texts.states
+            let textStates = try cat([pairTexts, pairTexts, pairTexts.indexSelect(dim: 0, negativeTexts)])
+            let textMask = try cat([mask, mask, mask.indexSelect(dim: 0, negativeTexts)])
+            let imageStates = try cat([images.states, images.states.indexSelect(dim: 0, negativeImages), images.states])
+            let scores = try model.scorePairs(textStates: textStates, textMask: textMask, imageStates: imageStates)
+            let labels = try cat([Tensor.ones([batch], dtype: .int64, device: mask.device),
+                                  Tensor.zeros([2 * batch], dtype: .int64, device: mask.device)])
+            terms["fgr"] = try ranking(headLogits: [scores.textCrossLogits, scores.imageCrossLogits], labels: labels)
+            if useMasked {
+                let logits = try model.maskedLanguageLogits(scores).narrowed(dim: 0, start: 0, length: batch)
+                terms["mlm"] = try MaskedLanguageModeling.loss(logits: logits, labels: masked(inputs, for: "MLM").labels)
+                return
+            }
+        }
+        if recipe.uses(.mlm), let maskedTexts {
+            let scores = try model.scorePairs(textStates: maskedTexts.states, textMask: mask, imageStates: images.states)
+            terms["mlm"] = try MaskedLanguageModeling.loss(logits: model.maskedLanguageLogits(scores), labels: masked(inputs, for: "MLM").labels)
+        }
+    }
+
+    private func singleStreamLosses(_ model: SingleStream, _ inputs: PretrainingInputs) throws -> LossTerms {
+        var terms: [String: Tensor] = [:]
+        let batch = inputs.count
+        let regions = try model.regions(of: inputs.images)
+        if recipe.uses(.itm) {
+            // One negative text per image, uniform over the texts of other images.
+            let positives = try inputs.imageIDs.unsqueezed(dim: 1) .== inputs.imageIDs.unsqueezed(dim: 0)
+            let uniform = try Tensor.zeros([batch, batch], device: inputs.images.device)
+            let negatives = try FineGrainedRanking.sampleHardNegatives(similarity: uniform, positiveMask: positives)
+            let ids = try cat([inputs.inputIDs, inputs.inputIDs.indexSelect(dim: 0, negatives)])
+            let mask = try cat([inputs.attentionMask, inputs.attentionMask.indexSelect(dim: 0, negatives)])
+            let doubled = try ImageRegions(features: cat([regions.features, regions.features]), boxes: cat([regions.boxes, regions.boxes]))
+            let output = try model(inputIDs: ids, attentionMask: mask, regions: doubled)
+            let labels = try cat([Tensor.ones([batch], dtype: .int64, device: ids.device), Tensor.zeros([batch], dtype: .int64, device: ids.device)])
+            terms["itm"] = try SingleStreamObjectives.imageTextMatching(logits: output.matchLogits, labels: labels)
+        }
+        if recipe.uses(.mlm) || recipe.uses(.mrfr) {
+            // One forward on masked text and masked regions serves MLM and MRFR.
+            let text = try recipe.uses(.mlm) ? masked(inputs, for: "MLM") : (inputs.inputIDs, inputs.inputIDs)
+            let maskedRegions = try Tensor.rand([batch, regions.count], device: inputs.images.device) .< 0.15
+            let output = try model(inputIDs: text.0, attentionMask: inputs.attentionMask, regions: regions,
+                                   maskedRegions: recipe.uses(.mrfr) ? maskedRegions : nil)
+            if recipe.uses(.mlm) {
+                terms["mlm"] = try MaskedLanguageModeling.loss(logits: model.mlmHead(output.textStates), labels: text.1)
+            }
+            if recipe.uses(.mrfr) {
+                terms["mrfr"] = try SingleStreamObjectives.maskedRegionFeatureRegression(
+                    predicted: model.regionFeatureHead(output.regionStates), original: regions.features, mask: maskedRegions)
+            }
+        }
+        return try weighted(terms)
+    }
+
+    private func weighted(_ terms: [String: Tensor]) throws -> LossTerms {
+        var total: Tensor?
+        for name in terms.keys.sorted() {
+            guard let objective = PretrainingRecipe.Objective(rawValue: name) else { continue }
+            let term = try terms[name]! * recipe.weight(objective)
+            total = try total.map { try $0 + term } ?? term
+        }
+        guard let total else { throw RecipeError(message: "recipe \"\(recipe.name)\" produced no loss term") }
+        return LossTerms(terms: terms, total: total)
+    }
+}

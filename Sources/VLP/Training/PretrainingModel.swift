@@ -1,0 +1,63 @@
+import Foundation
+import Torch
+
+/// One of the architectures a pretraining run trains, built from a model configuration.
+public enum PretrainingModel {
+    case r2d2(R2D2)
+    case dualEncoder(DualEncoder)
+    case singleStream(SingleStream)
+
+    public init(_ configuration: VLPModelConfiguration) throws {
+        switch try configuration.kind {
+        case .r2d2: self = .r2d2(try R2D2(configuration))
+        case .dualEncoder: self = .dualEncoder(try DualEncoder(configuration))
+        case .singleStream: self = .singleStream(try SingleStream(configuration))
+        }
+    }
+
+    public var module: Module {
+        switch self {
+        case .r2d2(let m): return m
+        case .dualEncoder(let m): return m
+        case .singleStream(let m): return m
+        }
+    }
+
+    public var configuration: VLPModelConfiguration {
+        switch self {
+        case .r2d2(let m): return m.configuration
+        case .dualEncoder(let m): return m.configuration
+        case .singleStream(let m): return m.configuration
+        }
+    }
+
+    /// The two towers, for the architectures that have them.
+    public var towers: DualEncoder? {
+        switch self {
+        case .r2d2(let m): return m.towers
+        case .dualEncoder(let m): return m
+        case .singleStream: return nil
+        }
+    }
+
+    /// The objectives this architecture can compute.
+    public var supportedObjectives: Set<PretrainingRecipe.Objective> {
+        switch self {
+        case .r2d2: return [.gcpr, .fgr, .mlm, .tgd, .fgd]
+        case .dualEncoder: return [.gcpr, .tgd, .fgd]
+        case .singleStream(let m): return m.objectHead == nil ? [.itm, .mlm, .mrfr] : [.itm, .mlm, .mrfr, .moc]
+        }
+    }
+
+    /// Throws naming the recipe's objectives this architecture cannot train.
+    public func check(_ recipe: PretrainingRecipe) throws {
+        let used = Set(recipe.weights.filter { $0.value != 0 }.keys)
+        let unsupported = used.subtracting(supportedObjectives)
+        guard unsupported.isEmpty else {
+            let names = unsupported.map(\.rawValue).sorted().joined(separator: ", ")
+            let allowed = supportedObjectives.map(\.rawValue).sorted().joined(separator: ", ")
+            throw RecipeError(message: "recipe \"\(recipe.name)\" uses \(names), which the \(configuration.architecture) architecture cannot train (it supports \(allowed))")
+        }
+        guard !used.isEmpty else { throw RecipeError(message: "recipe \"\(recipe.name)\" has no objective with a nonzero weight") }
+    }
+}
