@@ -19,8 +19,10 @@ struct AxisScale: Sendable {
         return (value - lower) / (upper - lower)
     }
 
-    /// A linear axis covering `minimum…maximum` with about `tickCount` ticks.
-    static func linear(minimum: Double, maximum: Double, tickCount: Int = 5) -> AxisScale {
+    /// A linear axis covering `minimum…maximum` with about `tickCount` ticks. Rounded out to the
+    /// ticks on each side (`roundsOut`, for y), or spanning exactly the data with the ticks that
+    /// fall inside (for x: steps 0…1200 should not draw an empty 1200…1500).
+    static func linear(minimum: Double, maximum: Double, tickCount: Int = 5, roundsOut: Bool = true) -> AxisScale {
         var lo = minimum, hi = maximum
         if !(lo.isFinite && hi.isFinite) { lo = 0; hi = 1 }
         if lo > hi { swap(&lo, &hi) }
@@ -28,6 +30,21 @@ struct AxisScale: Sendable {
             // A flat series: centre it in a range of its own magnitude.
             let pad = lo == 0 ? 1 : abs(lo) * 0.1
             lo -= pad; hi += pad
+        }
+        if !roundsOut {
+            // The coarsest nice step that still puts at least 3 ticks inside the data (or 2 when the
+            // range is so narrow that none does).
+            var target = Swift.max(2, tickCount)
+            while true {
+                let step = niceNumber((hi - lo) / Double(target - 1), rounding: true)
+                let first = (lo / step - 1e-9).rounded(.up), last = (hi / step + 1e-9).rounded(.down)
+                if last - first >= 2 || target > 4 * tickCount {
+                    let ticks = first <= last ? stride(from: first, through: last, by: 1).map { $0 * step } : []
+                    return AxisScale(lower: lo, upper: hi, ticks: ticks,
+                                     labels: ticks.map { label($0, step: step) }, isLogarithmic: false)
+                }
+                target += 1
+            }
         }
         let step = niceNumber((hi - lo) / Double(Swift.max(1, tickCount - 1)), rounding: true)
         let first = (lo / step).rounded(.down), last = (hi / step).rounded(.up)

@@ -6,8 +6,17 @@ import Torch
 /// appended in order; all text is escaped.
 public struct HTMLReport: Sendable {
     public var title: String
-    /// Rendered sections, in order.
-    private var sections: [String] = []
+    /// Rendered sections, in order; consecutive charts and heat maps share a wrapping row.
+    private var sections: [Section] = []
+
+    private enum Section: Sendable {
+        case block(String)
+        case chart(String)
+        case heatmap(String)
+    }
+
+    /// Chart size in the report: two (with borders and gap) fit side by side in the page's 1056 px column.
+    static let chartWidth = 516, chartHeight = 300
     /// Headings so far, for the contents list (id, text).
     private var headings: [(id: String, text: String)] = []
 
@@ -19,26 +28,26 @@ public struct HTMLReport: Sendable {
     public mutating func addHeading(_ text: String) {
         let id = "section-\(headings.count + 1)"
         headings.append((id, text))
-        sections.append("<h2 id=\"\(id)\">\(HTMLEscape.text(text))</h2>")
+        sections.append(.block("<h2 id=\"\(id)\">\(HTMLEscape.text(text))</h2>"))
     }
 
     /// A paragraph of plain text; line breaks are kept.
     public mutating func addParagraph(_ text: String) {
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { HTMLEscape.text(String($0)) }
-        sections.append("<p>\(lines.joined(separator: "<br>"))</p>")
+        sections.append(.block("<p>\(lines.joined(separator: "<br>"))</p>"))
     }
 
     public mutating func add(_ chart: LineChart) {
-        sections.append("<figure class=\"chart\">\(chart.svg())</figure>")
+        sections.append(.chart("<figure class=\"chart\">\(chart.svg(width: Self.chartWidth, height: Self.chartHeight))</figure>"))
     }
 
     public mutating func add(_ table: ReportTable) {
-        sections.append("<div class=\"table-wrap\">\(table.html())</div>")
+        sections.append(.block("<div class=\"table-wrap\">\(table.html())</div>"))
     }
 
     /// Renders the heat map now (this is where its PNGs are encoded, hence `throws`).
     public mutating func add(_ heatmap: AttentionHeatmap) throws {
-        sections.append(try heatmap.html())
+        sections.append(.heatmap(try heatmap.html()))
     }
 
     /// A titled two-column list (settings, run facts): key on the left, value on the right.
@@ -49,7 +58,7 @@ public struct HTMLReport: Sendable {
         for (key, value) in pairs {
             out += "<tr><th scope=\"row\">\(HTMLEscape.text(key))</th><td>\(HTMLEscape.text(value))</td></tr>\n"
         }
-        sections.append(out + "</tbody>\n</table>")
+        sections.append(.block(out + "</tbody>\n</table>"))
     }
 
     /// The whole document.
@@ -78,7 +87,22 @@ public struct HTMLReport: Sendable {
             }
             out += "</ol></nav>\n"
         }
-        for section in sections { out += section + "\n" }
+        var openRow: String? = nil   // the class of the row of figures being filled
+        for section in sections {
+            let (row, content): (String?, String)
+            switch section {
+            case .block(let html): (row, content) = (nil, html)
+            case .chart(let html): (row, content) = ("charts", html)
+            case .heatmap(let html): (row, content) = ("heatmaps", html)
+            }
+            if row != openRow {
+                if openRow != nil { out += "</div>\n" }
+                if let row { out += "<div class=\"\(row)\">\n" }
+                openRow = row
+            }
+            out += content + "\n"
+        }
+        if openRow != nil { out += "</div>\n" }
         out += "<footer>swift-vlp \(HTMLEscape.text(VLPVersion.string))</footer>\n</main>\n</body>\n</html>\n"
         return out
     }
@@ -103,8 +127,10 @@ public struct HTMLReport: Sendable {
     nav.contents ol { margin: 0; padding-left: 20px; }
     nav.contents a { color: #1f5f99; text-decoration: none; }
     figure { margin: 12px 0 20px; }
-    figure.chart { display: inline-block; vertical-align: top; margin-right: 16px; }
-    figure.chart svg { max-width: 100%; height: auto; border: 1px solid #e3e5e8; border-radius: 6px; }
+    .charts, .heatmaps { display: flex; flex-wrap: wrap; gap: 16px; align-items: flex-start; margin: 12px 0 20px; }
+    .heatmaps { gap: 32px; }
+    figure.chart { margin: 0; max-width: 100%; }
+    figure.chart svg { display: block; max-width: 100%; height: auto; border: 1px solid #e3e5e8; border-radius: 6px; }
     .table-wrap { overflow-x: auto; margin: 12px 0 20px; }
     table { border-collapse: collapse; font-variant-numeric: tabular-nums; }
     caption { caption-side: top; text-align: left; font-weight: 600; padding: 4px 0 8px; }
@@ -115,7 +141,7 @@ public struct HTMLReport: Sendable {
     table.key-values { margin: 12px 0 20px; }
     table.key-values th { text-align: left; font-weight: 500; color: #5f6368; padding: 3px 24px 3px 0; vertical-align: top; }
     table.key-values td { padding: 3px 0; font-family: ui-monospace, "Noto Sans Mono", "DejaVu Sans Mono", monospace; font-size: 14px; word-break: break-all; }
-    figure.heatmap { display: inline-block; vertical-align: top; margin: 12px 24px 20px 0; max-width: 100%; }
+    figure.heatmap { margin: 0; max-width: 100%; }
     .heatmap-images { display: flex; gap: 12px; flex-wrap: wrap; }
     .heatmap-panel { display: flex; flex-direction: column; align-items: center; font-size: 12px; color: #5f6368; }
     .heatmap-panel img { image-rendering: pixelated; max-width: 384px; height: auto; border: 1px solid #d0d3d7; border-radius: 4px; }

@@ -73,7 +73,7 @@ public struct LineChart: Sendable {
         let xs = allPoints.map(\.x), ys = allPoints.map(\.y)
         let xTickTarget = max(3, min(8, width / 90))
         let yTickTarget = max(3, min(6, height / 60))
-        let xScale = AxisScale.linear(minimum: xs.min()!, maximum: xs.max()!, tickCount: xTickTarget)
+        let xScale = AxisScale.linear(minimum: xs.min()!, maximum: xs.max()!, tickCount: xTickTarget, roundsOut: false)
         let yScale = logY ? AxisScale.logarithmic(minimum: ys.min()!, maximum: ys.max()!)
                           : AxisScale.linear(minimum: ys.min()!, maximum: ys.max()!, tickCount: yTickTarget)
 

@@ -1,7 +1,7 @@
 import Foundation
 
 /// A titled table of text cells (metrics per model, hyper-parameters). Every cell is escaped;
-/// cells that read as numbers (`0.731`, `−2.5`, `87.3%`, `1.2e-3`) are right-aligned in a
+/// cells that read as numbers (`0.731`, `−2.5`, `87.3%`, `1.2e-3`, or a dash for none) are right-aligned in a
 /// tabular-figure font so columns of results line up.
 public struct ReportTable: Sendable, Equatable {
     public var title: String
@@ -44,6 +44,8 @@ public struct ReportTable: Sendable, Equatable {
     static func isNumeric(_ cell: String) -> Bool {
         let trimmed = cell.trimmingCharacters(in: .whitespaces)
         guard !trimmed.isEmpty else { return false }
+        // Placeholders for a missing number sit where the number would.
+        if ["—", "–", "-", "n/a", "N/A", "NaN", "nan"].contains(trimmed) { return true }
         let parts = trimmed.split(separator: "±").map { $0.trimmingCharacters(in: .whitespaces) }
         guard parts.count <= 2 else { return false }
         return parts.allSatisfy { part in

@@ -51,3 +51,17 @@ final class AxisScaleTests: XCTestCase {
         }
     }
 }
+
+extension AxisScaleTests {
+    /// x axes span the data exactly and carry the round ticks inside it.
+    func testTightAxisKeepsTheDataRange() {
+        let steps = AxisScale.linear(minimum: 0, maximum: 1200, tickCount: 5, roundsOut: false)
+        XCTAssertEqual([steps.lower, steps.upper], [0, 1200])
+        XCTAssertEqual(steps.labels, ["0", "500", "1000"])
+        let epochs = AxisScale.linear(minimum: 1, maximum: 6, tickCount: 5, roundsOut: false)
+        XCTAssertEqual(epochs.labels, ["1", "2", "3", "4", "5", "6"])
+        let narrow = AxisScale.linear(minimum: 0.13, maximum: 0.29, tickCount: 5, roundsOut: false)
+        XCTAssertGreaterThanOrEqual(narrow.ticks.count, 3)
+        XCTAssertTrue(narrow.ticks.allSatisfy { $0 >= 0.13 && $0 <= 0.29 })
+    }
+}

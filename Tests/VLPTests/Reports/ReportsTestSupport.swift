@@ -108,7 +108,7 @@ func sampleReport() throws -> HTMLReport {
     ]))
     report.addHeading("Entity attention")
     var weights = [Float](repeating: 0.02, count: 16)
-    weights[5] = 0.9; weights[4] = 0.35; weights[1] = 0.3; weights[6] = 0.2   // around the red square
+    weights[0] = 0.7; weights[1] = 0.75; weights[4] = 0.8; weights[5] = 0.9; weights[2] = 0.2; weights[8] = 0.15   // the red square
     report.addParagraph("Patch attention of the entity's tokens over a 4×4 ViT grid.")
     try report.add(AttentionHeatmap(image: syntheticShapesImage(), weights: weights, gridHeight: 4, gridWidth: 4,
                                     caption: "一个红色的方块 next to a green disc", entity: "红色的方块"))
