@@ -41,7 +41,7 @@ struct AxisScale: Sendable {
                 if last - first >= 2 || target > 4 * tickCount {
                     let ticks = first <= last ? stride(from: first, through: last, by: 1).map { $0 * step } : []
                     return AxisScale(lower: lo, upper: hi, ticks: ticks,
-                                     labels: ticks.map { label($0, step: step) }, isLogarithmic: false)
+                                     labels: linearLabels(ticks, step: step), isLogarithmic: false)
                 }
                 target += 1
             }
@@ -50,7 +50,7 @@ struct AxisScale: Sendable {
         let first = (lo / step).rounded(.down), last = (hi / step).rounded(.up)
         let ticks = stride(from: first, through: last, by: 1).map { $0 * step }
         return AxisScale(lower: first * step, upper: last * step, ticks: ticks,
-                         labels: ticks.map { label($0, step: step) }, isLogarithmic: false)
+                         labels: linearLabels(ticks, step: step), isLogarithmic: false)
     }
 
     /// A logarithmic axis covering `minimum…maximum` (both > 0).
@@ -78,7 +78,7 @@ struct AxisScale: Sendable {
                 ticks = ticks.enumerated().filter { $0.offset % every == 0 || $0.offset == ticks.count - 1 }.map(\.element)
             }
             return AxisScale(lower: lower, upper: upper, ticks: ticks,
-                             labels: ticks.map { label($0, step: $0) }, isLogarithmic: true)
+                             labels: logarithmicLabels(ticks), isLogarithmic: true)
         }
         // Less than one unit of the finest multiples: linear ticks, placed on the log scale.
         let linear = AxisScale.linear(minimum: minimum, maximum: maximum)
@@ -88,7 +88,7 @@ struct AxisScale: Sendable {
         }
         let lower = pow(10, Double(decadeLow)), upper = pow(10, Double(Swift.max(decadeHigh, decadeLow + 1)))
         return AxisScale(lower: lower, upper: upper, ticks: [lower, upper],
-                         labels: [label(lower, step: lower), label(upper, step: upper)], isLogarithmic: true)
+                         labels: logarithmicLabels([lower, upper]), isLogarithmic: true)
     }
 
     /// The nice number (1, 2, 5 or 10 × 10ᵏ) nearest to `value` (rounding) or at least `value`.
@@ -106,12 +106,29 @@ struct AxisScale: Sendable {
         return nice * power
     }
 
+    /// Labels of evenly spaced ticks, all in one style: exponent form (`8e−5`) for the whole axis
+    /// when its step is below 10⁻⁴ or its values reach 10¹², otherwise fixed decimals.
+    static func linearLabels(_ ticks: [Double], step: Double) -> [String] {
+        let largest = ticks.map(abs).max() ?? 0
+        let exponent = abs(step) < 1e-4 || largest >= 1e12
+        return ticks.map { label($0, step: step, exponent: exponent) }
+    }
+
+    /// Labels of logarithmic ticks: plain numbers (`0.01`, `20k`) within 10⁻³…10⁶, otherwise
+    /// powers of ten for the whole axis (`10⁻⁵`, `2×10⁻⁵`).
+    static func logarithmicLabels(_ ticks: [Double]) -> [String] {
+        let positive = ticks.filter { $0 > 0 }
+        guard let smallest = positive.min(), let largest = positive.max() else { return ticks.map { label($0, step: $0) } }
+        if smallest >= 1e-3 * (1 - 1e-9) && largest < 1e6 { return ticks.map { label($0, step: $0) } }
+        return ticks.map(powerOfTenLabel)
+    }
+
     /// A tick label: as many decimals as the step needs, thousands as k / M / G, tiny or huge
-    /// values in exponent form (`2e-5`).
-    static func label(_ value: Double, step: Double) -> String {
+    /// values in exponent form (`2e−5`) unless the caller decides for the whole axis.
+    static func label(_ value: Double, step: Double, exponent: Bool? = nil) -> String {
         if value == 0 || abs(value) < abs(step) * 1e-9 { return "0" }
         let magnitude = abs(value)
-        if magnitude >= 1e12 || magnitude < 1e-4 || abs(step) < 1e-5 {
+        if exponent ?? (magnitude >= 1e12 || magnitude < 1e-4 || abs(step) < 1e-5) {
             return exponentLabel(value)
         }
         for (scale, suffix) in [(1e9, "G"), (1e6, "M"), (1e3, "k")] where magnitude >= scale * 10 || (magnitude >= scale && abs(step) >= scale) {
@@ -134,6 +151,18 @@ struct AxisScale: Sendable {
     private static func fixed(_ value: Double, decimals: Int) -> String {
         let text = String(format: "%.\(decimals)f", value)
         return text == "-0" ? "0" : text.replacingOccurrences(of: "-", with: "−")
+    }
+
+    /// `10⁻⁵`, `2×10⁻⁵`: the mantissa (rounded to one decimal) times a power of ten in superscript.
+    private static func powerOfTenLabel(_ value: Double) -> String {
+        let exponent = Int((log10(abs(value)) + 1e-9).rounded(.down))
+        let mantissa = ((value / pow(10, Double(exponent))) * 10).rounded() / 10
+        let superscripts: [Character: Character] = ["0": "⁰", "1": "¹", "2": "²", "3": "³", "4": "⁴", "5": "⁵",
+                                                    "6": "⁶", "7": "⁷", "8": "⁸", "9": "⁹", "-": "⁻"]
+        let power = "10" + String(String(exponent).map { superscripts[$0] ?? $0 })
+        if mantissa == 1 { return power }
+        let m = mantissa == mantissa.rounded() ? String(Int(mantissa)) : String(format: "%.1f", mantissa)
+        return m.replacingOccurrences(of: "-", with: "−") + "×" + power
     }
 
     private static func exponentLabel(_ value: Double) -> String {

@@ -35,7 +35,14 @@ public struct LineChart: Sendable {
         out += "font-family=\"\(Self.fontFamily)\" font-size=\"\(fmt(fontSize))\">\n"
         out += "<title>\(HTMLEscape.text(title))</title>\n"
         out += "<rect x=\"0\" y=\"0\" width=\"\(width)\" height=\"\(height)\" fill=\"#ffffff\"/>\n"
-        out += "<text x=\"\(fmt(Double(width) / 2))\" y=\"20\" text-anchor=\"middle\" font-size=\"15\" font-weight=\"600\" fill=\"#222\">\(HTMLEscape.text(title))</text>\n"
+        // A long title shrinks (down to 11) and then is cut with an ellipsis; <title> keeps it whole.
+        var shownTitle = title, titleSize = 15.0
+        let room = Double(width) - 24
+        titleSize = max(11, min(15, 15 * room / max(1, Self.textWidth(title, fontSize: 15) * 1.1)))
+        while Self.textWidth(shownTitle, fontSize: titleSize) * 1.1 > room && shownTitle.count > 1 {
+            shownTitle = String(shownTitle.dropLast(2)) + "…"
+        }
+        out += "<text x=\"\(fmt(Double(width) / 2))\" y=\"20\" text-anchor=\"middle\" font-size=\"\(fmt(titleSize))\" font-weight=\"600\" fill=\"#222\">\(HTMLEscape.text(shownTitle))</text>\n"
 
         // Legend: a row of swatches under the title, wrapping to more rows when needed.
         var legend = ""

@@ -1,7 +1,7 @@
 import XCTest
 @testable import VLP
 
-final class LineChartTests: XCTestCase {
+final class ReportsLineChartTests: XCTestCase {
     private func losses(_ n: Int, scale: Double) -> [Double] {
         (0..<n).map { scale * exp(-Double($0) / 40) + 0.3 }
     }
@@ -13,7 +13,7 @@ final class LineChartTests: XCTestCase {
             ReportSeries(name: "empty", points: []),
             ReportSeries(name: "all NaN", values: [Double.nan, .nan, .infinity]),
         ])
-        let root = try XMLNode.parse(chart.svg())
+        let root = try ParsedXMLElement.parse(chart.svg())
         XCTAssertEqual(root.name, "svg")
         let paths = root.all.filter { $0.name == "path" || $0.name == "polyline" }
         XCTAssertEqual(paths.map { $0.attributes["data-series"] }, ["R2D2", "PRD2"])
@@ -32,7 +32,7 @@ final class LineChartTests: XCTestCase {
         let svg = chart.svg()
         XCTAssertFalse(svg.lowercased().contains("nan"))
         XCTAssertFalse(svg.lowercased().contains("inf"))
-        let path = try XCTUnwrap(XMLNode.parse(svg).all.first { $0.name == "path" })
+        let path = try XCTUnwrap(ParsedXMLElement.parse(svg).all.first { $0.name == "path" })
         let d = try XCTUnwrap(path.attributes["d"])
         XCTAssertEqual(d.filter { $0 == "M" }.count, 3, "the line breaks at each skipped point")
         XCTAssertEqual(d.filter { $0 == "L" }.count, 50 - 2 - 3)
@@ -44,7 +44,7 @@ final class LineChartTests: XCTestCase {
             ReportSeries(name: "a", points: [(1, 41.2), (2, 55), (3, 61.8), (4, 65.3)]),
             ReportSeries(name: "b", points: [(1, 38), (2, 49.5), (3, 55.1), (4, 58.2), (5, 60.4)]),
         ])
-        let root = try XMLNode.parse(chart.svg(width: width, height: height))
+        let root = try ParsedXMLElement.parse(chart.svg(width: width, height: height))
         XCTAssertEqual(root.attributes["viewBox"], "0 0 \(width) \(height)")
 
         let xTicks = try XCTUnwrap(root.all.first { $0.attributes["class"] == "x-ticks" }).children
@@ -97,7 +97,7 @@ final class LineChartTests: XCTestCase {
         ])
         let svg = chart.svg()
         XCTAssertFalse(svg.contains("<R2D2>"))
-        let root = try XMLNode.parse(svg)
+        let root = try ParsedXMLElement.parse(svg)
         let texts = root.all.filter { $0.name == "text" || $0.name == "title" }.map(\.allText)
         XCTAssertTrue(texts.contains(title))
         XCTAssertTrue(texts.contains("a<b"))
@@ -108,7 +108,7 @@ final class LineChartTests: XCTestCase {
 
     func testEmptyChartSaysNoData() throws {
         for series in [[], [ReportSeries(name: "a", points: [])], [ReportSeries(name: "b", values: [Double.nan])]] {
-            let root = try XMLNode.parse(LineChart(title: "t", xLabel: "x", yLabel: "y", series: series).svg())
+            let root = try ParsedXMLElement.parse(LineChart(title: "t", xLabel: "x", yLabel: "y", series: series).svg())
             XCTAssertTrue(root.all.contains { $0.name == "text" && $0.text == "no data" })
             XCTAssertFalse(root.all.contains { $0.name == "path" })
         }
@@ -118,7 +118,7 @@ final class LineChartTests: XCTestCase {
         let chart = LineChart(title: "t", xLabel: "x", yLabel: "y", series: [
             ReportSeries(name: "s", values: [5.0, 0.8, 0.0, 0.05, -1, 0.004]),
         ], logY: true)
-        let root = try XMLNode.parse(chart.svg())
+        let root = try ParsedXMLElement.parse(chart.svg())
         let yTicks = try XCTUnwrap(root.all.first { $0.attributes["class"] == "y-ticks" }).children.map(\.text)
         XCTAssertEqual(yTicks, ["0.001", "0.01", "0.1", "1", "10"])
         let d = try XCTUnwrap(root.all.first { $0.name == "path" }?.attributes["d"])
@@ -127,7 +127,7 @@ final class LineChartTests: XCTestCase {
     }
 
     func testSinglePointAndFlatSeriesDraw() throws {
-        let root = try XMLNode.parse(LineChart(title: "t", xLabel: "x", yLabel: "y", series: [
+        let root = try ParsedXMLElement.parse(LineChart(title: "t", xLabel: "x", yLabel: "y", series: [
             ReportSeries(name: "one", points: [(3, 7)]),
             ReportSeries(name: "flat", points: [(3, 7), (3, 7)]),
         ]).svg())
@@ -140,7 +140,7 @@ final class LineChartTests: XCTestCase {
         let ys = (0..<100_000).map { 3 * exp(-Double($0) / 20_000) + 0.2 * sin(Double($0)) }
         let svg = LineChart(title: "t", xLabel: "x", yLabel: "y", series: [ReportSeries(name: "s", values: ys)]).svg()
         XCTAssertLessThan(svg.utf8.count, 60_000)
-        let d = try XCTUnwrap(XMLNode.parse(svg).all.first { $0.name == "path" }?.attributes["d"])
+        let d = try XCTUnwrap(ParsedXMLElement.parse(svg).all.first { $0.name == "path" }?.attributes["d"])
         XCTAssertGreaterThan(d.filter { $0 == "L" }.count, 500)
     }
 
@@ -151,5 +151,19 @@ final class LineChartTests: XCTestCase {
         var series = try! ReportSeries(name: "s", xs: [1, 2], ys: [3, 4])
         series.append(x: 3, y: 5)
         XCTAssertEqual(series.points.map(\.y), [3, 4, 5])
+    }
+}
+
+extension ReportsLineChartTests {
+    /// A title wider than the chart is shrunk and cut; the full title stays in <title>.
+    func testLongTitleFitsTheWidth() throws {
+        let title = String(repeating: "很长的标题 a very long title ", count: 8)
+        let root = try ParsedXMLElement.parse(LineChart(title: title, xLabel: "", yLabel: "",
+                                                        series: [ReportSeries(name: "s", values: [1.0, 2])]).svg(width: 400))
+        XCTAssertEqual(root.all.first { $0.name == "title" }?.text, title)
+        let shown = try XCTUnwrap(root.all.first { $0.name == "text" && $0.attributes["font-weight"] == "600" })
+        XCTAssertTrue(shown.text.hasSuffix("…"))
+        let size = try XCTUnwrap(Double(shown.attributes["font-size"] ?? ""))
+        XCTAssertLessThanOrEqual(LineChart.textWidth(shown.text, fontSize: size), 400)
     }
 }

@@ -1,7 +1,7 @@
 import XCTest
 @testable import VLP
 
-final class AttentionHeatmapTests: XCTestCase {
+final class ReportsAttentionHeatmapTests: XCTestCase {
     /// Where on the colormap (0 cold … 1 hot) an overlay pixel over a uniform `base` grey lies:
     /// the nearest of 1,001 colormap samples blended at 50% over that grey.
     private static let samples: [(t: Double, rgb: [Double])] = (0...1000).map { k in
@@ -109,7 +109,7 @@ final class AttentionHeatmapTests: XCTestCase {
     }
 
     func testHTMLShowsBothImagesAndMarksTheEntity() throws {
-        let heatmap = try AttentionHeatmap(image: syntheticShapesImage(), weights: (0..<16).map { Float($0) },
+        let heatmap = try AttentionHeatmap(image: ReportFixtures.shapesImage(), weights: (0..<16).map { Float($0) },
                                            gridHeight: 4, gridWidth: 4,
                                            caption: "一个<红色>的方块 & 一个<红色>的圆", entity: "<红色>")
         let html = try heatmap.html()
@@ -117,7 +117,7 @@ final class AttentionHeatmapTests: XCTestCase {
         XCTAssertEqual(html.components(separatedBy: "<mark>&lt;红色&gt;</mark>").count - 1, 2)
         XCTAssertTrue(html.contains("&amp;"))
         XCTAssertFalse(html.contains("<红色>"))
-        let sources = imageSources(in: html)
+        let sources = ReportFixtures.imageSources(in: html)
         XCTAssertEqual(sources.count, 2)
         for source in sources {
             XCTAssertTrue(source.hasPrefix("data:image/png;base64,"))
@@ -127,13 +127,8 @@ final class AttentionHeatmapTests: XCTestCase {
             XCTAssertGreaterThanOrEqual(image.width, 192)
         }
         // An entity missing from the caption is still shown.
-        let other = try AttentionHeatmap(image: syntheticShapesImage(), weights: [1], gridHeight: 1, gridWidth: 1,
+        let other = try AttentionHeatmap(image: ReportFixtures.shapesImage(), weights: [1], gridHeight: 1, gridWidth: 1,
                                          caption: "a square", entity: "disc")
         XCTAssertTrue(try other.html().contains("<mark>disc</mark>"))
     }
-}
-
-/// The values of every `src="…"` attribute in `html`.
-func imageSources(in html: String) -> [String] {
-    html.components(separatedBy: "src=\"").dropFirst().map { String($0.prefix { $0 != "\"" }) }
 }

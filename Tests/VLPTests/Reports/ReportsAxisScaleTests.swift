@@ -1,7 +1,7 @@
 import XCTest
 @testable import VLP
 
-final class AxisScaleTests: XCTestCase {
+final class ReportsAxisScaleTests: XCTestCase {
     func testNiceNumbers() {
         XCTAssertEqual(AxisScale.niceNumber(0.23, rounding: true), 0.2, accuracy: 1e-12)
         XCTAssertEqual(AxisScale.niceNumber(3.4, rounding: true), 5)
@@ -43,7 +43,8 @@ final class AxisScaleTests: XCTestCase {
         XCTAssertLessThanOrEqual(veryNarrow.lower, 2.12)
         XCTAssertGreaterThanOrEqual(veryNarrow.upper, 2.47)
         let tiny = AxisScale.logarithmic(minimum: 1e-7, maximum: 1e-5)
-        XCTAssertEqual(tiny.labels, ["1e−7", "1e−6", "1e−5"])
+        XCTAssertEqual(tiny.labels, ["10⁻⁷", "10⁻⁶", "10⁻⁵"])
+        XCTAssertEqual(AxisScale.logarithmic(minimum: 3e-5, maximum: 4e-4).labels, ["2×10⁻⁵", "5×10⁻⁵", "10⁻⁴", "2×10⁻⁴", "5×10⁻⁴"])
         for scale in [decades, narrow, veryNarrow, tiny] {
             XCTAssertEqual(scale.ticks, scale.ticks.sorted())
             XCTAssertEqual(scale.fraction(scale.lower), 0, accuracy: 1e-12)
@@ -52,7 +53,7 @@ final class AxisScaleTests: XCTestCase {
     }
 }
 
-extension AxisScaleTests {
+extension ReportsAxisScaleTests {
     /// x axes span the data exactly and carry the round ticks inside it.
     func testTightAxisKeepsTheDataRange() {
         let steps = AxisScale.linear(minimum: 0, maximum: 1200, tickCount: 5, roundsOut: false)
@@ -63,5 +64,12 @@ extension AxisScaleTests {
         let narrow = AxisScale.linear(minimum: 0.13, maximum: 0.29, tickCount: 5, roundsOut: false)
         XCTAssertGreaterThanOrEqual(narrow.ticks.count, 3)
         XCTAssertTrue(narrow.ticks.allSatisfy { $0 >= 0.13 && $0 <= 0.29 })
+    }
+
+    /// One label style per axis: no "0.00010" beside "8e−5".
+    func testTinyLinearValuesAllUseExponents() {
+        let scale = AxisScale.linear(minimum: 0, maximum: 9.9e-5)
+        XCTAssertEqual(scale.labels, ["0", "2e−5", "4e−5", "6e−5", "8e−5", "1e−4"])
+        XCTAssertEqual(AxisScale.linear(minimum: 0, maximum: 0.0042).labels, ["0", "0.001", "0.002", "0.003", "0.004", "0.005"])
     }
 }

@@ -1,7 +1,7 @@
 import XCTest
 @testable import VLP
 
-final class HTMLReportTests: XCTestCase {
+final class ReportsHTMLReportTests: XCTestCase {
     private func temporaryFolder() throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("vlp-report-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
@@ -18,7 +18,7 @@ final class HTMLReportTests: XCTestCase {
         report.add(ReportTable(title: "results table", columns: ["model", "R@1"], rows: [["R2D2", "48.3"], ["PRD2"]]))
         report.addKeyValues("run facts", [("steps", "1200"), ("device", "cpu")])
         report.addHeading("Attention")
-        try report.add(AttentionHeatmap(image: syntheticShapesImage(size: 16), weights: [1, 2, 3, 4],
+        try report.add(AttentionHeatmap(image: ReportFixtures.shapesImage(size: 16), weights: [1, 2, 3, 4],
                                         gridHeight: 2, gridWidth: 2, caption: "红色的方块", entity: "方块"))
         let html = report.html()
 
@@ -41,8 +41,8 @@ final class HTMLReportTests: XCTestCase {
     }
 
     func testNothingIsFetched() throws {
-        let html = try sampleReport().html()
-        let sources = imageSources(in: html)
+        let html = try ReportFixtures.sampleReport().html()
+        let sources = ReportFixtures.imageSources(in: html)
         XCTAssertEqual(sources.count, 4)
         for source in sources { XCTAssertTrue(source.hasPrefix("data:"), source) }
         XCTAssertFalse(html.contains("<script"))
@@ -96,11 +96,11 @@ final class HTMLReportTests: XCTestCase {
     /// Writes the sample report (to `$VLP_REPORT_SAMPLE` when set, for a look in a browser:
     /// `scripts/render-report.sh`), and checks its charts parse as XML.
     func testSampleReport() throws {
-        let report = try sampleReport()
+        let report = try ReportFixtures.sampleReport()
         let html = report.html()
         let charts = html.components(separatedBy: "<svg").dropFirst().map { "<svg" + $0.components(separatedBy: "</svg>")[0] + "</svg>" }
         XCTAssertEqual(charts.count, 3)
-        for chart in charts { XCTAssertNoThrow(try XMLNode.parse(chart)) }
+        for chart in charts { XCTAssertNoThrow(try ParsedXMLElement.parse(chart)) }
         if let path = ProcessInfo.processInfo.environment["VLP_REPORT_SAMPLE"], !path.isEmpty {
             try report.write(to: URL(fileURLWithPath: path))
         }
