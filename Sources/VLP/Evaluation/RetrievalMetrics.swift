@@ -157,10 +157,19 @@ public enum RetrievalMetrics {
             for (c, cutoff) in cutoffs.enumerated() where rank < cutoff { i2tHits[c] += 1 }
         }
 
-        // Text → image: rank of the text's image within its column.
+        // Text → image: rank of the text's image within its column, counted row by row so
+        // that the matrix is read in memory order.
+        let ownScore = (0..<texts).map { s[textImage[$0] * texts + $0] }
+        var t2iRanks = [Int](repeating: 0, count: texts)
+        for image in 0..<images {
+            let row = image * texts
+            for text in 0..<texts where image != textImage[text]
+                && ranksBefore(s[row + text], image, ownScore[text], textImage[text]) {
+                t2iRanks[text] += 1
+            }
+        }
         var t2iHits = [0, 0, 0]
-        for text in 0..<texts {
-            let rank = countRankedBefore(textImage[text], count: images) { s[$0 * texts + text] }
+        for rank in t2iRanks {
             for (c, cutoff) in cutoffs.enumerated() where rank < cutoff { t2iHits[c] += 1 }
         }
         return RetrievalResult(i2t: percentages(i2tHits, queries: images), t2i: percentages(t2iHits, queries: texts))
