@@ -4,7 +4,7 @@ import XCTest
 
 /// ROC AUC against scikit-learn (fixture) and hand-computed values; best-threshold accuracy
 /// against a brute-force scan with scikit-learn's accuracy_score.
-final class MatchingMetricsTests: XCTestCase {
+final class EvaluationMatchingTests: XCTestCase {
     func testAUCMatchesScikitLearn() throws {
         let fixture = try EvaluationFixture.load()
         XCTAssertEqual(fixture.matching.count, 4)

@@ -2,7 +2,7 @@ import Foundation
 import XCTest
 @testable import VLP
 
-final class CompositionalAccuracyTests: XCTestCase {
+final class EvaluationCompositionalTests: XCTestCase {
     func testCountsPerKindAndTiesAreFailures() throws {
         let result = try CompositionalAccuracy.compute([
             (kind: .attribute, positiveScore: 0.9, negativeScore: 0.1),   // win
