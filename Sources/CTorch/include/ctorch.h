@@ -247,6 +247,21 @@ vt_tensor vt_all_gather(vt_process_group group, vt_tensor t, int64_t timeout_ms)
 vt_tensor vt_all_gather_with_grad(vt_process_group group, vt_tensor t, int64_t timeout_ms);
 int vt_broadcast(vt_process_group group, vt_tensor t, int32_t root, int64_t timeout_ms);
 int vt_barrier(vt_process_group group, int64_t timeout_ms);
+/// Overwrites every tensor with rank root's, flattening those of one dtype into one broadcast.
+int vt_broadcast_coalesced(vt_process_group group, const vt_tensor *ts, size_t n, int32_t root, int64_t timeout_ms);
+
+/// Data-parallel gradient averaging: bucketed all-reduces of the parameters' gradients, started
+/// from AccumulateGrad post-hooks during backward when overlap is on (see Distributed.cpp).
+typedef struct vt_reducer_opaque *vt_reducer;
+vt_reducer vt_reducer_new(vt_process_group group, const vt_tensor *params, size_t n, int64_t bucket_cap_bytes,
+                          int32_t overlap, int64_t timeout_ms);
+void vt_reducer_free(vt_reducer reducer);
+/// Whether the hooks start bucket all-reduces during backward (off: everything in synchronize).
+int vt_reducer_set_overlap(vt_reducer reducer, int32_t enabled);
+/// Starts the buckets not yet started, waits, divides by the world size, writes the gradients back.
+int vt_reducer_synchronize(vt_reducer reducer);
+/// Buckets; buckets started during the last backward; seconds the last synchronize waited.
+int vt_reducer_stats(vt_reducer reducer, int64_t *bucket_count, int64_t *launched_in_backward, double *wait_seconds);
 
 #ifdef __cplusplus
 }
