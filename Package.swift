@@ -16,6 +16,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
         .target(
@@ -42,7 +43,7 @@ let package = Package(
         ),
         .target(
             name: "VLP",
-            dependencies: ["Torch", "CImageCodecs"],
+            dependencies: ["Torch", "CImageCodecs", .product(name: "Yams", package: "Yams")],
             resources: [.copy("Resources")]
         ),
         .executableTarget(

@@ -1,9 +1,12 @@
 import ArgumentParser
+import Foundation
+import VLP
 
+/// `vlp demo`: the built-in bilingual corpus → pretrain R2D2-tiny and PRD2 → evaluate → report.
 struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Built-in bilingual corpus → pretrain → evaluate → report.")
+        abstract: "Built-in bilingual corpus → pretrain R2D2-tiny and PRD2 → evaluate → report.html, summary.json.")
 
     @Flag(help: "Smaller budget (under 2 minutes on a 2-core CPU).")
     var quick = false
@@ -12,6 +15,10 @@ struct DemoCommand: ParsableCommand {
     var out = "./demo-output"
 
     func run() throws {
-        print("vlp demo: demo not yet available — it lands with the training issue.")
+        let demo = DemoRun(options: .init(output: URL(fileURLWithPath: out), quick: quick))
+        let summary = try demo.run()
+        print(DemoTable.render(summary))
+        print("report: \(URL(fileURLWithPath: out).appendingPathComponent("report.html").path)")
+        print("summary: \(URL(fileURLWithPath: out).appendingPathComponent("summary.json").path)")
     }
 }

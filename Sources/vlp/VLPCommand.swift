@@ -12,6 +12,7 @@ struct VLPCommand: ParsableCommand {
             DataCommand.self,
             TokenizeCommand.self,
             EmbedCommand.self,
+            PretrainCommand.self,
             // Subcommands register here, one line each.
         ]
     )

@@ -40,23 +40,37 @@ public enum PretrainingModel {
         }
     }
 
-    /// The objectives this architecture can compute.
+    /// The objectives this model can compute.
     public var supportedObjectives: Set<PretrainingRecipe.Objective> {
-        switch self {
+        let objectClasses: Int
+        if case .singleStream(let m) = self { objectClasses = m.objectHead == nil ? 0 : 1 } else { objectClasses = 0 }
+        return Self.supportedObjectives(try! configuration.kind, objectClasses: objectClasses)
+    }
+
+    /// The objectives an architecture can compute (MOC needs a detector's object classes).
+    public static func supportedObjectives(_ architecture: VLPModelConfiguration.Architecture, objectClasses: Int) -> Set<PretrainingRecipe.Objective> {
+        switch architecture {
         case .r2d2: return [.gcpr, .fgr, .mlm, .tgd, .fgd]
         case .dualEncoder: return [.gcpr, .tgd, .fgd]
-        case .singleStream(let m): return m.objectHead == nil ? [.itm, .mlm, .mrfr] : [.itm, .mlm, .mrfr, .moc]
+        case .singleStream: return objectClasses > 0 ? [.itm, .mlm, .mrfr, .moc] : [.itm, .mlm, .mrfr]
         }
     }
 
-    /// Throws naming the recipe's objectives this architecture cannot train.
+    /// Throws naming the recipe's objectives this model cannot train.
     public func check(_ recipe: PretrainingRecipe) throws {
+        let objectClasses: Int
+        if case .singleStream(let m) = self { objectClasses = m.objectHead == nil ? 0 : 1 } else { objectClasses = 0 }
+        try Self.checkSupport(architecture: try configuration.kind, recipe: recipe, objectClasses: objectClasses)
+    }
+
+    public static func checkSupport(architecture: VLPModelConfiguration.Architecture, recipe: PretrainingRecipe, objectClasses: Int) throws {
+        let supported = supportedObjectives(architecture, objectClasses: objectClasses)
         let used = Set(recipe.weights.filter { $0.value != 0 }.keys)
-        let unsupported = used.subtracting(supportedObjectives)
+        let unsupported = used.subtracting(supported)
         guard unsupported.isEmpty else {
             let names = unsupported.map(\.rawValue).sorted().joined(separator: ", ")
-            let allowed = supportedObjectives.map(\.rawValue).sorted().joined(separator: ", ")
-            throw RecipeError(message: "recipe \"\(recipe.name)\" uses \(names), which the \(configuration.architecture) architecture cannot train (it supports \(allowed))")
+            let allowed = supported.map(\.rawValue).sorted().joined(separator: ", ")
+            throw RecipeError(message: "recipe \"\(recipe.name)\" uses \(names), which the \(architecture.rawValue) architecture cannot train (it supports \(allowed))")
         }
         guard !used.isEmpty else { throw RecipeError(message: "recipe \"\(recipe.name)\" has no objective with a nonzero weight") }
     }

@@ -1,0 +1,174 @@
+import Foundation
+import Torch
+
+/// What `vlp demo` measured for one model (keys as `summary.json` writes them).
+public struct DemoModelResult: Codable, Sendable {
+    public var retrieval: RetrievalResult
+    /// Two-stage retrieval (cross-encoder re-ranking of the top k); for the dual encoder, which
+    /// has no cross encoders, the same as `retrieval`.
+    public var retrievalReranked: RetrievalResult
+    public var matchingAUC: Double
+    public var zeroshotTop1: Double
+    public var zeroshot: [String: ZeroShotResult]
+    public var compositional: [String: Double]
+    public var compositionalDetail: CompositionalEvaluation
+    public var trainingSeconds: Double
+    public var retrievalSeconds: Double
+    public var rerankSeconds: Double?
+    public var parameters: Int
+
+    enum CodingKeys: String, CodingKey {
+        case retrieval, retrievalReranked = "retrieval_reranked", matchingAUC = "matching_auc", zeroshotTop1 = "zeroshot_top1"
+        case zeroshot, compositional, compositionalDetail = "compositional_detail", trainingSeconds = "training_seconds"
+        case retrievalSeconds = "retrieval_seconds", rerankSeconds = "rerank_seconds", parameters
+    }
+}
+
+/// `summary.json`.
+public struct DemoSummary: Codable, Sendable {
+    public var models: [String: DemoModelResult]
+    public var seconds: Double
+    public var peakResidentMiB: Double
+    public var quick: Bool
+    public var pretrainingPairs: Int
+    public var steps: Int
+    public var batchSize: Int
+
+    enum CodingKeys: String, CodingKey {
+        case models, seconds, peakResidentMiB = "peak_resident_mib", quick, pretrainingPairs = "pretraining_images", steps
+        case batchSize = "batch_size"
+    }
+
+    /// Encodes as `{"r2d2": {...}, "prd2": {...}, "seconds": …, …}`: models at the top level.
+    public func encoded() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        var object = try JSONSerialization.jsonObject(with: encoder.encode(self)) as! [String: Any]
+        let models = object.removeValue(forKey: "models") as! [String: Any]
+        for (k, v) in models { object[k] = v }
+        return try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+    }
+}
+
+/// The main job: the built-in Scenes corpus (Chinese and English) → pretrain R2D2-tiny and its
+/// PRD2 baseline on the same budget → evaluate both (retrieval with and without re-ranking,
+/// matching AUC, zero-shot shapes and colours, compositional accuracy) → `report.html`,
+/// `summary.json` and a printed table.
+public struct DemoRun {
+    public struct Options: Sendable {
+        public var output: URL
+        public var quick: Bool
+        public var seed: UInt64 = 7
+
+        public init(output: URL, quick: Bool) {
+            self.output = output
+            self.quick = quick
+        }
+
+        /// Pretraining items (80% train), steps and batch.
+        var corpusSize: Int { quick ? 1500 : 5000 }
+        var steps: Int { quick ? 150 : 700 }
+        var batchSize: Int { 32 }
+        var evaluationSize: Int { quick ? 600 : 1000 }
+        var zeroShotImages: Int { quick ? 140 : 280 }
+    }
+
+    public let options: Options
+    public var log: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+
+    public init(options: Options) { self.options = options }
+
+    static let models: [(key: String, model: String, recipe: String)] = [("r2d2", "r2d2-tiny", "r2d2"), ("prd2", "r2d2-tiny-dual", "prd2")]
+
+    public func run() throws -> DemoSummary {
+        let started = Date()
+        let out = options.output
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        let o = options
+        log("demo: Scenes corpus (zh + en), \(o.corpusSize) items (\(o.corpusSize * 8 / 10) for pretraining); R2D2-tiny and PRD2, \(o.steps) steps × batch \(o.batchSize) each → \(out.path)")
+        let evalData = { (set: String) in
+            TrainingDataConfig(source: .scenes(size: o.evaluationSize, seed: o.seed + 1, languages: ["zh", "en"], set: set, split: "test"),
+                               contextLength: 32, textKinds: ["title"])
+        }
+        var results: [String: DemoModelResult] = [:]
+        var trained: [String: PretrainingModel] = [:]
+        var evaluationSets: (retrieval: EvaluationSet, matching: EvaluationSet, compositional: EvaluationSet)?
+        for entry in Self.models {
+            let yaml = """
+            model: \(entry.model)
+            recipe: \(entry.recipe)
+            data: {source: scenes, size: \(o.corpusSize), seed: \(o.seed), context_length: 32}
+            steps: \(o.steps)
+            batch_size: \(o.batchSize)
+            optimizer: {lr: 1.0e-3, weight_decay: 0.05, betas: [0.9, 0.98], clip_norm: 1.0}
+            schedule: {name: cosine, warmup_steps: \(max(10, o.steps / 15))}
+            seed: \(o.seed)
+            output: \(out.appendingPathComponent(entry.key).path)
+            checkpoint: {every: \(o.steps), keep: 1}
+            log_every: \(max(10, o.steps / 10))
+            """
+            try Data(yaml.utf8).write(to: out.appendingPathComponent("\(entry.key).yaml"))
+            let config = try PretrainingConfig(yaml: yaml, source: "\(entry.key).yaml")
+            let trainer = try Trainer(config: config)
+            trainer.log = { log("  \(entry.key) \($0)") }
+            let summary = try trainer.run()
+            let model = trainer.model
+            model.module.eval()
+            trained[entry.key] = model
+            if evaluationSets == nil {
+                let size = config.model.vision.imageSize
+                evaluationSets = (try EvaluationSet.load(evalData("icr"), imageSize: size),
+                                  try EvaluationSet.load(evalData("icm"), imageSize: size),
+                                  try EvaluationSet.load(TrainingDataConfig(source: .scenes(size: o.evaluationSize, seed: o.seed + 1, languages: ["zh", "en"], set: "pretrain", split: "test"),
+                                                                            contextLength: 32, textKinds: ["title"]), imageSize: size, includeNegatives: true))
+            }
+            let sets = evaluationSets!
+            let retrieval = try withNoGrad { try RetrievalEvaluation.run(model, on: sets.retrieval, rerankTopK: 10) }
+            let matching = try withNoGrad { try MatchingEvaluation.run(model, on: sets.matching) }
+            let compositional = try withNoGrad { try CompositionalEvaluation.run(model, on: sets.compositional) }
+            let zeroshot = try zeroShot(model, imageSize: config.model.vision.imageSize)
+            let top1 = zeroshot.values.map(\.top1).reduce(0, +) / Double(max(1, zeroshot.count))
+            let compositionalBest = compositional.matchHead ?? compositional.dualEncoder!
+            results[entry.key] = DemoModelResult(
+                retrieval: retrieval.ranking, retrievalReranked: retrieval.reranked ?? retrieval.ranking, matchingAUC: matching.bestAUC * 100,
+                zeroshotTop1: top1, zeroshot: zeroshot, compositional: compositionalBest.accuracy.merging(["overall": compositionalBest.overall]) { a, _ in a },
+                compositionalDetail: compositional, trainingSeconds: summary.seconds, retrievalSeconds: retrieval.rankingSeconds,
+                rerankSeconds: retrieval.rerankSeconds, parameters: model.module.parameterCount(trainableOnly: true))
+            log("  \(entry.key): R@M \(String(format: "%.1f", retrieval.ranking.rmean))\(retrieval.reranked.map { String(format: " (re-ranked %.1f)", $0.rmean) } ?? ""), AUC \(String(format: "%.1f", matching.bestAUC * 100)), zero-shot top-1 \(String(format: "%.1f", top1))")
+        }
+        let summary = DemoSummary(models: results, seconds: Date().timeIntervalSince(started), peakResidentMiB: Self.peakResidentMiB(),
+                                  quick: o.quick, pretrainingPairs: o.corpusSize * 8 / 10, steps: o.steps, batchSize: o.batchSize)
+        try AtomicFile.write(summary.encoded(), to: out.appendingPathComponent("summary.json").path)
+        try DemoReport.write(summary: summary, models: trained, retrievalSet: evaluationSets!.retrieval, output: out)
+        return summary
+    }
+
+    /// Shapes and colours of single-object scenes, class names × templates in both languages.
+    func zeroShot(_ model: PretrainingModel, imageSize: Int) throws -> [String: ZeroShotResult] {
+        let corpus = try ScenesCorpus(seed: options.seed + 2, imageSize: imageSize)
+        let tokenizer = try BertTokenizer(vocabularyFile: "assets/cn-clip/vocab.txt")
+        var results: [String: ZeroShotResult] = [:]
+        for attribute in ScenesZeroShot.Attribute.allCases {
+            let samples = ScenesZeroShot.samples(corpus, attribute: attribute, count: options.zeroShotImages)
+            let pipeline = try ImagePipeline.clipEvaluation(size: imageSize)
+            var rng = SplitMix64(seed: 0)
+            var pixels: [Float] = []
+            for sample in samples { if case .pixels(let image)? = sample.image { pixels += try pipeline(image, using: &rng).values } }
+            let images = try Tensor(pixels, shape: [samples.count, 3, imageSize, imageSize])
+            for language in ["zh", "en"] {
+                results["\(attribute.rawValue)_\(language)"] = try ZeroShotEvaluation.run(
+                    model, images: images, labels: samples.map { $0.label! }, classNames: ScenesZeroShot.classNames(attribute, language: language),
+                    templates: try PromptTemplates.templates(language: language), tokenizer: tokenizer, contextLength: 32)
+            }
+        }
+        return results
+    }
+
+    /// The process's peak resident memory (VmHWM), MiB.
+    public static func peakResidentMiB() -> Double {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+              let kb = Double(line.split(separator: " ").dropFirst().first ?? "") else { return .nan }
+        return kb / 1024
+    }
+}

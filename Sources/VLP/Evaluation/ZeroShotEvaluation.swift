@@ -1,0 +1,24 @@
+import Foundation
+import Torch
+
+/// Zero-shot classification with a model's towers: class names × prompt templates encoded and
+/// averaged (`ZeroShotClassifier`), images scored against them, top-1 / top-5.
+public enum ZeroShotEvaluation {
+    public static func run(_ model: PretrainingModel, images: Tensor, labels: [Int], classNames: [String], templates: [String],
+                           tokenizer: BertTokenizer, contextLength: Int) throws -> ZeroShotResult {
+        guard let towers = model.towers else {
+            throw EvaluationError.empty("zero-shot classification needs text and image towers; the single-stream model's")
+        }
+        return try withNoGrad {
+            let classifier = try ZeroShotClassifier(classNames: classNames, templates: templates) { prompts in
+                let batch = try TextBatch(try prompts.map { try tokenizer.encode($0, maxLength: contextLength) }, paddingID: tokenizer.paddingID)
+                return try towers.encodeTexts(batch.inputIDs, attentionMask: batch.attentionMask).features
+            }
+            var features: [Tensor] = []
+            for start in stride(from: 0, to: images.size(0), by: 64) {
+                features.append(try towers.encodeImages(images.narrowed(dim: 0, start: start, length: min(64, images.size(0) - start))).features)
+            }
+            return try classifier.evaluate(imageFeatures: cat(features), labels: labels)
+        }
+    }
+}

@@ -1,0 +1,198 @@
+import Foundation
+import Torch
+
+/// Why a run stopped early.
+public struct TrainingStopped: Error, CustomStringConvertible {
+    public let message: String
+    public var description: String { message }
+}
+
+/// What a finished (or interrupted) run did.
+public struct TrainingSummary: Sendable {
+    public var steps: Int
+    public var seconds: Double
+    public var skippedSteps: Int
+    public var lastLoss: [String: Double]
+    public var checkpoint: URL?
+    public var dataSkips: String
+}
+
+/// Runs a `PretrainingConfig`: stages in order, each with its recipe and data; AdamW with warm-up
+/// and a cosine / linear / constant schedule over all stages; gradient accumulation and clipping;
+/// metrics appended to `OUTPUT/metrics.jsonl`; periodic evaluation; atomic checkpoints in
+/// `OUTPUT/checkpoints` (keep-last-N).
+///
+/// **Resume** restores the model, the optimizer, the schedule (by step), the EMA teacher and its
+/// queue, and the loader position; the random generator is re-seeded from (seed, step) at every
+/// step, so a resumed run draws the same dropout masks, negatives and patch masks as an
+/// uninterrupted one and follows the same loss curve.
+///
+/// **Non-finite losses**: the step is skipped (no update) and reported; `max_bad_steps` in a row
+/// stop the run with the last good checkpoint left intact.
+public final class Trainer {
+    public let config: PretrainingConfig
+    public let model: PretrainingModel
+    public let device: Device
+    /// Called every `evaluation.every` steps and at the end; its numbers go to metrics.jsonl.
+    public var evaluate: ((PretrainingModel, Int) throws -> [String: Double])?
+    /// Progress lines (stderr by default).
+    public var log: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+    /// Stop (as if interrupted) after this many steps; for tests of resume.
+    public var stopAfterStep: Int?
+    /// Called after each step with its loss values (tests, custom hooks).
+    public var onStep: ((Int, [String: Double]) -> Void)?
+
+    public init(config: PretrainingConfig, device: Device = .cpu) throws {
+        self.config = config
+        self.device = device
+        manualSeed(config.seed)
+        model = try PretrainingModel(config.model)
+        try model.module.to(device)
+    }
+
+    public var outputURL: URL { URL(fileURLWithPath: config.output) }
+    public var checkpointsURL: URL { outputURL.appendingPathComponent("checkpoints") }
+
+    public func run(resume: Bool = false) throws -> TrainingSummary {
+        let started = Date()
+        try FileManager.default.createDirectory(at: outputURL, withIntermediateDirectories: true)
+        let optimizer = AdamW(ParameterGroup.decayingMatricesOnly(model.module.namedParameters(), weightDecay: config.weightDecay),
+                              learningRate: config.learningRate, betas: config.betas, eps: config.eps, weightDecay: config.weightDecay)
+        let total = config.totalSteps
+        let schedule: LearningRateSchedule
+        switch config.schedule {
+        case "linear": schedule = LearningRateSchedules.warmupLinear(peak: config.learningRate, warmupSteps: config.warmupSteps, totalSteps: total)
+        case "constant": schedule = { [w = config.warmupSteps, lr = config.learningRate] step in step < w ? lr * Double(step + 1) / Double(w) : lr }
+        default: schedule = LearningRateSchedules.warmupCosine(peak: config.learningRate, warmupSteps: config.warmupSteps,
+                                                                totalSteps: total, minimum: config.minimumLearningRate)
+        }
+
+        var state = TrainerState(step: 0, stage: 0, stageStep: 0, loaderPosition: LoaderPosition(seed: config.seed), badSteps: 0, seed: config.seed)
+        var resumedObjectives: [String: Tensor]?
+        if resume, let latest = try TrainingCheckpoint.list(in: checkpointsURL).last {
+            state = try TrainingCheckpoint.readState(latest.url)
+            _ = try model.module.loadStateDict(SafeTensors.read(latest.url.appendingPathComponent(TrainingCheckpoint.modelFile)).tensors,
+                                               source: latest.url.path)
+            try optimizer.loadStateDict(SafeTensors.read(latest.url.appendingPathComponent("optimizer.safetensors")).tensors)
+            resumedObjectives = try SafeTensors.read(latest.url.appendingPathComponent("objectives.safetensors")).tensors
+            log("resumed from \(latest.url.path) at step \(state.step) (stage \(state.stage + 1), \(state.loaderPosition))")
+        } else if resume {
+            log("no checkpoint in \(checkpointsURL.path); starting from step 0")
+        }
+        let metrics = try MetricsLog(url: outputURL.appendingPathComponent("metrics.jsonl"), truncatingAfter: resume ? state.step : nil)
+        var lastCheckpoint: URL?
+        var lastValues: [String: Double] = [:]
+        var skipped = 0
+        var dataSkips = ""
+
+        while state.stage < config.stages.count {
+            let stage = config.stages[state.stage]
+            let imageSize = config.model.vision.imageSize
+            let objectives = try PretrainingLoss(recipe: stage.recipe, model: model, queueCapacity: config.queueCapacity,
+                                                 patchMaskRatio: config.patchMaskRatio, teacherMomentum: config.teacherMomentum)
+            if let resumedObjectives { try objectives.loadStateDict(resumedObjectives) }
+            resumedObjectives = nil
+            let masking = stage.recipe.uses(.mlm) || stage.recipe.uses(.fgd)
+            let loader = try DataLoader(source: try TrainingData.source(stage.data, imageSize: imageSize),
+                                        transform: try TrainingData.transform(stage.data, imageSize: imageSize, masking: masking),
+                                        options: .init(batchSize: config.batchSize, workers: config.workers, progress: false),
+                                        startingAt: state.loaderPosition)
+            defer { loader.stop() }
+            model.module.train()
+            var windowStart = Date(), windowPairs = 0
+            let stageIndex = state.stage
+            while state.stage == stageIndex {
+                if let stop = stopAfterStep, state.step >= stop { return summary() }
+                manualSeed(Self.stepSeed(config.seed, state.step))
+                optimizer.zeroGrad()
+                var values: [String: Double] = [:]
+                var finite = true
+                for _ in 0..<config.gradientAccumulation {
+                    guard let batch = try loader.next() ?? loader.next() else {
+                        throw TrainingStopped(message: "stage \(stage.name): the data gave no batch")
+                    }
+                    windowPairs += batch.count
+                    let terms = try objectives(model, try PretrainingInputs(batch, device: device))
+                    let current = try terms.values()
+                    guard current.values.allSatisfy(\.isFinite) else { finite = false; values = current; break }
+                    try (terms.total * (1 / Double(config.gradientAccumulation))).backward()
+                    for (k, v) in current { values[k, default: 0] += v / Double(config.gradientAccumulation) }
+                }
+                let learningRate = schedule(state.step)
+                if finite {
+                    if config.clipNorm > 0 { try clipGradientNorm(model.module.parameters().filter(\.requiresGrad), maxNorm: config.clipNorm) }
+                    optimizer.learningRate = learningRate
+                    try optimizer.step()
+                    try objectives.afterOptimizerStep(model)
+                    state.badSteps = 0
+                } else {
+                    state.badSteps += 1
+                    skipped += 1
+                    let terms = values.map { "\($0.key) \($0.value)" }.sorted().joined(separator: ", ")
+                    log("step \(state.step + 1): non-finite loss (\(terms)); step skipped (\(state.badSteps) in a row)")
+                    try metrics.append(["step": state.step + 1, "skipped": true, "reason": "non-finite loss"])
+                    if state.badSteps >= config.maxBadSteps {
+                        let good = try lastCheckpoint ?? TrainingCheckpoint.list(in: checkpointsURL).last?.url
+                        throw TrainingStopped(message: "stopped: \(state.badSteps) non-finite losses in a row at step \(state.step + 1); the last good checkpoint is \(good?.path ?? "none (no checkpoint was written yet)")")
+                    }
+                }
+                state.step += 1
+                state.stageStep += 1
+                state.loaderPosition = loader.position
+                if state.stageStep == stage.steps {
+                    // The next stage reads its own data from its beginning.
+                    state.stage += 1
+                    state.stageStep = 0
+                    state.loaderPosition = LoaderPosition(seed: config.seed &+ UInt64(state.stage))
+                }
+                onStep?(state.step, values)
+                if finite { lastValues = values }
+                if finite && (state.step % config.logEvery == 0 || state.stageStep == 0) {
+                    let seconds = max(1e-9, Date().timeIntervalSince(windowStart))
+                    let rate = Double(windowPairs) / seconds
+                    var record: [String: Any] = ["step": state.step, "stage": stage.name, "lr": learningRate, "pairs_per_second": rate]
+                    for (k, v) in values { record[k] = v }
+                    try metrics.append(record)
+                    let remaining = Double(total - state.step) * Double(config.batchSize * config.gradientAccumulation) / max(rate, 1e-9)
+                    let terms = values.filter { $0.key != "loss" }.sorted { $0.key < $1.key }
+                        .map { "\($0.key) \(String(format: "%.3f", $0.value))" }.joined(separator: " ")
+                    log("[\(stage.name)] step \(state.step)/\(total)  loss \(String(format: "%.4f", values["loss"] ?? .nan)) (\(terms))  lr \(String(format: "%.2e", learningRate))  \(String(format: "%.0f", rate)) pairs/s  ETA \(Self.duration(remaining))")
+                    windowStart = Date(); windowPairs = 0
+                }
+                if config.evaluationEvery > 0, state.step % config.evaluationEvery == 0 || state.step == total, let evaluate {
+                    model.module.eval()
+                    let results = try withNoGrad { try evaluate(model, state.step) }
+                    model.module.train()
+                    try metrics.append(["step": state.step, "eval": results])
+                    log("[eval] step \(state.step): " + results.sorted { $0.key < $1.key }.map { "\($0.key) \(String(format: "%.2f", $0.value))" }.joined(separator: "  "))
+                }
+                // No checkpoint during a run of non-finite losses: the last good one stays the latest.
+                if state.badSteps == 0, state.step % config.checkpointEvery == 0 || state.step == total {
+                    lastCheckpoint = try TrainingCheckpoint.save(in: checkpointsURL, state: state, model: model.module,
+                                                                 configuration: config.model, optimizer: optimizer,
+                                                                 objectives: objectives.stateDict(), keep: config.keepCheckpoints)
+                }
+            }
+            dataSkips = loader.report.description
+        }
+        model.module.eval()
+        return summary()
+
+        func summary() -> TrainingSummary {
+            TrainingSummary(steps: state.step, seconds: Date().timeIntervalSince(started), skippedSteps: skipped,
+                            lastLoss: lastValues, checkpoint: lastCheckpoint, dataSkips: dataSkips)
+        }
+    }
+
+    /// The generator seed of one step: a SplitMix64 mix of (seed, step).
+    static func stepSeed(_ seed: UInt64, _ step: Int) -> UInt64 {
+        var rng = SplitMix64(seed: seed, stream: "trainer-step", index: step)
+        return rng.next()
+    }
+
+    static func duration(_ seconds: Double) -> String {
+        guard seconds.isFinite else { return "?" }
+        let s = Int(seconds.rounded())
+        return s >= 3600 ? "\(s / 3600)h\(String(format: "%02d", s % 3600 / 60))m" : s >= 60 ? "\(s / 60)m\(String(format: "%02d", s % 60))s" : "\(s)s"
+    }
+}

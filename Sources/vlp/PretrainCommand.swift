@@ -1,0 +1,38 @@
+import ArgumentParser
+import Foundation
+import Torch
+import VLP
+
+/// `vlp pretrain --config FILE.yaml [--resume]`: runs a pretraining config (see
+/// `PretrainingConfig`): progress lines on stderr, `metrics.jsonl` and checkpoints in the output
+/// folder; `--resume` continues from the latest checkpoint there.
+struct PretrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pretrain",
+        abstract: "Pretrain a model from a YAML config (model, recipe, data, stages, optimizer, schedule).")
+
+    @Option(help: "The YAML config (see configs/).")
+    var config: String
+
+    @Flag(help: "Continue from the latest checkpoint in the output folder.")
+    var resume = false
+
+    @Option(help: "Output folder (overrides the config's output:).")
+    var output: String?
+
+    func run() throws {
+        var configuration = try PretrainingConfig.load(contentsOf: URL(fileURLWithPath: config))
+        if let output { configuration.output = output }
+        let trainer = try Trainer(config: configuration)
+        if let data = configuration.evaluationData {
+            let set = try EvaluationSet.load(data, imageSize: configuration.model.vision.imageSize)
+            trainer.evaluate = { model, _ in try RetrievalEvaluation.run(model, on: set, rerankTopK: 0).flatMetrics() }
+        }
+        let parameters = trainer.model.module.parameterCount(trainableOnly: true)
+        FileHandle.standardError.write(Data("pretrain: \(configuration.modelName) (\(configuration.model.architecture), \(parameters) trainable parameters), \(configuration.stages.map { "\($0.name): \($0.recipe.name) × \($0.steps) steps" }.joined(separator: ", ")), batch \(configuration.batchSize)×\(configuration.gradientAccumulation) → \(configuration.output)\n".utf8))
+        let summary = try trainer.run(resume: resume)
+        let loss = summary.lastLoss["loss"].map { String(format: "%.4f", $0) } ?? "-"
+        print("pretrain: \(summary.steps) steps in \(String(format: "%.1f", summary.seconds)) s, last loss \(loss), \(summary.skippedSteps) skipped steps; checkpoint \(summary.checkpoint?.path ?? "none")")
+        if !summary.dataSkips.isEmpty { print("data: \(summary.dataSkips)") }
+    }
+}

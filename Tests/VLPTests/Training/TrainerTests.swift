@@ -1,0 +1,150 @@
+import Foundation
+import Torch
+import XCTest
+@testable import VLP
+
+/// A small pretraining config over the built-in corpus, in a fresh temporary output folder.
+func tinyPretrainingYAML(output: String, steps: Int = 6, recipe: String = "r2d2", model: String = "r2d2-tiny",
+                         checkpointEvery: Int = 3, extra: String = "") -> String {
+    """
+    model: \(model)
+    recipe: \(recipe)
+    data: {source: scenes, size: 120, seed: 3, context_length: 16}
+    steps: \(steps)
+    batch_size: 8
+    optimizer: {lr: 1.0e-3}
+    schedule: {name: cosine, warmup_steps: 2}
+    seed: 5
+    output: \(output)
+    checkpoint: {every: \(checkpointEvery), keep: 2}
+    log_every: 1
+    workers: 2
+    \(extra)
+    """
+}
+
+func temporaryFolder(_ name: String) throws -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
+
+final class PretrainingConfigTests: XCTestCase {
+    func testReadsAFullConfig() throws {
+        let config = try PretrainingConfig(yaml: tinyPretrainingYAML(output: "/tmp/x", extra: "gradient_accumulation: 2"))
+        XCTAssertEqual(config.model.architecture, "r2d2")
+        XCTAssertEqual(config.stages.count, 1)
+        XCTAssertEqual(config.stages[0].recipe, .r2d2)
+        XCTAssertEqual(config.totalSteps, 6)
+        XCTAssertEqual(config.gradientAccumulation, 2)
+        XCTAssertEqual(config.warmupSteps, 2)
+        XCTAssertEqual(config.checkpointEvery, 3)
+    }
+
+    func testShippedConfigsLoad() throws {
+        let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../../configs").standardized
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".yaml") }
+        XCTAssertGreaterThanOrEqual(files.count, 3)
+        for file in files {
+            let config = try PretrainingConfig.load(contentsOf: folder.appendingPathComponent(file))
+            XCTAssertGreaterThan(config.totalSteps, 0, file)
+        }
+        let imagebert = try PretrainingConfig.load(contentsOf: folder.appendingPathComponent("imagebert-tiny.yaml"))
+        XCTAssertEqual(imagebert.stages.map(\.name), ["weak", "clean"])
+        XCTAssertEqual(imagebert.stages[1].data.textKinds, ["title"])
+    }
+
+    func testBadConfigsNameTheKeyAndTheAllowedValues() {
+        func error(_ yaml: String) -> String {
+            do { _ = try PretrainingConfig(yaml: yaml, source: "run.yaml"); return "no error" } catch { return "\(error)" }
+        }
+        let unknown = error(tinyPretrainingYAML(output: "/tmp/x", extra: "optimiser: {lr: 1}"))
+        XCTAssertTrue(unknown.contains("unknown key \"optimiser\"") && unknown.contains("allowed here:") && unknown.contains("optimizer"), unknown)
+        XCTAssertTrue(unknown.contains("line 13"), unknown)
+        let recipe = error(tinyPretrainingYAML(output: "/tmp/x", recipe: "r2d3"))
+        XCTAssertTrue(recipe.contains("recipe") && recipe.contains("r2d3") && recipe.contains("prd2"), recipe)
+        let schedule = error(tinyPretrainingYAML(output: "/tmp/x").replacingOccurrences(of: "name: cosine", with: "name: cosin"))
+        XCTAssertTrue(schedule.contains("schedule.name") && schedule.contains("cosine, linear, constant"), schedule)
+        let number = error(tinyPretrainingYAML(output: "/tmp/x").replacingOccurrences(of: "batch_size: 8", with: "batch_size: eight"))
+        XCTAssertTrue(number.contains("batch_size") && number.contains("integer"), number)
+        let nested = error(tinyPretrainingYAML(output: "/tmp/x").replacingOccurrences(of: "seed: 3,", with: "seed: 3, colour: red,"))
+        XCTAssertTrue(nested.contains("data.colour"), nested)
+        let model = error(tinyPretrainingYAML(output: "/tmp/x", model: "r2d2-huge"))
+        XCTAssertTrue(model.contains("r2d2-huge") && model.contains("r2d2-tiny"), model)
+        let mismatch = error(tinyPretrainingYAML(output: "/tmp/x", model: "r2d2-tiny-dual"))
+        XCTAssertTrue(mismatch.contains("fgr") && mismatch.contains("dual_encoder"), mismatch)
+        let weights = error(tinyPretrainingYAML(output: "/tmp/x", recipe: "{weights: {gcpr: 1, fgx: 1}}"))
+        XCTAssertTrue(weights.contains("fgx") && weights.contains("gcpr, fgr"), weights)
+        XCTAssertTrue(error("model: r2d2-tiny\nrecipe: r2d2\n").contains("steps"))
+        XCTAssertTrue(error("model: [").contains("not valid YAML"))
+    }
+}
+
+final class TrainerTests: XCTestCase {
+    /// A run stopped after step 3 and resumed from its checkpoint follows the uninterrupted run's
+    /// loss curve exactly (model, optimizer, schedule, teacher, queue, data position, RNG).
+    func testResumedRunFollowsTheSameLossCurve() throws {
+        let root = try temporaryFolder("resume")
+        defer { try? FileManager.default.removeItem(at: root) }
+        func run(_ name: String, stopAfter: Int?, resume: Bool, losses: inout [Int: [String: Double]]) throws {
+            let config = try PretrainingConfig(yaml: tinyPretrainingYAML(output: root.appendingPathComponent(name).path))
+            let trainer = try Trainer(config: config)
+            trainer.log = { _ in }
+            trainer.stopAfterStep = stopAfter
+            var seen: [Int: [String: Double]] = [:]
+            trainer.onStep = { step, values in seen[step] = values }
+            _ = try trainer.run(resume: resume)
+            losses.merge(seen) { _, new in new }
+        }
+        var full: [Int: [String: Double]] = [:], interrupted: [Int: [String: Double]] = [:]
+        try run("full", stopAfter: nil, resume: false, losses: &full)
+        try run("cut", stopAfter: 3, resume: false, losses: &interrupted)
+        XCTAssertEqual(interrupted.keys.sorted(), [1, 2, 3])
+        try run("cut", stopAfter: nil, resume: true, losses: &interrupted)
+        XCTAssertEqual(interrupted.keys.sorted(), Array(1...6))
+        for step in 1...6 {
+            for (term, value) in full[step]! {
+                XCTAssertEqual(interrupted[step]![term]!, value, accuracy: 1e-5 * max(1, abs(value)), "step \(step) \(term)")
+            }
+        }
+        // Without the restored state the curve differs (the comparison can fail).
+        XCTAssertGreaterThan(Set(full.values.map { $0["loss"]! }).count, 1)
+        let metrics = try MetricsLog.read(root.appendingPathComponent("cut/metrics.jsonl"))
+        XCTAssertEqual(metrics.compactMap { $0["step"] as? Int }, Array(1...6))
+        let checkpoints = try TrainingCheckpoint.list(in: root.appendingPathComponent("cut/checkpoints"))
+        XCTAssertEqual(checkpoints.map(\.step), [3, 6])
+        let names = try FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent("cut/checkpoints").path)
+        XCTAssertFalse(names.contains { $0.hasPrefix(".tmp") }, "\(names)")
+        // The checkpoint loads as a model on its own.
+        let model = try TrainingCheckpoint.loadModel(root.appendingPathComponent("cut").path)
+        XCTAssertEqual(model.configuration.architecture, "r2d2")
+    }
+
+    /// Weights that blow up give non-finite losses: those steps are skipped and reported, and
+    /// after `max_bad_steps` in a row the run stops naming the last good checkpoint, which stays.
+    func testNonFiniteLossesAreSkippedThenStopTheRun() throws {
+        let root = try temporaryFolder("nan")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let config = try PretrainingConfig(yaml: tinyPretrainingYAML(output: root.path, steps: 8, recipe: "prd2", model: "r2d2-tiny-dual",
+                                                                     checkpointEvery: 2, extra: "max_bad_steps: 2"))
+        let trainer = try Trainer(config: config)
+        var lines: [String] = []
+        trainer.log = { lines.append($0) }
+        trainer.onStep = { step, _ in
+            if step == 3, let towers = trainer.model.towers {
+                try? withNoGrad { try towers.textProjection.weight.fill_(Double.nan) }
+            }
+        }
+        XCTAssertThrowsError(try trainer.run()) { error in
+            XCTAssertTrue("\(error)".contains("2 non-finite losses in a row"), "\(error)")
+            XCTAssertTrue("\(error)".contains("step-000002"), "\(error)")
+        }
+        XCTAssertEqual(lines.filter { $0.contains("non-finite loss") }.count, 2)
+        let checkpoints = try TrainingCheckpoint.list(in: root.appendingPathComponent("checkpoints"))
+        XCTAssertEqual(checkpoints.map(\.step), [2])
+        let restored = try TrainingCheckpoint.loadModel(root.path)
+        XCTAssertTrue(try restored.towers!.textProjection.weight.isFinite().all())
+        let skipped = try MetricsLog.read(root.appendingPathComponent("metrics.jsonl")).filter { $0["skipped"] as? Bool == true }
+        XCTAssertEqual(skipped.count, 2)
+    }
+}
