@@ -13,6 +13,7 @@ struct VLPCommand: ParsableCommand {
             TokenizeCommand.self,
             EmbedCommand.self,
             PretrainCommand.self,
+            EvaluateCommand.self,
             // Subcommands register here, one line each.
         ]
     )

@@ -1,0 +1,110 @@
+import Foundation
+import XCTest
+@testable import VLP
+
+/// The `vlp` binary built next to the test bundle.
+func vlpExecutable() throws -> URL {
+    let candidates = [URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("vlp"),
+                      Bundle.main.bundleURL.appendingPathComponent("vlp"),
+                      URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../../.build/debug/vlp").standardized]
+    guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
+        throw XCTSkip("the vlp binary is not built next to the tests (swift build --build-tests builds it)")
+    }
+    return found
+}
+
+/// Runs `vlp` with arguments in the package root; returns status, stdout and stderr.
+@discardableResult
+func runVLP(_ arguments: [String]) throws -> (status: Int32, output: String, errors: String) {
+    let process = Process()
+    process.executableURL = try vlpExecutable()
+    process.arguments = arguments
+    process.currentDirectoryURL = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../..").standardized
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let output = out.fileHandleForReading.readDataToEndOfFile(), errors = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: output, as: UTF8.self), String(decoding: errors, as: UTF8.self))
+}
+
+final class PretrainCommandTests: XCTestCase {
+    func testPretrainThenEvaluateThroughTheCLI() throws {
+        let root = try temporaryFolder("cli")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let config = root.appendingPathComponent("run.yaml")
+        try tinyPretrainingYAML(output: root.appendingPathComponent("out").path, steps: 4, checkpointEvery: 2).write(to: config, atomically: true, encoding: .utf8)
+        let run = try runVLP(["pretrain", "--config", config.path])
+        XCTAssertEqual(run.status, 0, run.errors)
+        XCTAssertTrue(run.output.contains("pretrain: 4 steps"), run.output)
+        XCTAssertTrue(run.errors.contains("step 4/4"), run.errors)
+        let metrics = try MetricsLog.read(root.appendingPathComponent("out/metrics.jsonl"))
+        XCTAssertEqual(metrics.compactMap { $0["step"] as? Int }, [1, 2, 3, 4])
+        XCTAssertNotNil(metrics.last?["gcpr"] as? Double)
+        XCTAssertNotNil(metrics.last?["pairs_per_second"] as? Double)
+
+        let evaluation = try runVLP(["evaluate", "retrieval", "--checkpoint", root.appendingPathComponent("out").path,
+                                     "--data", "scenes:icr:test", "--scenes-size", "60", "--json"])
+        XCTAssertEqual(evaluation.status, 0, evaluation.errors)
+        let object = try JSONSerialization.jsonObject(with: Data(evaluation.output.utf8)) as? [String: Any]
+        let retrieval = object?["retrieval"] as? [String: Any]
+        XCTAssertNotNil(retrieval?["rmean"] as? Double, evaluation.output)
+        XCTAssertNotNil(object?["retrieval_reranked"], evaluation.output)
+    }
+
+    func testBadConfigFailsWithOneClearLine() throws {
+        let root = try temporaryFolder("cli-bad")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let config = root.appendingPathComponent("bad.yaml")
+        try tinyPretrainingYAML(output: root.path).replacingOccurrences(of: "recipe: r2d2", with: "recipe: clip")
+            .write(to: config, atomically: true, encoding: .utf8)
+        let run = try runVLP(["pretrain", "--config", config.path])
+        XCTAssertNotEqual(run.status, 0)
+        XCTAssertTrue(run.errors.contains("recipe") && run.errors.contains("\"clip\"") && run.errors.contains("allowed values: r2d2, prd2"), run.errors)
+    }
+
+    /// SIGKILL mid-run, then `--resume`: the metrics continue the uninterrupted run's curve.
+    func testKilledRunResumesOnTheSameCurve() throws {
+        let root = try temporaryFolder("cli-kill")
+        defer { try? FileManager.default.removeItem(at: root) }
+        func write(_ name: String) throws -> URL {
+            let url = root.appendingPathComponent("\(name).yaml")
+            try tinyPretrainingYAML(output: root.appendingPathComponent(name).path, steps: 12, recipe: "prd2", model: "r2d2-tiny-dual",
+                                    checkpointEvery: 3).write(to: url, atomically: true, encoding: .utf8)
+            return url
+        }
+        let full = try runVLP(["pretrain", "--config", write("full").path])
+        XCTAssertEqual(full.status, 0, full.errors)
+
+        let process = Process()
+        process.executableURL = try vlpExecutable()
+        process.arguments = ["pretrain", "--config", try write("killed").path]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let checkpoints = root.appendingPathComponent("killed/checkpoints")
+        let deadline = Date().addingTimeInterval(120)
+        while try TrainingCheckpoint.list(in: checkpoints).isEmpty && process.isRunning && Date() < deadline { usleep(20_000) }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        let survivors = try TrainingCheckpoint.list(in: checkpoints)
+        XCTAssertFalse(survivors.isEmpty)
+        XCTAssertLessThan(survivors.last!.step, 12, "killed after the end; the test did not interrupt anything")
+        let resumed = try runVLP(["pretrain", "--config", root.appendingPathComponent("killed.yaml").path, "--resume"])
+        XCTAssertEqual(resumed.status, 0, resumed.errors)
+        XCTAssertTrue(resumed.errors.contains("resumed from"), resumed.errors)
+
+        func losses(_ name: String) throws -> [Int: Double] {
+            var result: [Int: Double] = [:]
+            for record in try MetricsLog.read(root.appendingPathComponent("\(name)/metrics.jsonl")) {
+                if let step = record["step"] as? Int, let loss = record["loss"] as? Double { result[step] = loss }
+            }
+            return result
+        }
+        let a = try losses("full"), b = try losses("killed")
+        XCTAssertEqual(a.keys.sorted(), Array(1...12))
+        XCTAssertEqual(b.keys.sorted(), Array(1...12))
+        for step in 1...12 { XCTAssertEqual(a[step]!, b[step]!, accuracy: 1e-5 * max(1, abs(a[step]!)), "step \(step)") }
+    }
+}
