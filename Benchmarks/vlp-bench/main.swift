@@ -7,6 +7,7 @@ let benchmarks: [String: () throws -> Void] = [
     "tokenizer": TokenizerBenchmark.run,
     "torch": TorchBenchmark.run,
     "loader": LoaderBenchmark.run,
+    "ddp": DataParallelBenchmark.run,
 ]
 
 let arguments = Array(CommandLine.arguments.dropFirst())
