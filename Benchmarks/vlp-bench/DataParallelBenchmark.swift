@@ -8,7 +8,7 @@ import Torch
 /// settings and process start-up are as in a real launch. Reports steps/s, their ratio, and the
 /// communication per step: the full bucketed all-reduce (measured with overlap off, where
 /// `synchronizeGradients()` does all of it) and the part left waiting after backward with overlap
-/// on. `VLP_BENCH_STEPS` (default 20) timed steps after 3 warm-up steps; `VLP_BENCH_BUCKET_MB`
+/// on. 1 process × 1 thread is printed too, as the baseline both are measured against. `VLP_BENCH_STEPS` (default 20) timed steps after 3 warm-up steps; `VLP_BENCH_BUCKET_MB`
 /// (default 25, as DDP's) sets the bucket size.
 enum DataParallelBenchmark {
     static let roleVariable = "VLP_BENCH_DDP_ROLE"
@@ -19,9 +19,11 @@ enum DataParallelBenchmark {
         let steps = ProcessInfo.processInfo.environment["VLP_BENCH_STEPS"] ?? "20"
         print("ddp: \(layers) pre-LN encoder layers (width \(width), 4 heads, FF \(4 * width)) + linear head, sequence \(sequence), global batch \(globalBatch), AdamW, \(steps) timed steps, \(ProcessInfo.processInfo.activeProcessorCount) cores")
         let single = try spawn(worldSize: 1, threads: 2)
+        let oneThread = try spawn(worldSize: 1, threads: 1)
         let ddp = try spawn(worldSize: 2, threads: 1)
         let s = single["steps_per_s"]!, d = ddp["steps_per_s"]!
-        print(String(format: "  1 process × 2 threads, batch %d:          %6.2f steps/s", globalBatch, s))
+        print(String(format: "  1 process × 2 threads, batch %d:            %6.2f steps/s", globalBatch, s))
+        print(String(format: "  (1 process × 1 thread, batch %d:            %6.2f steps/s, for reference)", globalBatch, oneThread["steps_per_s"]!))
         print(String(format: "  2 processes × 1 thread, batch %d per rank:  %6.2f steps/s   (ratio 2p/1p = %.2f)", globalBatch / 2, d, d / s))
         print(String(format: "  gradients: %.1f MB in %d bucket(s) (VLP_BENCH_BUCKET_MB=%@)", ddp["gradient_mb"]!, Int(ddp["buckets"]!),
                      (ProcessInfo.processInfo.environment["VLP_BENCH_BUCKET_MB"] ?? "25") as NSString))
