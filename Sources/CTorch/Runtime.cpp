@@ -1,6 +1,7 @@
 // Errors, runtime settings, creation, properties and autograd entry points.
 #include <dlfcn.h>
 
+#include <ATen/Context.h>
 #include <ATen/Parallel.h>
 #include <c10/core/InferenceMode.h>
 #include <torch/csrc/autograd/autograd.h>
@@ -47,6 +48,14 @@ int vt_manual_seed(uint64_t seed) { VT_STATUS(at::manual_seed(seed)) }
 int vt_set_num_threads(int32_t n) { VT_STATUS(at::set_num_threads(n)) }
 int32_t vt_get_num_threads(void) { return at::get_num_threads(); }
 int vt_set_num_interop_threads(int32_t n) { VT_STATUS(at::set_num_interop_threads(n)) }
+
+bool vt_set_flush_denormal(bool on) {
+  try {
+    return at::globalContext().setFlushDenormal(on);
+  } catch (...) {
+    return false;
+  }
+}
 
 int32_t vt_set_blas_threads(int32_t n) {
   using setter = void (*)(int);

@@ -118,7 +118,7 @@ public struct DemoRun {
             if evaluationSets == nil {
                 let size = config.model.vision.imageSize
                 evaluationSets = (try EvaluationSet.load(evalData("icr"), imageSize: size),
-                                  try EvaluationSet.load(evalData("icm"), imageSize: size),
+                                  try EvaluationSet.load(evalData("icm"), imageSize: size, includeNegatives: true),
                                   try EvaluationSet.load(TrainingDataConfig(source: .scenes(size: o.evaluationSize, seed: o.seed + 1, languages: ["zh", "en"], set: "pretrain", split: "test"),
                                                                             contextLength: 32, textKinds: ["title"]), imageSize: size, includeNegatives: true))
             }

@@ -167,14 +167,14 @@ public final class PretrainingLoss {
                                   Tensor.zeros([2 * batch], dtype: .int64, device: mask.device)])
             terms["fgr"] = try ranking(headLogits: [scores.textCrossLogits, scores.imageCrossLogits], labels: labels)
             if useMasked {
-                let logits = try model.maskedLanguageLogits(scores).narrowed(dim: 0, start: 0, length: batch)
-                terms["mlm"] = try MaskedLanguageModeling.loss(logits: logits, labels: masked(inputs, for: "MLM").labels)
+                let positiveStates = try scores.textCrossStates.narrowed(dim: 0, start: 0, length: batch)
+                terms["mlm"] = try MaskedLanguageModeling.loss(states: positiveStates, labels: masked(inputs, for: "MLM").labels) { try model.mlmHead($0) }
                 return
             }
         }
         if recipe.uses(.mlm), let maskedTexts {
             let scores = try model.scorePairs(textStates: maskedTexts.states, textMask: mask, imageStates: images.states)
-            terms["mlm"] = try MaskedLanguageModeling.loss(logits: model.maskedLanguageLogits(scores), labels: masked(inputs, for: "MLM").labels)
+            terms["mlm"] = try MaskedLanguageModeling.loss(states: scores.textCrossStates, labels: masked(inputs, for: "MLM").labels) { try model.mlmHead($0) }
         }
     }
 
@@ -201,7 +201,7 @@ public final class PretrainingLoss {
             let output = try model(inputIDs: text.0, attentionMask: inputs.attentionMask, regions: regions,
                                    maskedRegions: recipe.uses(.mrfr) ? maskedRegions : nil)
             if recipe.uses(.mlm) {
-                terms["mlm"] = try MaskedLanguageModeling.loss(logits: model.mlmHead(output.textStates), labels: text.1)
+                terms["mlm"] = try MaskedLanguageModeling.loss(states: output.textStates, labels: text.1) { try model.mlmHead($0) }
             }
             if recipe.uses(.mrfr) {
                 terms["mrfr"] = try SingleStreamObjectives.maskedRegionFeatureRegression(

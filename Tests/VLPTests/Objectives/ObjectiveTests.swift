@@ -230,3 +230,19 @@ final class ObjectiveTests: XCTestCase {
         XCTAssertEqual(decoded, .r2d2)
     }
 }
+
+final class MaskedPositionsMLMTests: XCTestCase {
+    /// The head applied at masked positions only gives the loss of the full logits.
+    func testLossAtMaskedPositionsEqualsTheFullLogitsLoss() throws {
+        manualSeed(21)
+        let head = try Linear(8, 30)
+        let states = try Tensor.randn([3, 5, 8], dtype: .float64)
+        try head.to(.cpu, dtype: .float64)
+        let labels = try Tensor([Int64(-100), 4, -100, -100, 7, 1, -100, -100, -100, -100, -100, -100, 29, 0, -100], shape: [3, 5])
+        let full = try MaskedLanguageModeling.loss(logits: head(states), labels: labels)
+        let selected = try MaskedLanguageModeling.loss(states: states, labels: labels) { try head($0) }
+        XCTAssertEqual(try full.item(), try selected.item(), accuracy: 1e-12)
+        let none = try Tensor.full([3, 5], -100, dtype: .int64)
+        XCTAssertEqual(try MaskedLanguageModeling.loss(states: states, labels: none) { try head($0) }.item(), 0)
+    }
+}
