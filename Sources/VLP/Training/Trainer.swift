@@ -42,9 +42,25 @@ public final class Trainer {
     /// Called after each step with its loss values (tests, custom hooks).
     public var onStep: ((Int, [String: Double]) -> Void)?
 
-    public init(config: PretrainingConfig, device: Device = .cpu) throws {
+    /// The process group when the run is distributed (torchrun / Slurm / Open MPI variables
+    /// with a world size above 1, e.g. under `vlp launch`).
+    public let group: ProcessGroup?
+    public let rank: Int
+    public let worldSize: Int
+    /// Rank 0 writes checkpoints, metrics and logs; the others only train.
+    public var isMain: Bool { rank == 0 }
+
+    public init(config: PretrainingConfig, device: Device = .cpu,
+                distributed: DistributedEnvironment? = nil) throws {
         self.config = config
         self.device = device
+        let environment = try distributed ?? DistributedEnvironment.fromEnvironment()
+        if let environment, environment.worldSize > 1 {
+            group = try ProcessGroup(environment)
+            (rank, worldSize) = (environment.rank, environment.worldSize)
+        } else {
+            (group, rank, worldSize) = (nil, 0, 1)
+        }
         // The loader's workers need cores too: an intra-op thread that loses its core stalls
         // every parallel op at its barrier (measured on 2 cores with 2 workers and a build
         // running: 2 intra-op threads fell from ~110 to ~6 pairs/s, 1 thread kept ~100).
@@ -73,10 +89,13 @@ public final class Trainer {
                                                                 totalSteps: total, minimum: config.minimumLearningRate)
         }
 
-        var state = TrainerState(step: 0, stage: 0, stageStep: 0, loaderPosition: LoaderPosition(seed: config.seed), badSteps: 0, seed: config.seed)
+        var state = TrainerState(step: 0, stage: 0, stageStep: 0, loaderPosition: LoaderPosition(seed: config.seed), badSteps: 0,
+                                 seed: config.seed, worldSize: worldSize)
         var resumedObjectives: [String: Tensor]?
         if resume, let latest = try TrainingCheckpoint.list(in: checkpointsURL).last {
             state = try TrainingCheckpoint.readState(latest.url)
+            state.loaderPosition = state.loaderPosition(forWorldSize: worldSize)
+            state.worldSize = worldSize
             _ = try model.module.loadStateDict(SafeTensors.read(latest.url.appendingPathComponent(TrainingCheckpoint.modelFile)).tensors,
                                                source: latest.url.path)
             try optimizer.loadStateDict(SafeTensors.read(latest.url.appendingPathComponent("optimizer.safetensors")).tensors)
@@ -85,45 +104,70 @@ public final class Trainer {
         } else if resume {
             log("no checkpoint in \(checkpointsURL.path); starting from step 0")
         }
-        let metrics = try MetricsLog(url: outputURL.appendingPathComponent("metrics.jsonl"), truncatingAfter: resume ? state.step : nil)
+        // Rank 0's weights everywhere (also after a resume: every rank read the same checkpoint),
+        // gradients averaged across ranks by bucketed all-reduce during backward.
+        let parallel = try group.map { try DataParallel(module: model.module, group: $0) }
+        if !isMain { log = { _ in } }
+        let metrics = isMain ? try MetricsLog(url: outputURL.appendingPathComponent("metrics.jsonl"), truncatingAfter: resume ? state.step : nil) : nil
         var lastCheckpoint: URL?
         var lastValues: [String: Double] = [:]
         var skipped = 0
         var dataSkips = ""
 
-        while state.stage < config.stages.count {
-            let stage = config.stages[state.stage]
+        // The stage of each step follows from the config, so a resumed run may also extend or
+        // add stages; a loader position carries over only within its own stage.
+        while let (stageIndex, stageStart) = stageOf(step: state.step) {
+            let stage = config.stages[stageIndex]
+            let stageEnd = stageStart + stage.steps
+            if stageIndex != state.stage {
+                state.stage = stageIndex
+                state.loaderPosition = LoaderPosition(seed: config.seed &+ UInt64(stageIndex))
+            }
             let imageSize = config.model.vision.imageSize
             let objectives = try PretrainingLoss(recipe: stage.recipe, model: model, queueCapacity: config.queueCapacity,
-                                                 patchMaskRatio: config.patchMaskRatio, teacherMomentum: config.teacherMomentum)
+                                                 patchMaskRatio: config.patchMaskRatio, teacherMomentum: config.teacherMomentum,
+                                                 gather: group.map { DistributedGather(group: $0) as FeatureGather } ?? LocalGather())
             if let resumedObjectives { try objectives.loadStateDict(resumedObjectives) }
             resumedObjectives = nil
             let masking = stage.recipe.uses(.mlm) || stage.recipe.uses(.fgd)
             let loader = try DataLoader(source: try TrainingData.source(stage.data, imageSize: imageSize),
                                         transform: try TrainingData.transform(stage.data, imageSize: imageSize, masking: masking),
-                                        options: .init(batchSize: config.batchSize, workers: config.workers, progress: false),
+                                        options: .init(batchSize: config.batchSize, workers: config.workers,
+                                                       assignment: try ShardAssignment(rank: rank, worldSize: worldSize), progress: false),
                                         startingAt: state.loaderPosition)
             defer { loader.stop() }
             model.module.train()
             var windowStart = Date(), windowPairs = 0
-            let stageIndex = state.stage
-            while state.stage == stageIndex {
+            while state.step < stageEnd {
                 if let stop = stopAfterStep, state.step >= stop { return summary() }
                 manualSeed(Self.stepSeed(config.seed, state.step))
                 optimizer.zeroGrad()
                 var values: [String: Double] = [:]
                 var finite = true
-                for _ in 0..<config.gradientAccumulation {
+                for micro in 0..<config.gradientAccumulation {
                     guard let batch = try loader.next() ?? loader.next() else {
                         throw TrainingStopped(message: "stage \(stage.name): the data gave no batch")
                     }
-                    windowPairs += batch.count
+                    windowPairs += batch.count * worldSize
                     let terms = try objectives(model, try PretrainingInputs(batch, device: device))
-                    let current = try terms.values()
-                    guard current.values.allSatisfy(\.isFinite) else { finite = false; values = current; break }
-                    try (terms.total * (1 / Double(config.gradientAccumulation))).backward()
+                    var current: [String: Double] = try terms.values()
+                    if let group {
+                        // Every rank must take the same branch: skip when any rank's loss is not finite.
+                        let localFinite = current.values.allSatisfy { $0.isFinite }
+                        let flag = try Tensor([localFinite ? 0.0 : 1.0], shape: [1])
+                        try group.allReduce(flag)
+                        if try flag.item() > 0 { current["loss"] = Double.nan }
+                    }
+                    guard current.values.allSatisfy({ $0.isFinite }) else { finite = false; values = current; break }
+                    let scaled = try terms.total * (1 / Double(config.gradientAccumulation))
+                    if let parallel, micro < config.gradientAccumulation - 1 {
+                        try parallel.withoutGradientSynchronization { try scaled.backward() }
+                    } else {
+                        try scaled.backward()
+                    }
                     for (k, v) in current { values[k, default: 0] += v / Double(config.gradientAccumulation) }
                 }
+                if finite { try parallel?.synchronizeGradients() }
                 let learningRate = schedule(state.step)
                 if finite {
                     if config.clipNorm > 0 { try clipGradientNorm(model.module.parameters().filter(\.requiresGrad), maxNorm: config.clipNorm) }
@@ -136,44 +180,38 @@ public final class Trainer {
                     skipped += 1
                     let terms = values.map { "\($0.key) \($0.value)" }.sorted().joined(separator: ", ")
                     log("step \(state.step + 1): non-finite loss (\(terms)); step skipped (\(state.badSteps) in a row)")
-                    try metrics.append(["step": state.step + 1, "skipped": true, "reason": "non-finite loss"])
+                    try metrics?.append(["step": state.step + 1, "skipped": true, "reason": "non-finite loss"])
                     if state.badSteps >= config.maxBadSteps {
                         let good = try lastCheckpoint ?? TrainingCheckpoint.list(in: checkpointsURL).last?.url
                         throw TrainingStopped(message: "stopped: \(state.badSteps) non-finite losses in a row at step \(state.step + 1); the last good checkpoint is \(good?.path ?? "none (no checkpoint was written yet)")")
                     }
                 }
                 state.step += 1
-                state.stageStep += 1
+                state.stageStep = state.step - stageStart
                 state.loaderPosition = loader.position
-                if state.stageStep == stage.steps {
-                    // The next stage reads its own data from its beginning.
-                    state.stage += 1
-                    state.stageStep = 0
-                    state.loaderPosition = LoaderPosition(seed: config.seed &+ UInt64(state.stage))
-                }
                 onStep?(state.step, values)
                 if finite { lastValues = values }
-                if finite && (state.step % config.logEvery == 0 || state.stageStep == 0) {
+                if finite && (state.step % config.logEvery == 0 || state.step == stageEnd) {
                     let seconds = max(1e-9, Date().timeIntervalSince(windowStart))
                     let rate = Double(windowPairs) / seconds
                     var record: [String: Any] = ["step": state.step, "stage": stage.name, "lr": learningRate, "pairs_per_second": rate]
                     for (k, v) in values { record[k] = v }
-                    try metrics.append(record)
+                    try metrics?.append(record)
                     let remaining = Double(total - state.step) * Double(config.batchSize * config.gradientAccumulation) / max(rate, 1e-9)
                     let terms = values.filter { $0.key != "loss" }.sorted { $0.key < $1.key }
                         .map { "\($0.key) \(String(format: "%.3f", $0.value))" }.joined(separator: " ")
                     log("[\(stage.name)] step \(state.step)/\(total)  loss \(String(format: "%.4f", values["loss"] ?? .nan)) (\(terms))  lr \(String(format: "%.2e", learningRate))  \(String(format: "%.0f", rate)) pairs/s  ETA \(Self.duration(remaining))")
                     windowStart = Date(); windowPairs = 0
                 }
-                if config.evaluationEvery > 0, state.step % config.evaluationEvery == 0 || state.step == total, let evaluate {
+                if isMain, config.evaluationEvery > 0, state.step % config.evaluationEvery == 0 || state.step == total, let evaluate {
                     model.module.eval()
                     let results = try withNoGrad { try evaluate(model, state.step) }
                     model.module.train()
-                    try metrics.append(["step": state.step, "eval": results])
+                    try metrics?.append(["step": state.step, "eval": results])
                     log("[eval] step \(state.step): " + results.sorted { $0.key < $1.key }.map { "\($0.key) \(String(format: "%.2f", $0.value))" }.joined(separator: "  "))
                 }
                 // No checkpoint during a run of non-finite losses: the last good one stays the latest.
-                if state.badSteps == 0, state.step % config.checkpointEvery == 0 || state.step == total {
+                if isMain, state.badSteps == 0, state.step % config.checkpointEvery == 0 || state.step == total {
                     lastCheckpoint = try TrainingCheckpoint.save(in: checkpointsURL, state: state, model: model.module,
                                                                  configuration: config.model, optimizer: optimizer,
                                                                  objectives: objectives.stateDict(), keep: config.keepCheckpoints)
@@ -188,6 +226,16 @@ public final class Trainer {
             TrainingSummary(steps: state.step, seconds: Date().timeIntervalSince(started), skippedSteps: skipped,
                             lastLoss: lastValues, checkpoint: lastCheckpoint, dataSkips: dataSkips)
         }
+    }
+
+    /// The stage that step `step` (0-based) belongs to and the stage's first step; nil past the end.
+    func stageOf(step: Int) -> (index: Int, start: Int)? {
+        var start = 0
+        for (index, stage) in config.stages.enumerated() {
+            if step < start + stage.steps { return (index, start) }
+            start += stage.steps
+        }
+        return nil
     }
 
     /// The generator seed of one step: a SplitMix64 mix of (seed, step).

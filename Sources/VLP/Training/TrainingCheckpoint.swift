@@ -12,9 +12,37 @@ public struct TrainerState: Codable, Equatable, Sendable {
     public var loaderPosition: LoaderPosition
     public var badSteps: Int
     public var seed: UInt64
+    /// Processes of the run that wrote it; `loaderPosition` is rank 0's.
+    public var worldSize: Int
 
     enum CodingKeys: String, CodingKey {
         case step, stage, stageStep = "stage_step", loaderPosition = "loader_position", badSteps = "bad_steps", seed
+        case worldSize = "world_size"
+    }
+
+    public init(step: Int, stage: Int, stageStep: Int, loaderPosition: LoaderPosition, badSteps: Int, seed: UInt64, worldSize: Int = 1) {
+        (self.step, self.stage, self.stageStep, self.loaderPosition) = (step, stage, stageStep, loaderPosition)
+        (self.badSteps, self.seed, self.worldSize) = (badSteps, seed, worldSize)
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(step: try c.decode(Int.self, forKey: .step), stage: try c.decode(Int.self, forKey: .stage),
+                  stageStep: try c.decode(Int.self, forKey: .stageStep), loaderPosition: try c.decode(LoaderPosition.self, forKey: .loaderPosition),
+                  badSteps: try c.decode(Int.self, forKey: .badSteps), seed: try c.decode(UInt64.self, forKey: .seed),
+                  worldSize: try c.decodeIfPresent(Int.self, forKey: .worldSize) ?? 1)
+    }
+
+    /// This rank's loader position when resuming with `worldSize` processes. Ranks read disjoint
+    /// strided parts of one stream (`ShardAssignment.bySample`), so a rank's position is the
+    /// stream's divided by the world size: the same world size resumes each rank where rank 0
+    /// was (ranks differ at most by skipped samples); another world size resumes at the same
+    /// global point of the stream.
+    public func loaderPosition(forWorldSize newWorldSize: Int) -> LoaderPosition {
+        guard newWorldSize != worldSize else { return loaderPosition }
+        var position = loaderPosition
+        position.samplesConsumed = loaderPosition.samplesConsumed * worldSize / max(1, newWorldSize)
+        return position
     }
 }
 
