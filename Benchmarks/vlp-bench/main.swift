@@ -8,6 +8,7 @@ let benchmarks: [String: () throws -> Void] = [
     "torch": TorchBenchmark.run,
     "loader": LoaderBenchmark.run,
     "ddp": DataParallelBenchmark.run,
+    "et": EnhancedTrainingBenchmark.run,
 ]
 
 let arguments = Array(CommandLine.arguments.dropFirst())

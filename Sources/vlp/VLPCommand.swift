@@ -14,6 +14,7 @@ struct VLPCommand: ParsableCommand {
             EmbedCommand.self,
             PretrainCommand.self,
             EvaluateCommand.self,
+            FinetuneCommand.self,
             LaunchCommand.self,
             // Subcommands register here, one line each.
         ]

@@ -122,12 +122,15 @@ public struct PretrainingConfig: Sendable {
     public var queueCapacity: Int
     public var teacherMomentum: Double
     public var patchMaskRatio: Double
+    /// A checkpoint (folder or run) whose weights start the run (fine-tuning); nil starts from
+    /// the configuration's initialisation.
+    public var initFrom: String?
 
     public var totalSteps: Int { stages.reduce(0) { $0 + $1.steps } }
 
     static let topKeys = ["model", "recipe", "data", "steps", "stages", "batch_size", "gradient_accumulation", "optimizer",
                           "schedule", "seed", "output", "checkpoint", "log_every", "evaluation", "workers", "max_bad_steps",
-                          "distillation"]
+                          "distillation", "init_from"]
 
     public static func load(contentsOf url: URL) throws -> PretrainingConfig {
         let text: String
@@ -206,6 +209,7 @@ public struct PretrainingConfig: Sendable {
         queueCapacity = try distillation?.int("queue", default: 256, range: 1...1_000_000) ?? 256
         teacherMomentum = try distillation?.double("momentum", default: 0.995, range: 0...1) ?? 0.995
         patchMaskRatio = try distillation?.double("patch_mask_ratio", default: 0.3, range: 0...0.95) ?? 0.3
+        initFrom = try r.string("init_from")
         for stage in stages {
             do { try PretrainingModel.checkSupport(architecture: try model.kind, recipe: stage.recipe, objectClasses: model.singleStream?.objectClasses ?? 0) } catch {
                 throw ConfigError("\(source): stage \"\(stage.name)\": \(error)")

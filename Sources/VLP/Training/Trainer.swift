@@ -104,6 +104,12 @@ public final class Trainer {
         } else if resume {
             log("no checkpoint in \(checkpointsURL.path); starting from step 0")
         }
+        if state.step == 0, let initFrom = config.initFrom {
+            let folder = try TrainingCheckpoint.resolve(initFrom)
+            let weights = folder.appendingPathComponent(TrainingCheckpoint.modelFile)
+            _ = try model.module.loadStateDict(SafeTensors.read(weights).tensors, source: weights.path)
+            log("initialised from \(folder.path)")
+        }
         // Rank 0's weights everywhere (also after a resume: every rank read the same checkpoint),
         // gradients averaged across ranks by bucketed all-reduce during backward.
         let parallel = try group.map { try DataParallel(module: model.module, group: $0) }

@@ -53,6 +53,27 @@ final class PretrainCommandTests: XCTestCase {
         XCTAssertNotNil(object?["retrieval_reranked"], evaluation.output)
     }
 
+    func testFinetuneRetrievalStartsFromTheCheckpoint() throws {
+        let root = try temporaryFolder("cli-finetune")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let config = root.appendingPathComponent("run.yaml")
+        try tinyPretrainingYAML(output: root.appendingPathComponent("pre").path, steps: 2, checkpointEvery: 2).write(to: config, atomically: true, encoding: .utf8)
+        XCTAssertEqual(try runVLP(["pretrain", "--config", config.path]).status, 0)
+        let tuned = try runVLP(["finetune", "retrieval", "--checkpoint", root.appendingPathComponent("pre").path, "--data", "scenes:icr:train",
+                                "--steps", "2", "--batch-size", "8", "--output", root.appendingPathComponent("tuned").path])
+        XCTAssertEqual(tuned.status, 0, tuned.errors)
+        XCTAssertTrue(tuned.errors.contains("initialised from"), tuned.errors)
+        let metrics = try MetricsLog.read(root.appendingPathComponent("tuned/metrics.jsonl"))
+        XCTAssertEqual(Set(metrics.compactMap { $0["step"] as? Int }), [1, 2])
+        XCTAssertNotNil(metrics.last?["fgr"] as? Double)
+        XCTAssertNil(metrics.last?["mlm"])
+        // Starting weights are the pretrained ones: a missing checkpoint is an error, not a silent fresh start.
+        let missing = try runVLP(["finetune", "retrieval", "--checkpoint", root.appendingPathComponent("nope").path, "--data", "scenes:icr:train",
+                                  "--output", root.appendingPathComponent("t2").path])
+        XCTAssertNotEqual(missing.status, 0)
+        XCTAssertTrue(missing.errors.contains("no checkpoint there"), missing.errors)
+    }
+
     func testBadConfigFailsWithOneClearLine() throws {
         let root = try temporaryFolder("cli-bad")
         defer { try? FileManager.default.removeItem(at: root) }

@@ -1,0 +1,78 @@
+import ArgumentParser
+import Foundation
+import VLP
+
+/// `vlp finetune retrieval --checkpoint C --data D --steps N --output O`: continues training a
+/// pretrained checkpoint on a retrieval set with R2D2's fine-tuning objectives — GCPR + FGR for
+/// R2D2 (GCPR alone for a dual encoder, ITM for the single-stream model). The run is an ordinary
+/// `vlp pretrain` run (the config it used is written to OUTPUT/finetune.yaml), so `--resume`,
+/// checkpoints and `metrics.jsonl` work the same.
+struct FinetuneCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "finetune",
+        abstract: "Fine-tune a checkpoint for retrieval (GCPR + FGR) on a dataset.")
+
+    enum Task: String, ExpressibleByArgument, CaseIterable { case retrieval }
+
+    @Argument(help: "retrieval")
+    var task: Task
+
+    @Option(help: "The pretrained checkpoint (folder or run).")
+    var checkpoint: String
+
+    @Option(help: "Training data: a dataset path (one split), or scenes:SET:SPLIT.")
+    var data: String
+
+    @Option(help: "Dataset format when it cannot be detected.")
+    var format: String?
+
+    @Option(help: "Text kinds to train on (comma-separated).")
+    var kinds: String?
+
+    @Option var steps = 200
+    @Option var batchSize = 32
+    @Option var lr = 2e-4
+    @Option(help: "Output folder.")
+    var output: String
+    @Flag(help: "Continue from the latest checkpoint in the output folder.")
+    var resume = false
+
+    func run() throws {
+        let base = try TrainingCheckpoint.loadModel(checkpoint)
+        let configFile = try TrainingCheckpoint.resolve(checkpoint).appendingPathComponent(TrainingCheckpoint.configFile)
+        let weights: String
+        switch try base.configuration.kind {
+        case .r2d2: weights = "{gcpr: 1, fgr: 1}"
+        case .dualEncoder: weights = "{gcpr: 1}"
+        case .singleStream: weights = "{itm: 1}"
+        }
+        var dataLine: String
+        if data.hasPrefix("scenes:") {
+            let parts = data.split(separator: ":")
+            guard parts.count == 3 else { throw ValidationError("--data scenes:SET:SPLIT") }
+            dataLine = "{source: scenes, set: \(parts[1]), split: \(parts[2]), size: 5000, seed: 7"
+        } else {
+            dataLine = "{path: \"\(data)\"" + (format.map { ", format: \($0)" } ?? "")
+        }
+        if let kinds { dataLine += ", text_kinds: [\(kinds)]" }
+        dataLine += "}"
+        let yaml = """
+        model: "\(configFile.path)"
+        init_from: "\(checkpoint)"
+        recipe: {name: finetune-\(task.rawValue), weights: \(weights)}
+        data: \(dataLine)
+        steps: \(steps)
+        batch_size: \(batchSize)
+        optimizer: {lr: \(lr)}
+        schedule: {name: cosine, warmup_steps: \(max(1, steps / 10))}
+        output: "\(output)"
+        checkpoint: {every: \(max(1, steps / 2)), keep: 2}
+        log_every: \(max(1, steps / 20))
+        """
+        try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+        try Data(yaml.utf8).write(to: URL(fileURLWithPath: output).appendingPathComponent("finetune.yaml"))
+        let config = try PretrainingConfig(yaml: yaml, source: "finetune.yaml")
+        let summary = try Trainer(config: config).run(resume: resume)
+        print("finetune: \(summary.steps) steps in \(String(format: "%.1f", summary.seconds)) s; checkpoint \(summary.checkpoint?.path ?? "none")")
+    }
+}
