@@ -17,13 +17,18 @@ public enum TorchThreads {
     /// Threads in libtorch's intra-op pool.
     public static var intraOp: Int {
         get { Int(vt_get_num_threads()) }
-        set { _ = vt_set_num_threads(Int32(Swift.max(1, newValue))) }
+        set {
+            // Defaults first, so that the first tensor's lazy defaults do not undo this setting.
+            _ = threadDefaultsApplied
+            _ = vt_set_num_threads(Int32(Swift.max(1, newValue)))
+        }
     }
 
     /// Sets OpenBLAS's thread count; returns false when libtorch's BLAS is not OpenBLAS.
     @discardableResult
     public static func setBLASThreads(_ n: Int) -> Bool {
-        vt_set_blas_threads(Int32(Swift.max(1, n))) != 0
+        _ = threadDefaultsApplied
+        return vt_set_blas_threads(Int32(Swift.max(1, n))) != 0
     }
 
     /// Applies the defaults described above, or the environment's overrides. Idempotent.
@@ -33,8 +38,9 @@ public enum TorchThreads {
         let blas = environment["VLP_BLAS_THREADS"].flatMap(Int.init) ?? 1
         // Denormals first: the intra-op pool's threads, created later, inherit the setting.
         if environment["VLP_KEEP_DENORMALS"] == nil { flushDenormals(true) }
-        intraOp = intra
-        setBLASThreads(blas)
+        // The C calls directly: the setters would wait on this very initialisation.
+        _ = vt_set_num_threads(Int32(Swift.max(1, intra)))
+        _ = vt_set_blas_threads(Int32(Swift.max(1, blas)))
     }
 
     /// Flushes denormal floats to zero (PyTorch's `torch.set_flush_denormal`), on by default
