@@ -67,7 +67,7 @@ public struct DemoRun {
 
         /// Pretraining items (80% train), steps and batch.
         var corpusSize: Int { quick ? 1500 : 5000 }
-        var steps: Int { quick ? 150 : 700 }
+        var steps: Int { quick ? 150 : 1000 }
         var batchSize: Int { 32 }
         var evaluationSize: Int { quick ? 600 : 1000 }
         var zeroShotImages: Int { quick ? 140 : 280 }
@@ -105,7 +105,7 @@ public struct DemoRun {
             seed: \(o.seed)
             output: \(out.appendingPathComponent(entry.key).path)
             checkpoint: {every: \(o.steps), keep: 1}
-            log_every: \(max(10, o.steps / 10))
+            log_every: 20
             """
             try Data(yaml.utf8).write(to: out.appendingPathComponent("\(entry.key).yaml"))
             let config = try PretrainingConfig(yaml: yaml, source: "\(entry.key).yaml")

@@ -17,18 +17,26 @@ public struct TeacherGuidedDistillation {
     }
 
     /// - Parameters:
-    ///   - student / teacher: image and text features [B, D] (L2-normalised); teacher detached.
+    ///   - student / teacher: this worker's image and text features [B, D] (L2-normalised);
+    ///     teacher detached.
+    ///   - gathered: the teacher features and image ids of every worker's batch (the batch
+    ///     columns, N ≥ B rows) when training on several processes; nil uses this batch's.
     ///   - queue: the teacher queue *before* this batch is enqueued.
     public func callAsFunction(studentImages: Tensor, studentTexts: Tensor, teacherImages: Tensor, teacherTexts: Tensor,
-                               imageIDs: Tensor, queue: DistillationQueue, logitScale: Tensor) throws -> Tensor {
-        let batch = studentImages.size(0)
-        let batchWeights = try Tensor.ones([batch], dtype: studentImages.dtype, device: studentImages.device)
+                               imageIDs: Tensor, gathered: (images: Tensor, texts: Tensor, imageIDs: Tensor)? = nil,
+                               queue: DistillationQueue, logitScale: Tensor) throws -> Tensor {
+        let columnImages = gathered?.images ?? teacherImages
+        let columnTexts = gathered?.texts ?? teacherTexts
+        let columnIDs = gathered?.imageIDs ?? imageIDs
+        let batchColumns = columnImages.size(0)
+        let batchWeights = try Tensor.ones([batchColumns], dtype: studentImages.dtype, device: studentImages.device)
         let columnWeights = try queue.weights.map { try cat([batchWeights, $0]) } ?? batchWeights
-        let allTeacherTexts = try queue.textFeatures.map { try cat([teacherTexts, $0]) } ?? teacherTexts
-        let allTeacherImages = try queue.imageFeatures.map { try cat([teacherImages, $0]) } ?? teacherImages
-        let truth = try GlobalContrastiveLoss.multiPositiveTargets(rowIDs: imageIDs, columnIDs: imageIDs, dtype: studentImages.dtype)
-        let queued = columnWeights.size(0) - batch
-        let truthAll = queued > 0 ? try cat([truth, try Tensor.zeros([batch, queued], dtype: truth.dtype, device: truth.device)], dim: 1) : truth
+        let allTeacherTexts = try queue.textFeatures.map { try cat([columnTexts, $0]) } ?? columnTexts
+        let allTeacherImages = try queue.imageFeatures.map { try cat([columnImages, $0]) } ?? columnImages
+        let truth = try GlobalContrastiveLoss.multiPositiveTargets(rowIDs: imageIDs, columnIDs: columnIDs, dtype: studentImages.dtype)
+        let queued = columnWeights.size(0) - batchColumns
+        let rows = studentImages.size(0)
+        let truthAll = queued > 0 ? try cat([truth, try Tensor.zeros([rows, queued], dtype: truth.dtype, device: truth.device)], dim: 1) : truth
         func direction(_ student: Tensor, _ teacher: Tensor, _ candidatesStudentSide: Tensor) throws -> Tensor {
             let scale = try logitScale.detached()
             let teacherLogits = try withNoGrad { try teacher.matmul(candidatesStudentSide.transposed(0, 1)) * scale }

@@ -126,10 +126,18 @@ public final class PretrainingLoss {
             let (teacherImages, teacherTexts) = try withNoGrad {
                 (try teacher.encodeImages(inputs.images).features, try teacher.encodeTexts(inputs.inputIDs, attentionMask: inputs.attentionMask).features)
             }
+            // On several processes the batch columns and the queue take every worker's teacher
+            // features (no gradient flows to the teacher, so a plain gather would do; the
+            // gather hook is reused).
+            let gathered = try withNoGrad {
+                (images: try contrastive.gather.gather(teacherImages).all.detached(),
+                 texts: try contrastive.gather.gather(teacherTexts).all.detached(),
+                 imageIDs: try contrastive.gather.gather(inputs.imageIDs).all)
+            }
             if recipe.uses(.tgd) {
                 terms["tgd"] = try targetDistillation(studentImages: images.features, studentTexts: texts.features,
                                                       teacherImages: teacherImages, teacherTexts: teacherTexts,
-                                                      imageIDs: inputs.imageIDs, queue: queue, logitScale: scale)
+                                                      imageIDs: inputs.imageIDs, gathered: gathered, queue: queue, logitScale: scale)
             }
             if recipe.uses(.fgd), let maskedTexts {
                 let patches = towers.configuration.vision.gridSize * towers.configuration.vision.gridSize
@@ -139,7 +147,7 @@ public final class PretrainingLoss {
                 let textTerm = try featureDistillation(student: maskedTexts.features, teacher: teacherTexts)
                 terms["fgd"] = try (imageTerm + textTerm) * 0.5
             }
-            pendingTeacherFeatures = (teacherImages, teacherTexts, inputs.imageIDs)
+            pendingTeacherFeatures = (gathered.images, gathered.texts, gathered.imageIDs)
         }
         return try weighted(terms)
     }

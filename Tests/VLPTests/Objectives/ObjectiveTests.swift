@@ -246,3 +246,25 @@ final class MaskedPositionsMLMTests: XCTestCase {
         XCTAssertEqual(try MaskedLanguageModeling.loss(states: states, labels: none) { try head($0) }.item(), 0)
     }
 }
+
+final class GatheredDistillationTests: XCTestCase {
+    /// Gathered columns equal to the local batch give the local loss; other workers' columns
+    /// change it (they enter the denominator and, with a shared image id, the targets).
+    func testGatheredColumnsExtendTheBatch() throws {
+        manualSeed(31)
+        func unit(_ shape: [Int]) throws -> Tensor { try Functional.normalize(Tensor.randn(shape, dtype: .float64), dim: -1) }
+        let (si, st, ti, tt) = (try unit([3, 4]), try unit([3, 4]), try unit([3, 4]), try unit([3, 4]))
+        let ids = try Tensor([Int64(0), 1, 2], shape: [3])
+        let queue = DistillationQueue(capacity: 8)
+        let scale = try Tensor(scalar: 10.0, dtype: .float64)
+        let tgd = TeacherGuidedDistillation()
+        let local = try tgd(studentImages: si, studentTexts: st, teacherImages: ti, teacherTexts: tt, imageIDs: ids, queue: queue, logitScale: scale)
+        let same = try tgd(studentImages: si, studentTexts: st, teacherImages: ti, teacherTexts: tt, imageIDs: ids,
+                           gathered: (ti, tt, ids), queue: queue, logitScale: scale)
+        XCTAssertEqual(try local.item(), try same.item(), accuracy: 1e-12)
+        let other = (images: try cat([ti, unit([2, 4])]), texts: try cat([tt, unit([2, 4])]), imageIDs: try Tensor([Int64(0), 1, 2, 7, 2], shape: [5]))
+        let wider = try tgd(studentImages: si, studentTexts: st, teacherImages: ti, teacherTexts: tt, imageIDs: ids,
+                            gathered: other, queue: queue, logitScale: scale)
+        XCTAssertGreaterThan(abs(try wider.item() - local.item()), 1e-6)
+    }
+}
