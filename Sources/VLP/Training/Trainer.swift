@@ -61,12 +61,6 @@ public final class Trainer {
         } else {
             (group, rank, worldSize) = (nil, 0, 1)
         }
-        // The loader's workers need cores too: an intra-op thread that loses its core stalls
-        // every parallel op at its barrier (measured on 2 cores with 2 workers and a build
-        // running: 2 intra-op threads fell from ~110 to ~6 pairs/s, 1 thread kept ~100).
-        if ProcessInfo.processInfo.environment["VLP_NUM_THREADS"] == nil {
-            TorchThreads.intraOp = max(1, ProcessInfo.processInfo.activeProcessorCount - config.workers)
-        }
         manualSeed(config.seed)
         model = try PretrainingModel(config.model)
         try model.module.to(device)
@@ -77,6 +71,15 @@ public final class Trainer {
 
     public func run(resume: Bool = false) throws -> TrainingSummary {
         let started = Date()
+        // The loader's workers need cores too: an intra-op thread that loses its core stalls
+        // every parallel op at its barrier (measured on 2 cores with 2 workers and a build
+        // running: 2 intra-op threads fell from ~110 to ~6 pairs/s, 1 thread kept ~100).
+        // The caller's setting comes back when the run ends.
+        let callerThreads = TorchThreads.intraOp
+        if ProcessInfo.processInfo.environment["VLP_NUM_THREADS"] == nil {
+            TorchThreads.intraOp = max(1, ProcessInfo.processInfo.activeProcessorCount - config.workers)
+        }
+        defer { TorchThreads.intraOp = callerThreads }
         try FileManager.default.createDirectory(at: outputURL, withIntermediateDirectories: true)
         let optimizer = AdamW(ParameterGroup.decayingMatricesOnly(model.module.namedParameters(), weightDecay: config.weightDecay),
                               learningRate: config.learningRate, betas: config.betas, eps: config.eps, weightDecay: config.weightDecay)
