@@ -2,19 +2,21 @@ import ArgumentParser
 import Foundation
 import VLP
 
-/// `vlp finetune retrieval --checkpoint C --data D --steps N --output O`: continues training a
-/// pretrained checkpoint on a retrieval set with R2D2's fine-tuning objectives — GCPR + FGR for
-/// R2D2 (GCPR alone for a dual encoder, ITM for the single-stream model). The run is an ordinary
+/// `vlp finetune retrieval|matching --checkpoint C --data D --steps N --output O`: continues
+/// training a pretrained checkpoint. Retrieval uses R2D2's fine-tuning objectives — GCPR + FGR for
+/// R2D2 (GCPR alone for a dual encoder, ITM for the single-stream model); matching trains the
+/// match heads on the set's labelled pairs (1 = the text describes the image, 0 = it does not;
+/// ICM / IQM style), which needs a model with match heads (R2D2, single stream). The run is an ordinary
 /// `vlp pretrain` run (the config it used is written to OUTPUT/finetune.yaml), so `--resume`,
 /// checkpoints and `metrics.jsonl` work the same.
 struct FinetuneCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "finetune",
-        abstract: "Fine-tune a checkpoint for retrieval (GCPR + FGR) on a dataset.")
+        abstract: "Fine-tune a checkpoint for retrieval (GCPR + FGR) or matching (match heads on labelled pairs).")
 
-    enum Task: String, ExpressibleByArgument, CaseIterable { case retrieval }
+    enum Task: String, ExpressibleByArgument, CaseIterable { case retrieval, matching }
 
-    @Argument(help: "retrieval")
+    @Argument(help: "retrieval or matching")
     var task: Task
 
     @Option(help: "The pretrained checkpoint (folder or run).")
@@ -41,10 +43,13 @@ struct FinetuneCommand: ParsableCommand {
         let base = try TrainingCheckpoint.loadModel(checkpoint)
         let configFile = try TrainingCheckpoint.resolve(checkpoint).appendingPathComponent(TrainingCheckpoint.configFile)
         let weights: String
-        switch try base.configuration.kind {
-        case .r2d2: weights = "{gcpr: 1, fgr: 1}"
-        case .dualEncoder: weights = "{gcpr: 1}"
-        case .singleStream: weights = "{itm: 1}"
+        switch (task, try base.configuration.kind) {
+        case (.retrieval, .r2d2): weights = "{gcpr: 1, fgr: 1}"
+        case (.retrieval, .dualEncoder): weights = "{gcpr: 1}"
+        case (.retrieval, .singleStream): weights = "{itm: 1}"
+        case (.matching, .dualEncoder):
+            throw ValidationError("matching fine-tuning trains match heads; \(checkpoint) is a dual encoder, which has none (evaluate matching by similarity instead)")
+        case (.matching, _): weights = "{match: 1}"
         }
         var dataLine: String
         if data.hasPrefix("scenes:") {
@@ -55,6 +60,7 @@ struct FinetuneCommand: ParsableCommand {
             dataLine = "{path: \"\(data)\"" + (format.map { ", format: \($0)" } ?? "")
         }
         if let kinds { dataLine += ", text_kinds: [\(kinds)]" }
+        if task == .matching { dataLine += ", include_negatives: true" }
         dataLine += "}"
         let yaml = """
         model: "\(configFile.path)"

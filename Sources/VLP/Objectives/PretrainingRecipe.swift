@@ -17,6 +17,8 @@ public struct PretrainingRecipe: Codable, Equatable, Sendable {
         case itm, moc, mrfr
         /// Contrastive learning with rewritten positives and negatives (UNIMO).
         case cmcl
+        /// Binary matching on labelled pairs through the match heads (fine-tuning for ICM / IQM).
+        case match
     }
 
     public var name: String

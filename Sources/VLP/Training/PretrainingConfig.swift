@@ -22,9 +22,11 @@ public struct TrainingDataConfig: Equatable, Sendable {
     public var vocabulary: String
     /// Random resized crops (0.9–1 scale) instead of resize + centre crop.
     public var augment: Bool
+    /// Hard-negative texts are candidates too (matching sets, with their 0/1 labels).
+    public var includeNegatives: Bool = false
 
     public static let keys = ["source", "size", "seed", "languages", "set", "split", "path", "format", "context_length",
-                              "text_kinds", "mask_ratio", "vocabulary", "augment"]
+                              "text_kinds", "mask_ratio", "vocabulary", "augment", "include_negatives"]
 
     public init(source: Source, contextLength: Int = 32, textKinds: [String]? = nil, languages: [String]? = nil,
                 maskRatio: Double = 0.15, vocabulary: String = "assets/cn-clip/vocab.txt", augment: Bool = false) {
@@ -65,6 +67,7 @@ public struct TrainingDataConfig: Equatable, Sendable {
         maskRatio = try r.double("mask_ratio", default: 0.15, range: 0.01...0.9)
         vocabulary = try r.string("vocabulary", default: "assets/cn-clip/vocab.txt")
         augment = try r.bool("augment", default: false)
+        includeNegatives = try r.bool("include_negatives", default: false)
     }
 }
 

@@ -13,9 +13,12 @@ public struct PretrainingInputs {
     /// Enhanced Training and FgD's masked text.
     public var maskedInputIDs: Tensor?
     public var mlmLabels: Tensor?
+    /// [B] int64 1/0 match labels of labelled pairs (matching fine-tuning).
+    public var labels: Tensor?
 
     public init(images: Tensor, imageIDs: Tensor, inputIDs: Tensor, attentionMask: Tensor,
-                maskedInputIDs: Tensor? = nil, mlmLabels: Tensor? = nil) {
+                maskedInputIDs: Tensor? = nil, mlmLabels: Tensor? = nil, labels: Tensor? = nil) {
+        self.labels = labels
         self.images = images
         self.imageIDs = imageIDs
         self.inputIDs = inputIDs
@@ -31,7 +34,8 @@ public struct PretrainingInputs {
         }
         self.init(images: try batch.images.to(device: device), imageIDs: try batch.imageIDs.to(device: device),
                   inputIDs: try text.ids.to(device: device), attentionMask: try text.attentionMask.to(device: device),
-                  maskedInputIDs: try text.maskedInputIDs?.to(device: device), mlmLabels: try text.mlmLabels?.to(device: device))
+                  maskedInputIDs: try text.maskedInputIDs?.to(device: device), mlmLabels: try text.mlmLabels?.to(device: device),
+                  labels: try batch.labels?.to(device: device))
     }
 
     public var count: Int { images.size(0) }

@@ -118,6 +118,12 @@ public final class PretrainingLoss {
         let maskedTexts: EncodedTexts? = needsMaskedText
             ? try towers.encodeTexts(masked(inputs, for: "MLM / FgD / Enhanced Training").ids, attentionMask: inputs.attentionMask)
             : nil
+        if let r2d2, recipe.uses(.match) {
+            // Labelled pairs (matching fine-tuning): both heads, class-weighted as FGR.
+            let labels = try matchLabels(inputs)
+            let scores = try r2d2.scorePairs(textStates: texts.states, textMask: inputs.attentionMask, imageStates: images.states)
+            terms["match"] = try ranking(headLogits: [scores.textCrossLogits, scores.imageCrossLogits], labels: labels)
+        }
         if let r2d2, recipe.uses(.fgr) || recipe.uses(.mlm) {
             try crossEncoderLosses(r2d2, images: images, texts: texts, maskedTexts: maskedTexts, inputs, into: &terms)
         }
@@ -205,6 +211,10 @@ public final class PretrainingLoss {
             let labels = try cat([Tensor.ones([batch], dtype: .int64, device: ids.device), Tensor.zeros([batch], dtype: .int64, device: ids.device)])
             terms["itm"] = try SingleStreamObjectives.imageTextMatching(logits: output.matchLogits, labels: labels)
         }
+        if recipe.uses(.match) {
+            let output = try model(inputIDs: inputs.inputIDs, attentionMask: inputs.attentionMask, regions: regions)
+            terms["match"] = try SingleStreamObjectives.imageTextMatching(logits: output.matchLogits, labels: matchLabels(inputs))
+        }
         if recipe.uses(.mlm) || recipe.uses(.mrfr) {
             // One forward on masked text and masked regions serves MLM and MRFR.
             let text = try recipe.uses(.mlm) ? masked(inputs, for: "MLM") : (inputs.inputIDs, inputs.inputIDs)
@@ -220,6 +230,16 @@ public final class PretrainingLoss {
             }
         }
         return try weighted(terms)
+    }
+
+    private func matchLabels(_ inputs: PretrainingInputs) throws -> Tensor {
+        guard let labels = inputs.labels else {
+            throw RecipeError(message: "the match objective needs labelled pairs (a matching set such as ICM / IQM, read with include_negatives: true)")
+        }
+        guard try ((labels .== 0).logicalOr(labels .== 1)).all() else {
+            throw RecipeError(message: "the match objective needs 0/1 labels; this data has other labels (a class label set?)")
+        }
+        return labels
     }
 
     private func weighted(_ terms: [String: Tensor]) throws -> LossTerms {

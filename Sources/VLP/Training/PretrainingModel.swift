@@ -50,9 +50,9 @@ public enum PretrainingModel {
     /// The objectives an architecture can compute (MOC needs a detector's object classes).
     public static func supportedObjectives(_ architecture: VLPModelConfiguration.Architecture, objectClasses: Int) -> Set<PretrainingRecipe.Objective> {
         switch architecture {
-        case .r2d2: return [.gcpr, .fgr, .mlm, .tgd, .fgd]
+        case .r2d2: return [.gcpr, .fgr, .mlm, .tgd, .fgd, .match]
         case .dualEncoder: return [.gcpr, .tgd, .fgd]
-        case .singleStream: return objectClasses > 0 ? [.itm, .mlm, .mrfr, .moc] : [.itm, .mlm, .mrfr]
+        case .singleStream: return objectClasses > 0 ? [.itm, .mlm, .mrfr, .moc, .match] : [.itm, .mlm, .mrfr, .match]
         }
     }
 

@@ -39,7 +39,7 @@ public enum TrainingData {
         let text = try SampleTransform.TextOptions(
             tokenizer: tokenizer, contextLength: config.contextLength, choice: evaluation ? .firstPositive : .randomPositive,
             kinds: config.textKinds.map { Set($0.compactMap(TextKind.init(rawValue:))) },
-            languages: config.languages.map(Set.init), masking: masker)
+            languages: config.languages.map(Set.init), masking: masker, includesNegatives: config.includeNegatives)
         return SampleTransform(image: image, text: text)
     }
 }

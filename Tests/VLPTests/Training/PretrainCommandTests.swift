@@ -67,6 +67,13 @@ final class PretrainCommandTests: XCTestCase {
         XCTAssertEqual(Set(metrics.compactMap { $0["step"] as? Int }), [1, 2])
         XCTAssertNotNil(metrics.last?["fgr"] as? Double)
         XCTAssertNil(metrics.last?["mlm"])
+        // Matching: the match heads on ICM's labelled pairs (negatives included).
+        let matching = try runVLP(["finetune", "matching", "--checkpoint", root.appendingPathComponent("pre").path, "--data", "scenes:icm:train",
+                                   "--steps", "2", "--batch-size", "8", "--output", root.appendingPathComponent("matched").path])
+        XCTAssertEqual(matching.status, 0, matching.errors)
+        let matchMetrics = try MetricsLog.read(root.appendingPathComponent("matched/metrics.jsonl"))
+        XCTAssertNotNil(matchMetrics.last?["match"] as? Double, "\(matchMetrics)")
+        XCTAssertNil(matchMetrics.last?["gcpr"])
         // Starting weights are the pretrained ones: a missing checkpoint is an error, not a silent fresh start.
         let missing = try runVLP(["finetune", "retrieval", "--checkpoint", root.appendingPathComponent("nope").path, "--data", "scenes:icr:train",
                                   "--output", root.appendingPathComponent("t2").path])

@@ -148,3 +148,26 @@ final class TrainerTests: XCTestCase {
         XCTAssertEqual(skipped.count, 2)
     }
 }
+
+final class MatchingBatchTests: XCTestCase {
+    /// A matching set read with negatives gives batches with 0/1 labels and keeps its negative
+    /// pairs; without, the negative pairs are skipped (no positive text) and there are no 0 labels.
+    func testMatchingBatchesCarryLabels() throws {
+        var config = TrainingDataConfig(source: .scenes(size: 80, seed: 2, languages: ["en"], set: "icm", split: "train"), contextLength: 16)
+        func labels(_ config: TrainingDataConfig) throws -> [Int64] {
+            let loader = try DataLoader(source: TrainingData.source(config, imageSize: 32),
+                                        transform: TrainingData.transform(config, imageSize: 32, masking: false),
+                                        options: .init(batchSize: 8, workers: 1, shuffle: false, dropLast: false, progress: false),
+                                        startingAt: LoaderPosition(seed: 1))
+            var all: [Int64] = []
+            while let batch = try loader.next() { all += try batch.labels!.toArray(Int64.self) }
+            return all
+        }
+        let positivesOnly = try labels(config)
+        XCTAssertFalse(positivesOnly.contains(0))
+        config.includeNegatives = true
+        let both = try labels(config)
+        XCTAssertEqual(both.count, 64)
+        XCTAssertEqual(both.filter { $0 == 0 }.count, 32)
+    }
+}

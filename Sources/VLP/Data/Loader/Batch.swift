@@ -54,7 +54,12 @@ public final class Batch: @unchecked Sendable {
         }
     }
 
-    init(images: Tensor, imageIDs: Tensor, sampleIDs: [String], text: TextTensors?, position: LoaderPosition) {
+    /// [B] int64 sample labels (class index, or 1/0 for matching pairs), when every sample of
+    /// the batch has one.
+    public let labels: Tensor?
+
+    init(images: Tensor, imageIDs: Tensor, sampleIDs: [String], text: TextTensors?, position: LoaderPosition, labels: Tensor? = nil) {
+        self.labels = labels
         self.images = images
         self.imageIDs = imageIDs
         self.sampleIDs = sampleIDs
@@ -68,6 +73,6 @@ public final class Batch: @unchecked Sendable {
     /// The same batch with every tensor on `device`.
     public func to(_ device: Device) throws -> Batch {
         Batch(images: try images.to(device: device), imageIDs: try imageIDs.to(device: device),
-              sampleIDs: sampleIDs, text: try text?.to(device), position: position)
+              sampleIDs: sampleIDs, text: try text?.to(device), position: position, labels: try labels?.to(device: device))
     }
 }

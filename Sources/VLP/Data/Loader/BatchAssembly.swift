@@ -61,6 +61,7 @@ public enum BatchAssembly {
                 mlmLabels: hasMasks ? try matrix { $0.masked!.labels } : nil,
                 strings: texts.map(\.text), kinds: texts.map(\.kind))
         }
-        return Batch(images: images, imageIDs: imageIDs, sampleIDs: samples.map(\.sampleID), text: text, position: position)
+        let labels = samples.allSatisfy { $0.label != nil } ? try Tensor(samples.map { Int64($0.label!) }, shape: [b]) : nil
+        return Batch(images: images, imageIDs: imageIDs, sampleIDs: samples.map(\.sampleID), text: text, position: position, labels: labels)
     }
 }

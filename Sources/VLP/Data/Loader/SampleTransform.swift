@@ -42,9 +42,13 @@ public struct SampleTransform: Sendable {
         /// Allowed languages (texts without a language pass); nil allows all.
         public var languages: Set<String>?
         public var masking: Masking?
+        /// Hard negatives are candidates too: a matching set's pairs (label 0 or 1) are trained on
+        /// whatever text they hold, with the sample's label (`Batch.labels`).
+        public var includesNegatives: Bool
 
         public init(tokenizer: any TextTokenizer, contextLength: Int, choice: TextChoice = .randomPositive,
-                    kinds: Set<TextKind>? = nil, languages: Set<String>? = nil, masking: Masking? = nil) throws {
+                    kinds: Set<TextKind>? = nil, languages: Set<String>? = nil, masking: Masking? = nil,
+                    includesNegatives: Bool = false) throws {
             guard contextLength >= 2 else {
                 throw DatasetError.invalidArgument("context length \(contextLength) leaves no room for special tokens")
             }
@@ -54,6 +58,7 @@ public struct SampleTransform: Sendable {
             self.kinds = kinds
             self.languages = languages
             self.masking = masking
+            self.includesNegatives = includesNegatives
         }
     }
 
@@ -72,6 +77,8 @@ public struct SampleTransform: Sendable {
         public var imageID: Int64
         public var image: ImageTensorData
         public var text: PreparedText?
+        /// The sample's label (class, or 1/0 match), when it has one.
+        public var label: Int? = nil
     }
 
     public struct PreparedText: Sendable {
@@ -93,7 +100,7 @@ public struct SampleTransform: Sendable {
     public func candidateTexts(of sample: Sample) -> [SampleText] {
         guard let text else { return [] }
         return sample.texts.filter { candidate in
-            candidate.role.isPositive
+            (candidate.role.isPositive || text.includesNegatives)
                 && !candidate.text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
                 && (text.kinds?.contains(candidate.kind) ?? true)
                 && (candidate.language.map { language in text.languages?.contains(language) ?? true } ?? true)
@@ -159,7 +166,7 @@ public struct SampleTransform: Sendable {
         do { tensor = try image(decoded, using: &imageGenerator) } catch {
             return .failure(Problem(reason: .transformFailed, detail: error.description))
         }
-        return .success(Prepared(sampleID: sample.id, imageID: imageID, image: tensor, text: preparedText))
+        return .success(Prepared(sampleID: sample.id, imageID: imageID, image: tensor, text: preparedText, label: sample.label))
     }
 
     /// A 63-bit FNV-1a-style hash over 8-byte words: equal images (byte for byte) get equal ids.
