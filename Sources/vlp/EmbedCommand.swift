@@ -13,7 +13,7 @@ import VLP
 struct EmbedCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "embed",
-        abstract: "Embed texts (BERT directory) or images (EfficientNet-Lite0 checkpoint) to .npy or JSON lines.")
+        abstract: "Embed texts or images with a trained swift-vlp checkpoint, a BERT directory (text) or EfficientNet-Lite0 (image).")
 
     enum Modality: String, ExpressibleByArgument, CaseIterable { case text, image }
 
@@ -26,7 +26,7 @@ struct EmbedCommand: ParsableCommand {
     @Option(help: "Read inputs from this file, one a line.")
     var file: String?
 
-    @Option(help: "Text: a Hugging Face BERT directory; image: an EfficientNet-Lite0 .pth/.safetensors file.")
+    @Option(help: "A swift-vlp checkpoint (run or step folder; text and image), a Hugging Face BERT directory (text) or an EfficientNet-Lite0 .pth/.safetensors file (image).")
     var checkpoint: String
 
     @Option(help: "Text pooling: \(TextPooling.allCases.map(\.rawValue).joined(separator: ", ")) (default cls).")
@@ -59,8 +59,33 @@ struct EmbedCommand: ParsableCommand {
     func run() throws {
         let items = try readInputs()
         let url = URL(fileURLWithPath: checkpoint)
+        let trained = try? TrainingCheckpoint.loadModel(checkpoint)
+        if trained != nil && pooling != nil { throw ValidationError("--pooling applies to BERT directories; a trained checkpoint embeds with its projection") }
         let embeddings: Tensor = try withInferenceMode {
             var parts: [Tensor] = []
+            if let trained {
+                // A swift-vlp checkpoint: the towers' L2-normalised contrastive features.
+                guard let towers = trained.towers else {
+                    throw ValidationError("\(checkpoint) is a single-stream model, which has no separate text or image embedding")
+                }
+                let size = trained.configuration.vision.imageSize
+                let tokenizer = try BertTokenizer.chineseCLIP()
+                let pipeline = try ImagePipeline.clipEvaluation(size: size)
+                var generator = SystemRandomNumberGenerator()
+                for start in stride(from: 0, to: items.count, by: batchSize) {
+                    let chunk = items[start..<min(start + batchSize, items.count)]
+                    switch modality {
+                    case .text:
+                        let limit = maxLength ?? trained.configuration.text.maxPositions
+                        let batch = try TextBatch(try chunk.map { try tokenizer.encode($0, maxLength: limit) }, paddingID: tokenizer.paddingID)
+                        parts.append(try towers.encodeTexts(batch.inputIDs, attentionMask: batch.attentionMask).features)
+                    case .image:
+                        let values = try chunk.flatMap { try pipeline(contentsOf: $0, using: &generator).values }
+                        parts.append(try towers.encodeImages(Tensor(values, shape: [chunk.count, 3, size, size])).features)
+                    }
+                }
+                return try cat(parts, dim: 0)
+            }
             switch modality {
             case .text:
                 let (model, _) = try BertModel.pretrained(directory: url)

@@ -44,6 +44,17 @@ final class PretrainCommandTests: XCTestCase {
         XCTAssertNotNil(metrics.last?["gcpr"] as? Double)
         XCTAssertNotNil(metrics.last?["pairs_per_second"] as? Double)
 
+        // The trained towers embed texts and images (normalised contrastive features).
+        let embedded = try runVLP(["embed", "text", "--checkpoint", root.appendingPathComponent("out").path, "--json", "红色的圆形", "a blue star"])
+        XCTAssertEqual(embedded.status, 0, embedded.errors)
+        let lines = embedded.output.split(separator: "\n")
+        XCTAssertEqual(lines.count, 2)
+        let first = try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any]
+        let vector = first?["embedding"] as? [Double] ?? []
+        XCTAssertEqual(vector.count, 64)
+        XCTAssertEqual(vector.reduce(0) { $0 + $1 * $1 }, 1, accuracy: 1e-4)
+        XCTAssertEqual(first?["input"] as? String, "红色的圆形")
+
         let evaluation = try runVLP(["evaluate", "retrieval", "--checkpoint", root.appendingPathComponent("out").path,
                                      "--data", "scenes:icr:test", "--scenes-size", "60", "--json"])
         XCTAssertEqual(evaluation.status, 0, evaluation.errors)
