@@ -163,22 +163,31 @@ public final class PretrainingLoss {
         let batch = inputs.count
         let mask = inputs.attentionMask
         if recipe.uses(.fgr) {
-            let positives = try inputs.imageIDs.unsqueezed(dim: 1) .== inputs.imageIDs.unsqueezed(dim: 0)
+            // Negatives come from every worker's batch (the gather hook: identity on one process;
+            // on several, features and ids gathered without gradient, token states with it).
+            let gather = contrastive.gather
+            let allIDs = try gather.gather(inputs.imageIDs).all
+            let allImageFeatures = try gather.gather(images.features.detached()).all
+            let allTextFeatures = try gather.gather(texts.features.detached()).all
+            let positives = try inputs.imageIDs.unsqueezed(dim: 1) .== allIDs.unsqueezed(dim: 0)
             // Sampled ∝ softmax of the cosine similarity (DESIGN.md §1). Sharpening it by the
             // learned 1/τ, as ALBEF does, left FGR at chance (0.69) for 700 demo steps on Scenes —
             // short queries make the hardest "negatives" often true captions — and lowered R@M.
-            let similarity = try images.features.detached().matmul(texts.features.detached().transposed(0, 1))
-            // Row i of `similarity` is image i against every text: a negative text per image;
-            // its transpose gives a negative image per text.
-            let negativeTexts = try FineGrainedRanking.sampleHardNegatives(similarity: similarity, positiveMask: positives)
-            let negativeImages = try FineGrainedRanking.sampleHardNegatives(similarity: similarity.transposed(0, 1), positiveMask: positives)
+            // A negative text for each local image, a negative image for each local text.
+            let negativeTexts = try FineGrainedRanking.sampleHardNegatives(
+                similarity: images.features.detached().matmul(allTextFeatures.transposed(0, 1)), positiveMask: positives)
+            let negativeImages = try FineGrainedRanking.sampleHardNegatives(
+                similarity: texts.features.detached().matmul(allImageFeatures.transposed(0, 1)), positiveMask: positives)
             // With ET every FGR pair reads the masked text, negatives included: were only the
             // positives masked, the presence of [MASK] alone would tell the heads the label.
             let useMasked = recipe.enhancedTraining && recipe.uses(.mlm)
             let pairTexts = useMasked ? maskedTexts!.states : texts.states
-            let textStates = try cat([pairTexts, pairTexts, pairTexts.indexSelect(dim: 0, negativeTexts)])
-            let textMask = try cat([mask, mask, mask.indexSelect(dim: 0, negativeTexts)])
-            let imageStates = try cat([images.states, images.states.indexSelect(dim: 0, negativeImages), images.states])
+            let allPairTexts = try gather.gather(pairTexts).all
+            let allMask = try gather.gather(mask).all
+            let allImageStates = try gather.gather(images.states).all
+            let textStates = try cat([pairTexts, pairTexts, allPairTexts.indexSelect(dim: 0, negativeTexts)])
+            let textMask = try cat([mask, mask, allMask.indexSelect(dim: 0, negativeTexts)])
+            let imageStates = try cat([images.states, allImageStates.indexSelect(dim: 0, negativeImages), images.states])
             let scores = try model.scorePairs(textStates: textStates, textMask: textMask, imageStates: imageStates)
             let labels = try cat([Tensor.ones([batch], dtype: .int64, device: mask.device),
                                   Tensor.zeros([2 * batch], dtype: .int64, device: mask.device)])

@@ -1,4 +1,5 @@
 import Foundation
+import Torch
 import XCTest
 @testable import VLP
 
@@ -36,5 +37,27 @@ final class DistributedPretrainingTests: XCTestCase {
         XCTAssertEqual(after.step, 6)
         XCTAssertEqual(after.worldSize, 1)
         XCTAssertEqual(state.loaderPosition(forWorldSize: 1).samplesConsumed, state.loaderPosition.samplesConsumed * 2)
+    }
+
+    /// R2D2 on two processes: GCPR, FGR negatives drawn from both ranks' batches (token states
+    /// gathered with gradient), MLM, and the distillation queue taking both ranks' teacher features.
+    func testTwoProcessesTrainR2D2WithGlobalNegatives() throws {
+        let root = try temporaryFolder("ddp-r2d2")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let config = root.appendingPathComponent("run.yaml")
+        let output = root.appendingPathComponent("out")
+        try tinyPretrainingYAML(output: output.path, steps: 2, checkpointEvery: 2, extra: "workers: 1")
+            .replacingOccurrences(of: "workers: 2\n", with: "").write(to: config, atomically: true, encoding: .utf8)
+        let port = String(29_300 + Int(getpid() % 300))
+        let run = try runVLP(["launch", "-n", "2", "--master-port", port, "--", "vlp", "pretrain", "--config", config.path])
+        XCTAssertEqual(run.status, 0, run.errors + run.output)
+        let metrics = try MetricsLog.read(output.appendingPathComponent("metrics.jsonl"))
+        XCTAssertEqual(metrics.compactMap { $0["step"] as? Int }, [1, 2])
+        for term in ["gcpr", "fgr", "mlm", "tgd", "fgd"] {
+            XCTAssertNotNil(metrics.last?[term] as? Double, term)
+        }
+        let objectives = try SafeTensors.read(output.appendingPathComponent("checkpoints/step-000002/objectives.safetensors")).tensors
+        // Two steps × 2 ranks × batch 8 teacher features in the queue.
+        XCTAssertEqual(objectives["queue.image_ids"]?.shape, [32])
     }
 }
