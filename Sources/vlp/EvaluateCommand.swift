@@ -101,7 +101,7 @@ struct EvaluateCommand: ParsableCommand {
     }
 
     func zeroShot(_ model: PretrainingModel, imageSize: Int) throws -> ZeroShotResult {
-        let tokenizer = try BertTokenizer(vocabularyFile: "assets/cn-clip/vocab.txt")
+        let tokenizer = try BertTokenizer.chineseCLIP()
         let templates = try PromptTemplates.templates(language: language)
         let samples: [Sample], names: [String]
         if data == "scenes-shape" || data == "scenes-color" {
@@ -118,11 +118,7 @@ struct EvaluateCommand: ParsableCommand {
             samples = read
         }
         let set = try EvaluationSet.make(name: data, samples: samples, tokenizer: tokenizer, contextLength: contextLength, imageSize: imageSize)
-        let labels = try set.classLabels.enumerated().map { index, label -> Int in
-            guard let label else { throw ValidationError("sample \(set.sampleIDs[index]) has no class label") }
-            return label
-        }
-        return try ZeroShotEvaluation.run(model, images: set.images, labels: labels, classNames: names, templates: templates,
+        return try ZeroShotEvaluation.run(model, on: set, classNames: names, templates: templates,
                                           tokenizer: tokenizer, contextLength: contextLength)
     }
 

@@ -40,10 +40,10 @@ struct FinetuneCommand: ParsableCommand {
     var resume = false
 
     func run() throws {
-        let base = try TrainingCheckpoint.loadModel(checkpoint)
+        // The architecture decides the objectives; the weights are loaded once, by the trainer (init_from).
         let configFile = try TrainingCheckpoint.resolve(checkpoint).appendingPathComponent(TrainingCheckpoint.configFile)
         let weights: String
-        switch (task, try base.configuration.kind) {
+        switch (task, try TrainingCheckpoint.configuration(checkpoint).kind) {
         case (.retrieval, .r2d2): weights = "{gcpr: 1, fgr: 1}"
         case (.retrieval, .dualEncoder): weights = "{gcpr: 1}"
         case (.retrieval, .singleStream): weights = "{itm: 1}"

@@ -65,7 +65,7 @@ enum DemoReport {
         if case .r2d2(let r2d2)? = models["r2d2"] {
             report.addHeading("Entity attention maps (R2D2 text-attends-image cross encoder)")
             report.addParagraph("For an entity phrase of a test caption, the last cross-attention layer's weights of the phrase's tokens over the image patches (averaged over heads and tokens), drawn over the image.")
-            let tokenizer = try BertTokenizer(vocabularyFile: "assets/cn-clip/vocab.txt")
+            let tokenizer = try BertTokenizer.chineseCLIP()
             let grid = r2d2.configuration.vision.gridSize
             var shown = 0
             for image in 0..<retrievalSet.imageCount where shown < 4 {

@@ -146,18 +146,15 @@ public struct DemoRun {
     /// Shapes and colours of single-object scenes, class names × templates in both languages.
     func zeroShot(_ model: PretrainingModel, imageSize: Int) throws -> [String: ZeroShotResult] {
         let corpus = try ScenesCorpus(seed: options.seed + 2, imageSize: imageSize)
-        let tokenizer = try BertTokenizer(vocabularyFile: "assets/cn-clip/vocab.txt")
+        let tokenizer = try BertTokenizer.chineseCLIP()
         var results: [String: ZeroShotResult] = [:]
         for attribute in ScenesZeroShot.Attribute.allCases {
             let samples = ScenesZeroShot.samples(corpus, attribute: attribute, count: options.zeroShotImages)
-            let pipeline = try ImagePipeline.clipEvaluation(size: imageSize)
-            var rng = SplitMix64(seed: 0)
-            var pixels: [Float] = []
-            for sample in samples { if case .pixels(let image)? = sample.image { pixels += try pipeline(image, using: &rng).values } }
-            let images = try Tensor(pixels, shape: [samples.count, 3, imageSize, imageSize])
+            let set = try EvaluationSet.make(name: "scenes-\(attribute.rawValue)", samples: samples, tokenizer: tokenizer,
+                                             contextLength: 32, imageSize: imageSize)
             for language in ["zh", "en"] {
                 results["\(attribute.rawValue)_\(language)"] = try ZeroShotEvaluation.run(
-                    model, images: images, labels: samples.map { $0.label! }, classNames: ScenesZeroShot.classNames(attribute, language: language),
+                    model, on: set, classNames: ScenesZeroShot.classNames(attribute, language: language),
                     templates: try PromptTemplates.templates(language: language), tokenizer: tokenizer, contextLength: 32)
             }
         }

@@ -4,6 +4,17 @@ import Torch
 /// Zero-shot classification with a model's towers: class names × prompt templates encoded and
 /// averaged (`ZeroShotClassifier`), images scored against them, top-1 / top-5.
 public enum ZeroShotEvaluation {
+    /// A label set (every image with a class index) against `classNames` in label order.
+    public static func run(_ model: PretrainingModel, on set: EvaluationSet, classNames: [String], templates: [String],
+                           tokenizer: BertTokenizer, contextLength: Int) throws -> ZeroShotResult {
+        let labels = try set.classLabels.enumerated().map { index, label -> Int in
+            guard let label else { throw EvaluationError.empty("the class label of sample \(set.sampleIDs[index])") }
+            return label
+        }
+        return try run(model, images: set.images, labels: labels, classNames: classNames, templates: templates,
+                       tokenizer: tokenizer, contextLength: contextLength)
+    }
+
     public static func run(_ model: PretrainingModel, images: Tensor, labels: [Int], classNames: [String], templates: [String],
                            tokenizer: BertTokenizer, contextLength: Int) throws -> ZeroShotResult {
         guard let towers = model.towers else {

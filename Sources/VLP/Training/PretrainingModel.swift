@@ -42,9 +42,7 @@ public enum PretrainingModel {
 
     /// The objectives this model can compute.
     public var supportedObjectives: Set<PretrainingRecipe.Objective> {
-        let objectClasses: Int
-        if case .singleStream(let m) = self { objectClasses = m.objectHead == nil ? 0 : 1 } else { objectClasses = 0 }
-        return Self.supportedObjectives(try! configuration.kind, objectClasses: objectClasses)
+        Self.supportedObjectives(try! configuration.kind, objectClasses: configuration.singleStream?.objectClasses ?? 0)
     }
 
     /// The objectives an architecture can compute (MOC needs a detector's object classes).
@@ -58,9 +56,8 @@ public enum PretrainingModel {
 
     /// Throws naming the recipe's objectives this model cannot train.
     public func check(_ recipe: PretrainingRecipe) throws {
-        let objectClasses: Int
-        if case .singleStream(let m) = self { objectClasses = m.objectHead == nil ? 0 : 1 } else { objectClasses = 0 }
-        try Self.checkSupport(architecture: try configuration.kind, recipe: recipe, objectClasses: objectClasses)
+        try Self.checkSupport(architecture: try configuration.kind, recipe: recipe,
+                              objectClasses: configuration.singleStream?.objectClasses ?? 0)
     }
 
     public static func checkSupport(architecture: VLPModelConfiguration.Architecture, recipe: PretrainingRecipe, objectClasses: Int) throws {

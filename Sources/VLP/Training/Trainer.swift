@@ -99,8 +99,7 @@ public final class Trainer {
             state = try TrainingCheckpoint.readState(latest.url)
             state.loaderPosition = state.loaderPosition(forWorldSize: worldSize)
             state.worldSize = worldSize
-            _ = try model.module.loadStateDict(SafeTensors.read(latest.url.appendingPathComponent(TrainingCheckpoint.modelFile)).tensors,
-                                               source: latest.url.path)
+            try TrainingCheckpoint.loadWeights(into: model.module, from: latest.url)
             try optimizer.loadStateDict(SafeTensors.read(latest.url.appendingPathComponent("optimizer.safetensors")).tensors)
             resumedObjectives = try SafeTensors.read(latest.url.appendingPathComponent("objectives.safetensors")).tensors
             log("resumed from \(latest.url.path) at step \(state.step) (stage \(state.stage + 1), \(state.loaderPosition))")
@@ -109,8 +108,7 @@ public final class Trainer {
         }
         if state.step == 0, let initFrom = config.initFrom {
             let folder = try TrainingCheckpoint.resolve(initFrom)
-            let weights = folder.appendingPathComponent(TrainingCheckpoint.modelFile)
-            _ = try model.module.loadStateDict(SafeTensors.read(weights).tensors, source: weights.path)
+            try TrainingCheckpoint.loadWeights(into: model.module, from: folder)
             log("initialised from \(folder.path)")
         }
         // Rank 0's weights everywhere (also after a resume: every rank read the same checkpoint),

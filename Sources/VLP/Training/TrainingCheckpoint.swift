@@ -121,11 +121,21 @@ public enum TrainingCheckpoint {
     /// The model of a checkpoint folder (configuration + weights, loaded strictly), in eval mode.
     public static func loadModel(_ path: String) throws -> PretrainingModel {
         let folder = try resolve(path)
-        let configuration = try ModelConfigurationRegistry.load(contentsOf: folder.appendingPathComponent(configFile))
+        let configuration = try configuration(folder.path)
         let model = try PretrainingModel(configuration)
-        let weights = folder.appendingPathComponent(modelFile)
-        _ = try model.module.loadStateDict(SafeTensors.read(weights).tensors, source: weights.path)
+        try loadWeights(into: model.module, from: folder)
         model.module.eval()
         return model
+    }
+
+    /// Loads a checkpoint folder's `model.safetensors` into `module`, strictly.
+    public static func loadWeights(into module: Module, from folder: URL) throws {
+        let weights = folder.appendingPathComponent(modelFile)
+        _ = try module.loadStateDict(SafeTensors.read(weights).tensors, source: weights.path)
+    }
+
+    /// A checkpoint's model configuration, without its weights.
+    public static func configuration(_ path: String) throws -> VLPModelConfiguration {
+        try ModelConfigurationRegistry.load(contentsOf: resolve(path).appendingPathComponent(configFile))
     }
 }

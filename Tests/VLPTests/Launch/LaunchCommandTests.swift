@@ -10,19 +10,6 @@ final class LaunchCommandTests: XCTestCase {
         var seconds: Double
     }
 
-    func vlpExecutable() throws -> URL {
-        let candidates = [
-            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("vlp"),
-            Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("vlp"),
-            URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-                .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(".build/debug/vlp"),
-        ]
-        guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
-            throw XCTSkip("the vlp executable is not built (looked at \(candidates.map(\.path)))")
-        }
-        return found
-    }
-
     /// Runs `vlp ARGS…`; `signalAfter` sends SIGTERM to it after that many seconds.
     func launch(_ arguments: [String], signalAfter: Double? = nil) throws -> Outcome {
         let process = Process()

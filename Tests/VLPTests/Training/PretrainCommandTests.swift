@@ -6,9 +6,10 @@ import XCTest
 func vlpExecutable() throws -> URL {
     let candidates = [URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("vlp"),
                       Bundle.main.bundleURL.appendingPathComponent("vlp"),
+                      Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("vlp"),
                       URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../../.build/debug/vlp").standardized]
     guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
-        throw XCTSkip("the vlp binary is not built next to the tests (swift build --build-tests builds it)")
+        throw XCTSkip("the vlp binary is not built next to the tests (swift build --build-tests builds it); looked at \(candidates.map(\.path))")
     }
     return found
 }
