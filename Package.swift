@@ -6,6 +6,11 @@ import PackageDescription
 // a libtorch 2.x with CUDA), see README "Building against another libtorch": the paths are
 // passed through the environment (CPATH / LIBRARY_PATH / LD_LIBRARY_PATH) so that no
 // unsafeFlags end up in the products.
+// VLP_WITH_NCCL=1 (with a CUDA libtorch on those paths) compiles the NCCL backend into the shim
+// and links torch_cuda and c10_cuda; without it, asking for NCCL is a clear runtime error.
+let withNCCL = Context.environment["VLP_WITH_NCCL"] == "1"
+let cudaLibraries: [LinkerSetting] = withNCCL ? [.linkedLibrary("torch_cuda"), .linkedLibrary("c10_cuda")] : []
+
 let package = Package(
     name: "swift-vlp",
     platforms: [.macOS(.v14)],
@@ -22,12 +27,13 @@ let package = Package(
         .target(
             name: "CTorch",
             path: "Sources/CTorch",
-            cxxSettings: [.define("_GLIBCXX_USE_CXX11_ABI", to: "1"), .define("USE_C10D_GLOO")],
+            cxxSettings: [.define("_GLIBCXX_USE_CXX11_ABI", to: "1"), .define("USE_C10D_GLOO")]
+                + (withNCCL ? [.define("VLP_WITH_NCCL")] : []),
             linkerSettings: [
                 .linkedLibrary("torch"),
                 .linkedLibrary("torch_cpu"),
                 .linkedLibrary("c10"),
-            ]
+            ] + cudaLibraries
         ),
         .target(name: "Torch", dependencies: ["CTorch"]),
         .target(

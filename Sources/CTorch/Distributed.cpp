@@ -1,8 +1,18 @@
-// c10d process groups (Gloo) and collectives with timeouts, and an all-gather that autograd
-// differentiates: the engine PyTorch's DDP runs on, with no collectives of our own.
+// c10d process groups (Gloo on CPU; NCCL when built against a CUDA libtorch with
+// VLP_WITH_NCCL) and collectives with timeouts, and an all-gather that autograd differentiates:
+// the engine PyTorch's DDP runs on, with no collectives of our own.
 #include <torch/csrc/autograd/custom_function.h>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#include <torch/csrc/api/include/torch/version.h>
+
+#ifdef VLP_WITH_NCCL
+#ifndef USE_C10D_NCCL
+#define USE_C10D_NCCL
+#endif
+#include <c10/cuda/CUDAFunctions.h>
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#endif
 
 #include <torch/csrc/autograd/function.h>
 #include <torch/csrc/autograd/function_hook.h>
@@ -18,9 +28,17 @@ using namespace ctorch;
 
 namespace {
 
+// The type Gloo and NCCL groups share: 1.x's ProcessGroup; 2.x's Backend (ProcessGroup became a
+// wrapper that dispatches to backends).
+#if TORCH_VERSION_MAJOR >= 2
+using Collectives = ::c10d::Backend;
+#else
+using Collectives = ::c10d::ProcessGroup;
+#endif
+
 struct Group {
   c10::intrusive_ptr<::c10d::Store> store;
-  c10::intrusive_ptr<::c10d::ProcessGroupGloo> group;
+  c10::intrusive_ptr<Collectives> group;
   int rank;
   int size;
 };
@@ -86,7 +104,7 @@ struct Reducer {
     c10::intrusive_ptr<::c10d::Work> work;
   };
 
-  c10::intrusive_ptr<::c10d::ProcessGroupGloo> group;
+  c10::intrusive_ptr<Collectives> group;
   int size;
   int rank;
   int64_t timeout;
@@ -171,15 +189,18 @@ struct Reducer {
     if (!hookError.empty()) throw std::runtime_error(hookError);
     lastLaunchedInBackward = launchedInBackward;
     while (nextLaunch < buckets.size()) launch(buckets[nextLaunch++]);
-    auto counts = at::from_blob(hasGrad.data(), {static_cast<int64_t>(hasGrad.size())}, at::kFloat).clone();
+    // On the parameters' device: NCCL reduces CUDA tensors only.
+    auto counts = at::from_blob(hasGrad.data(), {static_cast<int64_t>(hasGrad.size())}, at::kFloat)
+                      .to(params.empty() ? at::Device(at::kCPU) : params.front().device(), false, true);
     std::vector<at::Tensor> countTensors{counts};
     auto start = std::chrono::steady_clock::now();
     auto countWork = group->allreduce(countTensors);
     for (auto &b : buckets) wait(b.work, timeout, "all_reduce of a gradient bucket");
     wait(countWork, timeout, "all_reduce of the gradient counts");
+    auto countsHere = counts.cpu();
     lastWaitSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     at::NoGradGuard noGrad;
-    auto count = counts.accessor<float, 1>();
+    auto count = countsHere.accessor<float, 1>();
     for (auto &b : buckets) {
       b.flat.div_(size);
       for (size_t k = 0; k < b.params.size(); ++k) {
@@ -217,9 +238,33 @@ Reducer &R(vt_reducer r) {
 
 extern "C" {
 
-vt_process_group vt_process_group_gloo(const char *master_addr, int32_t port, int32_t rank, int32_t world_size,
-                                       int64_t timeout_ms) {
+bool vt_nccl_is_compiled(void) {
+#ifdef VLP_WITH_NCCL
+  return true;
+#else
+  return false;
+#endif
+}
+
+vt_process_group vt_process_group_new(int32_t backend, const char *master_addr, int32_t port, int32_t rank,
+                                      int32_t world_size, int32_t device_index, int64_t timeout_ms) {
   VT_TRY
+  if (backend != 0 && backend != 1) throw std::invalid_argument("unknown backend " + std::to_string(backend));
+#ifndef VLP_WITH_NCCL
+  if (backend == 1)
+    throw std::runtime_error("the NCCL backend is not compiled in: build swift-vlp against a libtorch with CUDA and "
+                             "VLP_WITH_NCCL=1 (README, \"Building against another libtorch\"), or use Gloo");
+#else
+  if (backend == 1) {
+    int32_t visible = at::hasCUDA() ? static_cast<int32_t>(c10::cuda::device_count()) : 0;
+    if (visible == 0) throw std::runtime_error("the NCCL backend needs a CUDA device; libtorch sees none");
+    if (device_index < 0 || device_index >= visible)
+      throw std::invalid_argument("CUDA device " + std::to_string(device_index) + " does not exist (" +
+                                  std::to_string(visible) + " visible)");
+    // Each rank drives its own GPU; collectives run on the current device's streams.
+    c10::cuda::set_device(static_cast<c10::DeviceIndex>(device_index));
+  }
+#endif
   ::c10d::TCPStoreOptions storeOptions;
   storeOptions.port = static_cast<uint16_t>(port);
   storeOptions.isServer = rank == 0;
@@ -227,12 +272,22 @@ vt_process_group vt_process_group_gloo(const char *master_addr, int32_t port, in
   storeOptions.waitWorkers = true;
   storeOptions.timeout = ms(timeout_ms);
   auto store = c10::make_intrusive<::c10d::TCPStore>(std::string(master_addr), storeOptions);
-  auto groupOptions = ::c10d::ProcessGroupGloo::Options::create(ms(timeout_ms));
-  std::string host(master_addr);
-  bool local = host == "127.0.0.1" || host == "localhost" || host == "::1";
-  groupOptions->devices.push_back(local ? ::c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1")
-                                        : ::c10d::ProcessGroupGloo::createDefaultDevice());
-  auto group = c10::make_intrusive<::c10d::ProcessGroupGloo>(store, rank, world_size, groupOptions);
+  c10::intrusive_ptr<Collectives> group;
+#ifdef VLP_WITH_NCCL
+  if (backend == 1) {
+    auto options = ::c10d::ProcessGroupNCCL::Options::create();
+    options->timeout = ms(timeout_ms);
+    group = c10::make_intrusive<::c10d::ProcessGroupNCCL>(store, rank, world_size, options);
+  }
+#endif
+  if (backend == 0) {
+    auto options = ::c10d::ProcessGroupGloo::Options::create(ms(timeout_ms));
+    std::string host(master_addr);
+    bool local = host == "127.0.0.1" || host == "localhost" || host == "::1";
+    options->devices.push_back(local ? ::c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1")
+                                     : ::c10d::ProcessGroupGloo::createDefaultDevice());
+    group = c10::make_intrusive<::c10d::ProcessGroupGloo>(store, rank, world_size, options);
+  }
   return reinterpret_cast<vt_process_group>(new Group{store, group, rank, world_size});
   VT_CATCH(nullptr)
 }

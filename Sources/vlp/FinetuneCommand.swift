@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import VLP
+import Torch
 
 /// `vlp finetune retrieval|matching --checkpoint C --data D --steps N --output O`: continues
 /// training a pretrained checkpoint. Retrieval uses R2D2's fine-tuning objectives — GCPR + FGR for
@@ -38,6 +39,8 @@ struct FinetuneCommand: ParsableCommand {
     var output: String
     @Flag(help: "Continue from the latest checkpoint in the output folder.")
     var resume = false
+    @Option(help: "cpu, cuda or cuda:N (under a launcher, cuda means cuda:LOCAL_RANK, reduced with NCCL).")
+    var device = "cpu"
 
     func run() throws {
         // The architecture decides the objectives; the weights are loaded once, by the trainer (init_from).
@@ -78,7 +81,7 @@ struct FinetuneCommand: ParsableCommand {
         try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
         try Data(yaml.utf8).write(to: URL(fileURLWithPath: output).appendingPathComponent("finetune.yaml"))
         let config = try PretrainingConfig(yaml: yaml, source: "finetune.yaml")
-        let summary = try Trainer(config: config).run(resume: resume)
+        let summary = try Trainer(config: config, device: try Device(parsing: device)).run(resume: resume)
         print("finetune: \(summary.steps) steps in \(String(format: "%.1f", summary.seconds)) s; checkpoint \(summary.checkpoint?.path ?? "none")")
     }
 }

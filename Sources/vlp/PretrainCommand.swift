@@ -20,10 +20,13 @@ struct PretrainCommand: ParsableCommand {
     @Option(help: "Output folder (overrides the config's output:).")
     var output: String?
 
+    @Option(help: "cpu, cuda or cuda:N. Under a launcher, cuda means cuda:LOCAL_RANK and the ranks reduce with NCCL.")
+    var device = "cpu"
+
     func run() throws {
         var configuration = try PretrainingConfig.load(contentsOf: URL(fileURLWithPath: config))
         if let output { configuration.output = output }
-        let trainer = try Trainer(config: configuration)
+        let trainer = try Trainer(config: configuration, device: try Device(parsing: device))
         if let data = configuration.evaluationData {
             let set = try EvaluationSet.load(data, imageSize: configuration.model.vision.imageSize)
             trainer.evaluate = { model, _ in try RetrievalEvaluation.run(model, on: set, rerankTopK: 0).flatMetrics() }

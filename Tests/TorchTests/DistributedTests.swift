@@ -83,3 +83,30 @@ final class DistributedTests: XCTestCase {
         XCTAssertThrowsError(try DistributedEnvironment.fromEnvironment(["RANK": "x", "WORLD_SIZE": "2"]))
     }
 }
+
+/// Backend choice and what a build without NCCL says when asked for it.
+final class ProcessGroupBackendTests: XCTestCase {
+    func testBackendFollowsTheTensorsDevice() {
+        XCTAssertEqual(ProcessGroup.Backend.forTensors(on: .cpu), .gloo)
+        XCTAssertEqual(ProcessGroup.Backend.forTensors(on: .cuda(1)), .nccl)
+    }
+
+    func testNCCLWithoutItsBuildOrAGPUIsAClearError() throws {
+        if ProcessGroup.isNCCLCompiled && Device.isCUDAAvailable { throw XCTSkip("this build can run NCCL") }
+        let environment = DistributedEnvironment(masterPort: DistributedTests.freePort(), rank: 0, worldSize: 1)
+        XCTAssertThrowsError(try ProcessGroup(environment, backend: .nccl, timeout: .seconds(5))) { error in
+            let message = "\(error)"
+            XCTAssertTrue(message.contains("nccl process group"), message)
+            XCTAssertTrue(message.contains(ProcessGroup.isNCCLCompiled ? "needs a CUDA device" : "not compiled in"), message)
+        }
+    }
+
+    func testDeviceParsing() throws {
+        XCTAssertEqual(try Device(parsing: "cpu"), .cpu)
+        XCTAssertEqual(try Device(parsing: "cuda"), .cuda(0))
+        XCTAssertEqual(try Device(parsing: "CUDA:3"), .cuda(3))
+        for bad in ["gpu", "cuda:", "cuda:-1", "cuda:x"] {
+            XCTAssertThrowsError(try Device(parsing: bad)) { XCTAssertTrue("\($0)".contains("cpu, cuda or cuda:N"), "\($0)") }
+        }
+    }
+}

@@ -236,10 +236,13 @@ int vt_archive_read(vt_archive archive, const char *name, void **data, size_t *s
 
 // MARK: distributed (c10d)
 typedef struct vt_process_group_opaque *vt_process_group;
-/// A Gloo process group rendezvousing through a TCPStore at master_addr:port (rank 0 serves it).
+/// Whether the shim was compiled with the NCCL backend (VLP_WITH_NCCL, against a CUDA libtorch).
+bool vt_nccl_is_compiled(void);
+/// A process group rendezvousing through a TCPStore at master_addr:port (rank 0 serves it).
+/// backend: 0 Gloo, 1 NCCL (device_index: this rank's GPU, made current; ignored by Gloo).
 /// Fails with a message when the other ranks do not arrive within timeout_ms.
-vt_process_group vt_process_group_gloo(const char *master_addr, int32_t port, int32_t rank, int32_t world_size,
-                                       int64_t timeout_ms);
+vt_process_group vt_process_group_new(int32_t backend, const char *master_addr, int32_t port, int32_t rank,
+                                      int32_t world_size, int32_t device_index, int64_t timeout_ms);
 void vt_process_group_free(vt_process_group group);
 /// op: 0 sum, 1 average (sum divided by the world size), 2 max, 3 min. In place.
 int vt_all_reduce(vt_process_group group, vt_tensor t, int32_t op, int64_t timeout_ms);

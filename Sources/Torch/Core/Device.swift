@@ -12,6 +12,15 @@ public enum Device: Equatable, Hashable, Sendable, CustomStringConvertible {
     /// The first GPU when there is one, else the CPU.
     public static var best: Device { isCUDAAvailable ? .cuda(0) : .cpu }
 
+    /// "cpu", "cuda" (GPU 0) or "cuda:N", as PyTorch writes devices.
+    public init(parsing text: String) throws {
+        let lowered = text.lowercased()
+        if lowered == "cpu" { self = .cpu; return }
+        if lowered == "cuda" { self = .cuda(0); return }
+        if lowered.hasPrefix("cuda:"), let index = Int(lowered.dropFirst(5)), index >= 0 { self = .cuda(index); return }
+        throw TorchError("device", "'\(text)' is not a device: use cpu, cuda or cuda:N")
+    }
+
     var code: (type: Int32, index: Int32) {
         switch self {
         case .cpu: return (Int32(VT_CPU), -1)

@@ -1,28 +1,49 @@
 import CTorch
 import Foundation
 
-/// A group of processes that exchange tensors through libtorch's c10d (Gloo on CPU), the engine
-/// PyTorch's DDP runs on. Every collective has a timeout: a rank that dies makes the others
-/// throw within it instead of hanging.
+/// A group of processes that exchange tensors through libtorch's c10d (Gloo on CPU, NCCL on
+/// GPUs), the engine PyTorch's DDP runs on. Every collective has a timeout: a rank that dies
+/// makes the others throw within it instead of hanging.
 public final class ProcessGroup {
     public enum ReduceOp: Int32, Sendable { case sum = 0, average = 1, max = 2, min = 3 }
+
+    /// Gloo reduces CPU tensors; NCCL reduces CUDA tensors, one GPU per rank.
+    public enum Backend: Int32, Sendable, CustomStringConvertible {
+        case gloo = 0, nccl = 1
+
+        /// NCCL for CUDA tensors, Gloo for CPU ones (what torchrun users pick by hand).
+        public static func forTensors(on device: Device) -> Backend {
+            if case .cuda = device { return .nccl }
+            return .gloo
+        }
+
+        public var description: String { self == .gloo ? "gloo" : "nccl" }
+    }
+
+    /// Whether this build's C shim has the NCCL backend (built with `VLP_WITH_NCCL=1` against a
+    /// libtorch with CUDA; see README).
+    public static var isNCCLCompiled: Bool { vt_nccl_is_compiled() }
 
     let handle: vt_process_group
     public let rank: Int
     public let worldSize: Int
+    public let backend: Backend
     /// Applies to the rendezvous and to each collective.
     public let timeout: Duration
 
-    /// Joins (rank 0: hosts) the rendezvous at `environment`'s master address and port.
-    public init(_ environment: DistributedEnvironment, timeout: Duration = .seconds(300)) throws {
+    /// Joins (rank 0: hosts) the rendezvous at `environment`'s master address and port. With
+    /// NCCL, this rank's GPU is `cuda:localRank` and becomes the current device.
+    public init(_ environment: DistributedEnvironment, backend: Backend = .gloo, timeout: Duration = .seconds(300)) throws {
         let milliseconds = Int64(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
-        guard let h = vt_process_group_gloo(environment.masterAddress, Int32(environment.masterPort), Int32(environment.rank),
-                                            Int32(environment.worldSize), milliseconds) else {
-            throw TorchError.lastError("joining process group at \(environment.masterAddress):\(environment.masterPort) as rank \(environment.rank) of \(environment.worldSize)")
+        guard let h = vt_process_group_new(backend.rawValue, environment.masterAddress, Int32(environment.masterPort),
+                                           Int32(environment.rank), Int32(environment.worldSize),
+                                           Int32(environment.localRank), milliseconds) else {
+            throw TorchError.lastError("joining \(backend) process group at \(environment.masterAddress):\(environment.masterPort) as rank \(environment.rank) of \(environment.worldSize)")
         }
         handle = h
         rank = environment.rank
         worldSize = environment.worldSize
+        self.backend = backend
         self.timeout = timeout
     }
 

@@ -53,11 +53,20 @@ public final class Trainer {
     public init(config: PretrainingConfig, device: Device = .cpu,
                 distributed: DistributedEnvironment? = nil) throws {
         self.config = config
-        self.device = device
         let environment = try distributed ?? DistributedEnvironment.fromEnvironment()
-        if let environment, environment.worldSize > 1 {
-            group = try ProcessGroup(environment)
-            (rank, worldSize) = (environment.rank, environment.worldSize)
+        let distributed = environment.flatMap { $0.worldSize > 1 ? $0 : nil }
+        // One GPU per rank, as under torchrun: cuda:LOCAL_RANK, reduced by NCCL.
+        var device = device
+        if case .cuda = device, let distributed { device = .cuda(distributed.localRank) }
+        if case .cuda(let index) = device, index >= Device.cudaDeviceCount {
+            throw TorchError("training device", Device.isCUDAAvailable
+                ? "\(device) does not exist (\(Device.cudaDeviceCount) GPUs visible)"
+                : "\(device) was asked for, but the linked libtorch has no CUDA or sees no GPU")
+        }
+        self.device = device
+        if let distributed {
+            group = try ProcessGroup(distributed, backend: .forTensors(on: device))
+            (rank, worldSize) = (distributed.rank, distributed.worldSize)
         } else {
             (group, rank, worldSize) = (nil, 0, 1)
         }
@@ -161,7 +170,7 @@ public final class Trainer {
                     if let group {
                         // Every rank must take the same branch: skip when any rank's loss is not finite.
                         let localFinite = current.values.allSatisfy { $0.isFinite }
-                        let flag = try Tensor([localFinite ? 0.0 : 1.0], shape: [1])
+                        let flag = try Tensor([localFinite ? 0.0 : 1.0], shape: [1]).to(device: device)  // NCCL reduces GPU tensors
                         try group.allReduce(flag)
                         if try flag.item() > 0 { current["loss"] = Double.nan }
                     }

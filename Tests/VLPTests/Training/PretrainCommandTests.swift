@@ -1,4 +1,5 @@
 import Foundation
+import Torch
 import XCTest
 @testable import VLP
 
@@ -102,6 +103,21 @@ final class PretrainCommandTests: XCTestCase {
         let run = try runVLP(["pretrain", "--config", config.path])
         XCTAssertNotEqual(run.status, 0)
         XCTAssertTrue(run.errors.contains("recipe") && run.errors.contains("\"clip\"") && run.errors.contains("allowed values: r2d2, prd2"), run.errors)
+    }
+
+    /// A device this machine lacks, or a misspelt one, stops the run before it starts.
+    func testUnavailableOrBadDeviceFailsClearly() throws {
+        let root = try temporaryFolder("cli-device")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let config = root.appendingPathComponent("tiny.yaml")
+        try tinyPretrainingYAML(output: root.appendingPathComponent("run").path).write(to: config, atomically: true, encoding: .utf8)
+        let misspelt = try runVLP(["pretrain", "--config", config.path, "--device", "gpu"])
+        XCTAssertNotEqual(misspelt.status, 0)
+        XCTAssertTrue(misspelt.errors.contains("'gpu' is not a device"), misspelt.errors)
+        let missing = try runVLP(["pretrain", "--config", config.path, "--device", "cuda:\(Device.cudaDeviceCount)"])
+        XCTAssertNotEqual(missing.status, 0)
+        XCTAssertTrue(missing.errors.contains("training device"), missing.errors)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: root.appendingPathComponent("run/checkpoints").path))
     }
 
     /// SIGKILL mid-run, then `--resume`: the metrics continue the uninterrupted run's curve.
