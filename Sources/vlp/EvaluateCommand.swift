@@ -5,7 +5,7 @@ import VLP
 
 /// `vlp evaluate retrieval|matching|zeroshot|compositional --checkpoint RUN_OR_FOLDER --data …`.
 ///
-/// `--data` is a dataset path (any format `vlp data inspect` reads; one split) or `scenes:SET:SPLIT`
+/// `--data` is a dataset path (any format `vlp data inspect` reads; `--split` picks one of its parts) or `scenes:SET:SPLIT`
 /// for the built-in corpus (e.g. `scenes:icr:test`). Zero-shot reads a label set (image folders,
 /// idx files) with `--classes` names (comma-separated, in label order) or a built-in
 /// `scenes-shape` / `scenes-color` task.
@@ -27,6 +27,9 @@ struct EvaluateCommand: ParsableCommand {
 
     @Option(help: "Dataset format when it cannot be detected (\(DatasetFormat.allCases.map(\.rawValue).joined(separator: ", "))).")
     var format: String?
+
+    @Option(help: "The part of a dataset holding several (a Chinese-CLIP folder's train, valid or test; `vlp data inspect` lists them).")
+    var split: String?
 
     @Option(help: "Text kinds to use (comma-separated, e.g. title,query).")
     var kinds: String?
@@ -97,7 +100,7 @@ struct EvaluateCommand: ParsableCommand {
             return TrainingDataConfig(source: .scenes(size: scenesSize, seed: 8, languages: ["zh", "en"], set: parts[1], split: parts[2]),
                                       contextLength: contextLength, textKinds: kindList ?? ["title"])
         }
-        return TrainingDataConfig(source: .dataset(path: data, format: format), contextLength: contextLength, textKinds: kindList)
+        return TrainingDataConfig(source: .dataset(path: data, format: format, split: split), contextLength: contextLength, textKinds: kindList)
     }
 
     func zeroShot(_ model: PretrainingModel, imageSize: Int) throws -> ZeroShotResult {
@@ -111,11 +114,7 @@ struct EvaluateCommand: ParsableCommand {
         } else {
             guard let classes else { throw ValidationError("zeroshot on a dataset needs --classes NAME,NAME,… in label order") }
             names = classes.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-            let parts = try DatasetFormat.open(data, format: format.flatMap(DatasetFormat.init(rawValue:)))
-            guard let part = parts.first else { throw ValidationError("\(data): no data") }
-            var read: [Sample] = []
-            while let sample = try part.reader.next() { read.append(sample) }
-            samples = read
+            samples = try EvaluationSet.readAll(data, format: format.flatMap(DatasetFormat.init(rawValue:)), split: split)
         }
         let set = try EvaluationSet.make(name: data, samples: samples, tokenizer: tokenizer, contextLength: contextLength, imageSize: imageSize)
         return try ZeroShotEvaluation.run(model, on: set, classNames: names, templates: templates,

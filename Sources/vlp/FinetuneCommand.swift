@@ -23,8 +23,11 @@ struct FinetuneCommand: ParsableCommand {
     @Option(help: "The pretrained checkpoint (folder or run).")
     var checkpoint: String
 
-    @Option(help: "Training data: a dataset path (one split), or scenes:SET:SPLIT.")
+    @Option(help: "Training data: a dataset path, or scenes:SET:SPLIT.")
     var data: String
+
+    @Option(help: "The part of a dataset holding several (a Chinese-CLIP folder's train, valid or test).")
+    var split: String?
 
     @Option(help: "Dataset format when it cannot be detected.")
     var format: String?
@@ -60,7 +63,7 @@ struct FinetuneCommand: ParsableCommand {
             guard parts.count == 3 else { throw ValidationError("--data scenes:SET:SPLIT") }
             dataLine = "{source: scenes, set: \(parts[1]), split: \(parts[2]), size: 5000, seed: 7"
         } else {
-            dataLine = "{path: \"\(data)\"" + (format.map { ", format: \($0)" } ?? "")
+            dataLine = "{path: \"\(data)\"" + (format.map { ", format: \($0)" } ?? "") + (split.map { ", split: \"\($0)\"" } ?? "")
         }
         if let kinds { dataLine += ", text_kinds: [\(kinds)]" }
         if task == .matching { dataLine += ", include_negatives: true" }

@@ -76,6 +76,25 @@ public enum DatasetFormat: String, CaseIterable, Sendable {
         return parts
     }
 
+    /// The one part of `path` a run reads: the part named `part` (`valid`, `pretrain/test`), or
+    /// the only part when `part` is nil. Several parts and no name is an error listing them,
+    /// never a silent pick (a Chinese-CLIP folder holds train, valid and test).
+    public static func openPart(_ path: String, format: DatasetFormat? = nil, part: String? = nil,
+                                options: Options = Options()) throws -> Part {
+        let parts = try open(path, format: format, options: options)
+        let names = parts.map(\.name).joined(separator: ", ")
+        if let part {
+            guard let chosen = parts.first(where: { $0.name == part }) else {
+                throw DatasetError.invalidArgument("\(path): no part named \(part); it holds \(names)")
+            }
+            return chosen
+        }
+        guard parts.count == 1, let only = parts.first else {
+            throw DatasetError.invalidArgument("\(path) holds \(parts.count) parts (\(names)); choose one with split: in the config or --split")
+        }
+        return only
+    }
+
     static func detectFile(_ path: String) -> DatasetFormat? {
         let name = URL(fileURLWithPath: path).lastPathComponent
         if name.hasSuffix(".jsonl") { return .jsonl }

@@ -83,20 +83,22 @@ public struct EvaluationSet {
         if let scenes = try TrainingData.scenesSamples(config, imageSize: imageSize) {
             samples = scenes
             if case .scenes(_, _, _, let set, let split) = config.source { name = "scenes-\(set)-\(split)" } else { name = "scenes" }
-        } else if case .dataset(let path, let format) = config.source {
-            let parts = try DatasetFormat.open(path, format: format.flatMap(DatasetFormat.init(rawValue:)))
-            guard parts.count == 1, let part = parts.first else {
-                throw ConfigError("\(path) holds \(parts.count) parts (\(parts.map(\.name).joined(separator: ", "))); name one")
-            }
-            var read: [Sample] = []
-            while let sample = try part.reader.next() { read.append(sample) }
-            samples = read
-            name = URL(fileURLWithPath: path).lastPathComponent
+        } else if case .dataset(let path, let format, let split) = config.source {
+            samples = try readAll(path, format: format.flatMap(DatasetFormat.init(rawValue:)), split: split)
+            name = URL(fileURLWithPath: path).lastPathComponent + (split.map { ":" + $0 } ?? "")
         } else {
             throw ConfigError("data: no source")
         }
         return try make(name: name, samples: samples, tokenizer: TrainingData.tokenizer(config), contextLength: config.contextLength,
                         imageSize: imageSize, kinds: config.textKinds.map { Set($0.compactMap(TextKind.init(rawValue:))) },
                         languages: config.languages.map(Set.init), includeNegatives: includeNegatives)
+    }
+
+    /// Every sample of one part of a dataset (`DatasetFormat.openPart`), for sets held in memory.
+    public static func readAll(_ path: String, format: DatasetFormat?, split: String?) throws -> [Sample] {
+        let part = try DatasetFormat.openPart(path, format: format, part: split)
+        var samples: [Sample] = []
+        while let sample = try part.reader.next() { samples.append(sample) }
+        return samples
     }
 }

@@ -5,8 +5,9 @@ public struct TrainingDataConfig: Equatable, Sendable {
     public enum Source: Equatable, Sendable {
         /// The built-in Scenes corpus: `size` items (80% train), generated in memory.
         case scenes(size: Int, seed: UInt64, languages: [String], set: String, split: String)
-        /// A dataset on disk in a format `DatasetFormat` reads.
-        case dataset(path: String, format: String?)
+        /// A dataset on disk in a format `DatasetFormat` reads; `split` names one of its parts
+        /// (needed when it holds several, e.g. a Chinese-CLIP folder's train / valid / test).
+        case dataset(path: String, format: String?, split: String? = nil)
     }
 
     public var source: Source
@@ -56,7 +57,7 @@ public struct TrainingDataConfig: Equatable, Sendable {
             if let format, DatasetFormat(rawValue: format) == nil {
                 throw r.fail("format", "\"\(format)\" is not allowed; allowed values: \(DatasetFormat.allCases.map(\.rawValue).joined(separator: ", "))")
             }
-            source = .dataset(path: path, format: format)
+            source = .dataset(path: path, format: format, split: try r.string("split"))
         }
         contextLength = try r.int("context_length", default: 32, range: 4...512)
         textKinds = try r.strings("text_kinds")

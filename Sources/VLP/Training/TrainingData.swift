@@ -17,8 +17,8 @@ public enum TrainingData {
         if let samples = try scenesSamples(config, imageSize: imageSize) {
             return try DataSource.samples(samples, perUnit: 256)
         }
-        guard case .dataset(let path, let format) = config.source else { throw ConfigError("data: no source") }
-        return try DataSource.dataset(at: path, format: format.flatMap(DatasetFormat.init(rawValue:)))
+        guard case .dataset(let path, let format, let split) = config.source else { throw ConfigError("data: no source") }
+        return try DataSource.dataset(at: path, format: format.flatMap(DatasetFormat.init(rawValue:)), part: split)
     }
 
     public static func tokenizer(_ config: TrainingDataConfig) throws -> BertTokenizer {

@@ -34,6 +34,29 @@ final class ChineseCLIPTests: XCTestCase {
         XCTAssertEqual(read[1].texts.last?.id, "77")
     }
 
+    /// A folder with several splits: a run names one (`split:` / `--split`) or is told which exist.
+    func testOnePartOfAFolderWithSeveralSplits() throws {
+        let folder = try makeDataTestFolder()
+        for (split, count) in [("train", 3), ("valid", 2)] {
+            let writer = try ChineseCLIP.Writer(folder: folder, split: split)
+            try writer.write(contentsOf: dataTestSamples(count: count))
+            try writer.finish()
+        }
+        XCTAssertThrowsError(try DatasetFormat.openPart(folder)) { error in
+            XCTAssertTrue("\(error)".contains("holds 2 parts (train, valid)"), "\(error)")
+        }
+        XCTAssertThrowsError(try DatasetFormat.openPart(folder, part: "test")) { error in
+            XCTAssertTrue("\(error)".contains("no part named test; it holds train, valid"), "\(error)")
+        }
+        XCTAssertEqual(try DatasetFormat.openPart(folder, part: "valid").reader.readAll().count, 2)
+
+        let config = try TrainingDataConfig(ConfigReader(yaml: "{path: \"\(folder)\", split: train}", source: "test"))
+        XCTAssertEqual(config.source, .dataset(path: folder, format: nil, split: "train"))
+        let source = try TrainingData.source(config, imageSize: 8)
+        XCTAssertEqual(source.units.count, 1)
+        XCTAssertEqual(try source.open(source.units[0]).readAll().map(\.id), ["s0", "s1", "s2"])
+    }
+
     func testEdgeCases() throws {
         let folder = dataFixtures + "/cnclip"
         let reader = try ChineseCLIP.Reader(folder: folder, split: "valid")

@@ -64,6 +64,22 @@ final class PretrainCommandTests: XCTestCase {
         let retrieval = object?["retrieval"] as? [String: Any]
         XCTAssertNotNil(retrieval?["rmean"] as? Double, evaluation.output)
         XCTAssertNotNil(object?["retrieval_reranked"], evaluation.output)
+
+        // A Chinese-CLIP folder holds several splits: evaluation names one or says which exist.
+        let folder = root.appendingPathComponent("cnclip").path
+        let corpus = try ScenesCorpus(seed: 4, imageSize: 32)
+        for (split, count) in [("valid", 5), ("test", 7)] {
+            let writer = try ChineseCLIP.Writer(folder: folder, split: split, encode: ScenesWriter.png)
+            try writer.write(contentsOf: corpus.samples(.icr, count: count * 20, split: split == "valid" ? .valid : .test).prefix(count))
+            try writer.finish()
+        }
+        let unnamed = try runVLP(["evaluate", "retrieval", "--checkpoint", root.appendingPathComponent("out").path, "--data", folder])
+        XCTAssertNotEqual(unnamed.status, 0)
+        XCTAssertTrue(unnamed.errors.contains("holds 2 parts (test, valid)") && unnamed.errors.contains("--split"), unnamed.errors)
+        let named = try runVLP(["evaluate", "retrieval", "--checkpoint", root.appendingPathComponent("out").path, "--data", folder,
+                                "--split", "test", "--rerank-top-k", "0"])
+        XCTAssertEqual(named.status, 0, named.errors)
+        XCTAssertTrue(named.output.contains("retrieval on cnclip:test: 7 images"), named.output)
     }
 
     func testFinetuneRetrievalStartsFromTheCheckpoint() throws {

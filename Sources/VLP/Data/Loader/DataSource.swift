@@ -26,21 +26,15 @@ public struct DataSource: Sendable {
         try webDataset(shards: try WebDataset.shards(matching: pattern))
     }
 
-    /// A dataset on disk in any format `DatasetFormat.open` reads. WebDataset folders become one
-    /// unit per shard; other formats must name exactly one part (a split), which is one unit.
-    public static func dataset(at path: String, format: DatasetFormat? = nil,
+    /// A dataset on disk in any format `DatasetFormat.open` reads: its part named `part`, or its
+    /// only part (`DatasetFormat.openPart`). WebDataset shards become one unit each; any other
+    /// part is one unit.
+    public static func dataset(at path: String, format: DatasetFormat? = nil, part: String? = nil,
                                options: DatasetFormat.Options = .init()) throws -> DataSource {
-        let parts = try DatasetFormat.open(path, format: format, options: options)
-        guard parts.count == 1, let part = parts.first else {
-            throw DatasetError.invalidArgument("\(path): holds \(parts.count) parts (\(parts.map(\.name).joined(separator: ", "))); name one of them")
-        }
-        if let shards = (part.reader as? WebDataset.Reader)?.shards { return try webDataset(shards: shards) }
+        let chosen = try DatasetFormat.openPart(path, format: format, part: part, options: options)
+        if let shards = (chosen.reader as? WebDataset.Reader)?.shards { return try webDataset(shards: shards) }
         return try DataSource(units: [path]) { unit in
-            let parts = try DatasetFormat.open(unit, format: format, options: options)
-            guard parts.count == 1, let part = parts.first else {
-                throw DatasetError.invalidArgument("\(unit): now holds \(parts.count) parts")
-            }
-            return part.reader
+            try DatasetFormat.openPart(unit, format: format, part: chosen.name, options: options).reader
         }
     }
 

@@ -1,0 +1,33 @@
+# Points the compiler, linker and loader at a pip-installed PyTorch instead of Debian's libtorch,
+# so that `swift build` compiles the C shim against it (README, "Building against another
+# libtorch"). Source it with the site-packages folder that holds torch/ (and, for CUDA builds,
+# the nvidia/ wheels torch depends on):
+#
+#   source scripts/torch-env.sh "$(python3 -c 'import site; print(site.getsitepackages()[0])')"
+#
+# With a CUDA torch it also sets VLP_WITH_NCCL=1, which compiles the NCCL backend into the shim.
+# That needs the CUDA headers torch's wheels do not carry: pip install nvidia-cuda-nvcc-cu12
+# nvidia-cuda-cccl-cu12 (the same CUDA major version as torch's nvidia-cuda-runtime wheel).
+site="${1:?usage: source scripts/torch-env.sh SITE_PACKAGES}"
+if [ ! -f "$site/torch/include/torch/csrc/api/include/torch/version.h" ]; then
+    echo "torch-env: no torch headers under $site/torch/include" >&2
+    return 1 2>/dev/null || exit 1
+fi
+include="$site/torch/include:$site/torch/include/torch/csrc/api/include"
+library="$site/torch/lib"
+for package in "$site"/nvidia/*/; do
+    [ -d "$package/include" ] && include="$include:${package%/}/include"
+    [ -d "$package/lib" ] && library="$library:${package%/}/lib"
+done
+export CPATH="$include${CPATH:+:$CPATH}"
+export LIBRARY_PATH="$library${LIBRARY_PATH:+:$LIBRARY_PATH}"
+export LD_LIBRARY_PATH="$library${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+if [ -f "$site/torch/lib/libtorch_cuda.so" ]; then
+    if [ -f "$site/nvidia/nccl/include/nccl.h" ] && [ -d "$site/nvidia/cuda_nvcc/include/crt" ] && [ -d "$site/nvidia/cuda_cccl/include/nv" ]; then
+        export VLP_WITH_NCCL=1
+    else
+        echo "torch-env: CUDA torch without nccl.h, crt/ (nvidia-cuda-nvcc-cu12) or nv/ (nvidia-cuda-cccl-cu12): building without NCCL" >&2
+    fi
+fi
+version=$(sed -n 's/^#define TORCH_VERSION_\(MAJOR\|MINOR\|PATCH\) \([0-9]*\)$/\2/p' "$site/torch/include/torch/csrc/api/include/torch/version.h" | paste -sd.)
+echo "torch-env: torch $version${VLP_WITH_NCCL:+ with NCCL} from $site" >&2
