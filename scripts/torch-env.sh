@@ -4,6 +4,7 @@
 # the nvidia/ wheels torch depends on):
 #
 #   source scripts/torch-env.sh "$(python3 -c 'import site; print(site.getsitepackages()[0])')"
+#   swift build -c release $TORCH_SWIFT_FLAGS
 #
 # With a CUDA torch it also sets VLP_WITH_NCCL=1, which compiles the NCCL backend into the shim.
 # That needs the CUDA headers torch's wheels do not carry: pip install nvidia-cuda-nvcc-cu12
@@ -19,6 +20,12 @@ for package in "$site"/nvidia/*/; do
     [ -d "$package/include" ] && include="$include:${package%/}/include"
     [ -d "$package/lib" ] && library="$library:${package%/}/lib"
 done
+# clang searches LIBRARY_PATH after the system folders, where Debian's libtorch may be, so the
+# link folders also go on the command line: swift build $TORCH_SWIFT_FLAGS
+TORCH_SWIFT_FLAGS=""
+IFS=: read -r -a folders <<< "$library"
+for folder in "${folders[@]}"; do TORCH_SWIFT_FLAGS="$TORCH_SWIFT_FLAGS -Xlinker -L$folder"; done
+export TORCH_SWIFT_FLAGS
 export CPATH="$include${CPATH:+:$CPATH}"
 export LIBRARY_PATH="$library${LIBRARY_PATH:+:$LIBRARY_PATH}"
 export LD_LIBRARY_PATH="$library${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
