@@ -14,8 +14,13 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "Output folder.")
     var out = "./demo-output"
 
+    @Option(help: "Seed of the corpus, the initialisation and the data order (the README's numbers are seed 7).")
+    var seed: UInt64 = 7
+
     func run() throws {
-        let demo = DemoRun(options: .init(output: URL(fileURLWithPath: out), quick: quick))
+        var options = DemoRun.Options(output: URL(fileURLWithPath: out), quick: quick)
+        options.seed = seed
+        let demo = DemoRun(options: options)
         let summary = try demo.run()
         print(DemoTable.render(summary))
         print("report: \(URL(fileURLWithPath: out).appendingPathComponent("report.html").path)")

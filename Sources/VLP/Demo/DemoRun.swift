@@ -33,10 +33,11 @@ public struct DemoSummary: Codable, Sendable {
     public var pretrainingPairs: Int
     public var steps: Int
     public var batchSize: Int
+    public var seed: UInt64?
 
     enum CodingKeys: String, CodingKey {
         case models, seconds, peakResidentMiB = "peak_resident_mib", quick, pretrainingPairs = "pretraining_images", steps
-        case batchSize = "batch_size"
+        case batchSize = "batch_size", seed
     }
 
     /// Encodes as `{"r2d2": {...}, "prd2": {...}, "seconds": …, …}`: models at the top level.
@@ -137,7 +138,8 @@ public struct DemoRun {
             log("  \(entry.key): R@M \(String(format: "%.1f", retrieval.ranking.rmean))\(retrieval.reranked.map { String(format: " (re-ranked %.1f)", $0.rmean) } ?? ""), AUC \(String(format: "%.1f", matching.bestAUC * 100)), zero-shot top-1 \(String(format: "%.1f", top1))")
         }
         let summary = DemoSummary(models: results, seconds: Date().timeIntervalSince(started), peakResidentMiB: Self.peakResidentMiB(),
-                                  quick: o.quick, pretrainingPairs: o.corpusSize * 8 / 10, steps: o.steps, batchSize: o.batchSize)
+                                  quick: o.quick, pretrainingPairs: o.corpusSize * 8 / 10, steps: o.steps, batchSize: o.batchSize,
+                                  seed: o.seed)
         try AtomicFile.write(summary.encoded(), to: out.appendingPathComponent("summary.json").path)
         try DemoReport.write(summary: summary, models: trained, retrievalSet: evaluationSets!.retrieval, output: out)
         return summary

@@ -24,24 +24,25 @@ public enum ModelScoring {
     /// Encodes a set with the model's towers (nil for the single-stream model), in batches, without gradients.
     public static func encode(_ model: PretrainingModel, _ set: EvaluationSet, batchSize: Int = 64) throws -> EncodedSet? {
         guard let towers = model.towers else { return nil }
+        let device = model.device
         return try withNoGrad {
             var imageFeatures: [Tensor] = [], imageStates: [Tensor] = [], textFeatures: [Tensor] = [], textStates: [Tensor] = []
             for start in stride(from: 0, to: set.imageCount, by: batchSize) {
-                let encoded = try towers.encodeImages(set.images.narrowed(dim: 0, start: start, length: min(batchSize, set.imageCount - start)))
+                let encoded = try towers.encodeImages(set.images.narrowed(dim: 0, start: start, length: min(batchSize, set.imageCount - start)).to(device: device))
                 imageFeatures.append(encoded.features)
                 imageStates.append(encoded.states)
             }
             let count = set.texts.count
             for start in stride(from: 0, to: count, by: batchSize) {
                 let n = min(batchSize, count - start)
-                let encoded = try towers.encodeTexts(set.inputIDs.narrowed(dim: 0, start: start, length: n),
-                                                     attentionMask: set.attentionMask.narrowed(dim: 0, start: start, length: n))
+                let encoded = try towers.encodeTexts(set.inputIDs.narrowed(dim: 0, start: start, length: n).to(device: device),
+                                                     attentionMask: set.attentionMask.narrowed(dim: 0, start: start, length: n).to(device: device))
                 textFeatures.append(encoded.features)
                 textStates.append(encoded.states)
             }
             guard !textFeatures.isEmpty else { throw EvaluationError.empty("evaluation set \(set.name)'s texts") }
             return EncodedSet(imageFeatures: try cat(imageFeatures), imageStates: try cat(imageStates),
-                              textFeatures: try cat(textFeatures), textStates: try cat(textStates), attentionMask: set.attentionMask)
+                              textFeatures: try cat(textFeatures), textStates: try cat(textStates), attentionMask: try set.attentionMask.to(device: device))
         }
     }
 
@@ -55,25 +56,28 @@ public enum ModelScoring {
     /// heads, or the single-stream model's ITM probability.
     public static func matchProbabilities(_ model: PretrainingModel, _ set: EvaluationSet, _ encoded: EncodedSet?,
                                           pairs: [(image: Int, text: Int)], batchSize: Int = 128) throws -> [Float] {
-        try withNoGrad {
+        let device = model.device
+        return try withNoGrad {
             var result: [Float] = []
             result.reserveCapacity(pairs.count)
             for start in stride(from: 0, to: pairs.count, by: batchSize) {
                 let chunk = pairs[start..<min(pairs.count, start + batchSize)]
+                // On the set's device (CPU) for the set's tensors, on the model's for the encoded ones.
                 let imageIndex = try Tensor(chunk.map { Int64($0.image) }, shape: [chunk.count])
                 let textIndex = try Tensor(chunk.map { Int64($0.text) }, shape: [chunk.count])
+                let (imageIndexThere, textIndexThere) = (try imageIndex.to(device: device), try textIndex.to(device: device))
                 let probabilities: Tensor
                 switch model {
                 case .r2d2(let m):
                     guard let encoded else { throw EvaluationError.empty("encoded set") }
-                    let scores = try m.scorePairs(textStates: encoded.textStates.indexSelect(dim: 0, textIndex),
-                                                  textMask: encoded.attentionMask.indexSelect(dim: 0, textIndex),
-                                                  imageStates: encoded.imageStates.indexSelect(dim: 0, imageIndex))
+                    let scores = try m.scorePairs(textStates: encoded.textStates.indexSelect(dim: 0, textIndexThere),
+                                                  textMask: encoded.attentionMask.indexSelect(dim: 0, textIndexThere),
+                                                  imageStates: encoded.imageStates.indexSelect(dim: 0, imageIndexThere))
                     probabilities = try scores.matchProbability()
                 case .singleStream(let m):
-                    let regions = try m.regions(of: set.images.indexSelect(dim: 0, imageIndex))
-                    let output = try m(inputIDs: set.inputIDs.indexSelect(dim: 0, textIndex),
-                                       attentionMask: set.attentionMask.indexSelect(dim: 0, textIndex), regions: regions)
+                    let regions = try m.regions(of: set.images.indexSelect(dim: 0, imageIndex).to(device: device))
+                    let output = try m(inputIDs: set.inputIDs.indexSelect(dim: 0, textIndex).to(device: device),
+                                       attentionMask: set.attentionMask.indexSelect(dim: 0, textIndex).to(device: device), regions: regions)
                     probabilities = try output.matchLogits.softmax(dim: -1).select(dim: 1, index: 1)
                 case .dualEncoder:
                     throw EvaluationError.empty("the dual encoder's match head (it has none)")

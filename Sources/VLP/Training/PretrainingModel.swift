@@ -31,6 +31,9 @@ public enum PretrainingModel {
         }
     }
 
+    /// Where the parameters live (evaluation moves its inputs there).
+    public var device: Device { module.parameters().first?.device ?? .cpu }
+
     /// The two towers, for the architectures that have them.
     public var towers: DualEncoder? {
         switch self {
