@@ -294,6 +294,13 @@ vt_process_group vt_process_group_new(int32_t backend, const char *master_addr, 
 
 void vt_process_group_free(vt_process_group group) {
   try {
+#if TORCH_VERSION_MAJOR >= 2
+    // 2.x backends (NCCL's watchdog and communicators) expect an orderly shutdown first.
+    if (group != nullptr) reinterpret_cast<Group *>(group)->group->shutdown();
+#endif
+  } catch (...) {
+  }
+  try {
     delete reinterpret_cast<Group *>(group);
   } catch (...) {
   }
