@@ -52,8 +52,14 @@ struct EvaluateCommand: ParsableCommand {
     @Flag(help: "Print the metrics as one JSON object.")
     var json = false
 
+    @Option(help: "cpu, cuda or cuda:N: where the model runs.")
+    var device = "cpu"
+
     func run() throws {
+        let device = try Device(parsing: device)
+        try device.checkAvailable()
         let model = try TrainingCheckpoint.loadModel(checkpoint)
+        try model.module.to(device)
         let imageSize = model.configuration.vision.imageSize
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]

@@ -21,6 +21,14 @@ public enum Device: Equatable, Hashable, Sendable, CustomStringConvertible {
         throw TorchError("device", "'\(text)' is not a device: use cpu, cuda or cuda:N")
     }
 
+    /// Throws unless the linked libtorch can put tensors here.
+    public func checkAvailable() throws {
+        guard case .cuda(let index) = self, index >= Device.cudaDeviceCount else { return }
+        throw TorchError("device", Device.isCUDAAvailable
+            ? "\(self) does not exist (\(Device.cudaDeviceCount) GPUs visible)"
+            : "\(self) was asked for, but the linked libtorch has no CUDA or sees no GPU")
+    }
+
     var code: (type: Int32, index: Int32) {
         switch self {
         case .cpu: return (Int32(VT_CPU), -1)

@@ -58,11 +58,7 @@ public final class Trainer {
         // One GPU per rank, as under torchrun: cuda:LOCAL_RANK, reduced by NCCL.
         var device = device
         if case .cuda = device, let distributed { device = .cuda(distributed.localRank) }
-        if case .cuda(let index) = device, index >= Device.cudaDeviceCount {
-            throw TorchError("training device", Device.isCUDAAvailable
-                ? "\(device) does not exist (\(Device.cudaDeviceCount) GPUs visible)"
-                : "\(device) was asked for, but the linked libtorch has no CUDA or sees no GPU")
-        }
+        try device.checkAvailable()
         self.device = device
         if let distributed {
             group = try ProcessGroup(distributed, backend: .forTensors(on: device))

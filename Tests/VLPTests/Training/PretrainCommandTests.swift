@@ -132,8 +132,12 @@ final class PretrainCommandTests: XCTestCase {
         XCTAssertTrue(misspelt.errors.contains("'gpu' is not a device"), misspelt.errors)
         let missing = try runVLP(["pretrain", "--config", config.path, "--device", "cuda:\(Device.cudaDeviceCount)"])
         XCTAssertNotEqual(missing.status, 0)
-        XCTAssertTrue(missing.errors.contains("training device"), missing.errors)
+        XCTAssertTrue(missing.errors.contains("cuda:\(Device.cudaDeviceCount)") && missing.errors.contains("GPU"), missing.errors)
         XCTAssertFalse(FileManager.default.fileExists(atPath: root.appendingPathComponent("run/checkpoints").path))
+        let evaluation = try runVLP(["evaluate", "retrieval", "--checkpoint", root.path, "--data", "scenes:icr:test",
+                                     "--device", "cuda:\(Device.cudaDeviceCount)"])
+        XCTAssertNotEqual(evaluation.status, 0)
+        XCTAssertTrue(evaluation.errors.contains("sees no GPU") || evaluation.errors.contains("does not exist"), evaluation.errors)
     }
 
     /// SIGKILL mid-run, then `--resume`: the metrics continue the uninterrupted run's curve.
