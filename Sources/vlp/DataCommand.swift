@@ -7,7 +7,7 @@ struct DataCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "data",
         abstract: "Datasets: generate the built-in corpus, inspect, convert.",
-        subcommands: [DataSynthCommand.self, DataInspectCommand.self, DataConvertCommand.self]
+        subcommands: [DataSynthCommand.self, DataInspectCommand.self, DataConvertCommand.self, DataFilterCommand.self]
     )
 }
 

@@ -1,0 +1,71 @@
+import Foundation
+
+/// A sample's image as the filter sees it: its size, read from the header where possible, and
+/// its pixels when they were decoded (to check the data, or for the semantic scorer).
+struct FilterImage {
+    var size: ImageSize
+    var pixels: RGBImage?
+
+    /// Why an image could not be used; becomes a `FilterRule.unreadableImage` example.
+    struct Problem: Error {
+        var reason: String
+    }
+
+    /// Reads `payload`. With `decodes` false only the header is read (a file's first 64 KiB,
+    /// then all of it if the header is longer); with `decodes` true the image is decoded, at
+    /// least `shortSide` pixels on its shorter side where the codec can scale (JPEG).
+    static func read(_ payload: ImagePayload?, decodes: Bool, shortSide: Int?) -> Result<FilterImage, Problem> {
+        switch payload {
+        case nil:
+            return .failure(Problem(reason: "the sample has no image"))
+        case .pixels(let raster):
+            return .success(FilterImage(size: ImageSize(width: raster.width, height: raster.height), pixels: raster))
+        case .encoded(let data):
+            return read(bytes: data, source: "embedded image", decodes: decodes, shortSide: shortSide)
+        case .file(let path):
+            if !decodes, let handle = FileHandle(forReadingAtPath: path) {
+                let head = (try? handle.read(upToCount: 1 << 16)) ?? Data()
+                try? handle.close()
+                if let size = ImageSize(header: head) { return .success(FilterImage(size: size, pixels: nil)) }
+            }
+            guard let data = FileManager.default.contents(atPath: path) else {
+                return .failure(Problem(reason: "\(path): cannot read the image file"))
+            }
+            return read(bytes: data, source: path, decodes: decodes, shortSide: shortSide)
+        }
+    }
+
+    private static func read(bytes: Data, source: String, decodes: Bool, shortSide: Int?) -> Result<FilterImage, Problem> {
+        if bytes.isEmpty { return .failure(Problem(reason: "\(source): zero bytes")) }
+        let decoder = ImageDecoder()
+        if decodes {
+            do {
+                let image = try decoder.decode(bytes, source: source, targetShortSide: shortSide)
+                // A JPEG decoded at a reduced scale reports its scaled size: take the size from the header.
+                let size = ImageSize(header: bytes) ?? ImageSize(width: image.width, height: image.height)
+                return .success(FilterImage(size: size, pixels: image))
+            } catch {
+                return .failure(Problem(reason: "\(error)"))
+            }
+        }
+        if let size = ImageSize(header: bytes) { return .success(FilterImage(size: size, pixels: nil)) }
+        // A header ImageSize does not parse (a JPEG with unusual markers): ask the codec's probe.
+        do {
+            let info = try bytes.withUnsafeBytes { raw in try decoder.probe(raw, source: source) }
+            return .success(FilterImage(size: ImageSize(width: info.sourceWidth, height: info.sourceHeight), pixels: nil))
+        } catch {
+            return .failure(Problem(reason: "\(error)"))
+        }
+    }
+
+    /// A key telling images apart for the frequency rule: the file path, or the content for
+    /// embedded bytes and pixels (the same rule as `vlp data inspect`'s distinct images).
+    static func identity(_ payload: ImagePayload?, sampleID: String) -> Int {
+        switch payload {
+        case .file(let path): return Int(SampleTransform.contentHash(Array(("file:" + path).utf8)))
+        case .encoded(let data): return Int(SampleTransform.contentHash(data))
+        case .pixels(let raster): return Int(SampleTransform.contentHash(raster.pixels) ^ Int64(raster.width << 20 | raster.height))
+        case nil: return Int(SampleTransform.contentHash(Array(("sample:" + sampleID).utf8)))
+        }
+    }
+}
