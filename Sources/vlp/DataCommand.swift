@@ -2,11 +2,11 @@ import ArgumentParser
 import Foundation
 import VLP
 
-/// `vlp data …`: make, look into and convert datasets.
+/// `vlp data …`: make, look into, convert and filter datasets.
 struct DataCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "data",
-        abstract: "Datasets: generate the built-in corpus, inspect, convert.",
+        abstract: "Datasets: generate the built-in corpus, inspect, convert, filter web data.",
         subcommands: [DataSynthCommand.self, DataInspectCommand.self, DataConvertCommand.self, DataFilterCommand.self]
     )
 }

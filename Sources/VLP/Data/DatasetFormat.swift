@@ -150,7 +150,9 @@ public enum DatasetFormat: String, CaseIterable, Sendable {
                                   reader: try FlickrCaptions.Reader(path: folder + "/" + file, imageFolder: images)))
             }
         }
-        guard parts.isEmpty, depth < 3 else { return parts }
+        // Subfolders are searched even when this folder holds parts: convert writes a part named
+        // "a/web" beside one named "b", and both must read back.
+        guard depth < 3 else { return parts }
         for name in names where !isFile(name) && name != "images" {
             parts += try folderParts(folder + "/" + name, prefix: prefix + name + "/", format: format,
                                      options: options, depth: depth + 1)

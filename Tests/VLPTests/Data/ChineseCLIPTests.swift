@@ -57,6 +57,19 @@ final class ChineseCLIPTests: XCTestCase {
         XCTAssertEqual(try source.open(source.units[0]).readAll().map(\.id), ["s0", "s1", "s2"])
     }
 
+    /// Parts written at different depths ("b" beside "a/web") all read back.
+    func testPartsAtSeveralDepthsAreAllFound() throws {
+        let folder = try makeDataTestFolder()
+        for (name, count) in [("a/web", 2), ("b", 3)] {
+            let writer = try DatasetFormat.jsonl.writer(folder: folder, part: name, encode: nil)
+            try writer.write(contentsOf: dataTestSamples(count: count))
+            try writer.finish()
+        }
+        let parts = try DatasetFormat.open(folder)
+        XCTAssertEqual(parts.map(\.name), ["b", "a/web"])
+        XCTAssertEqual(try parts.map { try $0.reader.readAll().count }, [3, 2])
+    }
+
     func testEdgeCases() throws {
         let folder = dataFixtures + "/cnclip"
         let reader = try ChineseCLIP.Reader(folder: folder, split: "valid")
