@@ -120,7 +120,7 @@ struct EvaluateCommand: ParsableCommand {
         } else {
             guard let classes else { throw ValidationError("zeroshot on a dataset needs --classes NAME,NAME,… in label order") }
             names = classes.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-            samples = try EvaluationSet.readAll(data, format: format.flatMap(DatasetFormat.init(rawValue:)), split: split)
+            samples = try DatasetFormat.openPart(data, format: format.flatMap(DatasetFormat.init(rawValue:)), part: split).reader.readAll()
         }
         let set = try EvaluationSet.make(name: data, samples: samples, tokenizer: tokenizer, contextLength: contextLength, imageSize: imageSize)
         return try ZeroShotEvaluation.run(model, on: set, classNames: names, templates: templates,

@@ -34,10 +34,9 @@ public final class ProcessGroup {
     /// Joins (rank 0: hosts) the rendezvous at `environment`'s master address and port. With
     /// NCCL, this rank's GPU is `cuda:localRank` and becomes the current device.
     public init(_ environment: DistributedEnvironment, backend: Backend = .gloo, timeout: Duration = .seconds(300)) throws {
-        let milliseconds = Int64(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
         guard let h = vt_process_group_new(backend.rawValue, environment.masterAddress, Int32(environment.masterPort),
                                            Int32(environment.rank), Int32(environment.worldSize),
-                                           Int32(environment.localRank), milliseconds) else {
+                                           Int32(environment.localRank), Self.milliseconds(timeout)) else {
             throw TorchError.lastError("joining \(backend) process group at \(environment.masterAddress):\(environment.masterPort) as rank \(environment.rank) of \(environment.worldSize)")
         }
         handle = h
@@ -51,7 +50,11 @@ public final class ProcessGroup {
         vt_process_group_free(handle)
     }
 
-    var milliseconds: Int64 { Int64(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000) }
+    var milliseconds: Int64 { Self.milliseconds(timeout) }
+
+    static func milliseconds(_ duration: Duration) -> Int64 {
+        Int64(duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000)
+    }
 
     /// Reduces `tensor` in place across ranks.
     public func allReduce(_ tensor: Tensor, _ op: ReduceOp = .sum) throws {

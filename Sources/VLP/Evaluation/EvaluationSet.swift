@@ -84,7 +84,7 @@ public struct EvaluationSet {
             samples = scenes
             if case .scenes(_, _, _, let set, let split) = config.source { name = "scenes-\(set)-\(split)" } else { name = "scenes" }
         } else if case .dataset(let path, let format, let split) = config.source {
-            samples = try readAll(path, format: format.flatMap(DatasetFormat.init(rawValue:)), split: split)
+            samples = try DatasetFormat.openPart(path, format: format.flatMap(DatasetFormat.init(rawValue:)), part: split).reader.readAll()
             name = URL(fileURLWithPath: path).lastPathComponent + (split.map { ":" + $0 } ?? "")
         } else {
             throw ConfigError("data: no source")
@@ -92,13 +92,5 @@ public struct EvaluationSet {
         return try make(name: name, samples: samples, tokenizer: TrainingData.tokenizer(config), contextLength: config.contextLength,
                         imageSize: imageSize, kinds: config.textKinds.map { Set($0.compactMap(TextKind.init(rawValue:))) },
                         languages: config.languages.map(Set.init), includeNegatives: includeNegatives)
-    }
-
-    /// Every sample of one part of a dataset (`DatasetFormat.openPart`), for sets held in memory.
-    public static func readAll(_ path: String, format: DatasetFormat?, split: String?) throws -> [Sample] {
-        let part = try DatasetFormat.openPart(path, format: format, part: split)
-        var samples: [Sample] = []
-        while let sample = try part.reader.next() { samples.append(sample) }
-        return samples
     }
 }
