@@ -64,7 +64,7 @@ public struct DataStatistics: Codable, Equatable, Sendable {
         var lengths: [Int] = []
         var widths: [Int] = []
         var heights: [Int] = []
-        var seenImages = Set<String>()
+        var seenImages = Set<Int64>()
         var skips: [SkippedRecord] = []
 
         mutating func add(_ sample: Sample) throws {
@@ -79,29 +79,15 @@ public struct DataStatistics: Codable, Equatable, Sendable {
             if let label = sample.label { stats.labels[String(label), default: 0] += 1 }
             guard let image = sample.image else { return }
             stats.images += 1
+            seenImages.insert(image.identity)
             var size: ImageSize?
             var format = "unknown"
-            switch image {
-            case .file(let path):
-                seenImages.insert("file:" + path)
-                if let handle = FileHandle(forReadingAtPath: path) {
-                    let head = (try? handle.read(upToCount: 1 << 16)) ?? Data()
-                    try? handle.close()
-                    size = ImageSize(header: head)
-                    format = ImageContainer.sniff(head)?.rawValue ?? "unknown"
-                }
-            case .encoded(let data):
-                var hasher = Hasher()
-                hasher.combine(data)
-                seenImages.insert("bytes:\(hasher.finalize()):\(data.count)")
-                size = ImageSize(header: data)
-                format = ImageContainer.sniff(data)?.rawValue ?? "unknown"
-            case .pixels(let raster):
-                var hasher = Hasher()
-                hasher.combine(raster.pixels)
-                seenImages.insert("pixels:\(hasher.finalize()):\(raster.width)x\(raster.height)")
+            if case .pixels(let raster) = image {
                 size = ImageSize(width: raster.width, height: raster.height)
                 format = "pixels"
+            } else if let head = image.headerBytes {
+                size = ImageSize(header: head)
+                format = ImageContainer.sniff(head)?.rawValue ?? "unknown"
             }
             stats.imageFormats[format, default: 0] += 1
             if let size {

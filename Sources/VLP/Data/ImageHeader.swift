@@ -130,3 +130,30 @@ public struct ImageSize: Equatable, Hashable, Sendable {
         return numbers.count == 2 ? (numbers[0], numbers[1]) : nil
     }
 }
+
+extension ImagePayload {
+    /// The bytes `ImageSize(header:)` and `ImageContainer.sniff` need: embedded bytes as they
+    /// are, a file's first 64 KiB (no decode); nil for pixels or a file that cannot be opened.
+    var headerBytes: Data? {
+        switch self {
+        case .encoded(let data):
+            return data
+        case .file(let path):
+            guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+            defer { try? handle.close() }
+            return (try? handle.read(upToCount: 1 << 16)) ?? Data()
+        case .pixels:
+            return nil
+        }
+    }
+
+    /// A key telling images apart within a dataset: the file path, or the content of embedded
+    /// bytes and pixels (`vlp data inspect`'s distinct images, the filter's frequency rule).
+    var identity: Int64 {
+        switch self {
+        case .file(let path): return SampleTransform.contentHash(Array(("file:" + path).utf8))
+        case .encoded(let data): return SampleTransform.contentHash(data)
+        case .pixels(let raster): return SampleTransform.contentHash(raster.pixels) ^ Int64(raster.width << 20 | raster.height)
+        }
+    }
+}

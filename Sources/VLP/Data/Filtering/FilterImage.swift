@@ -23,10 +23,8 @@ struct FilterImage {
         case .encoded(let data):
             return read(bytes: data, source: "embedded image", decodes: decodes, shortSide: shortSide)
         case .file(let path):
-            if !decodes, let handle = FileHandle(forReadingAtPath: path) {
-                let head = (try? handle.read(upToCount: 1 << 16)) ?? Data()
-                try? handle.close()
-                if let size = ImageSize(header: head) { return .success(FilterImage(size: size, pixels: nil)) }
+            if !decodes, let head = payload?.headerBytes, let size = ImageSize(header: head) {
+                return .success(FilterImage(size: size, pixels: nil))
             }
             guard let data = FileManager.default.contents(atPath: path) else {
                 return .failure(Problem(reason: "\(path): cannot read the image file"))
@@ -58,14 +56,9 @@ struct FilterImage {
         }
     }
 
-    /// A key telling images apart for the frequency rule: the file path, or the content for
-    /// embedded bytes and pixels (the same rule as `vlp data inspect`'s distinct images).
+    /// A key telling images apart for the frequency rule (`ImagePayload.identity`); a sample
+    /// without an image counts as its own.
     static func identity(_ payload: ImagePayload?, sampleID: String) -> Int {
-        switch payload {
-        case .file(let path): return Int(SampleTransform.contentHash(Array(("file:" + path).utf8)))
-        case .encoded(let data): return Int(SampleTransform.contentHash(data))
-        case .pixels(let raster): return Int(SampleTransform.contentHash(raster.pixels) ^ Int64(raster.width << 20 | raster.height))
-        case nil: return Int(SampleTransform.contentHash(Array(("sample:" + sampleID).utf8)))
-        }
+        Int(payload?.identity ?? SampleTransform.contentHash(Array(("sample:" + sampleID).utf8)))
     }
 }
