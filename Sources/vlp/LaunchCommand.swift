@@ -93,6 +93,12 @@ struct LaunchCommand: ParsableCommand {
             children.append((rank, process))
             childPIDs[local] = process.processIdentifier
             childCount = Int32(children.count)
+            // A signal that came while this child was starting missed it: pass it on, and start
+            // no more.
+            if receivedSignal != 0 {
+                for (_, p) in children { kill(-p.processIdentifier, receivedSignal) }
+                break
+            }
         }
 
         // Wait for every child; the first failure stops the rest.

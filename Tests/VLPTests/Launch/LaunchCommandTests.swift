@@ -10,8 +10,8 @@ final class LaunchCommandTests: XCTestCase {
         var seconds: Double
     }
 
-    /// Runs `vlp ARGS…`; `signalAfter` sends SIGTERM to it after that many seconds.
-    func launch(_ arguments: [String], signalAfter: Double? = nil) throws -> Outcome {
+    /// Runs `vlp ARGS…`; once its standard output satisfies `signalWhen`, sends it SIGTERM.
+    func launch(_ arguments: [String], signalWhen: ((String) -> Bool)? = nil) throws -> Outcome {
         let process = Process()
         process.executableURL = try vlpExecutable()
         process.arguments = arguments
@@ -21,17 +21,37 @@ final class LaunchCommandTests: XCTestCase {
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
+        let stdout = LockedText(), stderr = LockedText()
+        let readers = DispatchGroup()
+        for (pipe, text) in [(out, stdout), (err, stderr)] {
+            readers.enter()
+            Thread {
+                while case let data = pipe.fileHandleForReading.availableData, !data.isEmpty { text.append(data) }
+                readers.leave()
+            }.start()
+        }
         let start = Date()
         try process.run()
-        if let signalAfter {
-            Thread.sleep(forTimeInterval: signalAfter)
+        if let signalWhen {
+            // Signal only once the ranks say they are ready: starting takes over a second on a
+            // loaded machine, and a signal before the children's traps would test nothing.
+            while !signalWhen(stdout.value), process.isRunning, Date().timeIntervalSince(start) < 60 {
+                Thread.sleep(forTimeInterval: 0.02)
+            }
             kill(process.processIdentifier, SIGTERM)
         }
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return Outcome(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                       stderr: String(decoding: stderr, as: UTF8.self), seconds: Date().timeIntervalSince(start))
+        _ = readers.wait(timeout: .now() + 10)
+        return Outcome(status: process.terminationStatus, stdout: stdout.value, stderr: stderr.value,
+                       seconds: Date().timeIntervalSince(start))
+    }
+
+    /// Text that one thread appends to while another reads it.
+    final class LockedText: @unchecked Sendable {
+        private let lock = NSLock()
+        private var data = Data()
+        func append(_ more: Data) { lock.lock(); data.append(more); lock.unlock() }
+        var value: String { lock.lock(); defer { lock.unlock() }; return String(decoding: data, as: UTF8.self) }
     }
 
     func testEveryRankGetsItsEnvironmentAndPrefixedOutput() throws {
@@ -60,11 +80,16 @@ final class LaunchCommandTests: XCTestCase {
     }
 
     func testSIGTERMIsForwardedToEveryRank() throws {
-        let outcome = try launch(["launch", "-n", "2", "--", "/bin/sh", "-c", "trap 'echo stopping; exit 7' TERM; while :; do sleep 0.05; done"],
-                                 signalAfter: 1.0)
+        var signalled = Date.distantFuture
+        let outcome = try launch(["launch", "-n", "2", "--", "/bin/sh", "-c", "trap 'echo stopping; exit 7' TERM; echo ready; while :; do sleep 0.05; done"],
+                                 signalWhen: { stdout in
+                                     guard stdout.contains("[rank 0] ready") && stdout.contains("[rank 1] ready") else { return false }
+                                     signalled = Date()
+                                     return true
+                                 })
         XCTAssertEqual(outcome.status, 7, outcome.stderr)
         XCTAssertTrue(outcome.stdout.contains("[rank 0] stopping") && outcome.stdout.contains("[rank 1] stopping"), outcome.stdout)
-        XCTAssertLessThan(outcome.seconds, 10)
+        XCTAssertLessThan(Date().timeIntervalSince(signalled), 10)
     }
 
     func testMissingCommandIsAUsageError() throws {

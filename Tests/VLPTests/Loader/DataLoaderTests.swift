@@ -188,7 +188,10 @@ final class DataLoaderTests: XCTestCase {
                                                    prefetchBatches: 2, progress: false),
                                     startingAt: LoaderPosition(seed: 1))
         XCTAssertNotNil(try loader.next())
-        Thread.sleep(forTimeInterval: 0.3)           // the threads run ahead as far as they may
+        // The threads run ahead as far as they may (a loaded machine gets up to 10 s to start them).
+        let deadline = Date().addingTimeInterval(10)
+        while loader.statistics.samplesRead <= 16 && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        Thread.sleep(forTimeInterval: 0.3)
         let bound = 16 + 8 + 4 * (2 + 1) + 1 + 4     // buffer + in flight + queued/partial/taken batches + one in hand
         let paused = loader.statistics
         XCTAssertLessThanOrEqual(paused.samplesRead, bound)
