@@ -62,30 +62,18 @@ struct EmbedCommand: ParsableCommand {
         let trained = try? TrainingCheckpoint.loadModel(checkpoint)
         if trained != nil && pooling != nil { throw ValidationError("--pooling applies to BERT directories; a trained checkpoint embeds with its projection") }
         let embeddings: Tensor = try withInferenceMode {
-            var parts: [Tensor] = []
             if let trained {
                 // A swift-vlp checkpoint: the towers' L2-normalised contrastive features.
-                guard let towers = trained.towers else {
+                guard trained.towers != nil else {
                     throw ValidationError("\(checkpoint) is a single-stream model, which has no separate text or image embedding")
                 }
-                let size = trained.configuration.vision.imageSize
-                let tokenizer = try BertTokenizer.chineseCLIP()
-                let pipeline = try ImagePipeline.clipEvaluation(size: size)
-                var generator = SystemRandomNumberGenerator()
-                for start in stride(from: 0, to: items.count, by: batchSize) {
-                    let chunk = items[start..<min(start + batchSize, items.count)]
-                    switch modality {
-                    case .text:
-                        let limit = maxLength ?? trained.configuration.text.maxPositions
-                        let batch = try TextBatch(try chunk.map { try tokenizer.encode($0, maxLength: limit) }, paddingID: tokenizer.paddingID)
-                        parts.append(try towers.encodeTexts(batch.inputIDs, attentionMask: batch.attentionMask).features)
-                    case .image:
-                        let values = try chunk.flatMap { try pipeline(contentsOf: $0, using: &generator).values }
-                        parts.append(try towers.encodeImages(Tensor(values, shape: [chunk.count, 3, size, size])).features)
-                    }
+                let embedder = try TowerEmbedder(model: trained, batchSize: batchSize, maxLength: maxLength)
+                switch modality {
+                case .text: return try embedder.textFeatures(items)
+                case .image: return try embedder.imageFeatures(files: items)
                 }
-                return try cat(parts, dim: 0)
             }
+            var parts: [Tensor] = []
             switch modality {
             case .text:
                 let (model, _) = try BertModel.pretrained(directory: url)

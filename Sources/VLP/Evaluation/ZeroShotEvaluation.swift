@@ -17,20 +17,14 @@ public enum ZeroShotEvaluation {
 
     public static func run(_ model: PretrainingModel, images: Tensor, labels: [Int], classNames: [String], templates: [String],
                            tokenizer: BertTokenizer, contextLength: Int) throws -> ZeroShotResult {
-        guard let towers = model.towers else {
+        guard model.towers != nil else {
             throw EvaluationError.empty("zero-shot classification needs text and image towers; the single-stream model's")
         }
-        let device = model.device
+        let embedder = try TowerEmbedder(model: model, tokenizer: tokenizer, batchSize: 64, maxLength: contextLength)
         return try withNoGrad {
-            let classifier = try ZeroShotClassifier(classNames: classNames, templates: templates) { prompts in
-                let batch = try TextBatch(try prompts.map { try tokenizer.encode($0, maxLength: contextLength) }, paddingID: tokenizer.paddingID)
-                return try towers.encodeTexts(batch.inputIDs.to(device: device), attentionMask: batch.attentionMask.to(device: device)).features
-            }
-            var features: [Tensor] = []
-            for start in stride(from: 0, to: images.size(0), by: 64) {
-                features.append(try towers.encodeImages(images.narrowed(dim: 0, start: start, length: min(64, images.size(0) - start)).to(device: device)).features)
-            }
-            return try classifier.evaluate(imageFeatures: cat(features), labels: labels)
+            let classifier = try ZeroShotClassifier(classNames: classNames, templates: templates, encodeTexts: embedder.textFeatures)
+            let features = try embedder.imageFeatures(pixels: images)
+            return try classifier.evaluate(imageFeatures: features, labels: labels)
         }
     }
 }
