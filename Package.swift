@@ -17,6 +17,7 @@ let package = Package(
     products: [
         .library(name: "Torch", targets: ["Torch"]),
         .library(name: "VLP", targets: ["VLP"]),
+        .library(name: "VLPServer", targets: ["VLPServer"]),
         .executable(name: "vlp", targets: ["vlp"]),
     ],
     dependencies: [
@@ -52,6 +53,25 @@ let package = Package(
             dependencies: ["Torch", "CImageCodecs", .product(name: "Yams", package: "Yams")],
             resources: [.copy("Resources")]
         ),
+        // FAISS from Debian's libfaiss-dev: a static libfaiss.a without FAISS's own C API, hence
+        // this C++ shim; FAISS needs OpenMP (gomp) and BLAS/LAPACK at link time.
+        .target(
+            name: "CFaiss",
+            path: "Sources/CFaiss",
+            linkerSettings: [
+                .linkedLibrary("faiss"),
+                .linkedLibrary("gomp"),
+                .linkedLibrary("blas"),
+                .linkedLibrary("lapack"),
+            ]
+        ),
+        .target(
+            name: "VLPServer",
+            dependencies: [
+                "CFaiss",
+                "VLP",
+            ]
+        ),
         .executableTarget(
             name: "vlp",
             dependencies: [
@@ -62,6 +82,7 @@ let package = Package(
         .executableTarget(name: "vlp-bench", dependencies: ["Torch", "VLP"], path: "Benchmarks/vlp-bench"),
         .testTarget(name: "TorchTests", dependencies: ["Torch"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VLPTests", dependencies: ["VLP", "Torch"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "VLPServerTests", dependencies: ["VLPServer"]),
     ],
     swiftLanguageModes: [.v5],
     cxxLanguageStandard: .cxx17

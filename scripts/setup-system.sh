@@ -13,6 +13,9 @@ PACKAGES=(
   libwebp-dev
   zlib1g-dev            # vlp_gunzip in CImageCodecs (libpng-dev pulls it in too)
   libgloo-dev           # Gloo headers for c10d process groups (distributed training on CPU)
+  libfaiss-dev          # vector search for VLPServer (CFaiss links the static libfaiss.a)
+  libblas-dev           # libblas.so / liblapack.so link names that libfaiss.a needs
+  liblapack-dev
   unzip
   dataset-fashion-mnist # real image–label set for zero-shot (idx files under /usr/share/datasets)
 )
