@@ -23,6 +23,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
     ],
     targets: [
         .target(
@@ -70,19 +71,21 @@ let package = Package(
             dependencies: [
                 "CFaiss",
                 "VLP",
+                "Torch",
+                .product(name: "Hummingbird", package: "hummingbird"),
             ]
         ),
         .executableTarget(
             name: "vlp",
             dependencies: [
-                "VLP", "Torch",
+                "VLP", "Torch", "VLPServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(name: "vlp-bench", dependencies: ["Torch", "VLP"], path: "Benchmarks/vlp-bench"),
         .testTarget(name: "TorchTests", dependencies: ["Torch"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VLPTests", dependencies: ["VLP", "Torch"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "VLPServerTests", dependencies: ["VLPServer"]),
+        .testTarget(name: "VLPServerTests", dependencies: ["VLPServer", "VLP", "Torch", .product(name: "Hummingbird", package: "hummingbird")]),
     ],
     swiftLanguageModes: [.v5],
     cxxLanguageStandard: .cxx17

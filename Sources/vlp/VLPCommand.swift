@@ -16,6 +16,9 @@ struct VLPCommand: ParsableCommand {
             EvaluateCommand.self,
             FinetuneCommand.self,
             LaunchCommand.self,
+            IndexCommand.self,
+            SearchCommand.self,
+            ServeCommand.self,
             // Subcommands register here, one line each.
         ]
     )

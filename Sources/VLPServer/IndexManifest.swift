@@ -1,0 +1,51 @@
+import Foundation
+
+/// What an index folder holds, written as `manifest.json`: enough to check the folder is whole
+/// and to embed queries the way its images were embedded.
+public struct IndexManifest: Codable, Equatable, Sendable {
+    public static let formatName = "swift-vlp-index"
+    public static let currentVersion = 1
+
+    public var format = IndexManifest.formatName
+    public var version = IndexManifest.currentVersion
+    /// The checkpoint folder whose image tower embedded the images (absolute path).
+    public var checkpoint: String
+    /// Feature width.
+    public var dimension: Int
+    /// FAISS index-factory string (`Flat`, `HNSW32`, `IVF256,PQ32`, …).
+    public var factory: String
+    /// Vectors (= entries) in the index.
+    public var count: Int
+    /// Where the images came from.
+    public var source: String
+    /// Images of the source that could not be read or decoded.
+    public var skipped: Int
+    /// ISO-8601 time of the build.
+    public var created: String
+
+    public init(checkpoint: String, dimension: Int, factory: String, count: Int, source: String, skipped: Int, created: Date = Date()) {
+        self.checkpoint = checkpoint
+        self.dimension = dimension
+        self.factory = factory
+        self.count = count
+        self.source = source
+        self.skipped = skipped
+        self.created = ISO8601DateFormatter().string(from: created)
+    }
+}
+
+/// One indexed image: its id in the source, where its bytes are, and the texts the source gave it.
+public struct IndexEntry: Codable, Equatable, Sendable {
+    /// The sample id (datasets) or the path relative to the folder (image folders).
+    public var id: String
+    /// The image file: relative to the index folder when the index holds a copy, else absolute.
+    public var image: String
+    /// The source's texts for the image (empty for an image folder).
+    public var texts: [String]
+
+    public init(id: String, image: String, texts: [String] = []) {
+        self.id = id
+        self.image = image
+        self.texts = texts
+    }
+}

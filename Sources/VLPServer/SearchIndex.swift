@@ -1,0 +1,82 @@
+import Foundation
+
+/// A built index folder, opened for search: `manifest.json`, `vectors.faiss` (the FAISS index of
+/// L2-normalised image features, so inner product is cosine similarity), `entries.jsonl` (one
+/// entry per vector, in vector order) and `images/` (copies of images that had no file of
+/// their own in the source). `SearchIndexBuilder` writes it; the folder is checked as a whole
+/// on opening, so a half-copied or mismatched folder is an error, not wrong results.
+public final class SearchIndex: @unchecked Sendable {
+    public static let manifestFile = "manifest.json"
+    public static let vectorsFile = "vectors.faiss"
+    public static let entriesFile = "entries.jsonl"
+    public static let imagesFolder = "images"
+
+    public let folder: URL
+    public let manifest: IndexManifest
+    public let entries: [IndexEntry]
+    public let vectors: VectorIndex
+
+    /// One result: the entry's position in the index, the entry, and its cosine similarity.
+    public struct Hit: Equatable, Sendable {
+        public var position: Int
+        public var entry: IndexEntry
+        public var score: Float
+    }
+
+    public init(folder path: String) throws {
+        folder = URL(fileURLWithPath: path).standardizedFileURL
+        let name = folder.path
+        guard let manifestData = FileManager.default.contents(atPath: folder.appendingPathComponent(Self.manifestFile).path) else {
+            throw SearchIndexError.invalidIndex(folder: name, reason: "no \(Self.manifestFile) (build one with `vlp index`)")
+        }
+        do {
+            manifest = try JSONDecoder().decode(IndexManifest.self, from: manifestData)
+        } catch {
+            throw SearchIndexError.invalidIndex(folder: name, reason: "\(Self.manifestFile) does not parse: \(error)")
+        }
+        guard manifest.format == IndexManifest.formatName, manifest.version == IndexManifest.currentVersion else {
+            throw SearchIndexError.invalidIndex(folder: name, reason: "\(Self.manifestFile) is \(manifest.format) version \(manifest.version); this build reads \(IndexManifest.formatName) version \(IndexManifest.currentVersion)")
+        }
+        entries = try Self.readEntries(folder.appendingPathComponent(Self.entriesFile))
+        vectors = try VectorIndex.read(from: folder.appendingPathComponent(Self.vectorsFile))
+        guard entries.count == manifest.count, vectors.count == manifest.count else {
+            throw SearchIndexError.invalidIndex(folder: name, reason: "the manifest says \(manifest.count) images, \(Self.entriesFile) holds \(entries.count) and \(Self.vectorsFile) \(vectors.count)")
+        }
+        guard vectors.dimension == manifest.dimension else {
+            throw SearchIndexError.invalidIndex(folder: name, reason: "the manifest says width \(manifest.dimension), \(Self.vectorsFile) has \(vectors.dimension)")
+        }
+    }
+
+    /// The `count` entries nearest to an L2-normalised query vector, best first.
+    public func search(_ query: [Float], count: Int) throws -> [Hit] {
+        guard count >= 1 else { throw SearchIndexError.invalidQuery("the result count must be at least 1, not \(count)") }
+        guard query.count == manifest.dimension else {
+            throw SearchIndexError.invalidQuery("a query vector of width \(query.count); the index holds width \(manifest.dimension)")
+        }
+        return try vectors.search([query], count: min(count, entries.count))[0].map {
+            Hit(position: $0.id, entry: entries[$0.id], score: $0.score)
+        }
+    }
+
+    /// The file of an entry's image.
+    public func imageFile(of entry: IndexEntry) -> URL {
+        entry.image.hasPrefix("/") ? URL(fileURLWithPath: entry.image) : folder.appendingPathComponent(entry.image)
+    }
+
+    static func readEntries(_ url: URL) throws -> [IndexEntry] {
+        let folder = url.deletingLastPathComponent().path
+        guard let data = FileManager.default.contents(atPath: url.path) else {
+            throw SearchIndexError.invalidIndex(folder: folder, reason: "no \(url.lastPathComponent)")
+        }
+        let decoder = JSONDecoder()
+        var entries: [IndexEntry] = []
+        for (number, line) in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() where !line.isEmpty {
+            do {
+                entries.append(try decoder.decode(IndexEntry.self, from: Data(line)))
+            } catch {
+                throw SearchIndexError.invalidIndex(folder: folder, reason: "\(url.lastPathComponent):\(number + 1) is not an entry: \(error)")
+            }
+        }
+        return entries
+    }
+}

@@ -1,0 +1,120 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import VLP
+
+/// The HTTP face of a `SearchEngine` (Hummingbird):
+///
+/// - `GET /` — the search page (`SearchPage`);
+/// - `GET /api/search?q=TEXT&k=N` — images for a text, as JSON (`SearchResponse`);
+/// - `POST /api/search/image?k=N` — images like the request body's image (JPEG, PNG, WebP);
+/// - `GET /api/info` — the index's manifest;
+/// - `GET /images/POSITION` — an indexed image's bytes.
+///
+/// A bad query is a 400 whose JSON body `{"error": {"message": …}}` says what was wrong.
+public enum SearchServer {
+    /// Largest query image accepted, in bytes.
+    public static let maximumImageBytes = 20 << 20
+    /// Results when `k` is not given.
+    public static let defaultCount = 12
+
+    /// The routes over `engine`.
+    public static func router(_ engine: SearchEngine) -> Router<BasicRequestContext> {
+        let router = Router()
+        router.get("/") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
+                     body: ResponseBody(byteBuffer: ByteBuffer(string: SearchPage.html)))
+        }
+        router.get("/api/search") { request, _ -> SearchResponse in
+            let text = request.uri.queryParameters.get("q") ?? ""
+            let count = try resultCount(request)
+            let start = Date()
+            let hits = try await answer { try await engine.search(text: text, count: count) }
+            return SearchResponse(query: text, hits: hits, since: start)
+        }
+        router.post("/api/search/image") { request, _ -> SearchResponse in
+            let count = try resultCount(request)
+            var request = request
+            let body: ByteBuffer
+            do {
+                body = try await request.collectBody(upTo: maximumImageBytes)
+            } catch {
+                throw HTTPError(.contentTooLarge, message: "the query image is over \(maximumImageBytes >> 20) MiB")
+            }
+            let start = Date()
+            let hits = try await answer { try await engine.search(image: Array(buffer: body), count: count) }
+            return SearchResponse(query: nil, hits: hits, since: start)
+        }
+        router.get("/api/info") { _, _ -> IndexInfo in
+            IndexInfo(manifest: engine.index.manifest)
+        }
+        router.get("/images/{position}") { _, context -> Response in
+            guard let position = context.parameters.get("position", as: Int.self), engine.index.entries.indices.contains(position) else {
+                throw HTTPError(.notFound, message: "no image at that position; the index holds \(engine.index.entries.count)")
+            }
+            let file = engine.index.imageFile(of: engine.index.entries[position])
+            guard let data = FileManager.default.contents(atPath: file.path) else {
+                throw HTTPError(.notFound, message: "the image file of entry \(position) is gone")
+            }
+            let type = ImageContainer.sniff(data).map { $0 == .jpeg ? "image/jpeg" : "image/\($0.rawValue)" } ?? "application/octet-stream"
+            return Response(status: .ok, headers: [.contentType: type, .cacheControl: "max-age=3600"],
+                            body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+        }
+        return router
+    }
+
+    /// An application serving `engine` on `host:port` (port 0: any free port, reported to
+    /// `onRunning`).
+    public static func application(_ engine: SearchEngine, host: String = "127.0.0.1", port: Int = 8080,
+                                   onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+        Application(router: router(engine), configuration: .init(address: .hostname(host, port: port), serverName: "vlp serve"),
+                    onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) })
+    }
+
+    static func resultCount(_ request: Request) throws -> Int {
+        guard let text = request.uri.queryParameters.get("k") else { return defaultCount }
+        guard let count = Int(text) else { throw HTTPError(.badRequest, message: "k must be a whole number, not \"\(text)\"") }
+        return count
+    }
+
+    /// Runs a search, turning a query the engine rejects into a 400 that says why.
+    static func answer(_ search: () async throws -> [SearchIndex.Hit]) async throws -> [SearchIndex.Hit] {
+        do {
+            return try await search()
+        } catch let error as SearchIndexError {
+            throw HTTPError(.badRequest, message: error.description)
+        }
+    }
+}
+
+/// The JSON a search returns.
+public struct SearchResponse: ResponseEncodable, Decodable, Sendable {
+    public struct Result: Codable, Sendable {
+        public var rank: Int
+        /// Position in the index (the `/images/POSITION` path).
+        public var position: Int
+        public var id: String
+        /// Cosine similarity between the query and the image.
+        public var score: Float
+        public var image: String
+        public var texts: [String]
+    }
+
+    /// The text query; nil for an image query.
+    public var query: String?
+    public var milliseconds: Double
+    public var results: [Result]
+
+    public init(query: String?, hits: [SearchIndex.Hit], since start: Date) {
+        self.query = query
+        milliseconds = (Date().timeIntervalSince(start) * 1e4).rounded() / 10
+        results = hits.enumerated().map { rank, hit in
+            Result(rank: rank + 1, position: hit.position, id: hit.entry.id, score: hit.score, image: "/images/\(hit.position)", texts: hit.entry.texts)
+        }
+    }
+}
+
+/// What `GET /api/info` returns.
+public struct IndexInfo: ResponseEncodable, Decodable, Sendable {
+    public var manifest: IndexManifest
+}

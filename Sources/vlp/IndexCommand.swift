@@ -1,0 +1,74 @@
+import ArgumentParser
+import Foundation
+import VLP
+import VLPServer
+
+/// `vlp index`: embeds images with a trained checkpoint's image tower into a FAISS index folder
+/// that `vlp serve` and `vlp search` query.
+struct IndexCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "index",
+        abstract: "Embed images with a trained checkpoint into a FAISS search index (for vlp serve / vlp search).",
+        discussion: """
+            --images is a folder of image files (searched at any depth) or a dataset in any format \
+            vlp data reads; a dataset's texts are kept to show beside each image. Images that do \
+            not read or decode are skipped and listed. The index folder holds manifest.json, \
+            vectors.faiss, entries.jsonl and images/ (copies of images that had no file of their \
+            own); it appears only when complete.
+
+              vlp index --checkpoint runs/r2d2-tiny --images photos/ --out photos.index
+              vlp index --checkpoint runs/r2d2-tiny --images data/cnclip --split valid --out valid.index --factory HNSW32
+            """)
+
+    @Option(help: "A checkpoint folder (step-*), or a run folder (its latest checkpoint); R2D2 or a dual encoder.")
+    var checkpoint: String
+
+    @Option(help: "A folder of images, or a dataset.")
+    var images: String
+
+    @Option(help: "Dataset format when it cannot be detected (\(DatasetFormat.allCases.map(\.rawValue).joined(separator: ", "))).")
+    var format: String?
+
+    @Option(help: "The part of a dataset holding several (`vlp data inspect` lists them).")
+    var split: String?
+
+    @Option(help: "The index folder to write.")
+    var out: String
+
+    @Option(help: "FAISS index-factory string: Flat (exact), HNSW32, IVF256,Flat, IVF256,PQ16, …")
+    var factory = "Flat"
+
+    @Option(help: "Images per forward pass.")
+    var batchSize = 32
+
+    @Flag(help: "Replace an existing index folder.")
+    var overwrite = false
+
+    func validate() throws {
+        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
+        if let format, DatasetFormat(rawValue: format) == nil {
+            throw ValidationError("unknown --format \(format); one of \(DatasetFormat.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+    }
+
+    func run() throws {
+        let pinned = try TrainingCheckpoint.resolve(checkpoint).standardizedFileURL.path
+        let embedder = try TowerEmbedder(checkpoint: pinned, batchSize: batchSize)
+        let source = try IndexSource.open(images, format: format.flatMap(DatasetFormat.init(rawValue:)), split: split)
+        var builder = SearchIndexBuilder(embedder: embedder, checkpoint: pinned, factory: factory)
+        var lastReport = Date()
+        builder.progress = { indexed, skipped in
+            guard Date().timeIntervalSince(lastReport) >= 5 else { return }
+            lastReport = Date()
+            FileHandle.standardError.write(Data("indexed \(indexed) images (\(skipped) skipped)\n".utf8))
+        }
+        let report = try builder.build(from: source, into: out, overwrite: overwrite)
+        let rate = Double(report.indexed) / max(report.seconds, 1e-9)
+        print("indexed \(report.indexed) images into \(report.folder) in \(String(format: "%.1f", report.seconds)) s (\(String(format: "%.1f", rate)) images/s)")
+        if !report.skipped.isEmpty {
+            print("skipped \(report.skipped.count):")
+            for record in report.skipped.prefix(20) { print("  \(record)") }
+            if report.skipped.count > 20 { print("  … and \(report.skipped.count - 20) more") }
+        }
+    }
+}

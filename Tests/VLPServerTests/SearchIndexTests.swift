@@ -1,0 +1,133 @@
+import Foundation
+import Torch
+import VLP
+import XCTest
+@testable import VLPServer
+
+/// Building and searching index folders: results equal brute-force cosine over the same
+/// embeddings, every image finds itself, bad images are skipped and reported, and a broken
+/// folder or a bad query is a clear error.
+final class SearchIndexTests: XCTestCase {
+    func testImageFolderIndexSkipsTheCorruptImageAndSearchesLikeBruteForce() throws {
+        let scratch = try SearchFixtures.folder(self, "folder")
+        let checkpoint = try SearchFixtures.checkpoint(in: scratch)
+        let (photos, files, corrupt) = try SearchFixtures.imageFolder(in: scratch, count: 9)
+        let embedder = try TowerEmbedder(checkpoint: checkpoint, batchSize: 4)
+        let builder = SearchIndexBuilder(embedder: embedder, checkpoint: checkpoint)
+        let report = try builder.build(from: IndexSource.open(photos.path), into: scratch.appendingPathComponent("photos.index").path)
+        XCTAssertEqual(report.indexed, 9)
+        XCTAssertEqual(report.skipped.count, 1)
+        XCTAssertTrue(report.skipped[0].description.contains("broken.jpg"), report.skipped[0].description)
+
+        let index = try SearchIndex(folder: report.folder)
+        XCTAssertEqual(index.manifest.count, 9)
+        XCTAssertEqual(index.manifest.skipped, 1)
+        XCTAssertEqual(index.entries.map { index.imageFile(of: $0).path }, files)
+        XCTAssertTrue(index.entries.contains { $0.id == "more/scene-1.png" }, "ids are paths inside the folder")
+        XCTAssertFalse(index.entries.contains { $0.image == corrupt })
+
+        // A text query: the same ranking and scores as cosine over the embedder's own features.
+        let images = try TowerEmbedder.rows(embedder.imageFeatures(files: files))
+        let query = try TowerEmbedder.rows(embedder.textFeatures(["一个红色的圆形在蓝色方块的左边"]))[0]
+        let brute = images.enumerated().map { ($0.offset, zip($0.element, query).reduce(Float(0)) { $0 + $1.0 * $1.1 }) }
+            .sorted { $0.1 > $1.1 }
+        let hits = try index.search(query, count: 5)
+        XCTAssertEqual(hits.map(\.position), brute.prefix(5).map(\.0))
+        for (hit, expected) in zip(hits, brute) { XCTAssertEqual(hit.score, expected.1, accuracy: 1e-5) }
+        // Every image is its own nearest neighbour.
+        for (position, vector) in images.enumerated() {
+            let top = try index.search(vector, count: 1)[0]
+            XCTAssertEqual(top.position, position)
+            XCTAssertEqual(top.score, 1, accuracy: 1e-4)
+        }
+        XCTAssertEqual(try index.search(query, count: 50).count, 9, "asking for more than the index holds gives all of it")
+    }
+
+    func testDatasetIndexKeepsTextsAndCopiesImagesThatHaveNoFile() throws {
+        let scratch = try SearchFixtures.folder(self, "dataset")
+        let checkpoint = try SearchFixtures.checkpoint(in: scratch)
+        let samples = try SearchFixtures.scenes(count: 5)
+        let data = scratch.appendingPathComponent("cnclip").path
+        let writer = try DatasetFormat.cnclip.writer(folder: data, part: "valid", encode: { Data(try ImageEncoder.png($0)) })
+        try writer.write(contentsOf: samples)
+        try writer.finish()
+        let builder = SearchIndexBuilder(embedder: try TowerEmbedder(checkpoint: checkpoint), checkpoint: checkpoint)
+        let report = try builder.build(from: IndexSource.open(data, split: "valid"), into: scratch.appendingPathComponent("valid.index").path)
+        XCTAssertEqual(report.indexed, 5)
+        XCTAssertTrue(report.skipped.isEmpty, "\(report.skipped)")
+        let index = try SearchIndex(folder: report.folder)
+        for (entry, sample) in zip(index.entries, samples) {
+            XCTAssertEqual(entry.id, sample.id)
+            XCTAssertEqual(entry.texts, sample.positiveTexts.map(\.text))
+            XCTAssertTrue(entry.image.hasPrefix("images/"), entry.image)
+            guard case .pixels(let image)? = sample.image else { return XCTFail("scenes give pixels") }
+            XCTAssertEqual(FileManager.default.contents(atPath: index.imageFile(of: entry).path), Data(try ImageEncoder.png(image)))
+        }
+    }
+
+    func testAnExistingIndexIsReplacedOnlyWhenAskedAndNothingIsLeftBehind() throws {
+        let scratch = try SearchFixtures.folder(self, "replace")
+        let checkpoint = try SearchFixtures.checkpoint(in: scratch)
+        let (photos, _, _) = try SearchFixtures.imageFolder(in: scratch, count: 3)
+        let destination = scratch.appendingPathComponent("photos.index").path
+        let builder = SearchIndexBuilder(embedder: try TowerEmbedder(checkpoint: checkpoint), checkpoint: checkpoint, factory: "HNSW16")
+        _ = try builder.build(from: IndexSource.open(photos.path), into: destination)
+        XCTAssertThrowsError(try builder.build(from: IndexSource.open(photos.path), into: destination)) {
+            XCTAssertTrue("\($0)".contains("--overwrite"), "\($0)")
+        }
+        let again = try builder.build(from: IndexSource.open(photos.path), into: destination, overwrite: true)
+        XCTAssertEqual(again.indexed, 3)
+        XCTAssertEqual(try SearchIndex(folder: destination).manifest.factory, "HNSW16")
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: scratch.path).filter { $0.hasPrefix(".") }
+        XCTAssertEqual(leftovers, [], "no staging or old folders remain")
+
+        let empty = scratch.appendingPathComponent("empty")
+        try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
+        try Data("x".utf8).write(to: empty.appendingPathComponent("bad.png"))
+        XCTAssertThrowsError(try builder.build(from: IndexSource.open(empty.path), into: scratch.appendingPathComponent("none.index").path)) {
+            XCTAssertTrue("\($0)".contains("no readable images") && "\($0)".contains("1 skipped"), "\($0)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: scratch.appendingPathComponent("none.index").path))
+    }
+
+    func testABrokenIndexFolderIsAnErrorNamingWhatIsWrong() throws {
+        let scratch = try SearchFixtures.folder(self, "broken")
+        let checkpoint = try SearchFixtures.checkpoint(in: scratch)
+        let (photos, _, _) = try SearchFixtures.imageFolder(in: scratch, count: 3)
+        let builder = SearchIndexBuilder(embedder: try TowerEmbedder(checkpoint: checkpoint), checkpoint: checkpoint)
+        let folder = try builder.build(from: IndexSource.open(photos.path), into: scratch.appendingPathComponent("i").path).folder
+        let entries = URL(fileURLWithPath: folder).appendingPathComponent(SearchIndex.entriesFile)
+        let lines = try String(contentsOf: entries, encoding: .utf8).split(separator: "\n")
+        try (lines.dropLast().joined(separator: "\n") + "\n").write(to: entries, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try SearchIndex(folder: folder)) {
+            XCTAssertTrue("\($0)".contains("says 3 images") && "\($0)".contains("holds 2"), "\($0)")
+        }
+        try "{\"id\": 3}\n".write(to: entries, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try SearchIndex(folder: folder)) { XCTAssertTrue("\($0)".contains("entries.jsonl:1"), "\($0)") }
+        try FileManager.default.removeItem(at: URL(fileURLWithPath: folder).appendingPathComponent(SearchIndex.manifestFile))
+        XCTAssertThrowsError(try SearchIndex(folder: folder)) { XCTAssertTrue("\($0)".contains("vlp index"), "\($0)") }
+    }
+
+    func testTheEngineAnswersTextAndImageQueriesAndRejectsBadOnes() throws {
+        let scratch = try SearchFixtures.folder(self, "engine")
+        let checkpoint = try SearchFixtures.checkpoint(in: scratch)
+        let (photos, files, _) = try SearchFixtures.imageFolder(in: scratch, count: 6)
+        let builder = SearchIndexBuilder(embedder: try TowerEmbedder(checkpoint: checkpoint), checkpoint: checkpoint)
+        let folder = try builder.build(from: IndexSource.open(photos.path), into: scratch.appendingPathComponent("i").path).folder
+        let engine = try SearchEngine(indexFolder: folder)
+        XCTAssertEqual(try engine.search(text: "a blue square", count: 4).count, 4)
+        let bytes = [UInt8](try XCTUnwrap(FileManager.default.contents(atPath: files[2])))
+        let top = try engine.search(image: bytes, count: 1)[0]
+        XCTAssertEqual(engine.index.imageFile(of: top.entry).path, files[2])
+        for (query, expected) in [({ try engine.search(text: "  ", count: 3) }, "text is empty"),
+                                  ({ try engine.search(text: "cat", count: 0) }, "1...1000"),
+                                  ({ try engine.search(image: Array("not an image".utf8), count: 3) }, "query image")] as [(() throws -> [SearchIndex.Hit], String)] {
+            XCTAssertThrowsError(try query()) { XCTAssertTrue("\($0)".contains(expected), "\($0) should mention \(expected)") }
+        }
+        // A checkpoint whose features have another width cannot search this index.
+        let other = try SearchFixtures.checkpoint(in: scratch, embedDim: 32)
+        XCTAssertThrowsError(try SearchEngine(indexFolder: folder, checkpoint: other)) {
+            XCTAssertTrue("\($0)".contains("width-64") && "\($0)".contains("width 32"), "\($0)")
+        }
+    }
+}
