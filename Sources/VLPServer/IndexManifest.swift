@@ -10,6 +10,9 @@ public struct IndexManifest: Codable, Equatable, Sendable {
     public var version = IndexManifest.currentVersion
     /// The checkpoint folder whose image tower embedded the images (absolute path).
     public var checkpoint: String
+    /// Tokens per text query, special tokens included: the length the model was trained and
+    /// evaluated with.
+    public var contextLength: Int
     /// Feature width.
     public var dimension: Int
     /// FAISS index-factory string (`Flat`, `HNSW32`, `IVF256,PQ32`, …).
@@ -23,8 +26,13 @@ public struct IndexManifest: Codable, Equatable, Sendable {
     /// ISO-8601 time of the build.
     public var created: String
 
-    public init(checkpoint: String, dimension: Int, factory: String, count: Int, source: String, skipped: Int, created: Date = Date()) {
+    enum CodingKeys: String, CodingKey {
+        case format, version, checkpoint, contextLength = "context_length", dimension, factory, count, source, skipped, created
+    }
+
+    public init(checkpoint: String, contextLength: Int, dimension: Int, factory: String, count: Int, source: String, skipped: Int, created: Date = Date()) {
         self.checkpoint = checkpoint
+        self.contextLength = contextLength
         self.dimension = dimension
         self.factory = factory
         self.count = count

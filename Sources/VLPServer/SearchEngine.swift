@@ -23,10 +23,12 @@ public final class SearchEngine: @unchecked Sendable {
         self.embedder = embedder
     }
 
-    /// Opens an index folder with the checkpoint its manifest names, or `checkpoint` instead.
+    /// Opens an index folder with the checkpoint and text length its manifest names, or
+    /// `checkpoint` instead.
     public convenience init(indexFolder: String, checkpoint: String? = nil) throws {
         let index = try SearchIndex(folder: indexFolder)
-        try self.init(index: index, embedder: TowerEmbedder(checkpoint: checkpoint ?? index.manifest.checkpoint))
+        try self.init(index: index, embedder: TowerEmbedder(checkpoint: checkpoint ?? index.manifest.checkpoint,
+                                                            maxLength: index.manifest.contextLength))
     }
 
     /// Images for a text query, best first.

@@ -90,7 +90,7 @@ public struct SearchIndexBuilder {
             lines.append(UInt8(ascii: "\n"))
         }
         try write(lines, to: staging.appendingPathComponent(SearchIndex.entriesFile))
-        let manifest = IndexManifest(checkpoint: checkpoint, dimension: rows[0].count, factory: factory, count: entries.count,
+        let manifest = IndexManifest(checkpoint: checkpoint, contextLength: embedder.maxLength, dimension: rows[0].count, factory: factory, count: entries.count,
                                      source: URL(fileURLWithPath: source.path).standardizedFileURL.path, skipped: skipped.count)
         encoder.outputFormatting.insert(.prettyPrinted)
         try write(try encoder.encode(manifest), to: staging.appendingPathComponent(SearchIndex.manifestFile))

@@ -26,7 +26,7 @@ public enum SearchServer {
                      body: ResponseBody(byteBuffer: ByteBuffer(string: SearchPage.html)))
         }
         router.get("/api/search") { request, _ -> SearchResponse in
-            let text = request.uri.queryParameters.get("q") ?? ""
+            let text = formValue("q", in: request) ?? ""
             let count = try resultCount(request)
             let start = Date()
             let hits = try await answer { try await engine.search(text: text, count: count) }
@@ -72,9 +72,23 @@ public enum SearchServer {
     }
 
     static func resultCount(_ request: Request) throws -> Int {
-        guard let text = request.uri.queryParameters.get("k") else { return defaultCount }
+        guard let text = formValue("k", in: request) else { return defaultCount }
         guard let count = Int(text) else { throw HTTPError(.badRequest, message: "k must be a whole number, not \"\(text)\"") }
         return count
+    }
+
+    /// A query-string value decoded as HTML forms and `curl --data-urlencode` encode it: `+` is
+    /// a space, then percent escapes. (Hummingbird's `queryParameters` keeps `+`, which would
+    /// search for "two+green+circles".)
+    static func formValue(_ name: String, in request: Request) -> String? {
+        guard let query = request.uri.query else { return nil }
+        for pair in query.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard parts[0] == name else { continue }
+            let raw = parts.count > 1 ? parts[1].replacingOccurrences(of: "+", with: " ") : ""
+            return raw.removingPercentEncoding ?? raw
+        }
+        return nil
     }
 
     /// Runs a search, turning a query the engine rejects into a 400 that says why.

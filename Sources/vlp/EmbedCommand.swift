@@ -38,7 +38,7 @@ struct EmbedCommand: ParsableCommand {
     @Option(help: "Inputs per forward pass.")
     var batchSize = 32
 
-    @Option(help: "Text: cut texts to this many tokens, special tokens included (default: the model's positions).")
+    @Option(help: "Text: cut texts to this many tokens, special tokens included (default: a BERT directory's positions; 32, the training default, for a swift-vlp checkpoint).")
     var maxLength: Int?
 
     @Option(help: "Write the embeddings as a float32 [count, dim] .npy file.")

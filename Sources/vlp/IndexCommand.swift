@@ -41,11 +41,15 @@ struct IndexCommand: ParsableCommand {
     @Option(help: "Images per forward pass.")
     var batchSize = 32
 
+    @Option(help: "Tokens per text query, special tokens included: the context length the model was trained with.")
+    var contextLength = TowerEmbedder.defaultContextLength
+
     @Flag(help: "Replace an existing index folder.")
     var overwrite = false
 
     func validate() throws {
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
+        if contextLength < 2 { throw ValidationError("--context-length must leave room for [CLS] and [SEP]") }
         if let format, DatasetFormat(rawValue: format) == nil {
             throw ValidationError("unknown --format \(format); one of \(DatasetFormat.allCases.map(\.rawValue).joined(separator: ", "))")
         }
@@ -53,7 +57,7 @@ struct IndexCommand: ParsableCommand {
 
     func run() throws {
         let pinned = try TrainingCheckpoint.resolve(checkpoint).standardizedFileURL.path
-        let embedder = try TowerEmbedder(checkpoint: pinned, batchSize: batchSize)
+        let embedder = try TowerEmbedder(checkpoint: pinned, batchSize: batchSize, maxLength: contextLength)
         let source = try IndexSource.open(images, format: format.flatMap(DatasetFormat.init(rawValue:)), split: split)
         var builder = SearchIndexBuilder(embedder: embedder, checkpoint: pinned, factory: factory)
         var lastReport = Date()

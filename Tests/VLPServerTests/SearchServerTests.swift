@@ -61,6 +61,12 @@ final class SearchServerTests: XCTestCase {
         XCTAssertEqual(answer.results.map(\.rank), [1, 2, 3])
         for (result, hit) in zip(answer.results, expected) { XCTAssertEqual(result.score, hit.score, accuracy: 1e-6) }
 
+        // Spaces written as `+` (HTML forms, curl --data-urlencode) are spaces.
+        let plus = try await fetch(try XCTUnwrap(URL(string: base.absoluteString + "/api/search?q=two+green+circles%2C+please&k=3")))
+        let spelled = try await engine.search(text: "two green circles, please", count: 3)
+        XCTAssertEqual(try JSONDecoder().decode(SearchResponse.self, from: plus.body).results.map(\.position), spelled.map(\.position))
+        XCTAssertEqual(try JSONDecoder().decode(SearchResponse.self, from: plus.body).query, "two green circles, please")
+
         // An image query finds the image itself; its bytes come back from /images/N.
         let bytes = try XCTUnwrap(FileManager.default.contents(atPath: files[3]))
         let byImage = try await fetch(base.appendingPathComponent("/api/search/image").appending(queryItems: [URLQueryItem(name: "k", value: "2")]),

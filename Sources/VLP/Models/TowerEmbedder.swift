@@ -5,7 +5,7 @@ import Torch
 /// batches, without gradients — the one place `vlp embed`, `vlp index`/`vlp serve`, the
 /// filter's semantic scorer and zero-shot evaluation all embed with a trained model. Images get
 /// the evaluation preprocessing (CLIP's resize + centre crop at the model's image size), texts
-/// the Chinese-CLIP tokenizer cut to the model's positions, as retrieval evaluation does.
+/// the Chinese-CLIP tokenizer cut to the training context length, as retrieval evaluation does.
 /// Any architecture with towers works (R2D2, dual encoder); the single-stream model has none.
 public final class TowerEmbedder {
     public let model: PretrainingModel
@@ -14,6 +14,10 @@ public final class TowerEmbedder {
     public var batchSize: Int
     /// Tokens per text, special tokens included.
     public let maxLength: Int
+    /// The text length training and `vlp evaluate` use unless told otherwise (`context_length`
+    /// in a run's config, `--context-length`). Longer texts would reach position embeddings
+    /// the model never trained, so embedding defaults to it too.
+    public static let defaultContextLength = 32
     public let towers: DualEncoder
     public let pipeline: ImagePipeline
 
@@ -24,14 +28,14 @@ public final class TowerEmbedder {
         self.model = model
         self.tokenizer = try tokenizer ?? BertTokenizer.chineseCLIP()
         self.batchSize = max(1, batchSize)
-        self.maxLength = maxLength ?? model.configuration.text.maxPositions
+        self.maxLength = min(maxLength ?? Self.defaultContextLength, model.configuration.text.maxPositions)
         self.towers = towers
         pipeline = try ImagePipeline.clipEvaluation(size: model.configuration.vision.imageSize)
     }
 
     /// Loads a checkpoint folder or a run folder (its latest checkpoint).
-    public convenience init(checkpoint path: String, tokenizer: BertTokenizer? = nil, batchSize: Int = 32) throws {
-        try self.init(model: TrainingCheckpoint.loadModel(path), tokenizer: tokenizer, batchSize: batchSize)
+    public convenience init(checkpoint path: String, tokenizer: BertTokenizer? = nil, batchSize: Int = 32, maxLength: Int? = nil) throws {
+        try self.init(model: TrainingCheckpoint.loadModel(path), tokenizer: tokenizer, batchSize: batchSize, maxLength: maxLength)
     }
 
     /// Side of the square images the image tower takes.
