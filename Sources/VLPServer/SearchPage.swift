@@ -1,6 +1,7 @@
 /// The search page `vlp serve` shows at `/`: a text box and an image picker, results as a grid
 /// of images with their scores and texts. One self-contained HTML file (no assets to fetch);
 /// results are built with `textContent`, so texts from the index are never parsed as HTML.
+/// `/?q=TEXT` opens with that search done, so a result page can be linked.
 enum SearchPage {
     static let html = #"""
     <!doctype html>
@@ -69,11 +70,15 @@ enum SearchPage {
       }
     }
     const k = () => encodeURIComponent(document.getElementById('k').value);
+    const searchText = q => run({ url: '/api/search?q=' + encodeURIComponent(q) + '&k=' + k(), init: {} });
     document.getElementById('text-form').addEventListener('submit', event => {
       event.preventDefault();
       const q = document.getElementById('q').value;
-      run({ url: '/api/search?q=' + encodeURIComponent(q) + '&k=' + k(), init: {} });
+      history.replaceState(null, '', '?q=' + encodeURIComponent(q));   // a result page can be linked
+      searchText(q);
     });
+    const initial = new URLSearchParams(location.search).get('q');
+    if (initial) { document.getElementById('q').value = initial; searchText(initial); }
     document.getElementById('image').addEventListener('change', event => {
       const file = event.target.files[0];
       if (file) run({ url: '/api/search/image?k=' + k(), init: { method: 'POST', body: file } });
