@@ -38,7 +38,7 @@ struct EmbedCommand: ParsableCommand {
     @Option(help: "Inputs per forward pass.")
     var batchSize = 32
 
-    @Option(help: "Text: cut texts to this many tokens, special tokens included (default: a BERT directory's positions; 32, the training default, for a swift-vlp checkpoint).")
+    @Option(help: "Text: cut texts to this many tokens, special tokens included (default: a BERT directory's positions; for a swift-vlp checkpoint the context length it trained with, else 32).")
     var maxLength: Int?
 
     @Option(help: "Write the embeddings as a float32 [count, dim] .npy file.")
@@ -67,7 +67,8 @@ struct EmbedCommand: ParsableCommand {
                 guard trained.towers != nil else {
                     throw ValidationError("\(checkpoint) is a single-stream model, which has no separate text or image embedding")
                 }
-                let embedder = try TowerEmbedder(model: trained, batchSize: batchSize, maxLength: maxLength)
+                let embedder = try TowerEmbedder(model: trained, batchSize: batchSize,
+                                                 maxLength: maxLength ?? TrainingCheckpoint.trainedContextLength(checkpoint))
                 switch modality {
                 case .text: return try embedder.textFeatures(items)
                 case .image: return try embedder.imageFeatures(files: items)

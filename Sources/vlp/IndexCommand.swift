@@ -41,15 +41,15 @@ struct IndexCommand: ParsableCommand {
     @Option(help: "Images per forward pass.")
     var batchSize = 32
 
-    @Option(help: "Tokens per text query, special tokens included: the context length the model was trained with.")
-    var contextLength = TowerEmbedder.defaultContextLength
+    @Option(help: "Tokens per text query, special tokens included (default: the context length the checkpoint trained with, else \(TowerEmbedder.defaultContextLength)).")
+    var contextLength: Int?
 
     @Flag(help: "Replace an existing index folder.")
     var overwrite = false
 
     func validate() throws {
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
-        if contextLength < 2 { throw ValidationError("--context-length must leave room for [CLS] and [SEP]") }
+        if let contextLength, contextLength < 2 { throw ValidationError("--context-length must leave room for [CLS] and [SEP]") }
         if let format, DatasetFormat(rawValue: format) == nil {
             throw ValidationError("unknown --format \(format); one of \(DatasetFormat.allCases.map(\.rawValue).joined(separator: ", "))")
         }

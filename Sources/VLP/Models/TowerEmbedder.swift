@@ -16,7 +16,8 @@ public final class TowerEmbedder {
     public let maxLength: Int
     /// The text length training and `vlp evaluate` use unless told otherwise (`context_length`
     /// in a run's config, `--context-length`). Longer texts would reach position embeddings
-    /// the model never trained, so embedding defaults to it too.
+    /// the model never trained, so embedding defaults to it when a checkpoint does not record
+    /// its own.
     public static let defaultContextLength = 32
     public let towers: DualEncoder
     public let pipeline: ImagePipeline
@@ -33,9 +34,11 @@ public final class TowerEmbedder {
         pipeline = try ImagePipeline.clipEvaluation(size: model.configuration.vision.imageSize)
     }
 
-    /// Loads a checkpoint folder or a run folder (its latest checkpoint).
+    /// Loads a checkpoint folder or a run folder (its latest checkpoint); texts are cut at
+    /// `maxLength`, else at the context length the checkpoint records having trained with.
     public convenience init(checkpoint path: String, tokenizer: BertTokenizer? = nil, batchSize: Int = 32, maxLength: Int? = nil) throws {
-        try self.init(model: TrainingCheckpoint.loadModel(path), tokenizer: tokenizer, batchSize: batchSize, maxLength: maxLength)
+        try self.init(model: TrainingCheckpoint.loadModel(path), tokenizer: tokenizer, batchSize: batchSize,
+                      maxLength: maxLength ?? TrainingCheckpoint.trainedContextLength(path))
     }
 
     /// Side of the square images the image tower takes.

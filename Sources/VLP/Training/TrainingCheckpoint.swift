@@ -14,15 +14,19 @@ public struct TrainerState: Codable, Equatable, Sendable {
     public var seed: UInt64
     /// Processes of the run that wrote it; `loaderPosition` is rank 0's.
     public var worldSize: Int
+    /// Tokens per text the current stage trained with (its `context_length`): what embedding
+    /// and search cut texts to. Nil in checkpoints written before it was recorded.
+    public var contextLength: Int?
 
     enum CodingKeys: String, CodingKey {
         case step, stage, stageStep = "stage_step", loaderPosition = "loader_position", badSteps = "bad_steps", seed
-        case worldSize = "world_size"
+        case worldSize = "world_size", contextLength = "context_length"
     }
 
-    public init(step: Int, stage: Int, stageStep: Int, loaderPosition: LoaderPosition, badSteps: Int, seed: UInt64, worldSize: Int = 1) {
+    public init(step: Int, stage: Int, stageStep: Int, loaderPosition: LoaderPosition, badSteps: Int, seed: UInt64, worldSize: Int = 1,
+                contextLength: Int? = nil) {
         (self.step, self.stage, self.stageStep, self.loaderPosition) = (step, stage, stageStep, loaderPosition)
-        (self.badSteps, self.seed, self.worldSize) = (badSteps, seed, worldSize)
+        (self.badSteps, self.seed, self.worldSize, self.contextLength) = (badSteps, seed, worldSize, contextLength)
     }
 
     public init(from decoder: Decoder) throws {
@@ -30,7 +34,8 @@ public struct TrainerState: Codable, Equatable, Sendable {
         self.init(step: try c.decode(Int.self, forKey: .step), stage: try c.decode(Int.self, forKey: .stage),
                   stageStep: try c.decode(Int.self, forKey: .stageStep), loaderPosition: try c.decode(LoaderPosition.self, forKey: .loaderPosition),
                   badSteps: try c.decode(Int.self, forKey: .badSteps), seed: try c.decode(UInt64.self, forKey: .seed),
-                  worldSize: try c.decodeIfPresent(Int.self, forKey: .worldSize) ?? 1)
+                  worldSize: try c.decodeIfPresent(Int.self, forKey: .worldSize) ?? 1,
+                  contextLength: try c.decodeIfPresent(Int.self, forKey: .contextLength))
     }
 
     /// This rank's loader position when resuming with `worldSize` processes. Ranks read disjoint
@@ -106,6 +111,12 @@ public enum TrainingCheckpoint {
         do { return try JSONDecoder().decode(TrainerState.self, from: Data(contentsOf: url)) } catch {
             throw ModelError.unreadableFile(path: url.path, reason: "\(error)")
         }
+    }
+
+    /// The context length a checkpoint (or a run's latest) was trained with, when it records one.
+    public static func trainedContextLength(_ path: String) -> Int? {
+        guard let folder = try? resolve(path) else { return nil }
+        return (try? readState(folder))?.contextLength
     }
 
     /// A checkpoint folder, a run folder (its latest checkpoint) or a `checkpoints/` folder.

@@ -56,6 +56,10 @@ final class PretrainCommandTests: XCTestCase {
         XCTAssertEqual(vector.count, 64)
         XCTAssertEqual(vector.reduce(0) { $0 + $1 * $1 }, 1, accuracy: 1e-4)
         XCTAssertEqual(first?["input"] as? String, "红色的圆形")
+        // The checkpoint records the context length it trained with, and embedding cuts texts there.
+        XCTAssertEqual(TrainingCheckpoint.trainedContextLength(root.appendingPathComponent("out").path), 16)
+        XCTAssertEqual(try TowerEmbedder(checkpoint: root.appendingPathComponent("out").path).maxLength, 16)
+        XCTAssertEqual(try TowerEmbedder(checkpoint: root.appendingPathComponent("out").path, maxLength: 8).maxLength, 8)
 
         let evaluation = try runVLP(["evaluate", "retrieval", "--checkpoint", root.appendingPathComponent("out").path,
                                      "--data", "scenes:icr:test", "--scenes-size", "60", "--json"])

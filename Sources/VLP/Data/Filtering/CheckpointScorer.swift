@@ -9,16 +9,17 @@ public final class CheckpointScorer: ImageTextScorer {
     public let embedder: TowerEmbedder
     public var model: PretrainingModel { embedder.model }
 
-    public init(model: PretrainingModel, tokenizer: BertTokenizer, batchSize: Int = 32) throws {
+    public init(model: PretrainingModel, tokenizer: BertTokenizer, batchSize: Int = 32, contextLength: Int? = nil) throws {
         guard model.towers != nil else {
             throw DatasetError.invalidArgument("the semantic scorer needs a model with image and text towers (R2D2 or a dual encoder); a single-stream model has none")
         }
-        embedder = try TowerEmbedder(model: model, tokenizer: tokenizer, batchSize: batchSize)
+        embedder = try TowerEmbedder(model: model, tokenizer: tokenizer, batchSize: batchSize, maxLength: contextLength)
     }
 
     /// Loads a checkpoint folder or a run folder (its latest checkpoint).
     public convenience init(checkpoint path: String, tokenizer: BertTokenizer? = nil, batchSize: Int = 32) throws {
-        try self.init(model: TrainingCheckpoint.loadModel(path), tokenizer: tokenizer ?? BertTokenizer.chineseCLIP(), batchSize: batchSize)
+        try self.init(model: TrainingCheckpoint.loadModel(path), tokenizer: tokenizer ?? BertTokenizer.chineseCLIP(), batchSize: batchSize,
+                      contextLength: TrainingCheckpoint.trainedContextLength(path))
     }
 
     public var imageShortSide: Int? { embedder.imageSize }
