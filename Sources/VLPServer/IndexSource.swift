@@ -23,19 +23,31 @@ public struct IndexSource {
     /// dataset (`format` nil: detected; `split`: the part of a dataset holding several).
     public static func open(_ path: String, format: DatasetFormat? = nil, split: String? = nil) throws -> IndexSource {
         if format == nil, try isImageFolder(path) { return try imageFolder(path) }
-        let part = try DatasetFormat.openPart(path, format: format, part: split)
-        let reader = part.reader
+        let reader = try DatasetFormat.openPart(path, format: format, part: split).reader
+        return sampleSource(name: path, next: reader.next, readerSkips: { reader.skipped })
+    }
+
+    /// Samples already in memory (a built-in corpus, a filtered list), under a `name` for reports.
+    public static func samples(_ samples: [Sample], name: String) -> IndexSource {
+        var iterator = samples.makeIterator()
+        return sampleSource(name: name, next: { iterator.next() }, readerSkips: { [] })
+    }
+
+    /// Items from samples: each sample's image with its positive texts; a sample without an
+    /// image is a skip.
+    private static func sampleSource(name: String, next: @escaping () throws -> Sample?,
+                                     readerSkips: @escaping () -> [SkippedRecord]) -> IndexSource {
         var missing: [SkippedRecord] = []
-        return IndexSource(path: path, next: {
-            while let sample = try reader.next() {
+        return IndexSource(path: name, next: {
+            while let sample = try next() {
                 guard let image = sample.image else {
-                    missing.append(SkippedRecord(file: path, line: nil, reason: "sample \(sample.id) has no image"))
+                    missing.append(SkippedRecord(file: name, line: nil, reason: "sample \(sample.id) has no image"))
                     continue
                 }
                 return Item(id: sample.id, image: image, texts: sample.positiveTexts.map(\.text))
             }
             return nil
-        }, readerSkips: { reader.skipped + missing })
+        }, readerSkips: { readerSkips() + missing })
     }
 
     /// Every image file under `folder`, in path order.

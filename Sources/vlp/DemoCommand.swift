@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import VLP
+import VLPServer
 
 /// `vlp demo`: the built-in bilingual corpus → pretrain R2D2-tiny and PRD2 → evaluate → report.
 struct DemoCommand: ParsableCommand {
@@ -25,5 +26,19 @@ struct DemoCommand: ParsableCommand {
         print(DemoTable.render(summary))
         print("report: \(URL(fileURLWithPath: out).appendingPathComponent("report.html").path)")
         print("summary: \(URL(fileURLWithPath: out).appendingPathComponent("summary.json").path)")
+        try indexTestImages(options)
+    }
+
+    /// The retrieval test images in a search index with the trained R2D2, so the demo ends with
+    /// something to search: `vlp serve --index OUT/search.index`.
+    func indexTestImages(_ options: DemoRun.Options) throws {
+        let run = options.output.appendingPathComponent("r2d2").path
+        let checkpoint = try TrainingCheckpoint.resolve(run).standardizedFileURL.path
+        let imageSize = try TrainingCheckpoint.configuration(checkpoint).vision.imageSize
+        guard let samples = try TrainingData.scenesSamples(options.evaluationData("icr"), imageSize: imageSize) else { return }
+        let builder = SearchIndexBuilder(embedder: try TowerEmbedder(checkpoint: checkpoint), checkpoint: checkpoint)
+        let report = try builder.build(from: .samples(samples, name: "scenes icr test"),
+                                       into: options.output.appendingPathComponent("search.index").path, overwrite: true)
+        print("search: \(report.indexed) test images indexed with R2D2-tiny; try `vlp serve --index \(report.folder)`")
     }
 }

@@ -65,6 +65,21 @@ final class SearchIndexTests: XCTestCase {
         }
     }
 
+    func testInMemorySamplesAreIndexedAndASampleWithoutImageIsASkip() throws {
+        let scratch = try SearchFixtures.folder(self, "memory")
+        let checkpoint = try SearchFixtures.checkpoint(in: scratch)
+        var samples = try SearchFixtures.scenes(count: 4)
+        samples[1].image = nil
+        let builder = SearchIndexBuilder(embedder: try TowerEmbedder(checkpoint: checkpoint), checkpoint: checkpoint)
+        let report = try builder.build(from: .samples(samples, name: "scenes"), into: scratch.appendingPathComponent("m.index").path)
+        XCTAssertEqual(report.indexed, 3)
+        XCTAssertEqual(report.skipped.map(\.description), ["scenes: sample \(samples[1].id) has no image"])
+        let index = try SearchIndex(folder: report.folder)
+        XCTAssertEqual(index.entries.map(\.id), [samples[0].id, samples[2].id, samples[3].id])
+        XCTAssertEqual(index.entries.map(\.image), ["images/00000000.png", "images/00000001.png", "images/00000002.png"])
+        XCTAssertEqual(index.manifest.contextLength, TowerEmbedder.defaultContextLength, "a checkpoint that records no context length")
+    }
+
     func testAnExistingIndexIsReplacedOnlyWhenAskedAndNothingIsLeftBehind() throws {
         let scratch = try SearchFixtures.folder(self, "replace")
         let checkpoint = try SearchFixtures.checkpoint(in: scratch)

@@ -72,6 +72,13 @@ public struct DemoRun {
         var batchSize: Int { 32 }
         var evaluationSize: Int { quick ? 600 : 1000 }
         var zeroShotImages: Int { quick ? 140 : 280 }
+
+        /// The test split of a downstream Scenes set (`icr`, `icm`, …) the demo evaluates on:
+        /// another seed than the pretraining corpus, title texts, context length 32.
+        public func evaluationData(_ set: String) -> TrainingDataConfig {
+            TrainingDataConfig(source: .scenes(size: evaluationSize, seed: seed + 1, languages: ["zh", "en"], set: set, split: "test"),
+                               contextLength: 32, textKinds: ["title"])
+        }
     }
 
     public let options: Options
@@ -87,10 +94,7 @@ public struct DemoRun {
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
         let o = options
         log("demo: Scenes corpus (zh + en), \(o.corpusSize) items (\(o.corpusSize * 8 / 10) for pretraining); R2D2-tiny and PRD2, \(o.steps) steps × batch \(o.batchSize) each → \(out.path)")
-        let evalData = { (set: String) in
-            TrainingDataConfig(source: .scenes(size: o.evaluationSize, seed: o.seed + 1, languages: ["zh", "en"], set: set, split: "test"),
-                               contextLength: 32, textKinds: ["title"])
-        }
+        let evalData = o.evaluationData
         var results: [String: DemoModelResult] = [:]
         var trained: [String: PretrainingModel] = [:]
         var evaluationSets: (retrieval: EvaluationSet, matching: EvaluationSet, compositional: EvaluationSet)?
@@ -120,8 +124,7 @@ public struct DemoRun {
                 let size = config.model.vision.imageSize
                 evaluationSets = (try EvaluationSet.load(evalData("icr"), imageSize: size),
                                   try EvaluationSet.load(evalData("icm"), imageSize: size, includeNegatives: true),
-                                  try EvaluationSet.load(TrainingDataConfig(source: .scenes(size: o.evaluationSize, seed: o.seed + 1, languages: ["zh", "en"], set: "pretrain", split: "test"),
-                                                                            contextLength: 32, textKinds: ["title"]), imageSize: size, includeNegatives: true))
+                                  try EvaluationSet.load(evalData("pretrain"), imageSize: size, includeNegatives: true))
             }
             let sets = evaluationSets!
             let retrieval = try withNoGrad { try RetrievalEvaluation.run(model, on: sets.retrieval, rerankTopK: 10) }
