@@ -82,7 +82,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .executableTarget(name: "vlp-bench", dependencies: ["Torch", "VLP"], path: "Benchmarks/vlp-bench"),
+        .executableTarget(name: "vlp-bench", dependencies: ["Torch", "VLP", "VLPServer"], path: "Benchmarks/vlp-bench"),
         .testTarget(name: "TorchTests", dependencies: ["Torch"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VLPTests", dependencies: ["VLP", "Torch"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VLPServerTests", dependencies: ["VLPServer", "VLP", "Torch", .product(name: "Hummingbird", package: "hummingbird")]),

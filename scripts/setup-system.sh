@@ -22,7 +22,7 @@ PACKAGES=(
 
 # The benchmarks' Python peers (same libtorch as ours) and cn-clip's tokenizer.
 if [ "${VLP_BENCH_PEERS:-0}" = 1 ]; then
-  PACKAGES+=(python3-torch python3-torchvision python3-pil python3-six)
+  PACKAGES+=(python3-torch python3-torchvision python3-pil python3-six python3-faiss)
 fi
 
 missing=()

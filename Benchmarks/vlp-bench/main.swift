@@ -9,6 +9,7 @@ let benchmarks: [String: () throws -> Void] = [
     "loader": LoaderBenchmark.run,
     "ddp": DataParallelBenchmark.run,
     "et": EnhancedTrainingBenchmark.run,
+    "search": SearchBenchmark.run,
 ]
 
 let arguments = Array(CommandLine.arguments.dropFirst())

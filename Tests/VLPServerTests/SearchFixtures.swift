@@ -1,6 +1,7 @@
 import Foundation
 import Torch
 import VLP
+import VLPServer
 import XCTest
 
 /// A real checkpoint (random weights, saved the way training saves) and real images for the
@@ -49,5 +50,16 @@ enum SearchFixtures {
         try Data([0xFF, 0xD8, 0xFF, 0xE0, 0, 16, 1, 2, 3]).write(to: URL(fileURLWithPath: corrupt))
         try Data("not an image".utf8).write(to: root.appendingPathComponent("notes.txt"))
         return (root, files.sorted(), corrupt)
+    }
+
+    /// A checkpoint, an image folder of `count` scenes (and a corrupt file) and a Flat index of
+    /// it; returns the index folder, the image files and the checkpoint.
+    static func photoIndex(_ test: XCTestCase, _ name: String, count: Int) throws -> (index: String, files: [String], checkpoint: String) {
+        let scratch = try folder(test, name)
+        let checkpoint = try checkpoint(in: scratch)
+        let (photos, files, _) = try imageFolder(in: scratch, count: count)
+        let builder = SearchIndexBuilder(embedder: try TowerEmbedder(checkpoint: checkpoint), checkpoint: checkpoint)
+        let index = try builder.build(from: IndexSource.open(photos.path), into: scratch.appendingPathComponent("photos.index").path).folder
+        return (index, files, checkpoint)
     }
 }

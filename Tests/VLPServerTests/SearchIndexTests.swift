@@ -106,11 +106,7 @@ final class SearchIndexTests: XCTestCase {
     }
 
     func testABrokenIndexFolderIsAnErrorNamingWhatIsWrong() throws {
-        let scratch = try SearchFixtures.folder(self, "broken")
-        let checkpoint = try SearchFixtures.checkpoint(in: scratch)
-        let (photos, _, _) = try SearchFixtures.imageFolder(in: scratch, count: 3)
-        let builder = SearchIndexBuilder(embedder: try TowerEmbedder(checkpoint: checkpoint), checkpoint: checkpoint)
-        let folder = try builder.build(from: IndexSource.open(photos.path), into: scratch.appendingPathComponent("i").path).folder
+        let folder = try SearchFixtures.photoIndex(self, "broken", count: 3).index
         let entries = URL(fileURLWithPath: folder).appendingPathComponent(SearchIndex.entriesFile)
         let lines = try String(contentsOf: entries, encoding: .utf8).split(separator: "\n")
         try (lines.dropLast().joined(separator: "\n") + "\n").write(to: entries, atomically: true, encoding: .utf8)
@@ -124,11 +120,7 @@ final class SearchIndexTests: XCTestCase {
     }
 
     func testTheEngineAnswersTextAndImageQueriesAndRejectsBadOnes() throws {
-        let scratch = try SearchFixtures.folder(self, "engine")
-        let checkpoint = try SearchFixtures.checkpoint(in: scratch)
-        let (photos, files, _) = try SearchFixtures.imageFolder(in: scratch, count: 6)
-        let builder = SearchIndexBuilder(embedder: try TowerEmbedder(checkpoint: checkpoint), checkpoint: checkpoint)
-        let folder = try builder.build(from: IndexSource.open(photos.path), into: scratch.appendingPathComponent("i").path).folder
+        let (folder, files, checkpoint) = try SearchFixtures.photoIndex(self, "engine", count: 6)
         let engine = try SearchEngine(indexFolder: folder)
         XCTAssertEqual(try engine.search(text: "a blue square", count: 4).count, 4)
         let bytes = [UInt8](try XCTUnwrap(FileManager.default.contents(atPath: files[2])))
@@ -140,7 +132,7 @@ final class SearchIndexTests: XCTestCase {
             XCTAssertThrowsError(try query()) { XCTAssertTrue("\($0)".contains(expected), "\($0) should mention \(expected)") }
         }
         // A checkpoint whose features have another width cannot search this index.
-        let other = try SearchFixtures.checkpoint(in: scratch, embedDim: 32)
+        let other = try SearchFixtures.checkpoint(in: URL(fileURLWithPath: checkpoint).deletingLastPathComponent(), embedDim: 32)
         XCTAssertThrowsError(try SearchEngine(indexFolder: folder, checkpoint: other)) {
             XCTAssertTrue("\($0)".contains("width-64") && "\($0)".contains("width 32"), "\($0)")
         }

@@ -27,11 +27,7 @@ final class SearchServerTests: XCTestCase {
     }
 
     func testPageSearchImagesAndErrorsOverHTTP() async throws {
-        let scratch = try SearchFixtures.folder(self, "server")
-        let checkpoint = try SearchFixtures.checkpoint(in: scratch)
-        let (photos, files, _) = try SearchFixtures.imageFolder(in: scratch, count: 5)
-        let builder = SearchIndexBuilder(embedder: try TowerEmbedder(checkpoint: checkpoint), checkpoint: checkpoint)
-        let folder = try builder.build(from: IndexSource.open(photos.path), into: scratch.appendingPathComponent("i").path).folder
+        let (folder, files, _) = try SearchFixtures.photoIndex(self, "server", count: 5)
         let engine = try SearchEngine(indexFolder: folder)
 
         let (ports, portSink) = AsyncStream.makeStream(of: Int.self)

@@ -1,4 +1,5 @@
 import Foundation
+import VLP
 import XCTest
 @testable import VLPServer
 
@@ -268,20 +269,5 @@ private func randomRows(_ count: Int, width: Int, normalized: Bool, using genera
         guard normalized else { return row }
         let norm = row.reduce(0) { $0 + $1 * $1 }.squareRoot()
         return row.map { $0 / norm }
-    }
-}
-
-/// A seeded generator so that every run searches the same vectors.
-private struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
