@@ -70,7 +70,8 @@ enum SearchBenchmark {
                 guard let theirs = peer[key] as? Double, let mine = ours[key] else { continue }
                 let scale = what == "single" ? 1e3 : 1
                 let unit = what == "single" ? "ms" : "s "
-                print(String(format: "  %-7@ %-30@ swift-vlp %9.3f %@  python %9.3f %@  ratio %.2f", factory, label, mine * scale, unit, theirs * scale, unit, mine / theirs))
+                let name = (factory + " " + label).padding(toLength: 42, withPad: " ", startingAt: 0)
+                print("  " + name + String(format: "swift-vlp %9.3f %@  python %9.3f %@  ratio %.2f", mine * scale, unit, theirs * scale, unit, mine / theirs))
             }
         }
         print(String(format: "  HNSW32 recall@10 against Flat: %.3f (python: %.3f); %@", recall, peer["hnsw_recall"] as? Double ?? .nan, agree))
