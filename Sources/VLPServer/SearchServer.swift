@@ -19,8 +19,8 @@ public enum SearchServer {
     public static let defaultCount = 12
 
     /// The routes over `engine`.
-    public static func router(_ engine: SearchEngine) -> Router<BasicRequestContext> {
-        let router = Router()
+    public static func router(_ engine: SearchEngine) -> Router<SearchRequestContext> {
+        let router = Router(context: SearchRequestContext.self)
         router.get("/") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
                      body: ResponseBody(byteBuffer: ByteBuffer(string: SearchPage.html)))
@@ -98,6 +98,20 @@ public enum SearchServer {
         } catch let error as SearchIndexError {
             throw HTTPError(.badRequest, message: error.description)
         }
+    }
+}
+
+/// Hummingbird's basic request context, answering JSON with `/` unescaped ("/images/3", not
+/// "\/images\/3") and keys in a fixed order.
+public struct SearchRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+
+    public init(source: Source) { coreContext = .init(source: source) }
+
+    public var responseEncoder: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
+        return encoder
     }
 }
 

@@ -50,6 +50,7 @@ final class SearchServerTests: XCTestCase {
         components.queryItems = [URLQueryItem(name: "q", value: text), URLQueryItem(name: "k", value: "3")]
         let searched = try await fetch(components.url!)
         XCTAssertEqual(searched.status, 200, String(decoding: searched.body, as: UTF8.self))
+        XCTAssertTrue(String(decoding: searched.body, as: UTF8.self).contains("\"image\":\"/images/"), "slashes are not escaped")
         let answer = try JSONDecoder().decode(SearchResponse.self, from: searched.body)
         XCTAssertEqual(answer.query, text)
         let expected = try await engine.search(text: text, count: 3)
