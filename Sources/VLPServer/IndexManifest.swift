@@ -23,14 +23,19 @@ public struct IndexManifest: Codable, Equatable, Sendable {
     public var source: String
     /// Images of the source that could not be read or decoded.
     public var skipped: Int
+    /// Texts embedded for image→text search (`texts.faiss`, one vector per text of every
+    /// entry, in entry order); 0 when the index holds images only.
+    public var textCount: Int
     /// ISO-8601 time of the build.
     public var created: String
 
     enum CodingKeys: String, CodingKey {
         case format, version, checkpoint, contextLength = "context_length", dimension, factory, count, source, skipped, created
+        case textCount = "text_count"
     }
 
-    public init(checkpoint: String, contextLength: Int, dimension: Int, factory: String, count: Int, source: String, skipped: Int, created: Date = Date()) {
+    public init(checkpoint: String, contextLength: Int, dimension: Int, factory: String, count: Int, source: String, skipped: Int,
+                textCount: Int = 0, created: Date = Date()) {
         self.checkpoint = checkpoint
         self.contextLength = contextLength
         self.dimension = dimension
@@ -38,7 +43,23 @@ public struct IndexManifest: Codable, Equatable, Sendable {
         self.count = count
         self.source = source
         self.skipped = skipped
+        self.textCount = textCount
         self.created = ISO8601DateFormatter().string(from: created)
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        format = try c.decode(String.self, forKey: .format)
+        version = try c.decode(Int.self, forKey: .version)
+        checkpoint = try c.decode(String.self, forKey: .checkpoint)
+        contextLength = try c.decode(Int.self, forKey: .contextLength)
+        dimension = try c.decode(Int.self, forKey: .dimension)
+        factory = try c.decode(String.self, forKey: .factory)
+        count = try c.decode(Int.self, forKey: .count)
+        source = try c.decode(String.self, forKey: .source)
+        skipped = try c.decode(Int.self, forKey: .skipped)
+        textCount = try c.decodeIfPresent(Int.self, forKey: .textCount) ?? 0
+        created = try c.decode(String.self, forKey: .created)
     }
 }
 

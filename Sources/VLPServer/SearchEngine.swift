@@ -31,17 +31,18 @@ public final class SearchEngine: @unchecked Sendable {
                                                             maxLength: index.manifest.contextLength))
     }
 
-    /// Images for a text query, best first.
-    public func search(text: String, count: Int) throws -> [SearchIndex.Hit] {
+    /// Images (or the indexed texts) for a text query, best first.
+    public func search(text: String, count: Int, target: SearchIndex.Target = .images) throws -> [SearchIndex.Hit] {
         let query = text.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !query.isEmpty else { throw SearchIndexError.invalidQuery("the text is empty") }
         try check(count)
         let vector = try queue.sync { try TowerEmbedder.rows(embedder.textFeatures([query]))[0] }
-        return try index.search(vector, count: count)
+        return try index.search(vector, count: count, target: target)
     }
 
-    /// Images like an encoded image (JPEG, PNG, WebP), best first.
-    public func search(image bytes: [UInt8], count: Int) throws -> [SearchIndex.Hit] {
+    /// Images like an encoded image (JPEG, PNG, WebP), or the indexed texts that describe it,
+    /// best first.
+    public func search(image bytes: [UInt8], count: Int, target: SearchIndex.Target = .images) throws -> [SearchIndex.Hit] {
         guard !bytes.isEmpty else { throw SearchIndexError.invalidQuery("the image is empty") }
         try check(count)
         let vector: [Float] = try queue.sync {
@@ -51,17 +52,17 @@ public final class SearchEngine: @unchecked Sendable {
                 throw SearchIndexError.invalidQuery("\(error)")
             }
         }
-        return try index.search(vector, count: count)
+        return try index.search(vector, count: count, target: target)
     }
 
     /// `search(text:count:)` off the caller's thread, for async servers.
-    public func search(text: String, count: Int) async throws -> [SearchIndex.Hit] {
-        try await offload { try self.search(text: text, count: count) }
+    public func search(text: String, count: Int, target: SearchIndex.Target = .images) async throws -> [SearchIndex.Hit] {
+        try await offload { try self.search(text: text, count: count, target: target) }
     }
 
     /// `search(image:count:)` off the caller's thread, for async servers.
-    public func search(image bytes: [UInt8], count: Int) async throws -> [SearchIndex.Hit] {
-        try await offload { try self.search(image: bytes, count: count) }
+    public func search(image bytes: [UInt8], count: Int, target: SearchIndex.Target = .images) async throws -> [SearchIndex.Hit] {
+        try await offload { try self.search(image: bytes, count: count, target: target) }
     }
 
     private func check(_ count: Int) throws {

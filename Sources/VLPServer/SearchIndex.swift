@@ -2,25 +2,38 @@ import Foundation
 
 /// A built index folder, opened for search: `manifest.json`, `vectors.faiss` (the FAISS index of
 /// L2-normalised image features, so inner product is cosine similarity), `entries.jsonl` (one
-/// entry per vector, in vector order) and `images/` (copies of images that had no file of
-/// their own in the source). `SearchIndexBuilder` writes it; the folder is checked as a whole
+/// entry per vector, in vector order), `images/` (copies of images that had no file of
+/// their own in the source) and, when texts were indexed, `texts.faiss` (every entry's texts,
+/// in entry order, for image→text search). `SearchIndexBuilder` writes it; the folder is checked as a whole
 /// on opening, so a half-copied or mismatched folder is an error, not wrong results.
 public final class SearchIndex: @unchecked Sendable {
     public static let manifestFile = "manifest.json"
     public static let vectorsFile = "vectors.faiss"
     public static let entriesFile = "entries.jsonl"
     public static let imagesFolder = "images"
+    public static let textVectorsFile = "texts.faiss"
+
+    /// What a query looks for: images, or the texts of the indexed images.
+    public enum Target: String, Sendable, CaseIterable {
+        case images, texts
+    }
 
     public let folder: URL
     public let manifest: IndexManifest
     public let entries: [IndexEntry]
     public let vectors: VectorIndex
+    /// The texts' vectors, nil when the index holds images only.
+    public let textVectors: VectorIndex?
+    /// For each text vector: its entry's position and the text's index among the entry's texts.
+    public let textOwners: [(entry: Int, text: Int)]
 
-    /// One result: the entry's position in the index, the entry, and its cosine similarity.
+    /// One result: the entry's position in the index, the entry, its cosine similarity to the
+    /// query, and for a text search the text that matched.
     public struct Hit: Equatable, Sendable {
         public var position: Int
         public var entry: IndexEntry
         public var score: Float
+        public var text: String?
     }
 
     public init(folder path: String) throws {
@@ -45,16 +58,37 @@ public final class SearchIndex: @unchecked Sendable {
         guard vectors.dimension == manifest.dimension else {
             throw SearchIndexError.invalidIndex(folder: name, reason: "the manifest says width \(manifest.dimension), \(Self.vectorsFile) has \(vectors.dimension)")
         }
+        textOwners = entries.enumerated().flatMap { position, entry in entry.texts.indices.map { (entry: position, text: $0) } }
+        if manifest.textCount > 0 {
+            let texts = try VectorIndex.read(from: folder.appendingPathComponent(Self.textVectorsFile))
+            guard texts.count == manifest.textCount, textOwners.count == manifest.textCount, texts.dimension == manifest.dimension else {
+                throw SearchIndexError.invalidIndex(folder: name, reason: "the manifest says \(manifest.textCount) texts of width \(manifest.dimension); \(Self.entriesFile) holds \(textOwners.count) and \(Self.textVectorsFile) \(texts.count) of width \(texts.dimension)")
+            }
+            textVectors = texts
+        } else {
+            textVectors = nil
+        }
     }
 
-    /// The `count` entries nearest to an L2-normalised query vector, best first.
-    public func search(_ query: [Float], count: Int) throws -> [Hit] {
+    /// The `count` images (or texts) nearest to an L2-normalised query vector, best first.
+    public func search(_ query: [Float], count: Int, target: Target = .images) throws -> [Hit] {
         guard count >= 1 else { throw SearchIndexError.invalidQuery("the result count must be at least 1, not \(count)") }
         guard query.count == manifest.dimension else {
             throw SearchIndexError.invalidQuery("a query vector of width \(query.count); the index holds width \(manifest.dimension)")
         }
-        return try vectors.search([query], count: min(count, entries.count))[0].map {
-            Hit(position: $0.id, entry: entries[$0.id], score: $0.score)
+        switch target {
+        case .images:
+            return try vectors.search([query], count: min(count, entries.count))[0].map {
+                Hit(position: $0.id, entry: entries[$0.id], score: $0.score)
+            }
+        case .texts:
+            guard let textVectors else {
+                throw SearchIndexError.invalidQuery("this index holds no texts to search (build it with `vlp index --texts`)")
+            }
+            return try textVectors.search([query], count: min(count, textOwners.count))[0].map {
+                let owner = textOwners[$0.id], entry = entries[owner.entry]
+                return Hit(position: owner.entry, entry: entry, score: $0.score, text: entry.texts[owner.text])
+            }
         }
     }
 

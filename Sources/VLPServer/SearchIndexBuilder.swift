@@ -13,6 +13,8 @@ public struct SearchIndexBuilder {
     public var checkpoint: String
     /// FAISS index-factory string; `Flat` is exact search.
     public var factory = "Flat"
+    /// Also embed every entry's texts, for image→text search.
+    public var indexTexts = false
     /// Called after each batch with the images indexed and skipped so far.
     public var progress: ((_ indexed: Int, _ skipped: Int) -> Void)?
 
@@ -78,10 +80,11 @@ public struct SearchIndexBuilder {
         skipped = source.skipped + skipped
         guard !rows.isEmpty else { throw SearchIndexError.noImages(source: source.path, skipped: skipped.count) }
 
-        let vectors = try VectorIndex(dimension: rows[0].count, factory: factory)
-        if !vectors.isTrained { try vectors.train(rows) }
-        try vectors.add(rows)
-        try vectors.write(to: staging.appendingPathComponent(SearchIndex.vectorsFile))
+        try writeVectors(rows, to: staging.appendingPathComponent(SearchIndex.vectorsFile))
+        let texts = indexTexts ? entries.flatMap(\.texts) : []
+        if !texts.isEmpty {
+            try writeVectors(try TowerEmbedder.rows(embedder.textFeatures(texts)), to: staging.appendingPathComponent(SearchIndex.textVectorsFile))
+        }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         var lines = Data()
@@ -91,11 +94,20 @@ public struct SearchIndexBuilder {
         }
         try write(lines, to: staging.appendingPathComponent(SearchIndex.entriesFile))
         let manifest = IndexManifest(checkpoint: checkpoint, contextLength: embedder.maxLength, dimension: rows[0].count, factory: factory, count: entries.count,
-                                     source: URL(fileURLWithPath: source.path).standardizedFileURL.path, skipped: skipped.count)
+                                     source: URL(fileURLWithPath: source.path).standardizedFileURL.path, skipped: skipped.count,
+                                     textCount: texts.count)
         encoder.outputFormatting.insert(.prettyPrinted)
         try write(try encoder.encode(manifest), to: staging.appendingPathComponent(SearchIndex.manifestFile))
         try publish(staging, at: target)
         return Report(folder: target.path, indexed: entries.count, skipped: skipped, seconds: Date().timeIntervalSince(start))
+    }
+
+    /// A FAISS index of `rows` from the factory string (trained on them first when it needs it).
+    private func writeVectors(_ rows: [[Float]], to url: URL) throws {
+        let vectors = try VectorIndex(dimension: rows[0].count, factory: factory)
+        if !vectors.isTrained { try vectors.train(rows) }
+        try vectors.add(rows)
+        try vectors.write(to: url)
     }
 
     /// The item's preprocessed pixels, and the image path its entry records: the source's own

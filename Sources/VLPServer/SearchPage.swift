@@ -29,6 +29,7 @@ enum SearchPage {
     <form id="text-form">
       <input type="text" id="q" name="q" placeholder="描述你要找的图片 / describe the image you want" autofocus>
       <label>k <input type="number" id="k" value="12" min="1" max="1000" style="width:4.5rem"></label>
+      <label>find <select id="target"><option value="images">images</option><option value="texts">texts</option></select></label>
       <button type="submit">Search</button>
       <label>or by image <input type="file" id="image" accept="image/jpeg,image/png,image/webp"></label>
     </form>
@@ -52,7 +53,8 @@ enum SearchPage {
         const id = document.createElement('div');
         id.textContent = r.id;
         caption.append(score, id);
-        for (const t of r.texts.slice(0, 3)) { const p = document.createElement('div'); p.textContent = t; caption.append(p); }
+        const shown = r.text !== undefined && r.text !== null ? [r.text] : r.texts.slice(0, 3);
+        for (const t of shown) { const p = document.createElement('div'); p.textContent = t; caption.append(p); }
         figure.append(img, caption);
         results.append(figure);
       }
@@ -69,7 +71,7 @@ enum SearchPage {
         status.className = 'error'; status.textContent = error.message;
       }
     }
-    const k = () => encodeURIComponent(document.getElementById('k').value);
+    const k = () => encodeURIComponent(document.getElementById('k').value) + '&target=' + document.getElementById('target').value;
     const searchText = q => run({ url: '/api/search?q=' + encodeURIComponent(q) + '&k=' + k(), init: {} });
     document.getElementById('text-form').addEventListener('submit', event => {
       event.preventDefault();

@@ -8,6 +8,7 @@ import VLP
 /// - `GET /` — the search page (`SearchPage`);
 /// - `GET /api/search?q=TEXT&k=N` — images for a text, as JSON (`SearchResponse`);
 /// - `POST /api/search/image?k=N` — images like the request body's image (JPEG, PNG, WebP);
+/// - either with `&target=texts` — the indexed texts instead (an index built with `--texts`);
 /// - `GET /api/info` — the index's manifest;
 /// - `GET /images/POSITION` — an indexed image's bytes.
 ///
@@ -27,13 +28,13 @@ public enum SearchServer {
         }
         router.get("/api/search") { request, _ -> SearchResponse in
             let text = formValue("q", in: request) ?? ""
-            let count = try resultCount(request)
+            let (count, target) = (try resultCount(request), try searchTarget(request))
             let start = Date()
-            let hits = try await answer { try await engine.search(text: text, count: count) }
+            let hits = try await answer { try await engine.search(text: text, count: count, target: target) }
             return SearchResponse(query: text, hits: hits, since: start)
         }
         router.post("/api/search/image") { request, _ -> SearchResponse in
-            let count = try resultCount(request)
+            let (count, target) = (try resultCount(request), try searchTarget(request))
             var request = request
             let body: ByteBuffer
             do {
@@ -42,7 +43,7 @@ public enum SearchServer {
                 throw HTTPError(.contentTooLarge, message: "the query image is over \(maximumImageBytes >> 20) MiB")
             }
             let start = Date()
-            let hits = try await answer { try await engine.search(image: Array(buffer: body), count: count) }
+            let hits = try await answer { try await engine.search(image: Array(buffer: body), count: count, target: target) }
             return SearchResponse(query: nil, hits: hits, since: start)
         }
         router.get("/api/info") { _, _ -> IndexInfo in
@@ -75,6 +76,14 @@ public enum SearchServer {
         guard let text = formValue("k", in: request) else { return defaultCount }
         guard let count = Int(text) else { throw HTTPError(.badRequest, message: "k must be a whole number, not \"\(text)\"") }
         return count
+    }
+
+    static func searchTarget(_ request: Request) throws -> SearchIndex.Target {
+        guard let text = formValue("target", in: request) else { return .images }
+        guard let target = SearchIndex.Target(rawValue: text) else {
+            throw HTTPError(.badRequest, message: "target must be images or texts, not \"\(text)\"")
+        }
+        return target
     }
 
     /// A query-string value decoded as HTML forms and `curl --data-urlencode` encode it: `+` is
@@ -126,6 +135,8 @@ public struct SearchResponse: ResponseEncodable, Decodable, Sendable {
         public var score: Float
         public var image: String
         public var texts: [String]
+        /// The matched text, for a search of texts.
+        public var text: String?
     }
 
     /// The text query; nil for an image query.
@@ -137,7 +148,8 @@ public struct SearchResponse: ResponseEncodable, Decodable, Sendable {
         self.query = query
         milliseconds = (Date().timeIntervalSince(start) * 1e4).rounded() / 10
         results = hits.enumerated().map { rank, hit in
-            Result(rank: rank + 1, position: hit.position, id: hit.entry.id, score: hit.score, image: "/images/\(hit.position)", texts: hit.entry.texts)
+            Result(rank: rank + 1, position: hit.position, id: hit.entry.id, score: hit.score, image: "/images/\(hit.position)",
+                   texts: hit.entry.texts, text: hit.text)
         }
     }
 }

@@ -44,6 +44,9 @@ struct IndexCommand: ParsableCommand {
     @Option(help: "Tokens per text query, special tokens included (default: the context length the checkpoint trained with, else \(TowerEmbedder.defaultContextLength)).")
     var contextLength: Int?
 
+    @Flag(help: "Also index the images' texts (a dataset's), for image→text search (--target texts).")
+    var texts = false
+
     @Flag(help: "Replace an existing index folder.")
     var overwrite = false
 
@@ -60,6 +63,7 @@ struct IndexCommand: ParsableCommand {
         let embedder = try TowerEmbedder(checkpoint: pinned, batchSize: batchSize, maxLength: contextLength)
         let source = try IndexSource.open(images, format: format.flatMap(DatasetFormat.init(rawValue:)), split: split)
         var builder = SearchIndexBuilder(embedder: embedder, checkpoint: pinned, factory: factory)
+        builder.indexTexts = texts
         var lastReport = Date()
         builder.progress = { indexed, skipped in
             guard Date().timeIntervalSince(lastReport) >= 5 else { return }
@@ -68,6 +72,8 @@ struct IndexCommand: ParsableCommand {
         }
         let report = try builder.build(from: source, into: out, overwrite: overwrite)
         let rate = Double(report.indexed) / max(report.seconds, 1e-9)
+        let textCount = try SearchIndex(folder: report.folder).manifest.textCount
+        if texts { print("indexed \(textCount) texts of those images") }
         print("indexed \(report.indexed) images into \(report.folder) in \(String(format: "%.1f", report.seconds)) s (\(String(format: "%.1f", rate)) images/s)")
         if !report.skipped.isEmpty {
             print("skipped \(report.skipped.count):")

@@ -11,6 +11,7 @@ struct SearchCommand: ParsableCommand {
         discussion: """
               vlp search --index photos.index "一只在草地上奔跑的狗"
               vlp search --index photos.index --image query.jpg -k 5 --json
+              vlp search --index captions.index --image query.jpg --target texts
             """)
 
     @Option(help: "The index folder (from vlp index).")
@@ -21,6 +22,9 @@ struct SearchCommand: ParsableCommand {
 
     @Option(help: "Query by this image file instead of a text.")
     var image: String?
+
+    @Option(help: "What to find: images, or texts (an index built with --texts).")
+    var target: SearchIndex.Target = .images
 
     @Option(name: .customShort("k"), help: "Results to show.")
     var count = 10
@@ -42,9 +46,9 @@ struct SearchCommand: ParsableCommand {
         let hits: [SearchIndex.Hit]
         if let image {
             guard let data = FileManager.default.contents(atPath: image) else { throw ValidationError("cannot read \(image)") }
-            hits = try engine.search(image: [UInt8](data), count: count)
+            hits = try engine.search(image: [UInt8](data), count: count, target: target)
         } else {
-            hits = try engine.search(text: text ?? "", count: count)
+            hits = try engine.search(text: text ?? "", count: count, target: target)
         }
         let response = SearchResponse(query: text, hits: hits, since: start)
         if json {
@@ -55,8 +59,10 @@ struct SearchCommand: ParsableCommand {
         }
         for result in response.results {
             let file = engine.index.imageFile(of: engine.index.entries[result.position]).path
-            let texts = result.texts.isEmpty ? "" : "  " + result.texts.prefix(2).joined(separator: " | ")
+            let texts = result.text.map { "  " + $0 } ?? (result.texts.isEmpty ? "" : "  " + result.texts.prefix(2).joined(separator: " | "))
             print(String(format: "%3d  %.4f  ", result.rank, result.score) + "\(result.id)  \(file)\(texts)")
         }
     }
 }
+
+extension SearchIndex.Target: ExpressibleByArgument {}

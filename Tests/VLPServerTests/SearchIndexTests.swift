@@ -65,6 +65,43 @@ final class SearchIndexTests: XCTestCase {
         }
     }
 
+    func testIndexedTextsAnswerImageToTextQueriesLikeBruteForce() throws {
+        let scratch = try SearchFixtures.folder(self, "texts")
+        let checkpoint = try SearchFixtures.checkpoint(in: scratch)
+        let samples = try SearchFixtures.scenes(count: 6)
+        let embedder = try TowerEmbedder(checkpoint: checkpoint, batchSize: 4)
+        var builder = SearchIndexBuilder(embedder: embedder, checkpoint: checkpoint)
+        builder.indexTexts = true
+        let report = try builder.build(from: .samples(samples, name: "scenes"), into: scratch.appendingPathComponent("t.index").path)
+        let index = try SearchIndex(folder: report.folder)
+        let texts = samples.flatMap { $0.positiveTexts.map(\.text) }
+        XCTAssertEqual(index.manifest.textCount, texts.count)
+        XCTAssertGreaterThan(texts.count, 6 * 4)
+
+        // An image's features against every text: the same ranking and scores as cosine.
+        let textRows = try TowerEmbedder.rows(embedder.textFeatures(texts))
+        let image = try TowerEmbedder.rows(embedder.imageFeatures(samples.prefix(1).map { sample -> RGBImage in
+            guard case .pixels(let image)? = sample.image else { fatalError("scenes give pixels") }
+            return image
+        }))[0]
+        let brute = textRows.enumerated().map { ($0.offset, zip($0.element, image).reduce(Float(0)) { $0 + $1.0 * $1.1 }) }.sorted { $0.1 > $1.1 }
+        let hits = try index.search(image, count: 8, target: .texts)
+        XCTAssertEqual(hits.map(\.text), brute.prefix(8).map { texts[$0.0] })
+        for (hit, expected) in zip(hits, brute) { XCTAssertEqual(hit.score, expected.1, accuracy: 1e-5) }
+        for hit in hits { XCTAssertTrue(hit.entry.texts.contains(hit.text ?? ""), "a text hit names the image it belongs to") }
+        // Each text finds itself (or an identical text) first.
+        for (row, text) in zip(textRows, texts).prefix(12) {
+            let top = try index.search(row, count: 1, target: .texts)[0]
+            XCTAssertEqual(top.text, text)
+            XCTAssertEqual(top.score, 1, accuracy: 1e-4)
+        }
+        // An index of images only says how to get texts.
+        let imagesOnly = try SearchFixtures.photoIndex(self, "no-texts", count: 2).index
+        XCTAssertThrowsError(try SearchIndex(folder: imagesOnly).search(image, count: 1, target: .texts)) {
+            XCTAssertTrue("\($0)".contains("--texts"), "\($0)")
+        }
+    }
+
     func testInMemorySamplesAreIndexedAndASampleWithoutImageIsASkip() throws {
         let scratch = try SearchFixtures.folder(self, "memory")
         let checkpoint = try SearchFixtures.checkpoint(in: scratch)

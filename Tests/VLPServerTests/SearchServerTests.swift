@@ -81,7 +81,8 @@ final class SearchServerTests: XCTestCase {
 
         // Bad requests say what was wrong.
         for (path, status, message) in [("/api/search?q=&k=3", 400, "text is empty"), ("/api/search?q=cat&k=many", 400, "whole number"),
-                                        ("/api/search?q=cat&k=0", 400, "1...1000"), ("/images/99", 404, "holds 5")] {
+                                        ("/api/search?q=cat&k=0", 400, "1...1000"), ("/images/99", 404, "holds 5"),
+                                        ("/api/search?q=cat&target=words", 400, "images or texts"), ("/api/search?q=cat&target=texts", 400, "--texts")] {
             let reply = try await fetch(try XCTUnwrap(URL(string: base.absoluteString + path)))
             XCTAssertEqual(reply.status, status, path)
             XCTAssertTrue(reply.errorMessage?.contains(message) == true, "\(path): \(reply.errorMessage ?? String(decoding: reply.body, as: UTF8.self))")
