@@ -2,6 +2,7 @@
 // (and std::bad_alloc from a corrupt file's sizes) turn into a status and a message.
 #include "cfaiss.h"
 
+#include <faiss/AutoTune.h>
 #include <faiss/Index.h>
 #include <faiss/impl/FaissException.h>
 #include <faiss/index_factory.h>
@@ -128,6 +129,14 @@ int vf_index_search(vf_index index, int64_t n, const float *queries, int64_t k, 
 int vf_index_reset(vf_index index) {
   VF_TRY
   I(index).reset();
+  return 0;
+  VF_CATCH(1)
+}
+
+int vf_index_set_parameters(vf_index index, const char *parameters) {
+  VF_TRY
+  if (parameters == nullptr) throw std::invalid_argument("null parameters");
+  faiss::ParameterSpace().set_index_parameters(&I(index), parameters);
   return 0;
   VF_CATCH(1)
 }

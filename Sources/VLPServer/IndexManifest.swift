@@ -26,16 +26,18 @@ public struct IndexManifest: Codable, Equatable, Sendable {
     /// Texts embedded for image→text search (`texts.faiss`, one vector per text of every
     /// entry, in entry order); 0 when the index holds images only.
     public var textCount: Int
+    /// FAISS search-time parameters set before the index was written ("efSearch=128"), if any.
+    public var searchParameters: String?
     /// ISO-8601 time of the build.
     public var created: String
 
     enum CodingKeys: String, CodingKey {
         case format, version, checkpoint, contextLength = "context_length", dimension, factory, count, source, skipped, created
-        case textCount = "text_count"
+        case textCount = "text_count", searchParameters = "search_parameters"
     }
 
     public init(checkpoint: String, contextLength: Int, dimension: Int, factory: String, count: Int, source: String, skipped: Int,
-                textCount: Int = 0, created: Date = Date()) {
+                textCount: Int = 0, searchParameters: String? = nil, created: Date = Date()) {
         self.checkpoint = checkpoint
         self.contextLength = contextLength
         self.dimension = dimension
@@ -44,6 +46,7 @@ public struct IndexManifest: Codable, Equatable, Sendable {
         self.source = source
         self.skipped = skipped
         self.textCount = textCount
+        self.searchParameters = searchParameters
         self.created = ISO8601DateFormatter().string(from: created)
     }
 
@@ -59,6 +62,7 @@ public struct IndexManifest: Codable, Equatable, Sendable {
         source = try c.decode(String.self, forKey: .source)
         skipped = try c.decode(Int.self, forKey: .skipped)
         textCount = try c.decodeIfPresent(Int.self, forKey: .textCount) ?? 0
+        searchParameters = try c.decodeIfPresent(String.self, forKey: .searchParameters)
         created = try c.decode(String.self, forKey: .created)
     }
 }

@@ -70,6 +70,13 @@ public final class SearchIndex: @unchecked Sendable {
         }
     }
 
+    /// Sets FAISS search-time parameters ("efSearch=128", "nprobe=16") on the image and text
+    /// vectors, overriding what the index was written with.
+    public func setSearchParameters(_ parameters: String) throws {
+        try vectors.setSearchParameters(parameters)
+        try textVectors?.setSearchParameters(parameters)
+    }
+
     /// The `count` images (or texts) nearest to an L2-normalised query vector, best first.
     public func search(_ query: [Float], count: Int, target: Target = .images) throws -> [Hit] {
         guard count >= 1 else { throw SearchIndexError.invalidQuery("the result count must be at least 1, not \(count)") }

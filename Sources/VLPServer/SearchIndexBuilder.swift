@@ -15,6 +15,9 @@ public struct SearchIndexBuilder {
     public var factory = "Flat"
     /// Also embed every entry's texts, for image→text search.
     public var indexTexts = false
+    /// FAISS search-time parameters stored with the index ("efSearch=128" for HNSW, "nprobe=16"
+    /// for IVF); nil keeps FAISS's defaults.
+    public var searchParameters: String?
     /// Called after each batch with the images indexed and skipped so far.
     public var progress: ((_ indexed: Int, _ skipped: Int) -> Void)?
 
@@ -95,7 +98,7 @@ public struct SearchIndexBuilder {
         try write(lines, to: staging.appendingPathComponent(SearchIndex.entriesFile))
         let manifest = IndexManifest(checkpoint: checkpoint, contextLength: embedder.maxLength, dimension: rows[0].count, factory: factory, count: entries.count,
                                      source: URL(fileURLWithPath: source.path).standardizedFileURL.path, skipped: skipped.count,
-                                     textCount: texts.count)
+                                     textCount: texts.count, searchParameters: searchParameters)
         encoder.outputFormatting.insert(.prettyPrinted)
         try write(try encoder.encode(manifest), to: staging.appendingPathComponent(SearchIndex.manifestFile))
         try publish(staging, at: target)
@@ -107,6 +110,7 @@ public struct SearchIndexBuilder {
         let vectors = try VectorIndex(dimension: rows[0].count, factory: factory)
         if !vectors.isTrained { try vectors.train(rows) }
         try vectors.add(rows)
+        if let searchParameters { try vectors.setSearchParameters(searchParameters) }
         try vectors.write(to: url)
     }
 

@@ -117,6 +117,12 @@ public final class VectorIndex: @unchecked Sendable {
         }
     }
 
+    /// Sets search-time parameters in FAISS's syntax: "efSearch=128" (HNSW: candidates kept while
+    /// searching, more is slower and finds more), "nprobe=16" (IVF: lists visited), comma-separated.
+    public func setSearchParameters(_ parameters: String) throws {
+        try lock.writing { try check(vf_index_set_parameters(handle, parameters), "set search parameters \"\(parameters)\"") }
+    }
+
     /// Removes every vector; a trained index stays trained, and ids start again at 0.
     public func removeAll() throws {
         try lock.writing { try check(vf_index_reset(handle), "removeAll") }

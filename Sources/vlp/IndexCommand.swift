@@ -44,6 +44,9 @@ struct IndexCommand: ParsableCommand {
     @Option(help: "Tokens per text query, special tokens included (default: the context length the checkpoint trained with, else \(TowerEmbedder.defaultContextLength)).")
     var contextLength: Int?
 
+    @Option(help: "FAISS search-time parameters stored with the index: efSearch=N for HNSW, nprobe=N for IVF.")
+    var searchParams: String?
+
     @Flag(help: "Also index the images' texts (a dataset's), for image→text search (--target texts).")
     var texts = false
 
@@ -64,6 +67,7 @@ struct IndexCommand: ParsableCommand {
         let source = try IndexSource.open(images, format: format.flatMap(DatasetFormat.init(rawValue:)), split: split)
         var builder = SearchIndexBuilder(embedder: embedder, checkpoint: pinned, factory: factory)
         builder.indexTexts = texts
+        builder.searchParameters = searchParams
         var lastReport = Date()
         builder.progress = { indexed, skipped in
             guard Date().timeIntervalSince(lastReport) >= 5 else { return }

@@ -32,6 +32,9 @@ struct SearchCommand: ParsableCommand {
     @Option(help: "Use this checkpoint instead of the one the index names (it must embed the same way).")
     var checkpoint: String?
 
+    @Option(help: "FAISS search-time parameters instead of the index's own: efSearch=N for HNSW, nprobe=N for IVF.")
+    var searchParams: String?
+
     @Flag(help: "Print the results as JSON (as GET /api/search returns them).")
     var json = false
 
@@ -42,6 +45,7 @@ struct SearchCommand: ParsableCommand {
 
     func run() throws {
         let engine = try SearchEngine(indexFolder: index, checkpoint: checkpoint)
+        if let searchParams { try engine.index.setSearchParameters(searchParams) }
         let start = Date()
         let hits: [SearchIndex.Hit]
         if let image {

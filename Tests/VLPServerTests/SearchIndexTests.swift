@@ -133,6 +133,17 @@ final class SearchIndexTests: XCTestCase {
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: scratch.path).filter { $0.hasPrefix(".") }
         XCTAssertEqual(leftovers, [], "no staging or old folders remain")
 
+        // Search parameters are checked against the index type before anything is published.
+        var tuned = builder
+        tuned.searchParameters = "efSearch=64"
+        let hnsw = try tuned.build(from: IndexSource.open(photos.path), into: scratch.appendingPathComponent("hnsw.index").path)
+        XCTAssertEqual(try SearchIndex(folder: hnsw.folder).manifest.searchParameters, "efSearch=64")
+        tuned.factory = "Flat"
+        XCTAssertThrowsError(try tuned.build(from: IndexSource.open(photos.path), into: scratch.appendingPathComponent("flat.index").path)) {
+            XCTAssertTrue("\($0)".contains("efSearch=64"), "\($0)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: scratch.appendingPathComponent("flat.index").path))
+
         let empty = scratch.appendingPathComponent("empty")
         try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
         try Data("x".utf8).write(to: empty.appendingPathComponent("bad.png"))

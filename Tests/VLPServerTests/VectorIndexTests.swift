@@ -71,6 +71,34 @@ final class VectorIndexTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(recall, 0.9, "HNSW32 recall@10 = \(recall)")
     }
 
+    func testSearchParametersTradeSpeedForRecallAndBadOnesAreErrors() throws {
+        var generator = SplitMix64(seed: 9)
+        let base = (0..<3000).map { _ in unitRow(64, &generator) }, queries = (0..<50).map { _ in unitRow(64, &generator) }
+        let exact = try VectorIndex(dimension: 64)
+        try exact.add(base)
+        let truth = try exact.search(queries, count: 10).map { Set($0.map(\.id)) }
+        let index = try VectorIndex(dimension: 64, factory: "HNSW16")
+        try index.add(base)
+        func recall() throws -> Double {
+            let found = try index.search(queries, count: 10)
+            return zip(found, truth).map { Double($1.intersection($0.map(\.id)).count) / 10 }.reduce(0, +) / Double(queries.count)
+        }
+        try index.setSearchParameters("efSearch=8")
+        let narrow = try recall()
+        try index.setSearchParameters("efSearch=512")
+        let wide = try recall()
+        XCTAssertGreaterThan(wide, narrow + 0.05, "efSearch=512 finds more true neighbours than efSearch=8 (\(wide) vs \(narrow))")
+        XCTAssertGreaterThan(wide, 0.95)
+        XCTAssertThrowsError(try index.setSearchParameters("nprobe=4")) { XCTAssertTrue("\($0)".contains("nprobe=4"), "\($0)") }
+        XCTAssertThrowsError(try exact.setSearchParameters("efSearch=64")) { XCTAssertTrue("\($0)".contains("efSearch=64"), "\($0)") }
+    }
+
+    private func unitRow(_ width: Int, _ generator: inout SplitMix64) -> [Float] {
+        let row = (0..<width).map { _ in Float(Double(generator.next() >> 11) / Double(1 << 53)) - 0.5 }
+        let norm = row.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        return row.map { $0 / norm }
+    }
+
     func testIVFNeedsTrainingBeforeAdd() throws {
         var generator = SplitMix64(seed: 4)
         // 16 lists × 39 is FAISS's minimum for training without a warning.

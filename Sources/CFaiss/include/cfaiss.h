@@ -50,6 +50,9 @@ int vf_index_search(vf_index index, int64_t n, const float *queries, int64_t k, 
                     int64_t *labels);
 /// Removes every vector; a trained index stays trained.
 int vf_index_reset(vf_index index);
+/// Sets search-time parameters by FAISS's ParameterSpace syntax, e.g. "efSearch=128" (HNSW) or
+/// "nprobe=16" (IVF), comma-separated; an unknown name for this index type is an error.
+int vf_index_set_parameters(vf_index index, const char *parameters);
 
 // MARK: files
 /// Writes the index to `path` and flushes it to disk (fsync) before returning.
