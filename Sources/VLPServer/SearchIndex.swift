@@ -27,13 +27,15 @@ public final class SearchIndex: @unchecked Sendable {
     /// For each text vector: its entry's position and the text's index among the entry's texts.
     public let textOwners: [(entry: Int, text: Int)]
 
-    /// One result: the entry's position in the index, the entry, its cosine similarity to the
-    /// query, and for a text search the text that matched.
+    /// One result: the entry's position in the index, the entry, its score (the cosine
+    /// similarity to the query, plus `match` when re-ranked), for a text search the text that
+    /// matched, and after re-ranking the cross encoders' match probability.
     public struct Hit: Equatable, Sendable {
         public var position: Int
         public var entry: IndexEntry
         public var score: Float
         public var text: String?
+        public var match: Float?
     }
 
     public init(folder path: String) throws {

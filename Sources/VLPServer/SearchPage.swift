@@ -29,6 +29,7 @@ enum SearchPage {
     <form id="text-form">
       <input type="text" id="q" name="q" placeholder="描述你要找的图片 / describe the image you want" autofocus>
       <label>k <input type="number" id="k" value="12" min="1" max="1000" style="width:4.5rem"></label>
+      <label>re-rank <input type="number" id="rerank" value="0" min="0" max="100" style="width:4rem" title="re-order the top K with R2D2's cross encoders"></label>
       <label>find <select id="target"><option value="images">images</option><option value="texts">texts</option></select></label>
       <button type="submit">Search</button>
       <label>or by image <input type="file" id="image" accept="image/jpeg,image/png,image/webp"></label>
@@ -49,7 +50,7 @@ enum SearchPage {
         const caption = document.createElement('figcaption');
         const score = document.createElement('div');
         score.className = 'score';
-        score.textContent = '#' + r.rank + '  ' + r.score.toFixed(3);
+        score.textContent = '#' + r.rank + '  ' + r.score.toFixed(3) + (r.match !== undefined && r.match !== null ? '  (match ' + r.match.toFixed(3) + ')' : '');
         const id = document.createElement('div');
         id.textContent = r.id;
         caption.append(score, id);
@@ -71,7 +72,8 @@ enum SearchPage {
         status.className = 'error'; status.textContent = error.message;
       }
     }
-    const k = () => encodeURIComponent(document.getElementById('k').value) + '&target=' + document.getElementById('target').value;
+    const k = () => encodeURIComponent(document.getElementById('k').value) + '&target=' + document.getElementById('target').value
+      + '&rerank=' + encodeURIComponent(document.getElementById('rerank').value);
     const searchText = q => run({ url: '/api/search?q=' + encodeURIComponent(q) + '&k=' + k(), init: {} });
     document.getElementById('text-form').addEventListener('submit', event => {
       event.preventDefault();

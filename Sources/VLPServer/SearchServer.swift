@@ -8,7 +8,8 @@ import VLP
 /// - `GET /` — the search page (`SearchPage`);
 /// - `GET /api/search?q=TEXT&k=N` — images for a text, as JSON (`SearchResponse`);
 /// - `POST /api/search/image?k=N` — images like the request body's image (JPEG, PNG, WebP);
-/// - either with `&target=texts` — the indexed texts instead (an index built with `--texts`);
+/// - either with `&target=texts` — the indexed texts instead (an index built with `--texts`),
+///   and with `&rerank=K` — the top K image–text candidates re-ordered by R2D2's cross encoders;
 /// - `GET /api/info` — the index's manifest;
 /// - `GET /images/POSITION` — an indexed image's bytes.
 ///
@@ -28,13 +29,13 @@ public enum SearchServer {
         }
         router.get("/api/search") { request, _ -> SearchResponse in
             let text = formValue("q", in: request) ?? ""
-            let (count, target) = (try resultCount(request), try searchTarget(request))
+            let (count, target, rerank) = (try resultCount(request), try searchTarget(request), try integer("rerank", in: request) ?? 0)
             let start = Date()
-            let hits = try await answer { try await engine.search(text: text, count: count, target: target) }
+            let hits = try await answer { try await engine.search(text: text, count: count, target: target, rerank: rerank) }
             return SearchResponse(query: text, hits: hits, since: start)
         }
         router.post("/api/search/image") { request, _ -> SearchResponse in
-            let (count, target) = (try resultCount(request), try searchTarget(request))
+            let (count, target, rerank) = (try resultCount(request), try searchTarget(request), try integer("rerank", in: request) ?? 0)
             var request = request
             let body: ByteBuffer
             do {
@@ -43,7 +44,7 @@ public enum SearchServer {
                 throw HTTPError(.contentTooLarge, message: "the query image is over \(maximumImageBytes >> 20) MiB")
             }
             let start = Date()
-            let hits = try await answer { try await engine.search(image: Array(buffer: body), count: count, target: target) }
+            let hits = try await answer { try await engine.search(image: Array(buffer: body), count: count, target: target, rerank: rerank) }
             return SearchResponse(query: nil, hits: hits, since: start)
         }
         router.get("/api/info") { _, _ -> IndexInfo in
@@ -73,9 +74,14 @@ public enum SearchServer {
     }
 
     static func resultCount(_ request: Request) throws -> Int {
-        guard let text = formValue("k", in: request) else { return defaultCount }
-        guard let count = Int(text) else { throw HTTPError(.badRequest, message: "k must be a whole number, not \"\(text)\"") }
-        return count
+        try integer("k", in: request) ?? defaultCount
+    }
+
+    /// A whole-number query parameter, nil when absent.
+    static func integer(_ name: String, in request: Request) throws -> Int? {
+        guard let text = formValue(name, in: request) else { return nil }
+        guard let value = Int(text) else { throw HTTPError(.badRequest, message: "\(name) must be a whole number, not \"\(text)\"") }
+        return value
     }
 
     static func searchTarget(_ request: Request) throws -> SearchIndex.Target {
@@ -137,6 +143,9 @@ public struct SearchResponse: ResponseEncodable, Decodable, Sendable {
         public var texts: [String]
         /// The matched text, for a search of texts.
         public var text: String?
+        /// The cross encoders' match probability, for re-ranked results (then `score` is the
+        /// similarity plus it).
+        public var match: Float?
     }
 
     /// The text query; nil for an image query.
@@ -149,7 +158,7 @@ public struct SearchResponse: ResponseEncodable, Decodable, Sendable {
         milliseconds = (Date().timeIntervalSince(start) * 1e4).rounded() / 10
         results = hits.enumerated().map { rank, hit in
             Result(rank: rank + 1, position: hit.position, id: hit.entry.id, score: hit.score, image: "/images/\(hit.position)",
-                   texts: hit.entry.texts, text: hit.text)
+                   texts: hit.entry.texts, text: hit.text, match: hit.match)
         }
     }
 }

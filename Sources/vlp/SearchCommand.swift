@@ -32,6 +32,9 @@ struct SearchCommand: ParsableCommand {
     @Option(help: "Use this checkpoint instead of the one the index names (it must embed the same way).")
     var checkpoint: String?
 
+    @Option(help: "Re-rank the top K image–text candidates with R2D2's cross encoders (text → images, image → texts).")
+    var rerank = 0
+
     @Option(help: "FAISS search-time parameters instead of the index's own: efSearch=N for HNSW, nprobe=N for IVF.")
     var searchParams: String?
 
@@ -50,9 +53,9 @@ struct SearchCommand: ParsableCommand {
         let hits: [SearchIndex.Hit]
         if let image {
             guard let data = FileManager.default.contents(atPath: image) else { throw ValidationError("cannot read \(image)") }
-            hits = try engine.search(image: [UInt8](data), count: count, target: target)
+            hits = try engine.search(image: [UInt8](data), count: count, target: target, rerank: rerank)
         } else {
-            hits = try engine.search(text: text ?? "", count: count, target: target)
+            hits = try engine.search(text: text ?? "", count: count, target: target, rerank: rerank)
         }
         let response = SearchResponse(query: text, hits: hits, since: start)
         if json {
