@@ -14,8 +14,7 @@ struct SearchCommand: ParsableCommand {
               vlp search --index captions.index --image query.jpg --target texts
             """)
 
-    @Option(help: "The index folder (from vlp index).")
-    var index: String
+    @OptionGroup var opening: IndexOpeningOptions
 
     @Argument(help: "The text query.")
     var text: String?
@@ -29,14 +28,8 @@ struct SearchCommand: ParsableCommand {
     @Option(name: .customShort("k"), help: "Results to show.")
     var count = 10
 
-    @Option(help: "Use this checkpoint instead of the one the index names (it must embed the same way).")
-    var checkpoint: String?
-
     @Option(help: "Re-rank the top K image–text candidates with R2D2's cross encoders (text → images, image → texts).")
     var rerank = 0
-
-    @Option(help: "FAISS search-time parameters instead of the index's own: efSearch=N for HNSW, nprobe=N for IVF.")
-    var searchParams: String?
 
     @Flag(help: "Print the results as JSON (as GET /api/search returns them).")
     var json = false
@@ -47,8 +40,7 @@ struct SearchCommand: ParsableCommand {
     }
 
     func run() throws {
-        let engine = try SearchEngine(indexFolder: index, checkpoint: checkpoint)
-        if let searchParams { try engine.index.setSearchParameters(searchParams) }
+        let engine = try opening.engine()
         let start = Date()
         let hits: [SearchIndex.Hit]
         if let image {

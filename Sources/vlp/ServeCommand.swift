@@ -15,8 +15,7 @@ struct ServeCommand: ParsableCommand {
               vlp serve --index photos.index --port 8080
             """)
 
-    @Option(help: "The index folder (from vlp index).")
-    var index: String
+    @OptionGroup var opening: IndexOpeningOptions
 
     @Option(help: "Address to listen on (0.0.0.0 for every interface).")
     var host = "127.0.0.1"
@@ -24,19 +23,12 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Port to listen on (0: any free port).")
     var port = 8080
 
-    @Option(help: "Use this checkpoint instead of the one the index names (it must embed the same way).")
-    var checkpoint: String?
-
-    @Option(help: "FAISS search-time parameters instead of the index's own: efSearch=N for HNSW, nprobe=N for IVF.")
-    var searchParams: String?
-
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be in 0...65535") }
     }
 
     func run() throws {
-        let engine = try SearchEngine(indexFolder: index, checkpoint: checkpoint)
-        if let searchParams { try engine.index.setSearchParameters(searchParams) }
+        let engine = try opening.engine()
         let (host, count) = (self.host, engine.index.entries.count)
         let application = SearchServer.application(engine, host: host, port: port) { port in
             print("serving \(count) images on http://\(host):\(port)/")
