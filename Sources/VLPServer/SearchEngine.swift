@@ -33,10 +33,10 @@ public final class SearchEngine: @unchecked Sendable {
 
     /// Opens an index folder with the checkpoint and text length its manifest names, or
     /// `checkpoint` instead.
-    public convenience init(indexFolder: String, checkpoint: String? = nil) throws {
+    public convenience init(indexFolder: String, checkpoint: String? = nil, device: Device = .cpu) throws {
         let index = try SearchIndex(folder: indexFolder)
         try self.init(index: index, embedder: TowerEmbedder(checkpoint: checkpoint ?? index.manifest.checkpoint,
-                                                            maxLength: index.manifest.contextLength))
+                                                            maxLength: index.manifest.contextLength, device: device))
     }
 
     /// Images (or the indexed texts) for a text query, best first. With `rerank` K > 0 the

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Torch
 import VLP
 import VLPServer
 
@@ -50,6 +51,9 @@ struct IndexCommand: ParsableCommand {
     @Flag(help: "Also index the images' texts (a dataset's), for image→text search (--target texts).")
     var texts = false
 
+    @Option(help: "cpu, cuda or cuda:N: where the model embeds the images.")
+    var device = "cpu"
+
     @Flag(help: "Replace an existing index folder.")
     var overwrite = false
 
@@ -63,7 +67,9 @@ struct IndexCommand: ParsableCommand {
 
     func run() throws {
         let pinned = try TrainingCheckpoint.resolve(checkpoint).standardizedFileURL.path
-        let embedder = try TowerEmbedder(checkpoint: pinned, batchSize: batchSize, maxLength: contextLength)
+        let device = try Device(parsing: device)
+        try device.checkAvailable()
+        let embedder = try TowerEmbedder(checkpoint: pinned, batchSize: batchSize, maxLength: contextLength, device: device)
         let source = try IndexSource.open(images, format: format.flatMap(DatasetFormat.init(rawValue:)), split: split)
         var builder = SearchIndexBuilder(embedder: embedder, checkpoint: pinned, factory: factory)
         builder.indexTexts = texts

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Torch
 import VLPServer
 
 /// How `vlp search` and `vlp serve` open an index: the folder, and what may override what it
@@ -13,8 +14,13 @@ struct IndexOpeningOptions: ParsableArguments {
     @Option(help: "FAISS search-time parameters instead of the index's own: efSearch=N for HNSW, nprobe=N for IVF.")
     var searchParams: String?
 
+    @Option(help: "cpu, cuda or cuda:N: where the model embeds queries.")
+    var device = "cpu"
+
     func engine() throws -> SearchEngine {
-        let engine = try SearchEngine(indexFolder: index, checkpoint: checkpoint)
+        let device = try Device(parsing: device)
+        try device.checkAvailable()
+        let engine = try SearchEngine(indexFolder: index, checkpoint: checkpoint, device: device)
         if let searchParams { try engine.index.setSearchParameters(searchParams) }
         return engine
     }

@@ -34,10 +34,14 @@ public final class TowerEmbedder {
         pipeline = try ImagePipeline.clipEvaluation(size: model.configuration.vision.imageSize)
     }
 
-    /// Loads a checkpoint folder or a run folder (its latest checkpoint); texts are cut at
-    /// `maxLength`, else at the context length the checkpoint records having trained with.
-    public convenience init(checkpoint path: String, tokenizer: BertTokenizer? = nil, batchSize: Int = 32, maxLength: Int? = nil) throws {
-        try self.init(model: TrainingCheckpoint.loadModel(path), tokenizer: tokenizer, batchSize: batchSize,
+    /// Loads a checkpoint folder or a run folder (its latest checkpoint) onto `device`; texts
+    /// are cut at `maxLength`, else at the context length the checkpoint records having
+    /// trained with.
+    public convenience init(checkpoint path: String, tokenizer: BertTokenizer? = nil, batchSize: Int = 32, maxLength: Int? = nil,
+                            device: Device = .cpu) throws {
+        let model = try TrainingCheckpoint.loadModel(path)
+        if device != .cpu { try model.module.to(device) }
+        try self.init(model: model, tokenizer: tokenizer, batchSize: batchSize,
                       maxLength: maxLength ?? TrainingCheckpoint.trainedContextLength(path))
     }
 
