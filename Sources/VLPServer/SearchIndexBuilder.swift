@@ -30,9 +30,12 @@ public struct SearchIndexBuilder {
     /// What a build did.
     public struct Report: Sendable {
         public var folder: String
+        /// Images embedded by this build (by an append: the new ones).
         public var indexed: Int
         /// Images left out, with where and why (the reader's own skips included).
         public var skipped: [SkippedRecord]
+        /// Appending: images of the source whose id the index already held, left as they were.
+        public var alreadyIndexed = 0
         public var seconds: Double
     }
 
@@ -40,21 +43,78 @@ public struct SearchIndexBuilder {
     /// `overwrite`).
     public func build(from source: IndexSource, into destination: String, overwrite: Bool = false) throws -> Report {
         let start = Date()
-        let manager = FileManager.default
         let target = URL(fileURLWithPath: destination).standardizedFileURL
-        if manager.fileExists(atPath: target.path) && !overwrite { throw SearchIndexError.destinationExists(target.path) }
-        let staging = target.deletingLastPathComponent().appendingPathComponent(".\(target.lastPathComponent).partial-\(getpid())")
-        try? manager.removeItem(at: staging)
-        do {
-            try manager.createDirectory(at: staging.appendingPathComponent(SearchIndex.imagesFolder), withIntermediateDirectories: true)
-        } catch {
-            throw DatasetError.unwritable(staging.path, reason: error.localizedDescription)
-        }
-        defer { try? manager.removeItem(at: staging) }
+        if FileManager.default.fileExists(atPath: target.path) && !overwrite { throw SearchIndexError.destinationExists(target.path) }
+        let staging = try makeStaging(for: target)
+        defer { try? FileManager.default.removeItem(at: staging) }
+        var added = try embed(source, into: staging, firstCopy: 0, known: [])
+        guard !added.rows.isEmpty else { throw SearchIndexError.noImages(source: source.path, skipped: added.skipped.count) }
 
+        let vectors = try VectorIndex(dimension: added.rows[0].count, factory: factory)
+        if !vectors.isTrained { try vectors.train(added.rows) }
+        var textVectors: VectorIndex?
+        let texts = indexTexts ? added.entries.flatMap(\.texts) : []
+        if !texts.isEmpty {
+            let rows = try TowerEmbedder.rows(embedder.textFeatures(texts))
+            textVectors = try VectorIndex(dimension: rows[0].count, factory: factory)
+            if !textVectors!.isTrained { try textVectors!.train(rows) }
+            added.textRows = rows
+        }
+        let manifest = IndexManifest(checkpoint: checkpoint, contextLength: embedder.maxLength, dimension: added.rows[0].count, factory: factory,
+                                     count: 0, source: Self.describe(source), skipped: 0,
+                                     searchParameters: searchParameters)
+        try finish(staging, at: target, manifest: manifest, entries: [], vectors: vectors, textVectors: textVectors, adding: added)
+        return Report(folder: target.path, indexed: added.entries.count, skipped: added.skipped, seconds: Date().timeIntervalSince(start))
+    }
+
+    /// Adds the images of `source` whose ids `folder`'s index does not hold yet, with the same
+    /// checkpoint, factory, text setting and search parameters it was built with. Old images
+    /// are linked, not copied, into the new version, which replaces the old only when complete.
+    public func append(from source: IndexSource, to folder: String) throws -> Report {
+        let start = Date()
+        let existing = try SearchIndex(folder: folder)
+        let target = existing.folder
+        let mine = URL(fileURLWithPath: checkpoint).standardizedFileURL.path
+        guard existing.manifest.checkpoint == mine, existing.manifest.contextLength == embedder.maxLength else {
+            throw SearchIndexError.invalidIndex(folder: target.path, reason: "it was built with \(existing.manifest.checkpoint) (context length \(existing.manifest.contextLength)); appending with \(mine) (context length \(embedder.maxLength)) would mix embeddings")
+        }
+        let staging = try makeStaging(for: target)
+        defer { try? FileManager.default.removeItem(at: staging) }
+        try linkImages(of: existing, into: staging)
+        var added = try embed(source, into: staging, firstCopy: existing.entries.count, known: Set(existing.entries.map(\.id)))
+        guard !added.rows.isEmpty else {
+            return Report(folder: target.path, indexed: 0, skipped: added.skipped, alreadyIndexed: added.alreadyIndexed, seconds: Date().timeIntervalSince(start))
+        }
+        if existing.textVectors != nil {
+            let texts = added.entries.flatMap(\.texts)
+            added.textRows = texts.isEmpty ? [] : try TowerEmbedder.rows(embedder.textFeatures(texts))
+        }
+        var manifest = existing.manifest
+        manifest.source += "; " + Self.describe(source)
+        try finish(staging, at: target, manifest: manifest, entries: existing.entries, vectors: existing.vectors,
+                   textVectors: existing.textVectors, adding: added)
+        return Report(folder: target.path, indexed: added.entries.count, skipped: added.skipped, alreadyIndexed: added.alreadyIndexed,
+                      seconds: Date().timeIntervalSince(start))
+    }
+
+    /// A source as the manifest names it: an absolute path, or the name of in-memory samples.
+    static func describe(_ source: IndexSource) -> String {
+        FileManager.default.fileExists(atPath: source.path) ? URL(fileURLWithPath: source.path).standardizedFileURL.path : source.path
+    }
+
+    /// What one pass over a source embedded.
+    private struct Embedded {
         var entries: [IndexEntry] = []
         var rows: [[Float]] = []
+        var textRows: [[Float]] = []
         var skipped: [SkippedRecord] = []
+        var alreadyIndexed = 0
+    }
+
+    /// Embeds the images of `source` whose ids are not `known`, in batches; copies of images
+    /// without a file of their own are numbered from `firstCopy`.
+    private func embed(_ source: IndexSource, into staging: URL, firstCopy: Int, known: Set<String>) throws -> Embedded {
+        var result = Embedded()
         var pending: [(entry: IndexEntry, pixels: [Float])] = []
         var generator = SystemRandomNumberGenerator()    // evaluation preprocessing draws nothing
         let side = embedder.imageSize
@@ -62,56 +122,89 @@ public struct SearchIndexBuilder {
         func flush() throws {
             guard !pending.isEmpty else { return }
             let pixels = try Tensor(pending.flatMap(\.pixels), shape: [pending.count, 3, side, side])
-            rows += try TowerEmbedder.rows(embedder.imageFeatures(pixels: pixels))
-            entries += pending.map(\.entry)
+            result.rows += try TowerEmbedder.rows(embedder.imageFeatures(pixels: pixels))
+            result.entries += pending.map(\.entry)
             pending.removeAll(keepingCapacity: true)
-            progress?(entries.count, skipped.count)
+            progress?(result.entries.count, result.skipped.count)
         }
 
         while let item = try source.nextItem() {
+            if known.contains(item.id) {
+                result.alreadyIndexed += 1
+                continue
+            }
             do {
-                let (pixels, image) = try prepare(item, copyNumber: entries.count + pending.count, into: staging, generator: &generator)
+                let copyNumber = firstCopy + result.entries.count + pending.count
+                let (pixels, image) = try prepare(item, copyNumber: copyNumber, into: staging, generator: &generator)
                 pending.append((IndexEntry(id: item.id, image: image, texts: item.texts), pixels))
             } catch let error as ImageError {
-                skipped.append(SkippedRecord(file: source.path, line: nil, reason: "\(item.id): \(error)"))
+                result.skipped.append(SkippedRecord(file: source.path, line: nil, reason: "\(item.id): \(error)"))
             } catch let error as DatasetError {
-                skipped.append(SkippedRecord(file: source.path, line: nil, reason: "\(item.id): \(error)"))
+                result.skipped.append(SkippedRecord(file: source.path, line: nil, reason: "\(item.id): \(error)"))
             }
             if pending.count == embedder.batchSize { try flush() }
         }
         try flush()
-        skipped = source.skipped + skipped
-        guard !rows.isEmpty else { throw SearchIndexError.noImages(source: source.path, skipped: skipped.count) }
+        result.skipped = source.skipped + result.skipped
+        return result
+    }
 
-        try writeVectors(rows, to: staging.appendingPathComponent(SearchIndex.vectorsFile))
-        let texts = indexTexts ? entries.flatMap(\.texts) : []
-        if !texts.isEmpty {
-            try writeVectors(try TowerEmbedder.rows(embedder.textFeatures(texts)), to: staging.appendingPathComponent(SearchIndex.textVectorsFile))
+    /// Writes vectors (old ones plus the added), entries and manifest into the staging folder and
+    /// moves it into place.
+    private func finish(_ staging: URL, at target: URL, manifest: IndexManifest, entries: [IndexEntry], vectors: VectorIndex,
+                        textVectors: VectorIndex?, adding added: Embedded) throws {
+        try vectors.add(added.rows)
+        if let searchParameters = manifest.searchParameters { try vectors.setSearchParameters(searchParameters) }
+        try vectors.write(to: staging.appendingPathComponent(SearchIndex.vectorsFile))
+        var textCount = 0
+        if let textVectors {
+            if !added.textRows.isEmpty { try textVectors.add(added.textRows) }
+            if let searchParameters = manifest.searchParameters { try textVectors.setSearchParameters(searchParameters) }
+            try textVectors.write(to: staging.appendingPathComponent(SearchIndex.textVectorsFile))
+            textCount = textVectors.count
         }
+        let all = entries + added.entries
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         var lines = Data()
-        for entry in entries {
+        for entry in all {
             lines.append(try encoder.encode(entry))
             lines.append(UInt8(ascii: "\n"))
         }
         try write(lines, to: staging.appendingPathComponent(SearchIndex.entriesFile))
-        let manifest = IndexManifest(checkpoint: checkpoint, contextLength: embedder.maxLength, dimension: rows[0].count, factory: factory, count: entries.count,
-                                     source: URL(fileURLWithPath: source.path).standardizedFileURL.path, skipped: skipped.count,
-                                     textCount: texts.count, searchParameters: searchParameters)
+        var manifest = manifest
+        manifest.count = all.count
+        manifest.textCount = textCount
+        manifest.skipped += added.skipped.count
+        manifest.created = ISO8601DateFormatter().string(from: Date())
         encoder.outputFormatting.insert(.prettyPrinted)
         try write(try encoder.encode(manifest), to: staging.appendingPathComponent(SearchIndex.manifestFile))
         try publish(staging, at: target)
-        return Report(folder: target.path, indexed: entries.count, skipped: skipped, seconds: Date().timeIntervalSince(start))
     }
 
-    /// A FAISS index of `rows` from the factory string (trained on them first when it needs it).
-    private func writeVectors(_ rows: [[Float]], to url: URL) throws {
-        let vectors = try VectorIndex(dimension: rows[0].count, factory: factory)
-        if !vectors.isTrained { try vectors.train(rows) }
-        try vectors.add(rows)
-        if let searchParameters { try vectors.setSearchParameters(searchParameters) }
-        try vectors.write(to: url)
+    /// A fresh hidden folder beside `target`, with its `images/`.
+    private func makeStaging(for target: URL) throws -> URL {
+        let staging = target.deletingLastPathComponent().appendingPathComponent(".\(target.lastPathComponent).partial-\(getpid())")
+        try? FileManager.default.removeItem(at: staging)
+        do {
+            try FileManager.default.createDirectory(at: staging.appendingPathComponent(SearchIndex.imagesFolder), withIntermediateDirectories: true)
+        } catch {
+            throw DatasetError.unwritable(staging.path, reason: error.localizedDescription)
+        }
+        return staging
+    }
+
+    /// The index's copied images, hard-linked into the staging folder (copied where links fail).
+    private func linkImages(of index: SearchIndex, into staging: URL) throws {
+        let manager = FileManager.default
+        for entry in index.entries where !entry.image.hasPrefix("/") {
+            let from = index.imageFile(of: entry), to = staging.appendingPathComponent(entry.image)
+            do {
+                do { try manager.linkItem(at: from, to: to) } catch { try manager.copyItem(at: from, to: to) }
+            } catch {
+                throw DatasetError.unwritable(to.path, reason: "cannot carry over \(from.path): \(error.localizedDescription)")
+            }
+        }
     }
 
     /// The item's preprocessed pixels, and the image path its entry records: the source's own

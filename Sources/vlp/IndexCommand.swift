@@ -57,8 +57,12 @@ struct IndexCommand: ParsableCommand {
     @Flag(help: "Replace an existing index folder.")
     var overwrite = false
 
+    @Flag(help: "Add the images whose ids the existing index folder lacks (same checkpoint; its factory, texts and search parameters).")
+    var append = false
+
     func validate() throws {
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
+        if append && overwrite { throw ValidationError("give --append or --overwrite, not both") }
         if let contextLength, contextLength < 2 { throw ValidationError("--context-length must leave room for [CLS] and [SEP]") }
         if let format, DatasetFormat(rawValue: format) == nil {
             throw ValidationError("unknown --format \(format); one of \(DatasetFormat.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -80,10 +84,12 @@ struct IndexCommand: ParsableCommand {
             lastReport = Date()
             FileHandle.standardError.write(Data("indexed \(indexed) images (\(skipped) skipped)\n".utf8))
         }
-        let report = try builder.build(from: source, into: out, overwrite: overwrite)
+        let appending = append && FileManager.default.fileExists(atPath: out)
+        let report = appending ? try builder.append(from: source, to: out) : try builder.build(from: source, into: out, overwrite: overwrite)
+        if appending { print("\(report.alreadyIndexed) images were already in the index") }
         let rate = Double(report.indexed) / max(report.seconds, 1e-9)
-        let textCount = try SearchIndex(folder: report.folder).manifest.textCount
-        if texts { print("indexed \(textCount) texts of those images") }
+        let manifest = try SearchIndex(folder: report.folder).manifest
+        if manifest.textCount > 0 { print("the index holds \(manifest.count) images and \(manifest.textCount) texts") }
         print("indexed \(report.indexed) images into \(report.folder) in \(String(format: "%.1f", report.seconds)) s (\(String(format: "%.1f", rate)) images/s)")
         if !report.skipped.isEmpty {
             print("skipped \(report.skipped.count):")

@@ -22,7 +22,7 @@ enum SearchFixtures {
         manualSeed(seed)
         let model = try PretrainingModel(configuration)
         model.module.eval()
-        let run = folder.appendingPathComponent("run-\(name)-\(configuration.embedDim)")
+        let run = folder.appendingPathComponent("run-\(name)-\(configuration.embedDim)-\(seed)")
         try TrainingCheckpoint.save(in: run.appendingPathComponent("checkpoints"),
                                     state: TrainerState(step: 1, stage: 0, stageStep: 1, loaderPosition: LoaderPosition(seed: 1), badSteps: 0, seed: 1),
                                     model: model.module, configuration: configuration, optimizer: nil, objectives: [:], keep: 1)

@@ -153,6 +153,48 @@ final class SearchIndexTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: scratch.appendingPathComponent("none.index").path))
     }
 
+    func testAppendingAddsOnlyNewImagesAndKeepsTheOldOnesSearchable() throws {
+        let scratch = try SearchFixtures.folder(self, "append")
+        let checkpoint = try SearchFixtures.checkpoint(in: scratch)
+        let samples = try SearchFixtures.scenes(count: 7)
+        let embedder = try TowerEmbedder(checkpoint: checkpoint)
+        var builder = SearchIndexBuilder(embedder: embedder, checkpoint: checkpoint, factory: "HNSW16")
+        builder.indexTexts = true
+        builder.searchParameters = "efSearch=40"
+        let folder = scratch.appendingPathComponent("grow.index").path
+        _ = try builder.build(from: .samples(Array(samples.prefix(4)), name: "first"), into: folder)
+        let report = try builder.append(from: .samples(Array(samples.suffix(5)), name: "second"), to: folder)
+        XCTAssertEqual(report.indexed, 3)
+        XCTAssertEqual(report.alreadyIndexed, 2)
+
+        let index = try SearchIndex(folder: folder)
+        XCTAssertEqual(index.entries.map(\.id), samples.map(\.id))
+        XCTAssertEqual(index.entries.map(\.image), (0..<7).map { String(format: "images/%08d.png", $0) })
+        XCTAssertEqual(index.manifest.textCount, samples.flatMap(\.positiveTexts).count)
+        XCTAssertEqual(index.manifest.factory, "HNSW16")
+        XCTAssertEqual(index.manifest.searchParameters, "efSearch=40")
+        XCTAssertTrue(index.manifest.source.hasSuffix("first; second"), index.manifest.source)
+        // Every image, old or new, finds itself; its copy is the right image.
+        for (position, sample) in samples.enumerated() {
+            guard case .pixels(let image)? = sample.image else { return XCTFail("scenes give pixels") }
+            XCTAssertEqual(FileManager.default.contents(atPath: index.imageFile(of: index.entries[position]).path), Data(try ImageEncoder.png(image)))
+            let vector = try TowerEmbedder.rows(embedder.imageFeatures([image]))[0]
+            XCTAssertEqual(try index.search(vector, count: 1)[0].position, position)
+        }
+        let newText = samples[6].positiveTexts[0].text
+        let textVector = try TowerEmbedder.rows(embedder.textFeatures([newText]))[0]
+        XCTAssertEqual(try index.search(textVector, count: 1, target: .texts)[0].text, newText, "the appended texts are searchable")
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: scratch.path).filter { $0.hasPrefix(".") }
+        XCTAssertEqual(leftovers, [])
+        // Nothing new: nothing rewritten. Another checkpoint: refused.
+        XCTAssertEqual(try builder.append(from: .samples(samples, name: "again"), to: folder).indexed, 0)
+        let other = try SearchFixtures.checkpoint(in: scratch, seed: 8)
+        let otherBuilder = SearchIndexBuilder(embedder: try TowerEmbedder(checkpoint: other), checkpoint: other)
+        XCTAssertThrowsError(try otherBuilder.append(from: .samples(samples, name: "x"), to: folder)) {
+            XCTAssertTrue("\($0)".contains("would mix embeddings"), "\($0)")
+        }
+    }
+
     func testABrokenIndexFolderIsAnErrorNamingWhatIsWrong() throws {
         let folder = try SearchFixtures.photoIndex(self, "broken", count: 3).index
         let entries = URL(fileURLWithPath: folder).appendingPathComponent(SearchIndex.entriesFile)

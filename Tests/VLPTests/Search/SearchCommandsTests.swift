@@ -32,6 +32,13 @@ final class SearchCommandsTests: XCTestCase {
         XCTAssertNotEqual(again.status, 0)
         XCTAssertTrue(again.errors.contains("--overwrite"), again.errors)
 
+        // A new photo in the folder: --append embeds only it.
+        guard case .pixels(let extra)? = corpus.sample(.pretrain, index: 4).image else { return XCTFail("scenes give pixels") }
+        try Data(try ImageEncoder.png(extra)).write(to: photos.appendingPathComponent("scene-4.png"))
+        let appended = try runVLP(["index", "--checkpoint", run, "--images", photos.path, "--out", index, "--append"])
+        XCTAssertEqual(appended.status, 0, appended.errors)
+        XCTAssertTrue(appended.output.contains("indexed 1 images") && appended.output.contains("4 images were already in the index"), appended.output)
+
         let byText = try runVLP(["search", "--index", index, "一个蓝色的正方形", "-k", "2", "--json"])
         XCTAssertEqual(byText.status, 0, byText.errors)
         let answer = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(byText.output.utf8)) as? [String: Any])
@@ -71,7 +78,7 @@ final class SearchCommandsTests: XCTestCase {
             }
         }
         let base = try XCTUnwrap(address, String(decoding: printed, as: UTF8.self))
-        XCTAssertTrue(String(decoding: printed, as: UTF8.self).contains("serving 4 images"))
+        XCTAssertTrue(String(decoding: printed, as: UTF8.self).contains("serving 5 images"))
         let done = DispatchSemaphore(value: 0)
         nonisolated(unsafe) var body = Data(), status = 0
         URLSession.shared.dataTask(with: URL(string: base + "/api/info")!) { data, response, _ in
@@ -81,7 +88,7 @@ final class SearchCommandsTests: XCTestCase {
         }.resume()
         XCTAssertEqual(done.wait(timeout: .now() + 30), .success)
         XCTAssertEqual(status, 200)
-        XCTAssertTrue(String(decoding: body, as: UTF8.self).contains("\"count\":4"), String(decoding: body, as: UTF8.self))
+        XCTAssertTrue(String(decoding: body, as: UTF8.self).contains("\"count\":5"), String(decoding: body, as: UTF8.self))
         let stopped = Date()
         server.terminate()
         server.waitUntilExit()
