@@ -89,6 +89,9 @@ struct EvaluateCommand: ParsableCommand {
                     guard let r else { continue }
                     print("\(name): " + r.accuracy.sorted { $0.key < $1.key }.map { "\($0.key) \(String(format: "%.1f", $0.value))% (\(r.counts[$0.key] ?? 0))" }.joined(separator: ", ") + String(format: "; overall %.1f%%", r.overall))
                 }
+                if !result.indistinguishable.isEmpty {
+                    print("left out, the same tokens after cutting to \(contextLength): " + result.indistinguishable.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+                }
             }
         case .zeroshot:
             let result = try zeroShot(model, imageSize: imageSize)

@@ -61,6 +61,10 @@ enum DemoReport {
         }
         report.add(ReportTable(title: "Compositional accuracy: true title scored above its rewritten hard negative, %",
                                columns: ["model"] + kinds + ["overall"], rows: compositionalRows))
+        if let left = summary.models["r2d2"]?.compositionalDetail.indistinguishable, !left.isEmpty {
+            report.addParagraph("Left out: pairs whose two titles are the same tokens once cut to the context length (the rewrite falls past the cut), "
+                                + left.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") + ".")
+        }
 
         if case .r2d2(let r2d2)? = models["r2d2"] {
             report.addHeading("Entity attention maps (R2D2 text-attends-image cross encoder)")

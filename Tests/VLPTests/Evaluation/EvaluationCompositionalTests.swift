@@ -1,4 +1,5 @@
 import Foundation
+import Torch
 import XCTest
 @testable import VLP
 
@@ -35,5 +36,30 @@ final class EvaluationCompositionalTests: XCTestCase {
                                                                 (kind: .count, positiveScore: 1, negativeScore: .nan)])) {
             XCTAssertEqual("\($0)", "negative scores holds NaN at index 1")
         }
+    }
+
+    /// A rewrite past the context-length cut leaves both texts the same tokens: such a pair is
+    /// counted as indistinguishable and left out, not scored as a tie lost.
+    func testPairsThatTokenizeTheSameAfterTheCutAreLeftOut() throws {
+        let original = "灰色背景上有一个红色的圆形和一个蓝色的方块，红色的圆形在蓝色方块的左边。"
+        let sample = Sample(id: "s", image: .pixels(RGBImage(width: 40, height: 40, fill: (r: 120, g: 120, b: 120))), texts: [
+            SampleText(original, kind: .title, language: "zh"),
+            SampleText(original.replacingOccurrences(of: "左边", with: "右边"), kind: .title, language: "zh", role: .hardNegative(.relation)),
+            SampleText(original.replacingOccurrences(of: "红色的圆形和", with: "绿色的圆形和"), kind: .title, language: "zh", role: .hardNegative(.attribute)),
+        ])
+        manualSeed(3)
+        let model = try PretrainingModel(try ModelConfigurationRegistry.load("r2d2-tiny-dual"))
+        model.module.eval()
+        let tokenizer = try BertTokenizer.chineseCLIP()
+        let cut = try EvaluationSet.make(name: "cut", samples: [sample], tokenizer: tokenizer, contextLength: 16, imageSize: 32, includeNegatives: true)
+        let short = try withNoGrad { try CompositionalEvaluation.run(model, on: cut) }
+        XCTAssertEqual(short.indistinguishable, ["relation": 1])
+        XCTAssertEqual(short.dualEncoder?.counts, ["attribute": 1])
+        let whole = try EvaluationSet.make(name: "whole", samples: [sample], tokenizer: tokenizer, contextLength: 64, imageSize: 32, includeNegatives: true)
+        let long = try withNoGrad { try CompositionalEvaluation.run(model, on: whole) }
+        XCTAssertEqual(long.indistinguishable, [:])
+        XCTAssertEqual(long.dualEncoder?.counts, ["attribute": 1, "relation": 1])
+        let decoded = try JSONDecoder().decode(CompositionalEvaluation.self, from: JSONEncoder().encode(short))
+        XCTAssertEqual(decoded.indistinguishable, ["relation": 1])
     }
 }
