@@ -20,9 +20,12 @@ public enum SearchServer {
     /// Results when `k` is not given.
     public static let defaultCount = 12
 
-    /// The routes over `engine`.
-    public static func router(_ engine: SearchEngine) -> Router<SearchRequestContext> {
+    /// The routes over `engine`. Every request is logged (method and path); with
+    /// `allowAnyOrigin` the API answers browsers on other origins too (CORS `*`).
+    public static func router(_ engine: SearchEngine, allowAnyOrigin: Bool = false) -> Router<SearchRequestContext> {
         let router = Router(context: SearchRequestContext.self)
+        router.add(middleware: LogRequestsMiddleware(.info))
+        if allowAnyOrigin { router.add(middleware: CORSMiddleware(allowOrigin: .all)) }
         router.get("/") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
                      body: ResponseBody(byteBuffer: ByteBuffer(string: SearchPage.html)))
@@ -67,9 +70,9 @@ public enum SearchServer {
 
     /// An application serving `engine` on `host:port` (port 0: any free port, reported to
     /// `onRunning`).
-    public static func application(_ engine: SearchEngine, host: String = "127.0.0.1", port: Int = 8080,
+    public static func application(_ engine: SearchEngine, host: String = "127.0.0.1", port: Int = 8080, allowAnyOrigin: Bool = false,
                                    onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
-        Application(router: router(engine), configuration: .init(address: .hostname(host, port: port), serverName: "vlp serve"),
+        Application(router: router(engine, allowAnyOrigin: allowAnyOrigin), configuration: .init(address: .hostname(host, port: port), serverName: "vlp serve"),
                     onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) })
     }
 

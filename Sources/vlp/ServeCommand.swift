@@ -23,6 +23,9 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Port to listen on (0: any free port).")
     var port = 8080
 
+    @Flag(help: "Let web pages on any origin call the API (CORS Access-Control-Allow-Origin: *).")
+    var cors = false
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be in 0...65535") }
     }
@@ -30,7 +33,7 @@ struct ServeCommand: ParsableCommand {
     func run() throws {
         let engine = try opening.engine()
         let (host, count) = (self.host, engine.index.entries.count)
-        let application = SearchServer.application(engine, host: host, port: port) { port in
+        let application = SearchServer.application(engine, host: host, port: port, allowAnyOrigin: cors) { port in
             print("serving \(count) images on http://\(host):\(port)/")
             fflush(stdout)
         }

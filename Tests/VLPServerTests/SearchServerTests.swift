@@ -13,17 +13,20 @@ final class SearchServerTests: XCTestCase {
         var status: Int
         var contentType: String?
         var body: Data
+        var allowOrigin: String?
         var json: [String: Any]? { try? JSONSerialization.jsonObject(with: body) as? [String: Any] }
         var errorMessage: String? { (json?["error"] as? [String: Any])?["message"] as? String }
     }
 
-    func fetch(_ url: URL, method: String = "GET", body: Data? = nil) async throws -> Reply {
+    func fetch(_ url: URL, method: String = "GET", body: Data? = nil, headers: [String: String] = [:]) async throws -> Reply {
         var request = URLRequest(url: url)
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         request.httpMethod = method
         request.httpBody = body
         let (data, response) = try await URLSession.shared.data(for: request)
         let http = try XCTUnwrap(response as? HTTPURLResponse)
-        return Reply(status: http.statusCode, contentType: http.value(forHTTPHeaderField: "Content-Type"), body: data)
+        return Reply(status: http.statusCode, contentType: http.value(forHTTPHeaderField: "Content-Type"), body: data,
+                     allowOrigin: http.value(forHTTPHeaderField: "Access-Control-Allow-Origin"))
     }
 
     func testPageSearchImagesAndErrorsOverHTTP() async throws {
@@ -31,7 +34,7 @@ final class SearchServerTests: XCTestCase {
         let engine = try SearchEngine(indexFolder: folder)
 
         let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
-        let application = SearchServer.application(engine, host: "127.0.0.1", port: 0) { portSink.yield($0) }
+        let application = SearchServer.application(engine, host: "127.0.0.1", port: 0, allowAnyOrigin: true) { portSink.yield($0) }
         let server = Task { try await application.run() }
         defer { server.cancel() }
         var iterator = ports.makeAsyncIterator()
@@ -76,7 +79,8 @@ final class SearchServerTests: XCTestCase {
         XCTAssertEqual(image.contentType, "image/png")
         XCTAssertEqual(image.body, bytes)
 
-        let info = try await fetch(base.appendingPathComponent("/api/info"))
+        let info = try await fetch(base.appendingPathComponent("/api/info"), headers: ["Origin": "http://example.org"])
+        XCTAssertEqual(info.allowOrigin, "*", "CORS answers other origins when allowed")
         XCTAssertEqual(try JSONDecoder().decode(IndexInfo.self, from: info.body).manifest.count, 5)
 
         // Bad requests say what was wrong.
