@@ -22,8 +22,17 @@ public struct IndexSource {
     /// Opens `path`: an image folder when it is a folder with no dataset files in it, else a
     /// dataset (`format` nil: detected; `split`: the part of a dataset holding several).
     public static func open(_ path: String, format: DatasetFormat? = nil, split: String? = nil) throws -> IndexSource {
-        if format == nil, try isImageFolder(path) { return try imageFolder(path) }
-        let reader = try DatasetFormat.openPart(path, format: format, part: split).reader
+        let reader: SampleReader
+        do {
+            reader = try DatasetFormat.openPart(path, format: format, part: split).reader
+        } catch DatasetError.unknownFormat(let unknown) where format == nil {
+            // No dataset files in it: a folder is taken as a folder of images.
+            var isFolder: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue else {
+                throw DatasetError.unknownFormat(unknown)
+            }
+            return try imageFolder(path)
+        }
         return sampleSource(name: path, next: reader.next, readerSkips: { reader.skipped })
     }
 
@@ -68,19 +77,6 @@ public struct IndexSource {
             let id = file.hasPrefix(prefix) ? String(file.dropFirst(prefix.count)) : file
             return Item(id: id, image: .file(file), texts: [])
         }, readerSkips: { [] })
-    }
-
-    /// A folder whose format cannot be detected but which holds image files.
-    static func isImageFolder(_ path: String) throws -> Bool {
-        var isFolder: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else { throw DatasetError.fileNotFound(path) }
-        guard isFolder.boolValue else { return false }
-        do {
-            _ = try DatasetFormat.open(path)
-            return false
-        } catch DatasetError.unknownFormat {
-            return true
-        }
     }
 
     /// The next image, nil at the end.
