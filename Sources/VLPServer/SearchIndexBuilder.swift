@@ -9,7 +9,8 @@ import VLP
 /// and moved into place at the end, so an interrupted build leaves no half index.
 public struct SearchIndexBuilder {
     public var embedder: TowerEmbedder
-    /// The checkpoint folder the embedder's weights came from, recorded for `vlp serve`.
+    /// The checkpoint folder the embedder's weights came from, recorded (as an absolute path)
+    /// for `vlp serve`.
     public var checkpoint: String
     /// FAISS index-factory string; `Flat` is exact search.
     public var factory = "Flat"
@@ -37,6 +38,8 @@ public struct SearchIndexBuilder {
         /// Appending: images of the source whose id the index already held, left as they were.
         public var alreadyIndexed = 0
         public var seconds: Double
+        /// The index's manifest as published (its totals, after an append too).
+        public var manifest: IndexManifest
     }
 
     /// Indexes every image of `source` into `destination` (which must not exist unless
@@ -50,21 +53,19 @@ public struct SearchIndexBuilder {
         var added = try embed(source, into: staging, firstCopy: 0, known: [])
         guard !added.rows.isEmpty else { throw SearchIndexError.noImages(source: source.path, skipped: added.skipped.count) }
 
-        let vectors = try VectorIndex(dimension: added.rows[0].count, factory: factory)
-        if !vectors.isTrained { try vectors.train(added.rows) }
+        let vectors = try emptyIndex(trainedOn: added.rows)
         var textVectors: VectorIndex?
         let texts = indexTexts ? added.entries.flatMap(\.texts) : []
         if !texts.isEmpty {
-            let rows = try TowerEmbedder.rows(embedder.textFeatures(texts))
-            textVectors = try VectorIndex(dimension: rows[0].count, factory: factory)
-            if !textVectors!.isTrained { try textVectors!.train(rows) }
-            added.textRows = rows
+            added.textRows = try TowerEmbedder.rows(embedder.textFeatures(texts))
+            textVectors = try emptyIndex(trainedOn: added.textRows)
         }
-        let manifest = IndexManifest(checkpoint: checkpoint, contextLength: embedder.maxLength, dimension: added.rows[0].count, factory: factory,
+        let manifest = IndexManifest(checkpoint: checkpointPath, contextLength: embedder.maxLength, dimension: added.rows[0].count, factory: factory,
                                      count: 0, source: Self.describe(source), skipped: 0,
                                      searchParameters: searchParameters)
-        try finish(staging, at: target, manifest: manifest, entries: [], vectors: vectors, textVectors: textVectors, adding: added)
-        return Report(folder: target.path, indexed: added.entries.count, skipped: added.skipped, seconds: Date().timeIntervalSince(start))
+        let published = try finish(staging, at: target, manifest: manifest, entries: [], vectors: vectors, textVectors: textVectors, adding: added)
+        return Report(folder: target.path, indexed: added.entries.count, skipped: added.skipped, seconds: Date().timeIntervalSince(start),
+                      manifest: published)
     }
 
     /// Adds the images of `source` whose ids `folder`'s index does not hold yet, with the same
@@ -74,7 +75,7 @@ public struct SearchIndexBuilder {
         let start = Date()
         let existing = try SearchIndex(folder: folder)
         let target = existing.folder
-        let mine = URL(fileURLWithPath: checkpoint).standardizedFileURL.path
+        let mine = checkpointPath
         guard existing.manifest.checkpoint == mine, existing.manifest.contextLength == embedder.maxLength else {
             throw SearchIndexError.invalidIndex(folder: target.path, reason: "it was built with \(existing.manifest.checkpoint) (context length \(existing.manifest.contextLength)); appending with \(mine) (context length \(embedder.maxLength)) would mix embeddings")
         }
@@ -83,7 +84,8 @@ public struct SearchIndexBuilder {
         try linkImages(of: existing, into: staging)
         var added = try embed(source, into: staging, firstCopy: existing.entries.count, known: Set(existing.entries.map(\.id)))
         guard !added.rows.isEmpty else {
-            return Report(folder: target.path, indexed: 0, skipped: added.skipped, alreadyIndexed: added.alreadyIndexed, seconds: Date().timeIntervalSince(start))
+            return Report(folder: target.path, indexed: 0, skipped: added.skipped, alreadyIndexed: added.alreadyIndexed,
+                          seconds: Date().timeIntervalSince(start), manifest: existing.manifest)
         }
         if existing.textVectors != nil {
             let texts = added.entries.flatMap(\.texts)
@@ -91,10 +93,20 @@ public struct SearchIndexBuilder {
         }
         var manifest = existing.manifest
         manifest.source += "; " + Self.describe(source)
-        try finish(staging, at: target, manifest: manifest, entries: existing.entries, vectors: existing.vectors,
-                   textVectors: existing.textVectors, adding: added)
+        let published = try finish(staging, at: target, manifest: manifest, entries: existing.entries, vectors: existing.vectors,
+                                   textVectors: existing.textVectors, adding: added)
         return Report(folder: target.path, indexed: added.entries.count, skipped: added.skipped, alreadyIndexed: added.alreadyIndexed,
-                      seconds: Date().timeIntervalSince(start))
+                      seconds: Date().timeIntervalSince(start), manifest: published)
+    }
+
+    /// The checkpoint as manifests record it and appends compare it: an absolute path.
+    private var checkpointPath: String { URL(fileURLWithPath: checkpoint).standardizedFileURL.path }
+
+    /// An empty index from the factory string, trained on `rows` first when it needs training.
+    private func emptyIndex(trainedOn rows: [[Float]]) throws -> VectorIndex {
+        let index = try VectorIndex(dimension: rows[0].count, factory: factory)
+        if !index.isTrained { try index.train(rows) }
+        return index
     }
 
     /// A source as the manifest names it: an absolute path, or the name of in-memory samples.
@@ -137,9 +149,7 @@ public struct SearchIndexBuilder {
                 let copyNumber = firstCopy + result.entries.count + pending.count
                 let (pixels, image) = try prepare(item, copyNumber: copyNumber, into: staging, generator: &generator)
                 pending.append((IndexEntry(id: item.id, image: image, texts: item.texts), pixels))
-            } catch let error as ImageError {
-                result.skipped.append(SkippedRecord(file: source.path, line: nil, reason: "\(item.id): \(error)"))
-            } catch let error as DatasetError {
+            } catch where error is ImageError || error is DatasetError {
                 result.skipped.append(SkippedRecord(file: source.path, line: nil, reason: "\(item.id): \(error)"))
             }
             if pending.count == embedder.batchSize { try flush() }
@@ -150,9 +160,9 @@ public struct SearchIndexBuilder {
     }
 
     /// Writes vectors (old ones plus the added), entries and manifest into the staging folder and
-    /// moves it into place.
+    /// moves it into place; returns the manifest written.
     private func finish(_ staging: URL, at target: URL, manifest: IndexManifest, entries: [IndexEntry], vectors: VectorIndex,
-                        textVectors: VectorIndex?, adding added: Embedded) throws {
+                        textVectors: VectorIndex?, adding added: Embedded) throws -> IndexManifest {
         try vectors.add(added.rows)
         if let searchParameters = manifest.searchParameters { try vectors.setSearchParameters(searchParameters) }
         try vectors.write(to: staging.appendingPathComponent(SearchIndex.vectorsFile))
@@ -180,6 +190,7 @@ public struct SearchIndexBuilder {
         encoder.outputFormatting.insert(.prettyPrinted)
         try write(try encoder.encode(manifest), to: staging.appendingPathComponent(SearchIndex.manifestFile))
         try publish(staging, at: target)
+        return manifest
     }
 
     /// A fresh hidden folder beside `target`, with its `images/`.

@@ -88,7 +88,7 @@ struct IndexCommand: ParsableCommand {
         let report = appending ? try builder.append(from: source, to: out) : try builder.build(from: source, into: out, overwrite: overwrite)
         if appending { print("\(report.alreadyIndexed) images were already in the index") }
         let rate = Double(report.indexed) / max(report.seconds, 1e-9)
-        let manifest = try SearchIndex(folder: report.folder).manifest
+        let manifest = report.manifest
         if manifest.textCount > 0 { print("the index holds \(manifest.count) images and \(manifest.textCount) texts") }
         print("indexed \(report.indexed) images into \(report.folder) in \(String(format: "%.1f", report.seconds)) s (\(String(format: "%.1f", rate)) images/s)")
         if !report.skipped.isEmpty {

@@ -168,6 +168,7 @@ final class SearchIndexTests: XCTestCase {
         XCTAssertEqual(report.alreadyIndexed, 2)
 
         let index = try SearchIndex(folder: folder)
+        XCTAssertEqual(report.manifest, index.manifest, "the report carries the manifest it published")
         XCTAssertEqual(index.entries.map(\.id), samples.map(\.id))
         XCTAssertEqual(index.entries.map(\.image), (0..<7).map { String(format: "images/%08d.png", $0) })
         XCTAssertEqual(index.manifest.textCount, samples.flatMap(\.positiveTexts).count)
