@@ -45,17 +45,12 @@ public final class SearchEngine: @unchecked Sendable {
     public func search(text: String, count: Int, target: SearchIndex.Target = .images, rerank: Int = 0) throws -> [SearchIndex.Hit] {
         let query = text.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !query.isEmpty else { throw SearchIndexError.invalidQuery("the text is empty") }
-        try check(count, rerank: rerank)
-        if rerank > 0 && target == .texts {
-            throw SearchIndexError.invalidQuery("re-ranking scores image–text pairs; a text query for texts cannot be re-ranked")
-        }
+        try check(count, rerank: rerank, crossModal: target == .images, query: "a text query for texts")
         return try queue.sync {
             let vector = try TowerEmbedder.rows(embedder.textFeatures([query]))[0]
-            let hits = try index.search(vector, count: max(count, rerank), target: target)
-            guard rerank > 0, let reranker else { return Array(hits.prefix(count)) }
-            let top = Array(hits.prefix(rerank))
-            let reordered = try reranker.rerank(text: query, hits: top, images: top.map { index.imageFile(of: $0.entry) })
-            return Array((reordered + hits.dropFirst(rerank)).prefix(count))
+            return try rank(vector, count: count, target: target, rerank: rerank) { top, reranker in
+                try reranker.rerank(text: query, hits: top, images: top.map { index.imageFile(of: $0.entry) })
+            }
         }
     }
 
@@ -64,10 +59,7 @@ public final class SearchEngine: @unchecked Sendable {
     /// cross encoders (image targets by similarity only).
     public func search(image bytes: [UInt8], count: Int, target: SearchIndex.Target = .images, rerank: Int = 0) throws -> [SearchIndex.Hit] {
         guard !bytes.isEmpty else { throw SearchIndexError.invalidQuery("the image is empty") }
-        try check(count, rerank: rerank)
-        if rerank > 0 && target == .images {
-            throw SearchIndexError.invalidQuery("re-ranking scores image–text pairs; an image query for images cannot be re-ranked")
-        }
+        try check(count, rerank: rerank, crossModal: target == .texts, query: "an image query for images")
         return try queue.sync {
             let vector: [Float]
             do {
@@ -75,10 +67,9 @@ public final class SearchEngine: @unchecked Sendable {
             } catch let error as ImageError {
                 throw SearchIndexError.invalidQuery("\(error)")
             }
-            let hits = try index.search(vector, count: max(count, rerank), target: target)
-            guard rerank > 0, let reranker else { return Array(hits.prefix(count)) }
-            let reordered = try reranker.rerank(image: bytes, hits: Array(hits.prefix(rerank)))
-            return Array((reordered + hits.dropFirst(rerank)).prefix(count))
+            return try rank(vector, count: count, target: target, rerank: rerank) { top, reranker in
+                try reranker.rerank(image: bytes, hits: top)
+            }
         }
     }
 
@@ -92,7 +83,18 @@ public final class SearchEngine: @unchecked Sendable {
         try await offload { try self.search(image: bytes, count: count, target: target, rerank: rerank) }
     }
 
-    private func check(_ count: Int, rerank: Int) throws {
+    /// The first stage's `max(count, rerank)` nearest; with `rerank` > 0 its top `rerank`
+    /// re-ordered by `reorder` (the cross encoders), then cut to `count`.
+    private func rank(_ vector: [Float], count: Int, target: SearchIndex.Target, rerank: Int,
+                      reorder: ([SearchIndex.Hit], SearchReranker) throws -> [SearchIndex.Hit]) throws -> [SearchIndex.Hit] {
+        let hits = try index.search(vector, count: max(count, rerank), target: target)
+        guard rerank > 0, let reranker else { return Array(hits.prefix(count)) }
+        return Array((try reorder(Array(hits.prefix(rerank)), reranker) + hits.dropFirst(rerank)).prefix(count))
+    }
+
+    /// `crossModal`: the query and what it looks for are an image and a text, the pairs the
+    /// cross encoders score; `query` names the other case in the error.
+    private func check(_ count: Int, rerank: Int, crossModal: Bool, query: String) throws {
         guard (1...maximumCount).contains(count) else {
             throw SearchIndexError.invalidQuery("the result count must be in 1...\(maximumCount), not \(count)")
         }
@@ -101,6 +103,9 @@ public final class SearchEngine: @unchecked Sendable {
         }
         if rerank > 0 && reranker == nil {
             throw SearchIndexError.invalidQuery("re-ranking needs R2D2's cross encoders; this index's model has none")
+        }
+        if rerank > 0 && !crossModal {
+            throw SearchIndexError.invalidQuery("re-ranking scores image–text pairs; \(query) cannot be re-ranked")
         }
     }
 
