@@ -1,33 +1,48 @@
 # Two commands do all the set-up on a fresh Debian/Ubuntu machine:
 #   make demo   — installs what is missing, fetches assets, builds, runs `vlp demo`
 #   make test   — installs what is missing, fetches assets, builds, runs the test suite
+#
+# Both use the one debug build in .build/debug, so whichever runs second builds almost nothing.
+# A fresh debug build of `vlp` takes about 100 s on 2 cores, a release build about 210 s, and
+# the demo runs about 1.2x slower from the debug build (its work is in libtorch, which is
+# optimised either way): measured in README "Set-up times". CONFIG=release builds and runs the
+# optimised binary instead (`make demo CONFIG=release`), as `make release` does.
 SWIFT ?= swift
 SWIFT_BUILD_FLAGS ?=
+CONFIG ?= debug
 
 .PHONY: demo test setup assets build release bench clean
 
 setup:
+	@echo "make: [1/4] system packages (scripts/setup-system.sh: only what is missing)" >&2
 	@bash scripts/setup-system.sh
 
 assets: setup
+	@echo "make: [2/4] assets (scripts/fetch-assets.sh: vocabularies, configs, weights, photos)" >&2
 	@bash scripts/fetch-assets.sh
 
 build: assets
-	$(SWIFT) build $(SWIFT_BUILD_FLAGS) --product vlp
+	@echo "make: [3/4] building vlp ($(CONFIG); a fresh build takes minutes, progress below)" >&2
+	$(SWIFT) build -c $(CONFIG) $(SWIFT_BUILD_FLAGS) --product vlp
 
-release: assets
-	$(SWIFT) build -c release $(SWIFT_BUILD_FLAGS) --product vlp
+release:
+	@$(MAKE) --no-print-directory build CONFIG=release
 
-demo: release
-	$(SWIFT) run -c release $(SWIFT_BUILD_FLAGS) vlp demo $(DEMO_ARGS)
+# The binary is run directly: `swift run` would plan (and on some machines rebuild) again.
+demo: build
+	@echo "make: [4/4] vlp demo $(DEMO_ARGS)" >&2
+	"$$($(SWIFT) build -c $(CONFIG) $(SWIFT_BUILD_FLAGS) --show-bin-path)/vlp" demo $(DEMO_ARGS)
 
 test: assets
+	@echo "make: [3/4] building vlp and the tests (debug; a fresh build takes minutes, progress below)" >&2
 	$(SWIFT) build --build-tests $(SWIFT_BUILD_FLAGS)
+	@echo "make: [4/4] swift test" >&2
 	$(SWIFT) test --skip-build $(SWIFT_BUILD_FLAGS) $(TEST_ARGS)
 
 bench: assets
-	@VLP_BENCH_PEERS=1 bash scripts/setup-system.sh
-	@python3 -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('cn_clip') is None)" || python3 -m pip install -q --no-deps cn-clip==1.6.0 six
+	@bash scripts/setup-system.sh --with bench
+	@/usr/bin/python3 -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('cn_clip') is None)" || \
+		/usr/bin/python3 -m pip install -q --no-deps --break-system-packages cn-clip==1.6.0
 	$(SWIFT) run -c release $(SWIFT_BUILD_FLAGS) vlp-bench $(BENCH_ARGS)
 
 clean:

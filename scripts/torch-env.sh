@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Points the compiler, linker and loader at a pip-installed PyTorch instead of Debian's libtorch,
 # so that `swift build` compiles the C shim against it (README, "Building against another
 # libtorch"). Source it with the site-packages folder that holds torch/ (and, for CUDA builds,
@@ -12,6 +13,8 @@
 site="${1:?usage: source scripts/torch-env.sh SITE_PACKAGES}"
 if [ ! -f "$site/torch/include/torch/csrc/api/include/torch/version.h" ]; then
     echo "torch-env: no torch headers under $site/torch/include" >&2
+    # return when sourced (as meant); exit when run as a script by mistake
+    # shellcheck disable=SC2317
     return 1 2>/dev/null || exit 1
 fi
 include="$site/torch/include:$site/torch/include/torch/csrc/api/include"
