@@ -62,7 +62,10 @@ public enum PyTorchCheckpoint {
                 throw CheckpointFormatError(source: url.path, reason: "storage \(key) is listed but never referenced")
             }
             let count = try unpickler.readInt64()
-            storages[key] = try unpickler.rawBytes(count * dtype.byteSize, for: key)
+            guard count >= 0, let byteCount = SafeTensors.byteCount([count], dtype) else {
+                throw CheckpointFormatError(source: url.path, reason: "storage \(key) claims \(count) elements, which no file can hold")
+            }
+            storages[key] = try unpickler.rawBytes(byteCount, for: key)
         }
         return try unpickler.tensors(from: object) { key in
             guard let data = storages[key] else { throw CheckpointFormatError(source: url.path, reason: "missing storage \(key)") }

@@ -10,6 +10,9 @@ public enum SafeTensors {
         public var description: String { "safetensors \(path): \(reason)" }
     }
 
+    /// The longest JSON header read (the reference implementation's limit too).
+    public static let maxHeaderLength: UInt64 = 100_000_000
+
     static let codes: [DType: String] = [
         .float64: "F64", .float32: "F32", .float16: "F16", .bfloat16: "BF16", .int64: "I64", .int32: "I32",
         .int16: "I16", .int8: "I8", .uint8: "U8", .bool: "BOOL",
@@ -24,8 +27,11 @@ public enum SafeTensors {
         func fail(_ reason: String) -> FormatError { FormatError(path: path, reason: reason) }
         guard bytes.count >= 8 else { throw fail("file is \(bytes.count) bytes, shorter than the 8-byte header length") }
         let headerLength = bytes.loadUnaligned(as: UInt64.self).littleEndian
-        guard headerLength <= UInt64(bytes.count - 8), headerLength <= 100_000_000 else {
+        guard headerLength <= UInt64(bytes.count - 8) else {
             throw fail("header length \(headerLength) exceeds the file (\(bytes.count) bytes)")
+        }
+        guard headerLength <= maxHeaderLength else {
+            throw fail("header length \(headerLength) exceeds the limit of \(maxHeaderLength) bytes")
         }
         let headerBytes = UnsafeRawBufferPointer(rebasing: bytes[8..<(8 + Int(headerLength))])
         guard let header = try? JSONSerialization.jsonObject(with: Data(headerBytes)) as? [String: Any] else {
@@ -49,7 +55,9 @@ public enum SafeTensors {
             guard begin >= 0, begin <= end, end <= dataLength else {
                 throw fail("entry \(name) has data_offsets [\(begin), \(end)] outside the \(dataLength)-byte data section")
             }
-            let expected = shape.reduce(1, *) * dtype.byteSize
+            guard let expected = byteCount(shape, dtype) else {
+                throw fail("entry \(name) has shape \(shape), whose byte count does not fit in 64 bits")
+            }
             guard expected == end - begin else {
                 throw fail("entry \(name) holds \(end - begin) bytes, its shape \(shape) of \(code) needs \(expected)")
             }
@@ -57,6 +65,19 @@ public enum SafeTensors {
             tensors[name] = try Tensor(bytes: slice, shape: shape, dtype: dtype)
         }
         return (tensors, metadata)
+    }
+
+    /// The bytes a tensor of `shape` and `dtype` takes; nil when that does not fit in an `Int`
+    /// (a crafted shape such as [2^32, 2^32, 4]).
+    static func byteCount(_ shape: [Int], _ dtype: DType) -> Int? {
+        if shape.contains(0) { return 0 }
+        var count = dtype.byteSize
+        for dimension in shape {
+            let (product, overflow) = count.multipliedReportingOverflow(by: dimension)
+            if overflow { return nil }
+            count = product
+        }
+        return count
     }
 
     /// Writes tensors (any device; stored contiguous, little-endian) and metadata, atomically:
