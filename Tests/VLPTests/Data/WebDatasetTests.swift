@@ -112,6 +112,53 @@ final class WebDatasetTests: XCTestCase {
         XCTAssertTrue(reader.skipped.contains { $0.reason.contains("checksum") })
     }
 
+    /// A header whose size is just under Int.max once overflowed the padding sum and crashed
+    /// every reader: it is damage of that shard, reported and counted, and the next shard is read.
+    func testSizeFieldNearIntMaxIsDamageOfThatShard() throws {
+        let folder = try makeDataTestFolder()
+        let writer = try WebDataset.Writer(folder: folder, samplesPerShard: 2)
+        try writer.write(contentsOf: dataTestSamples(count: 4))
+        let shards = try writer.finish()
+        let offsets = try { () throws -> [String: Int] in
+            let reader = try TarReader(path: shards[0])
+            var offsets: [String: Int] = [:]
+            while let member = try reader.next() { offsets[member.name] = member.offset }
+            return offsets
+        }()
+        let (name, offset) = try XCTUnwrap(offsets.filter { $0.key.hasPrefix("s1.") }.min { $0.value < $1.value })
+        let size = Int.max - 300
+        let header = TarHeader.make(name: Array(name.utf8), prefix: [], size: size, type: UInt8(ascii: "0"), mtime: 0)
+        XCTAssertEqual(header[124], 0x80, "a size this large takes the GNU base-256 form")
+        var shard = try Data(contentsOf: URL(fileURLWithPath: shards[0]))
+        shard.replaceSubrange(offset..<(offset + 512), with: header)
+        try shard.write(to: URL(fileURLWithPath: shards[0]))
+
+        let tar = try TarReader(path: shards[0])
+        while try tar.next() != nil {}
+        let damage = try XCTUnwrap(tar.damage)
+        XCTAssertEqual(damage.line, offset)
+        XCTAssertTrue(damage.reason.contains("entry \(name) claims \(size) bytes"), damage.reason)
+
+        let reader = try WebDataset.Reader(shards: shards)
+        XCTAssertEqual(try reader.readAll().map(\.id), ["s0", "s2", "s3"])
+        XCTAssertEqual(reader.skipped.map(\.file), [shards[0]])
+        XCTAssertTrue(reader.skipped[0].reason.hasPrefix("truncated tar") && reader.skipped[0].reason.contains("\(size)"), reader.skipped[0].reason)
+
+        // vlp data inspect counts the damage and goes on, as it does for any damaged shard.
+        let inspected = try runVLP(["data", "inspect", folder + "/shard-{000000..000001}.tar"])
+        XCTAssertEqual(inspected.status, 0, inspected.errors)
+        XCTAssertTrue(inspected.output.contains("samples:        3") && inspected.output.contains("bad (skipped):  1"), inspected.output)
+        XCTAssertTrue(inspected.output.contains("claims \(size) bytes"), inspected.output)
+    }
+
+    /// Pax record lengths are untrusted: too short for their own text, or near Int.max.
+    func testPaxRecordLengthsAreChecked() {
+        XCTAssertEqual(TarHeader.paxPath(Data("11 path=ab\n".utf8)), "ab")
+        XCTAssertNil(TarHeader.paxPath(Data("1 path=ab\n".utf8)))
+        XCTAssertNil(TarHeader.paxPath(Data("\(Int.max) path=ab\n".utf8)))
+        XCTAssertEqual(TarHeader.paxPath(Data("11 path=ab\n3 x".utf8)), "ab")
+    }
+
     func testBadGroupsAreSkipped() throws {
         let folder = try makeDataTestFolder()
         let path = folder + "/hand.tar"

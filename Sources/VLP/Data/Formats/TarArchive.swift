@@ -20,6 +20,8 @@ public final class TarReader {
     /// The name of the member whose data was cut short, when that is how the archive ends.
     public private(set) var damagedMemberName: String?
     private let handle: FileHandle
+    /// The archive's length in bytes: no entry may claim more than is left.
+    private let archiveSize: Int
     private var buffer = Data()
     private var cursor = 0            // next unread byte of buffer
     private var position = 0          // archive offset of the next unread byte
@@ -35,6 +37,12 @@ public final class TarReader {
         }
         guard let handle = FileHandle(forReadingAtPath: path) else {
             throw DatasetError.unreadable(path, reason: "cannot open")
+        }
+        do {
+            archiveSize = Int(try handle.seekToEnd())
+            try handle.seek(toOffset: 0)
+        } catch {
+            throw DatasetError.unreadable(path, reason: "cannot find its length: \(error)")
         }
         self.path = path
         self.handle = handle
@@ -102,11 +110,17 @@ public final class TarReader {
                 let prefix = TarHeader.string(h[345..<500])
                 if !prefix.isEmpty && h[262] == 0 { name = prefix + "/" + name }   // POSIX, not old GNU
             }
-            let padded = (size + 511) / 512 * 512
             let isMemberData = type == UInt8(ascii: "0") || type == 0 || type == UInt8(ascii: "7")
             let isMetadata = type == UInt8(ascii: "L") || type == UInt8(ascii: "x")
+            let memberName = longName ?? paxPath ?? name
+            // An entry claiming more bytes than are left is cut short (or crafted: a size near
+            // Int.max would also overflow the padding sum below), found before reading any.
+            guard size <= archiveSize - position else {
+                return fail(at: offset, "truncated tar: entry \(memberName) claims \(size) bytes, \(archiveSize - position) are left in the archive",
+                            member: isMemberData ? memberName : nil)
+            }
+            let padded = (size + 511) / 512 * 512
             if isMemberData || isMetadata {
-                let memberName = longName ?? paxPath ?? name
                 let data = try read(size)
                 guard data.count == size else {
                     return fail(at: offset, "truncated tar: member \(memberName) cut short after \(data.count) of \(size) bytes",
@@ -239,7 +253,7 @@ enum TarHeader {
         while i < bytes.count {
             guard let space = bytes[i...].firstIndex(of: 0x20),
                   let length = Int(String(decoding: bytes[i..<space], as: UTF8.self)),
-                  length > 0, i + length <= bytes.count
+                  length > space - i, length <= bytes.count - i
             else { break }
             let record = String(decoding: bytes[(space + 1)..<(i + length)], as: UTF8.self)
             if record.hasPrefix("path="), record.hasSuffix("\n") {
