@@ -81,7 +81,7 @@ struct FinetuneCommand: ParsableCommand {
         checkpoint: {every: \(max(1, steps / 2)), keep: 2}
         log_every: \(max(1, steps / 20))
         """
-        try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+        try AtomicFile.makeFolder(output)
         try Data(yaml.utf8).write(to: URL(fileURLWithPath: output).appendingPathComponent("finetune.yaml"))
         let config = try PretrainingConfig(yaml: yaml, source: "finetune.yaml")
         let summary = try Trainer(config: config, device: try Device(parsing: device)).run(resume: resume)

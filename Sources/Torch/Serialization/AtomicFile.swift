@@ -40,7 +40,7 @@ public final class AtomicFile {
 
     public func write(_ data: Data) throws {
         guard let handle else { throw WriteError(path: path, reason: "already committed") }
-        do { try handle.write(contentsOf: data) } catch { throw WriteError(path: path, reason: "\(error)") }
+        do { try handle.write(contentsOf: data) } catch { throw WriteError(path: path, reason: Self.reason(error)) }
         bytesWritten += data.count
     }
 
@@ -53,7 +53,7 @@ public final class AtomicFile {
         do {
             try handle.synchronize()
             try handle.close()
-        } catch { throw WriteError(path: path, reason: "\(error)") }
+        } catch { throw WriteError(path: path, reason: Self.reason(error)) }
         if rename(temporaryPath, path) != 0 {
             let reason = String(cString: strerror(errno))
             try? FileManager.default.removeItem(atPath: temporaryPath)
@@ -75,7 +75,16 @@ public final class AtomicFile {
     public static func makeFolder(_ folder: String) throws {
         guard !folder.isEmpty else { return }
         do { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) } catch {
-            throw WriteError(path: folder, reason: "cannot create folder: \(error.localizedDescription)")
+            throw WriteError(path: folder, reason: "cannot create folder: \(reason(error))")
         }
+    }
+
+    /// A Foundation file error in a few words: the system's message underneath ("Not a
+    /// directory", "Permission denied") rather than the NSError's dump or its generic text.
+    static func reason(_ error: Error) -> String {
+        if let posix = error as? POSIXError ?? (error as NSError).userInfo[NSUnderlyingErrorKey] as? POSIXError {
+            return String(cString: strerror(posix.code.rawValue))
+        }
+        return error.localizedDescription
     }
 }

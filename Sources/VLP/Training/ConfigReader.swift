@@ -26,6 +26,7 @@ public struct ConfigReader {
         guard let node, let mapping = node.mapping else {
             throw ConfigError("\(source): the top level must be a mapping of keys (model:, recipe:, data:, …)")
         }
+        try Self.checkDuplicateKeys(node, path: "", source: source)
         self.init(source: source, path: "", mapping: mapping, line: node.mark.map { $0.line })
     }
 
@@ -34,6 +35,30 @@ public struct ConfigReader {
         self.path = path
         self.mapping = mapping
         self.line = line
+    }
+
+    /// Throws on a key given twice in any mapping under `node`: YAML readers let the last one
+    /// win silently, which would hide a typo'd or forgotten line.
+    static func checkDuplicateKeys(_ node: Node, path: String, source: String) throws {
+        switch node {
+        case .mapping(let mapping):
+            var firstLines: [String: Int?] = [:]
+            for (key, value) in mapping {
+                let name = key.string ?? "\(key)"
+                let keyPath = path.isEmpty ? name : "\(path).\(name)"
+                if let firstLine = firstLines[name] {
+                    let at = key.mark.map { " on line \($0.line)" } ?? ""
+                    let first = firstLine.map { " (first on line \($0))" } ?? ""
+                    throw ConfigError("\(source): duplicate key \"\(keyPath)\"\(at)\(first); give each key once")
+                }
+                firstLines[name] = key.mark.map { $0.line }
+                try checkDuplicateKeys(value, path: keyPath, source: source)
+            }
+        case .sequence(let items):
+            for (index, item) in items.enumerated() { try checkDuplicateKeys(item, path: "\(path)[\(index)]", source: source) }
+        case .scalar:
+            break
+        }
     }
 
     func keyPath(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }

@@ -85,7 +85,7 @@ public final class Trainer {
             TorchThreads.intraOp = max(1, ProcessInfo.processInfo.activeProcessorCount - config.workers)
         }
         defer { TorchThreads.intraOp = callerThreads }
-        try FileManager.default.createDirectory(at: outputURL, withIntermediateDirectories: true)
+        try AtomicFile.makeFolder(outputURL.path)
         let optimizer = AdamW(ParameterGroup.decayingMatricesOnly(model.module.namedParameters(), weightDecay: config.weightDecay),
                               learningRate: config.learningRate, betas: config.betas, eps: config.eps, weightDecay: config.weightDecay)
         let total = config.totalSteps

@@ -125,6 +125,28 @@ final class PretrainCommandTests: XCTestCase {
         XCTAssertTrue(run.errors.contains("recipe") && run.errors.contains("\"clip\"") && run.errors.contains("allowed values: r2d2, prd2"), run.errors)
     }
 
+    /// A repeated key, and an output folder that cannot be made, each stop the run with one line.
+    func testDuplicateKeyAndUnwritableOutputFailWithOneLine() throws {
+        let root = try temporaryFolder("cli-dup")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let config = root.appendingPathComponent("dup.yaml")
+        try tinyPretrainingYAML(output: root.appendingPathComponent("run").path, extra: "steps: 9").write(to: config, atomically: true, encoding: .utf8)
+        let duplicate = try runVLP(["pretrain", "--config", config.path])
+        XCTAssertNotEqual(duplicate.status, 0)
+        XCTAssertEqual(duplicate.errors.trimmingCharacters(in: .newlines).split(separator: "\n").count, 1, duplicate.errors)
+        XCTAssertTrue(duplicate.errors.contains("\(config.path): duplicate key \"steps\" on line 13 (first on line 4)"), duplicate.errors)
+
+        let file = root.appendingPathComponent("a-file")
+        try Data().write(to: file)
+        let blocked = root.appendingPathComponent("blocked.yaml")
+        try tinyPretrainingYAML(output: file.appendingPathComponent("run").path).write(to: blocked, atomically: true, encoding: .utf8)
+        let unwritable = try runVLP(["pretrain", "--config", blocked.path])
+        XCTAssertNotEqual(unwritable.status, 0)
+        // After the run's opening line, the error in one line (once an NSError dump).
+        XCTAssertEqual(unwritable.errors.split(separator: "\n").last, "Error: \(file.path)/run: cannot write: cannot create folder: Not a directory",
+                       unwritable.errors)
+    }
+
     /// A device this machine lacks, or a misspelt one, stops the run before it starts.
     func testUnavailableOrBadDeviceFailsClearly() throws {
         let root = try temporaryFolder("cli-device")

@@ -78,6 +78,21 @@ final class PretrainingConfigTests: XCTestCase {
         XCTAssertTrue(error("model: r2d2-tiny\nrecipe: r2d2\n").contains("steps"))
         XCTAssertTrue(error("model: [").contains("not valid YAML"))
     }
+
+    /// YAML lets a repeated key's last value win silently; here it is an error naming the key's
+    /// path and both lines, in any mapping.
+    func testDuplicateKeysAreErrors() {
+        func error(_ yaml: String) -> String {
+            do { _ = try PretrainingConfig(yaml: yaml, source: "run.yaml"); return "no error" } catch { return "\(error)" }
+        }
+        let top = error(tinyPretrainingYAML(output: "/tmp/x", extra: "steps: 60"))
+        XCTAssertEqual(top, "run.yaml: duplicate key \"steps\" on line 13 (first on line 4); give each key once")
+        let nested = error(tinyPretrainingYAML(output: "/tmp/x").replacingOccurrences(of: "seed: 3,", with: "seed: 3, seed: 4,"))
+        XCTAssertTrue(nested.contains("duplicate key \"data.seed\" on line 3"), nested)
+        let listed = error("model: r2d2-tiny\nstages:\n  - {steps: 2, recipe: r2d2}\n  - {steps: 2, steps: 3}\n")
+        XCTAssertTrue(listed.contains("duplicate key \"stages[1].steps\" on line 4"), listed)
+        XCTAssertEqual(error(tinyPretrainingYAML(output: "/tmp/x")), "no error")
+    }
 }
 
 final class TrainerTests: XCTestCase {
