@@ -119,6 +119,16 @@ public enum TrainingCheckpoint {
         return (try? readState(folder))?.contextLength
     }
 
+    /// Whether `path` is a swift-vlp checkpoint as `save` writes it: a step folder (it holds
+    /// `trainer.json`), or a run or `checkpoints/` folder with a complete one. Commands that
+    /// also take other models (a Hugging Face BERT folder holds model.safetensors and
+    /// config.json too) choose by this, so a damaged checkpoint's own error reaches the user.
+    public static func isCheckpoint(_ path: String) throws -> Bool {
+        let url = URL(fileURLWithPath: path)
+        if FileManager.default.fileExists(atPath: url.appendingPathComponent("trainer.json").path) { return true }
+        return try !list(in: url.appendingPathComponent("checkpoints")).isEmpty || !list(in: url).isEmpty
+    }
+
     /// A checkpoint folder, a run folder (its latest checkpoint) or a `checkpoints/` folder.
     public static func resolve(_ path: String) throws -> URL {
         let url = URL(fileURLWithPath: path)
