@@ -51,9 +51,16 @@ public enum NumpyArrayFile {
             guard let n = Int(part.trimmingCharacters(in: .whitespaces)) else { throw fail("bad shape in header \(header)") }
             return n
         }
-        let count = shape.reduce(1, *)
+        var count = 1
+        for dimension in shape {
+            let (product, overflow) = count.multipliedReportingOverflow(by: dimension)
+            guard dimension >= 0, !overflow else { throw fail("shape \(shape) has a negative dimension or more elements than fit in 64 bits") }
+            count = product
+        }
         let start = 10 + headerLength
-        guard bytes.count == start + 4 * count else { throw fail("holds \(bytes.count - start) data bytes, shape \(shape) needs \(4 * count)") }
+        guard (bytes.count - start) % 4 == 0, count == (bytes.count - start) / 4 else {
+            throw fail("holds \(bytes.count - start) data bytes, shape \(shape) needs \(count) float32 values")
+        }
         let values = (0..<count).map { i -> Float in
             let o = start + 4 * i
             return Float(bitPattern: UInt32(bytes[o]) | UInt32(bytes[o + 1]) << 8 | UInt32(bytes[o + 2]) << 16 | UInt32(bytes[o + 3]) << 24)

@@ -26,6 +26,14 @@ final class NumpyArrayFileTests: XCTestCase {
         XCTAssertEqual(shape, [5, 7])
         XCTAssertEqual(read, values)
         XCTAssertThrowsError(try NumpyArrayFile.encode([1, 2, 3], shape: [2, 2])) { XCTAssertTrue("\($0)".contains("[2, 2]"), "\($0)") }
+        // Crafted shapes: an element count that overflows (2^62 × 4 × 4 bytes wraps to 0), a negative dimension.
+        for (shape, data) in [("4611686018427387904, 4", Data()), ("-1, -1", Data(count: 4))] {
+            let header = "{'descr': '<f4', 'fortran_order': False, 'shape': (\(shape)), }".padding(toLength: 118, withPad: " ", startingAt: 0) + "\n"
+            try (Data([0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59, 1, 0, 119, 0]) + Data(header.utf8) + data).write(to: url)
+            XCTAssertThrowsError(try NumpyArrayFile.read(url)) { error in
+                XCTAssertTrue("\(error)".contains(url.path) && "\(error)".contains("negative dimension or more elements"), "\(error)")
+            }
+        }
         try Data("not numpy".utf8).write(to: url)
         XCTAssertThrowsError(try NumpyArrayFile.read(url)) { XCTAssertTrue("\($0)".contains(url.path), "\($0)") }
     }
