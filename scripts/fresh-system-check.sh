@@ -44,8 +44,9 @@ done
 swift_root=$(dirname "$(dirname "$(dirname "$(command -v swift)")")")   # /opt/swift for /opt/swift/usr/bin/swift
 suite=bookworm
 mirror=http://deb.debian.org/debian
-# swift.org's dependency list for Debian 12 (its Docker image's apt-get line), and make.
-swift_deps=binutils-gold,libicu-dev,libcurl4-openssl-dev,libedit-dev,libsqlite3-dev,libncurses-dev,libpython3-dev,libxml2-dev,pkg-config,uuid-dev,tzdata,git,gcc,libstdc++-12-dev
+# swift.org's dependency list for Debian 12 (its Docker image's apt-get line; gold is inside
+# binutils on Debian 12), and make.
+swift_deps=binutils,libicu-dev,libcurl4-openssl-dev,libedit-dev,libsqlite3-dev,libncurses-dev,libpython3-dev,libxml2-dev,pkg-config,uuid-dev,tzdata,git,gcc,libstdc++-12-dev
 extra="make"
 
 cache="${VLP_CACHE:-$HOME/.cache/swift-vlp}"
@@ -66,7 +67,7 @@ deb $mirror $suite main
 deb $mirror $suite-updates main
 deb http://deb.debian.org/debian-security $suite-security main
 EOF
-  rm -rf "$staging"/var/lib/apt/lists/*        # a fresh machine has never run apt-get update
+  find "$staging/var/lib/apt/lists" -maxdepth 1 -type f -delete   # never ran apt-get update
   tar -C "$staging" -cf "$base.tmp" . && mv "$base.tmp" "$base"
   rm -rf "$staging"
 fi

@@ -102,7 +102,7 @@ lists_are_fresh() {
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 chmod 755 "$tmp"
-install_flags=(-y -qq --no-install-recommends)
+install_flags=(-y -q --no-install-recommends)
 if [ "$simulate" = 1 ]; then
   install_flags+=(-s)
   echo "setup: simulating the install of ${#wanted[@]} packages as $(id -un)" >&2
@@ -111,7 +111,10 @@ else
 fi
 
 for attempt in 1 2 3; do
-  if { lists_are_fresh || apt_get update -qq; } && apt_get install "${install_flags[@]}" "${wanted[@]}" >"$tmp/apt.log" 2>&1; then
+  # The whole output goes to a log (shown on failure); the download size and time are shown live.
+  if { lists_are_fresh || apt_get update -qq; } &&
+     apt_get install "${install_flags[@]}" "${wanted[@]}" 2>&1 | tee "$tmp/apt.log" |
+       { grep --line-buffered -E '^(Need to get|Fetched) ' | sed -u 's/^/setup: /' >&2 || true; }; then
     [ "$simulate" = 1 ] && echo "setup: simulated install ok ($(grep -c '^Inst ' "$tmp/apt.log") packages would be unpacked)" >&2
     exit 0
   fi
