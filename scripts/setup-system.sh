@@ -99,6 +99,17 @@ lists_are_fresh() {
   [ -n "$(find /var/lib/apt/lists -maxdepth 1 -name '*_Packages*' -mmin -60 -print -quit 2>/dev/null)" ]
 }
 
+# show_progress: reads apt-get's output, prints its download lines and every 25th package set up.
+show_progress() {
+  local line set_up=0
+  while IFS= read -r line; do
+    case "$line" in
+      "Need to get "*|"Fetched "*) echo "setup: $line" >&2 ;;
+      "Setting up "*) set_up=$((set_up + 1)); [ $((set_up % 25)) -ne 0 ] || echo "setup: $set_up packages set up" >&2 ;;
+    esac
+  done
+}
+
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 chmod 755 "$tmp"
@@ -111,10 +122,11 @@ else
 fi
 
 for attempt in 1 2 3; do
-  # The whole output goes to a log (shown on failure); the download size and time are shown live.
+  # The whole output goes to a log (shown on failure); the download and every 25th package set
+  # up are shown live, so a minute of unpacking is not a silent minute.
   if { lists_are_fresh || apt_get update -qq; } &&
      apt_get install "${install_flags[@]}" "${wanted[@]}" 2>&1 | tee "$tmp/apt.log" |
-       { grep --line-buffered -E '^(Need to get|Fetched) ' | sed -u 's/^/setup: /' >&2 || true; }; then
+       show_progress; then
     [ "$simulate" = 1 ] && echo "setup: simulated install ok ($(grep -c '^Inst ' "$tmp/apt.log") packages would be unpacked)" >&2
     exit 0
   fi
