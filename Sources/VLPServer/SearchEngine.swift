@@ -3,9 +3,12 @@ import Torch
 import VLP
 
 /// Cross-modal search over an index: a text or an image is embedded with the same model whose
-/// image tower built the index, then looked up by cosine similarity. Embedding runs one query
-/// at a time on a queue of its own (the model is not safe to call from several threads, and
-/// async callers must not block the concurrency pool while it computes).
+/// image tower built the index, then looked up by cosine similarity. The model runs on a queue
+/// of its own, one call at a time (it is not safe to call from several threads, and async
+/// callers must not block the concurrency pool while it computes). The async searches go
+/// through a `SearchBatcher`: queries that arrive together are embedded in one forward, texts
+/// in one and images in another, looked up in FAISS together, and the re-ranked ones then
+/// re-ordered one by one by the cross encoders.
 public final class SearchEngine: @unchecked Sendable {
     public let index: SearchIndex
     public let embedder: TowerEmbedder
@@ -16,8 +19,9 @@ public final class SearchEngine: @unchecked Sendable {
     private let queue = DispatchQueue(label: "vlp.search-engine")
     /// R2D2's cross encoders for the second stage; nil for a dual encoder.
     private let reranker: SearchReranker?
+    private var batcher: SearchBatcher!
 
-    public init(index: SearchIndex, embedder: TowerEmbedder) throws {
+    public init(index: SearchIndex, embedder: TowerEmbedder, batching: SearchBatching = SearchBatching()) throws {
         let width = embedder.model.configuration.embedDim
         guard width == index.manifest.dimension else {
             throw SearchIndexError.invalidIndex(folder: index.folder.path,
@@ -26,70 +30,156 @@ public final class SearchEngine: @unchecked Sendable {
         self.index = index
         self.embedder = embedder
         reranker = try? SearchReranker(embedder)
+        batcher = SearchBatcher(limits: batching) { [weak self] queries in
+            guard let self else { return queries.map { _ in .failure(CancellationError()) } }
+            return self.queue.sync { self.answer(queries) }
+        }
     }
+
+    deinit { batcher.stop() }
+
+    /// How concurrent async searches are gathered.
+    public var batching: SearchBatching { batcher.limits }
+
+    /// Queries of the async searches waiting now, and the batches run so far.
+    public var batchStatistics: SearchBatchStatistics { batcher.statistics }
 
     /// Whether `rerank` can be used: the model has R2D2's cross encoders.
     public var canRerank: Bool { reranker != nil }
 
     /// Opens an index folder with the checkpoint and text length its manifest names, or
     /// `checkpoint` instead.
-    public convenience init(indexFolder: String, checkpoint: String? = nil, device: Device = .cpu) throws {
+    public convenience init(indexFolder: String, checkpoint: String? = nil, device: Device = .cpu, batching: SearchBatching = SearchBatching()) throws {
         let index = try SearchIndex(folder: indexFolder)
         try self.init(index: index, embedder: TowerEmbedder(checkpoint: checkpoint ?? index.manifest.checkpoint,
-                                                            maxLength: index.manifest.contextLength, device: device))
+                                                            maxLength: index.manifest.contextLength, device: device),
+                      batching: batching)
     }
 
     /// Images (or the indexed texts) for a text query, best first. With `rerank` K > 0 the
     /// first stage's top K images are re-ordered by R2D2's cross encoders (text targets are
     /// searched by similarity only: the cross encoders score image–text pairs).
     public func search(text: String, count: Int, target: SearchIndex.Target = .images, rerank: Int = 0) throws -> [SearchIndex.Hit] {
-        let query = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !query.isEmpty else { throw SearchIndexError.invalidQuery("the text is empty") }
-        try check(count, rerank: rerank, crossModal: target == .images, query: "a text query for texts")
-        return try queue.sync {
-            let vector = try TowerEmbedder.rows(embedder.textFeatures([query]))[0]
-            return try rank(vector, count: count, target: target, rerank: rerank) { top, reranker in
-                try reranker.rerank(text: query, hits: top, images: top.map { index.imageFile(of: $0.entry) })
-            }
-        }
+        let query = try textQuery(text, count: count, target: target, rerank: rerank)
+        return try queue.sync { answer([query])[0] }.get()
     }
 
     /// Images like an encoded image (JPEG, PNG, WebP), or the indexed texts that describe it,
     /// best first. With `rerank` K > 0 the first stage's top K texts are re-ordered by R2D2's
     /// cross encoders (image targets by similarity only).
     public func search(image bytes: [UInt8], count: Int, target: SearchIndex.Target = .images, rerank: Int = 0) throws -> [SearchIndex.Hit] {
+        let query = try imageQuery(bytes, count: count, target: target, rerank: rerank)
+        return try queue.sync { answer([query])[0] }.get()
+    }
+
+    /// `search(text:count:)` for async servers: batched with the other queries waiting, off
+    /// the caller's thread. Throws `SearchEngineError.overloaded` when too many are waiting.
+    public func search(text: String, count: Int, target: SearchIndex.Target = .images, rerank: Int = 0) async throws -> [SearchIndex.Hit] {
+        try await submit(try textQuery(text, count: count, target: target, rerank: rerank))
+    }
+
+    /// `search(image:count:)` for async servers, batched as `search(text:)`.
+    public func search(image bytes: [UInt8], count: Int, target: SearchIndex.Target = .images, rerank: Int = 0) async throws -> [SearchIndex.Hit] {
+        try await submit(try imageQuery(bytes, count: count, target: target, rerank: rerank))
+    }
+
+    private func textQuery(_ text: String, count: Int, target: SearchIndex.Target, rerank: Int) throws -> SearchQuery {
+        let query = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !query.isEmpty else { throw SearchIndexError.invalidQuery("the text is empty") }
+        try check(count, rerank: rerank, crossModal: target == .images, query: "a text query for texts")
+        return SearchQuery(input: .text(query), count: count, target: target, rerank: rerank)
+    }
+
+    private func imageQuery(_ bytes: [UInt8], count: Int, target: SearchIndex.Target, rerank: Int) throws -> SearchQuery {
         guard !bytes.isEmpty else { throw SearchIndexError.invalidQuery("the image is empty") }
         try check(count, rerank: rerank, crossModal: target == .texts, query: "an image query for images")
-        return try queue.sync {
-            let vector: [Float]
+        return SearchQuery(input: .image(bytes), count: count, target: target, rerank: rerank)
+    }
+
+    private func submit(_ query: SearchQuery) async throws -> [SearchIndex.Hit] {
+        try await withCheckedThrowingContinuation { continuation in
             do {
-                vector = try TowerEmbedder.rows(embedder.imageFeatures(encoded: [bytes], sources: ["the query image"]))[0]
-            } catch let error as ImageError {
-                throw SearchIndexError.invalidQuery("\(error)")
-            }
-            return try rank(vector, count: count, target: target, rerank: rerank) { top, reranker in
-                try reranker.rerank(image: bytes, hits: top)
+                try batcher.submit(query) { continuation.resume(with: $0) }
+            } catch {
+                continuation.resume(throwing: error)
             }
         }
     }
 
-    /// `search(text:count:)` off the caller's thread, for async servers.
-    public func search(text: String, count: Int, target: SearchIndex.Target = .images, rerank: Int = 0) async throws -> [SearchIndex.Hit] {
-        try await offload { try self.search(text: text, count: count, target: target, rerank: rerank) }
+    /// Answers queries together (on `queue`): the texts' features in one forward, the images'
+    /// in another, the first stage of the queries that ask the same of the index in one FAISS
+    /// search, then each re-ranked query's top K re-ordered by the cross encoders. A query
+    /// that fails (an image that does not decode) fails alone.
+    private func answer(_ queries: [SearchQuery]) -> [Result<[SearchIndex.Hit], Error>] {
+        var vectors = [Result<[Float], Error>](repeating: .failure(SearchIndexError.invalidQuery("not embedded")), count: queries.count)
+        let texts = queries.indices.compactMap { i -> (Int, String)? in
+            if case .text(let text) = queries[i].input { return (i, text) }
+            return nil
+        }
+        if !texts.isEmpty {
+            do {
+                for (row, i) in zip(try TowerEmbedder.rows(embedder.textFeatures(texts.map(\.1))), texts.map(\.0)) { vectors[i] = .success(row) }
+            } catch {
+                for (i, _) in texts { vectors[i] = .failure(error) }
+            }
+        }
+        // Each image is decoded alone, so that one that does not decode fails only its query.
+        var generator = SystemRandomNumberGenerator()    // evaluation preprocessing draws nothing
+        var decoded: [(Int, [Float])] = []
+        for i in queries.indices {
+            guard case .image(let bytes) = queries[i].input else { continue }
+            do {
+                decoded.append((i, try embedder.pipeline(encoded: bytes, source: "the query image", using: &generator).values))
+            } catch {
+                vectors[i] = .failure(SearchIndexError.invalidQuery("\(error)"))
+            }
+        }
+        if !decoded.isEmpty {
+            do {
+                let side = embedder.imageSize
+                let pixels = try Tensor(decoded.flatMap(\.1), shape: [decoded.count, 3, side, side])
+                for (row, i) in zip(try TowerEmbedder.rows(embedder.imageFeatures(pixels: pixels)), decoded.map(\.0)) { vectors[i] = .success(row) }
+            } catch {
+                for (i, _) in decoded { vectors[i] = .failure(error) }
+            }
+        }
+        return firstStage(queries, vectors).enumerated().map { i, hits in
+            hits.flatMap { hits in Result { try secondStage(queries[i], hits) } }
+        }
     }
 
-    /// `search(image:count:)` off the caller's thread, for async servers.
-    public func search(image bytes: [UInt8], count: Int, target: SearchIndex.Target = .images, rerank: Int = 0) async throws -> [SearchIndex.Hit] {
-        try await offload { try self.search(image: bytes, count: count, target: target, rerank: rerank) }
+    /// The first stage's `max(count, rerank)` nearest of each embedded query; queries with the
+    /// same target and depth are searched together.
+    private func firstStage(_ queries: [SearchQuery], _ vectors: [Result<[Float], Error>]) -> [Result<[SearchIndex.Hit], Error>] {
+        var results = vectors.map { $0.map { _ in [SearchIndex.Hit]() } }
+        let embedded = queries.indices.filter { (try? vectors[$0].get()) != nil }
+        struct Lookup: Hashable {
+            var target: SearchIndex.Target
+            var depth: Int
+        }
+        let groups = Dictionary(grouping: embedded) { Lookup(target: queries[$0].target, depth: max(queries[$0].count, queries[$0].rerank)) }
+        for (lookup, members) in groups {
+            do {
+                let found = try index.search(members.map { try vectors[$0].get() }, count: lookup.depth, target: lookup.target)
+                for (i, hits) in zip(members, found) { results[i] = .success(hits) }
+            } catch {
+                for i in members { results[i] = .failure(error) }
+            }
+        }
+        return results
     }
 
-    /// The first stage's `max(count, rerank)` nearest; with `rerank` > 0 its top `rerank`
-    /// re-ordered by `reorder` (the cross encoders), then cut to `count`.
-    private func rank(_ vector: [Float], count: Int, target: SearchIndex.Target, rerank: Int,
-                      reorder: ([SearchIndex.Hit], SearchReranker) throws -> [SearchIndex.Hit]) throws -> [SearchIndex.Hit] {
-        let hits = try index.search(vector, count: max(count, rerank), target: target)
-        guard rerank > 0, let reranker else { return Array(hits.prefix(count)) }
-        return Array((try reorder(Array(hits.prefix(rerank)), reranker) + hits.dropFirst(rerank)).prefix(count))
+    /// With `rerank` > 0 the first stage's top `rerank` re-ordered by the cross encoders, then
+    /// cut to `count`.
+    private func secondStage(_ query: SearchQuery, _ hits: [SearchIndex.Hit]) throws -> [SearchIndex.Hit] {
+        guard query.rerank > 0, let reranker else { return Array(hits.prefix(query.count)) }
+        let top = Array(hits.prefix(query.rerank))
+        let reordered: [SearchIndex.Hit]
+        switch query.input {
+        case .text(let text): reordered = try reranker.rerank(text: text, hits: top, images: top.map { index.imageFile(of: $0.entry) })
+        case .image(let bytes): reordered = try reranker.rerank(image: bytes, hits: top)
+        }
+        return Array((reordered + hits.dropFirst(query.rerank)).prefix(query.count))
     }
 
     /// `crossModal`: the query and what it looks for are an image and a text, the pairs the
@@ -106,12 +196,6 @@ public final class SearchEngine: @unchecked Sendable {
         }
         if rerank > 0 && !crossModal {
             throw SearchIndexError.invalidQuery("re-ranking scores image–text pairs; \(query) cannot be re-ranked")
-        }
-    }
-
-    private func offload<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
         }
     }
 }

@@ -81,22 +81,29 @@ public final class SearchIndex: @unchecked Sendable {
 
     /// The `count` images (or texts) nearest to an L2-normalised query vector, best first.
     public func search(_ query: [Float], count: Int, target: Target = .images) throws -> [Hit] {
+        try search([query], count: count, target: target)[0]
+    }
+
+    /// `search(_:count:target:)` for several query vectors in one FAISS call.
+    public func search(_ queries: [[Float]], count: Int, target: Target = .images) throws -> [[Hit]] {
         guard count >= 1 else { throw SearchIndexError.invalidQuery("the result count must be at least 1, not \(count)") }
-        guard query.count == manifest.dimension else {
+        if let query = queries.first(where: { $0.count != manifest.dimension }) {
             throw SearchIndexError.invalidQuery("a query vector of width \(query.count); the index holds width \(manifest.dimension)")
         }
         switch target {
         case .images:
-            return try vectors.search([query], count: min(count, entries.count))[0].map {
-                Hit(position: $0.id, entry: entries[$0.id], score: $0.score)
+            return try vectors.search(queries, count: min(count, entries.count)).map { neighbors in
+                neighbors.map { Hit(position: $0.id, entry: entries[$0.id], score: $0.score) }
             }
         case .texts:
             guard let textVectors else {
                 throw SearchIndexError.invalidQuery("this index holds no texts to search (build it with `vlp index --texts`)")
             }
-            return try textVectors.search([query], count: min(count, textOwners.count))[0].map {
-                let owner = textOwners[$0.id], entry = entries[owner.entry]
-                return Hit(position: owner.entry, entry: entry, score: $0.score, text: entry.texts[owner.text])
+            return try textVectors.search(queries, count: min(count, textOwners.count)).map { neighbors in
+                neighbors.map {
+                    let owner = textOwners[$0.id], entry = entries[owner.entry]
+                    return Hit(position: owner.entry, entry: entry, score: $0.score, text: entry.texts[owner.text])
+                }
             }
         }
     }
