@@ -13,7 +13,11 @@ import VLP
 /// - `GET /api/info` — the index's manifest;
 /// - `GET /images/POSITION` — an indexed image's bytes.
 ///
-/// A bad query is a 400 whose JSON body `{"error": {"message": …}}` says what was wrong.
+/// Every error answer has a JSON body `{"error": {"message": …}}` saying what was wrong: 400 for
+/// a bad query (including a malformed percent escape), 404, 413 for an image over
+/// `maximumImageBytes`, 503 with `Retry-After` when too many queries are waiting for the model
+/// (`SearchBatching.maximumQueue`). Connections are closed when idle or slow to send
+/// (`ServerTimeouts`) and after an answer that leaves the request's body unread.
 public enum SearchServer {
     /// Largest query image accepted, in bytes.
     public static let maximumImageBytes = 20 << 20
@@ -26,12 +30,13 @@ public enum SearchServer {
         let router = Router(context: SearchRequestContext.self)
         router.add(middleware: LogRequestsMiddleware(.info))
         if allowAnyOrigin { router.add(middleware: CORSMiddleware(allowOrigin: .all)) }
+        router.add(middleware: JSONErrorMiddleware())
         router.get("/") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
                      body: ResponseBody(byteBuffer: ByteBuffer(string: SearchPage.html)))
         }
         router.get("/api/search") { request, _ -> SearchResponse in
-            let text = formValue("q", in: request) ?? ""
+            let text = try formValue("q", in: request) ?? ""
             let (count, target, rerank) = (try resultCount(request), try searchTarget(request), try integer("rerank", in: request) ?? 0)
             let start = Date()
             let hits = try await answer { try await engine.search(text: text, count: count, target: target, rerank: rerank) }
@@ -39,12 +44,15 @@ public enum SearchServer {
         }
         router.post("/api/search/image") { request, _ -> SearchResponse in
             let (count, target, rerank) = (try resultCount(request), try searchTarget(request), try integer("rerank", in: request) ?? 0)
+            // A declared length over the limit is refused before reading any of the body.
+            let tooLarge = HTTPError(.contentTooLarge, message: "the query image is over \(maximumImageBytes >> 20) MiB")
+            if let declared = request.headers[.contentLength].flatMap({ Int($0) }), declared > maximumImageBytes { throw tooLarge }
             var request = request
             let body: ByteBuffer
             do {
                 body = try await request.collectBody(upTo: maximumImageBytes)
             } catch {
-                throw HTTPError(.contentTooLarge, message: "the query image is over \(maximumImageBytes >> 20) MiB")
+                throw tooLarge
             }
             let start = Date()
             let hits = try await answer { try await engine.search(image: Array(buffer: body), count: count, target: target, rerank: rerank) }
@@ -69,11 +77,21 @@ public enum SearchServer {
     }
 
     /// An application serving `engine` on `host:port` (port 0: any free port, reported to
-    /// `onRunning`).
+    /// `onRunning`), closing connections that outstay `timeouts`.
     public static func application(_ engine: SearchEngine, host: String = "127.0.0.1", port: Int = 8080, allowAnyOrigin: Bool = false,
+                                   timeouts: ServerTimeouts = ServerTimeouts(),
                                    onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
-        Application(router: router(engine, allowAnyOrigin: allowAnyOrigin), configuration: .init(address: .hostname(host, port: port), serverName: "vlp serve"),
+        Application(router: router(engine, allowAnyOrigin: allowAnyOrigin), server: GuardedHTTP1Channel.builder(timeouts: timeouts),
+                    configuration: .init(address: .hostname(host, port: port), serverName: "vlp serve"),
                     onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) })
+    }
+
+    /// The body of an error answer: `{"error":{"message":…}}`.
+    static func errorJSON(_ message: String) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
+        let data = (try? encoder.encode(["error": ["message": message]])) ?? Data(#"{"error":{"message":"unknown"}}"#.utf8)
+        return String(decoding: data, as: UTF8.self)
     }
 
     static func resultCount(_ request: Request) throws -> Int {
@@ -82,13 +100,13 @@ public enum SearchServer {
 
     /// A whole-number query parameter, nil when absent.
     static func integer(_ name: String, in request: Request) throws -> Int? {
-        guard let text = formValue(name, in: request) else { return nil }
+        guard let text = try formValue(name, in: request) else { return nil }
         guard let value = Int(text) else { throw HTTPError(.badRequest, message: "\(name) must be a whole number, not \"\(text)\"") }
         return value
     }
 
     static func searchTarget(_ request: Request) throws -> SearchIndex.Target {
-        guard let text = formValue("target", in: request) else { return .images }
+        guard let text = try formValue("target", in: request) else { return .images }
         guard let target = SearchIndex.Target(rawValue: text) else {
             throw HTTPError(.badRequest, message: "target must be images or texts, not \"\(text)\"")
         }
@@ -97,24 +115,50 @@ public enum SearchServer {
 
     /// A query-string value decoded as HTML forms and `curl --data-urlencode` encode it: `+` is
     /// a space, then percent escapes. (Hummingbird's `queryParameters` keeps `+`, which would
-    /// search for "two+green+circles".)
-    static func formValue(_ name: String, in request: Request) -> String? {
+    /// search for "two+green+circles".) An escape that is not two hex digits, or escapes that
+    /// do not spell UTF-8, are a 400: searching for the undecoded text would answer a question
+    /// nobody asked.
+    static func formValue(_ name: String, in request: Request) throws -> String? {
         guard let query = request.uri.query else { return nil }
         for pair in query.split(separator: "&") {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             guard parts[0] == name else { continue }
             let raw = parts.count > 1 ? parts[1].replacingOccurrences(of: "+", with: " ") : ""
-            return raw.removingPercentEncoding ?? raw
+            guard let value = raw.removingPercentEncoding else {
+                throw HTTPError(.badRequest, message: "\(name) is not valid percent-encoded UTF-8: \"\(raw.prefix(200))\"")
+            }
+            return value
         }
         return nil
     }
 
-    /// Runs a search, turning a query the engine rejects into a 400 that says why.
+    /// Runs a search, turning a query the engine rejects into a 400 that says why, and a full
+    /// queue into a 503 asking the client to retry in a second.
     static func answer(_ search: () async throws -> [SearchIndex.Hit]) async throws -> [SearchIndex.Hit] {
         do {
             return try await search()
         } catch let error as SearchIndexError {
             throw HTTPError(.badRequest, message: error.description)
+        } catch let error as SearchEngineError {
+            throw HTTPError(.serviceUnavailable, headers: [.retryAfter: "1"], message: error.description)
+        }
+    }
+}
+
+/// Gives every error answer a JSON body: Hummingbird's own (an unknown path) have none, and an
+/// error that is not an HTTP error would be an empty 500.
+struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as HTTPError where error.body == nil {
+            let message = error.status == .notFound ? "no such path: \(request.method) \(request.uri.path)" : error.status.reasonPhrase
+            throw HTTPError(error.status, headers: error.headers, message: message)
+        } catch let error as any HTTPResponseError {
+            throw error
+        } catch {
+            context.logger.error("\(request.method) \(request.uri.path): \(error)")
+            throw HTTPError(.internalServerError, message: "\(error)")
         }
     }
 }
