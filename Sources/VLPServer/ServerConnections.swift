@@ -83,7 +83,8 @@ final class ByteArrivals: ChannelInboundHandler, RemovableChannelHandler {
 ///   says `Connection: close`; once sent, the server stops sending, drops what still comes for
 ///   `linger`, and closes;
 /// - a request that does not parse as HTTP, while nothing else is being answered, is answered
-///   with a JSON 400 and the connection closed (Hummingbird's own answer has no body).
+///   with a JSON 400 and the connection ended the same way (Hummingbird's own answer has no
+///   body).
 final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -167,10 +168,9 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if isClosing, error is HTTPParserError { return }    // what still comes is dropped anyway
         // A request that does not parse, while no answer has begun for it or an earlier one.
-        guard let parseError = error as? HTTPParserError, ends == answers, !isClosing else {
-            return context.fireErrorCaught(error)
-        }
+        guard let parseError = error as? HTTPParserError, ends == answers else { return context.fireErrorCaught(error) }
         isClosing = true
         timer?.cancel()
         let body = ByteBuffer(string: SearchServer.errorJSON("the request is not valid HTTP (\(parseError))"))
@@ -178,7 +178,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
                                                                     .contentLength: "\(body.readableBytes)", .connection: "close"])
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         context.write(wrapOutboundOut(.body(body)), promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in self.stopSending(context) }
     }
 
     /// Half-closes (the client sees the answer end), then closes after `linger` or when the

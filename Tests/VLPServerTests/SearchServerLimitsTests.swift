@@ -53,13 +53,16 @@ final class SearchServerLimitsTests: XCTestCase {
             XCTAssertEqual(reply.status, status, target)
             XCTAssertTrue(reply.errorMessage?.contains(words) == true, "\(target): \(reply.errorMessage ?? "no JSON")")
         }
-        // Bytes that are not HTTP: a JSON 400, and the connection closed.
-        let connection = try RawHTTPConnection(port: port)
-        try connection.send("HELLO THERE\r\n\r\n")
-        let garbage = connection.receive(timeout: 10)
-        XCTAssertTrue(garbage.isClosed)
-        XCTAssertEqual(garbage.reply?.status, 400, String(decoding: garbage.data, as: UTF8.self))
-        XCTAssertTrue(garbage.reply?.errorMessage?.contains("not valid HTTP") == true, String(decoding: garbage.data, as: UTF8.self))
+        // Bytes that are not HTTP, and headers over the decoder's 80 KiB: a JSON 400, and the
+        // connection closed.
+        for request in ["HELLO THERE\r\n\r\n", "GET / HTTP/1.1\r\nX-Long: \(String(repeating: "a", count: 100_000))\r\n\r\n"] {
+            let connection = try RawHTTPConnection(port: port)
+            try connection.send(request)
+            let garbage = connection.receive(timeout: 10)
+            XCTAssertTrue(garbage.isClosed)
+            XCTAssertEqual(garbage.reply?.status, 400, String(decoding: garbage.data, as: UTF8.self))
+            XCTAssertTrue(garbage.reply?.errorMessage?.contains("not valid HTTP") == true, String(decoding: garbage.data, as: UTF8.self))
+        }
     }
 
     func testAnAnswerLeavingTheBodyUnreadClosesTheConnection() throws {
