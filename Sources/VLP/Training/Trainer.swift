@@ -20,7 +20,8 @@ public struct TrainingSummary: Sendable {
 /// Runs a `PretrainingConfig`: stages in order, each with its recipe and data; AdamW with warm-up
 /// and a cosine / linear / constant schedule over all stages; gradient accumulation and clipping;
 /// metrics appended to `OUTPUT/metrics.jsonl`; periodic evaluation; atomic checkpoints in
-/// `OUTPUT/checkpoints` (keep-last-N).
+/// `OUTPUT/checkpoints` (keep-last-N); what an interrupted save or prune left there is swept at
+/// the start (`TrainingCheckpoint`).
 ///
 /// **Resume** restores the model, the optimizer, the schedule (by step), the EMA teacher and its
 /// queue, and the loader position; the random generator is re-seeded from (seed, step) at every
@@ -86,6 +87,12 @@ public final class Trainer {
         }
         defer { TorchThreads.intraOp = callerThreads }
         try AtomicFile.makeFolder(outputURL.path)
+        if isMain {
+            let swept = try TrainingCheckpoint.sweep(in: checkpointsURL)
+            if !swept.isEmpty {
+                log("removed \(swept.count) unfinished checkpoint folder(s) an interrupted run left in \(checkpointsURL.path): \(swept.joined(separator: ", "))")
+            }
+        }
         let optimizer = AdamW(ParameterGroup.decayingMatricesOnly(model.module.namedParameters(), weightDecay: config.weightDecay),
                               learningRate: config.learningRate, betas: config.betas, eps: config.eps, weightDecay: config.weightDecay)
         let total = config.totalSteps
@@ -100,13 +107,16 @@ public final class Trainer {
         var state = TrainerState(step: 0, stage: 0, stageStep: 0, loaderPosition: LoaderPosition(seed: config.seed), badSteps: 0,
                                  seed: config.seed, worldSize: worldSize)
         var resumedObjectives: [String: Tensor]?
-        if resume, let latest = try TrainingCheckpoint.list(in: checkpointsURL).last {
+        if resume, let latest = TrainingCheckpoint.latest(in: checkpointsURL, reporting: isMain ? log : { _ in }) {
             state = try TrainingCheckpoint.readState(latest.url)
             state.loaderPosition = state.loaderPosition(forWorldSize: worldSize)
             state.worldSize = worldSize
             try TrainingCheckpoint.loadWeights(into: model.module, from: latest.url)
-            try optimizer.loadStateDict(SafeTensors.read(latest.url.appendingPathComponent("optimizer.safetensors")).tensors)
-            resumedObjectives = try SafeTensors.read(latest.url.appendingPathComponent("objectives.safetensors")).tensors
+            let optimizerURL = latest.url.appendingPathComponent(TrainingCheckpoint.optimizerFile)
+            do { try optimizer.loadStateDict(SafeTensors.read(optimizerURL).tensors) } catch let error as TorchError {
+                throw ModelError.invalidCheckpoint(source: optimizerURL.path, reason: "\(error) (a checkpoint saved without an optimizer cannot resume)")
+            }
+            resumedObjectives = try SafeTensors.read(latest.url.appendingPathComponent(TrainingCheckpoint.objectivesFile)).tensors
             log("resumed from \(latest.url.path) at step \(state.step) (stage \(state.stage + 1), \(state.loaderPosition))")
         } else if resume {
             log("no checkpoint in \(checkpointsURL.path); starting from step 0")
@@ -194,7 +204,7 @@ public final class Trainer {
                     log("step \(state.step + 1): non-finite loss (\(terms)); step skipped (\(state.badSteps) in a row)")
                     try metrics?.append(["step": state.step + 1, "skipped": true, "reason": "non-finite loss"])
                     if state.badSteps >= config.maxBadSteps {
-                        let good = try lastCheckpoint ?? TrainingCheckpoint.list(in: checkpointsURL).last?.url
+                        let good = lastCheckpoint ?? TrainingCheckpoint.list(in: checkpointsURL).last?.url
                         throw TrainingStopped(message: "stopped: \(state.badSteps) non-finite losses in a row at step \(state.step + 1); the last good checkpoint is \(good?.path ?? "none (no checkpoint was written yet)")")
                     }
                 }

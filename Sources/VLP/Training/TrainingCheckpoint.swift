@@ -52,62 +52,182 @@ public struct TrainerState: Codable, Equatable, Sendable {
 }
 
 /// A checkpoint folder `step-000100/`: `config.json` (the model configuration), `model.safetensors`,
-/// `optimizer.safetensors`, `objectives.safetensors` (EMA teacher, distillation queue) and
-/// `trainer.json` (`TrainerState`). Written into a hidden temporary folder and renamed into place,
-/// so a folder named `step-*` is always complete; older ones beyond `keep` are removed after.
+/// `optimizer.safetensors` (empty when saved without an optimizer: such a folder evaluates and
+/// embeds but cannot resume), `objectives.safetensors` (EMA teacher, distillation queue) and
+/// `trainer.json` (`TrainerState`).
+///
+/// A visible `step-*` folder is whole or ignored. `save` writes into a hidden staging folder
+/// `.tmp-step-*` and renames it into place; pruning renames an old folder to a hidden
+/// `.trash-step-*` before deleting its files. A kill at any moment therefore leaves only hidden
+/// leftovers, which `sweep` removes when the next run starts. A `step-*` folder lacking any of
+/// `files` (written by hand, or by a version that deleted in place) is not a checkpoint: the
+/// latest-checkpoint lookups skip it and report it.
 public enum TrainingCheckpoint {
     public static let modelFile = "model.safetensors"
     public static let configFile = "config.json"
+    public static let optimizerFile = "optimizer.safetensors"
+    public static let objectivesFile = "objectives.safetensors"
+    public static let stateFile = "trainer.json"
+    /// What every checkpoint folder holds.
+    public static let files = [configFile, modelFile, optimizerFile, objectivesFile, stateFile]
+
+    /// A checkpoint folder that could not be moved or removed; names it and says why.
+    public struct FolderError: Error, CustomStringConvertible {
+        public let path: String
+        public let reason: String
+        public var description: String { "\(path): \(reason)" }
+    }
+
+    /// Prefixes of the hidden folders a save or a prune works in.
+    static let stagingPrefix = ".tmp-step-", trashPrefix = ".trash-step-"
 
     public static func folderName(step: Int) -> String {
         let digits = String(step)
         return "step-" + String(repeating: "0", count: max(0, 6 - digits.count)) + digits
     }
 
+    /// Writes the checkpoint of `state.step` (replacing one of the same step), then prunes all
+    /// but the newest `keep` (at least 1) complete checkpoints. Returns the new folder.
     @discardableResult
     public static func save(in directory: URL, state: TrainerState, model: Module, configuration: VLPModelConfiguration,
                             optimizer: Optimizer?, objectives: [String: Tensor], keep: Int) throws -> URL {
         let fm = FileManager.default
-        try fm.createDirectory(at: directory, withIntermediateDirectories: true)
-        let final = directory.appendingPathComponent(folderName(step: state.step))
-        let temporary = directory.appendingPathComponent(".tmp-\(folderName(step: state.step))-\(getpid())")
-        try? fm.removeItem(at: temporary)
-        try fm.createDirectory(at: temporary, withIntermediateDirectories: true)
+        try AtomicFile.makeFolder(directory.path)
+        let name = folderName(step: state.step)
+        let final = directory.appendingPathComponent(name)
+        let staging = directory.appendingPathComponent(".tmp-\(name)-\(getpid())")
+        try? fm.removeItem(at: staging)
+        try AtomicFile.makeFolder(staging.path)
         do {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try encoder.encode(configuration).write(to: temporary.appendingPathComponent(configFile))
+            try AtomicFile.write(encoder.encode(configuration), to: staging.appendingPathComponent(configFile))
             try SafeTensors.write(Dictionary(model.stateDict().map { ($0.name, $0.tensor) }, uniquingKeysWith: { a, _ in a }),
-                                  to: temporary.appendingPathComponent(modelFile))
-            if let optimizer {
-                try SafeTensors.write(try optimizer.stateDict(), to: temporary.appendingPathComponent("optimizer.safetensors"))
+                                  to: staging.appendingPathComponent(modelFile))
+            try SafeTensors.write(try optimizer?.stateDict() ?? [:], to: staging.appendingPathComponent(optimizerFile))
+            try SafeTensors.write(objectives, to: staging.appendingPathComponent(objectivesFile))
+            try AtomicFile.write(encoder.encode(state), to: staging.appendingPathComponent(stateFile))
+            // A folder of the same step (a run repeated over the same output) goes out of sight first.
+            let displaced = fm.fileExists(atPath: final.path) ? directory.appendingPathComponent(".trash-\(name)-\(getpid())") : nil
+            if let displaced {
+                try? fm.removeItem(at: displaced)
+                try renameFolder(final, to: displaced)
             }
-            try SafeTensors.write(objectives, to: temporary.appendingPathComponent("objectives.safetensors"))
-            try encoder.encode(state).write(to: temporary.appendingPathComponent("trainer.json"))
-            if fm.fileExists(atPath: final.path) { try fm.removeItem(at: final) }
-            try fm.moveItem(at: temporary, to: final)
+            do { try renameFolder(staging, to: final) } catch {
+                if let displaced { try? renameFolder(displaced, to: final) }
+                throw error
+            }
+            if let displaced { try? fm.removeItem(at: displaced) }
         } catch {
-            try? fm.removeItem(at: temporary)
+            try? fm.removeItem(at: staging)
             throw error
         }
-        let all = try list(in: directory)
-        for old in all.dropLast(keep) { try? fm.removeItem(at: old.url) }
+        prune(in: directory, keep: keep)
         return final
     }
 
-    /// Complete checkpoint folders in `directory`, oldest first.
-    public static func list(in directory: URL) throws -> [(step: Int, url: URL)] {
+    /// Removes every `step-*` folder but the newest `keep` (at least 1) complete checkpoints,
+    /// incomplete ones included. Each is renamed to a hidden `.trash-step-*` name before its
+    /// files are deleted; one that cannot be moved stays (it is whole), one whose files cannot
+    /// all be deleted is left hidden for `sweep`.
+    static func prune(in directory: URL, keep: Int) {
+        let kept = Set(list(in: directory).suffix(max(1, keep)).map(\.url.lastPathComponent))
+        for name in stepFolderNames(in: directory) where !kept.contains(name) {
+            let trash = directory.appendingPathComponent(".trash-\(name)-\(getpid())")
+            try? FileManager.default.removeItem(at: trash)
+            guard (try? renameFolder(directory.appendingPathComponent(name), to: trash)) != nil else { continue }
+            try? FileManager.default.removeItem(at: trash)
+        }
+    }
+
+    /// Removes the staging (`.tmp-step-*`) and trash (`.trash-step-*`) folders an interrupted
+    /// save or prune left in `directory`, and returns their names. Runs at the start of a run,
+    /// on the rank that writes checkpoints: one run at a time per output folder.
+    public static func sweep(in directory: URL) throws -> [String] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
-        return names.compactMap { name -> (Int, URL)? in
-            guard name.hasPrefix("step-"), let step = Int(name.dropFirst(5)) else { return nil }
+        var removed: [String] = []
+        for name in names.sorted() where name.hasPrefix(stagingPrefix) || name.hasPrefix(trashPrefix) {
             let url = directory.appendingPathComponent(name)
-            guard FileManager.default.fileExists(atPath: url.appendingPathComponent("trainer.json").path) else { return nil }
-            return (step, url)
-        }.sorted { $0.0 < $1.0 }.map { (step: $0.0, url: $0.1) }
+            do { try FileManager.default.removeItem(at: url) } catch {
+                throw FolderError(path: url.path, reason: "cannot remove this unfinished checkpoint folder: \(error.localizedDescription)")
+            }
+            removed.append(name)
+        }
+        return removed
+    }
+
+    /// Complete checkpoint folders in `directory`, oldest first.
+    public static func list(in directory: URL) -> [(step: Int, url: URL)] {
+        scan(directory).complete
+    }
+
+    /// `step-*` folders in `directory` that lack some of `files`, oldest first, with the names
+    /// of the missing files.
+    public static func incomplete(in directory: URL) -> [(url: URL, missing: [String])] {
+        scan(directory).incomplete
+    }
+
+    /// The newest complete checkpoint in `directory`; `report` is told of every incomplete
+    /// `step-*` folder there, which is skipped.
+    public static func latest(in directory: URL, reporting report: (String) -> Void) -> (step: Int, url: URL)? {
+        let found = scan(directory)
+        for (url, missing) in found.incomplete {
+            report("\(url.path): not a whole checkpoint (missing \(missing.joined(separator: ", "))); ignored")
+        }
+        return found.complete.last
+    }
+
+    /// How `resolve` reports skipped folders by default: a warning on standard error, each
+    /// message once per process (a command resolves the same path several times).
+    public static func warnOnce(_ message: String) {
+        guard warned.insert(message) else { return }
+        FileHandle.standardError.write(Data(("warning: " + message + "\n").utf8))
+    }
+
+    private static let warned = MessageSet()
+
+    /// The messages already written, behind a lock: commands resolve checkpoints from any thread.
+    private final class MessageSet: @unchecked Sendable {
+        private let lock = NSLock()
+        private var messages: Set<String> = []
+
+        /// False when `message` was there already.
+        func insert(_ message: String) -> Bool {
+            lock.lock()
+            defer { lock.unlock() }
+            return messages.insert(message).inserted
+        }
+    }
+
+    private static func scan(_ directory: URL) -> (complete: [(step: Int, url: URL)], incomplete: [(url: URL, missing: [String])]) {
+        var complete: [(step: Int, url: URL)] = [], incomplete: [(url: URL, missing: [String])] = []
+        for name in stepFolderNames(in: directory) {
+            let url = directory.appendingPathComponent(name)
+            let missing = files.filter { !FileManager.default.fileExists(atPath: url.appendingPathComponent($0).path) }
+            if missing.isEmpty { complete.append((step(of: name)!, url)) } else { incomplete.append((url, missing)) }
+        }
+        return (complete, incomplete)
+    }
+
+    /// Names of the visible `step-<number>` folders of `directory`, by step.
+    private static func stepFolderNames(in directory: URL) -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        return names.filter { step(of: $0) != nil }.sorted { step(of: $0)! < step(of: $1)! }
+    }
+
+    private static func step(of name: String) -> Int? {
+        name.hasPrefix("step-") ? Int(name.dropFirst(5)) : nil
+    }
+
+    /// rename(2): atomic within one file system, which a checkpoint folder and its staging share.
+    private static func renameFolder(_ source: URL, to destination: URL) throws {
+        guard rename(source.path, destination.path) == 0 else {
+            throw FolderError(path: destination.path, reason: "cannot rename \(source.path) to it: \(String(cString: strerror(errno)))")
+        }
     }
 
     public static func readState(_ folder: URL) throws -> TrainerState {
-        let url = folder.appendingPathComponent("trainer.json")
+        let url = folder.appendingPathComponent(stateFile)
         do { return try JSONDecoder().decode(TrainerState.self, from: Data(contentsOf: url)) } catch {
             throw ModelError.unreadableFile(path: url.path, reason: "\(error)")
         }
@@ -125,18 +245,21 @@ public enum TrainingCheckpoint {
     /// config.json too) choose by this, so a damaged checkpoint's own error reaches the user.
     public static func isCheckpoint(_ path: String) throws -> Bool {
         let url = URL(fileURLWithPath: path)
-        if FileManager.default.fileExists(atPath: url.appendingPathComponent("trainer.json").path) { return true }
-        return try !list(in: url.appendingPathComponent("checkpoints")).isEmpty || !list(in: url).isEmpty
+        if FileManager.default.fileExists(atPath: url.appendingPathComponent(stateFile).path) { return true }
+        return !list(in: url.appendingPathComponent("checkpoints")).isEmpty || !list(in: url).isEmpty
     }
 
-    /// A checkpoint folder, a run folder (its latest checkpoint) or a `checkpoints/` folder.
-    public static func resolve(_ path: String) throws -> URL {
+    /// A checkpoint folder (taken as given), or the latest complete checkpoint of a run folder
+    /// or a `checkpoints/` folder; incomplete `step-*` folders are skipped and told to `report`.
+    public static func resolve(_ path: String, reporting report: (String) -> Void = warnOnce) throws -> URL {
         let url = URL(fileURLWithPath: path)
         if FileManager.default.fileExists(atPath: url.appendingPathComponent(modelFile).path) { return url }
         for candidate in [url.appendingPathComponent("checkpoints"), url] {
-            if let latest = try list(in: candidate).last { return latest.url }
+            if let latest = latest(in: candidate, reporting: report) { return latest.url }
         }
-        throw ModelError.missingFile(path: path, hint: "no checkpoint there: expected a folder with \(modelFile) and \(configFile), or a run folder with checkpoints/step-*")
+        let skipped = incomplete(in: url.appendingPathComponent("checkpoints")) + incomplete(in: url)
+        let hint = skipped.isEmpty ? "no checkpoint there" : "no whole checkpoint there (\(skipped.count) incomplete step folder(s) skipped)"
+        throw ModelError.missingFile(path: path, hint: hint + ": expected a folder with \(modelFile) and \(configFile), or a run folder with checkpoints/step-*")
     }
 
     /// The model of a checkpoint folder (configuration + weights, loaded strictly), in eval mode.

@@ -187,10 +187,10 @@ final class PretrainCommandTests: XCTestCase {
         try process.run()
         let checkpoints = root.appendingPathComponent("killed/checkpoints")
         let deadline = Date().addingTimeInterval(120)
-        while try TrainingCheckpoint.list(in: checkpoints).isEmpty && process.isRunning && Date() < deadline { usleep(20_000) }
+        while TrainingCheckpoint.list(in: checkpoints).isEmpty && process.isRunning && Date() < deadline { usleep(20_000) }
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
-        let survivors = try TrainingCheckpoint.list(in: checkpoints)
+        let survivors = TrainingCheckpoint.list(in: checkpoints)
         XCTAssertFalse(survivors.isEmpty)
         XCTAssertLessThan(survivors.last!.step, 12, "killed after the end; the test did not interrupt anything")
         let resumed = try runVLP(["pretrain", "--config", root.appendingPathComponent("killed.yaml").path, "--resume"])

@@ -126,7 +126,7 @@ final class TrainerTests: XCTestCase {
         XCTAssertGreaterThan(Set(full.values.map { $0["loss"]! }).count, 1)
         let metrics = try MetricsLog.read(root.appendingPathComponent("cut/metrics.jsonl"))
         XCTAssertEqual(metrics.compactMap { $0["step"] as? Int }, Array(1...6))
-        let checkpoints = try TrainingCheckpoint.list(in: root.appendingPathComponent("cut/checkpoints"))
+        let checkpoints = TrainingCheckpoint.list(in: root.appendingPathComponent("cut/checkpoints"))
         XCTAssertEqual(checkpoints.map(\.step), [3, 6])
         let names = try FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent("cut/checkpoints").path)
         XCTAssertFalse(names.contains { $0.hasPrefix(".tmp") }, "\(names)")
@@ -155,7 +155,7 @@ final class TrainerTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("step-000002"), "\(error)")
         }
         XCTAssertEqual(lines.filter { $0.contains("non-finite loss") }.count, 2)
-        let checkpoints = try TrainingCheckpoint.list(in: root.appendingPathComponent("checkpoints"))
+        let checkpoints = TrainingCheckpoint.list(in: root.appendingPathComponent("checkpoints"))
         XCTAssertEqual(checkpoints.map(\.step), [2])
         let restored = try TrainingCheckpoint.loadModel(root.path)
         XCTAssertTrue(try restored.towers!.textProjection.weight.isFinite().all())
