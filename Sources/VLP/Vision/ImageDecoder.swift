@@ -42,10 +42,13 @@ public struct ImageInfo: Equatable, Sendable {
 public struct ImageDecoder: Sendable {
     /// Turn JPEGs upright by their EXIF orientation (Pillow's `ImageOps.exif_transpose`).
     public var appliesExifOrientation: Bool
-    /// Images with more pixels are refused (`ImageError.tooLarge`); Pillow's bomb-error limit.
+    /// Images with more pixels are refused (`ImageError.tooLarge`); `defaultMaxPixels` unless set.
     public var maxPixels: Int
+    /// The limit the loader, evaluation and `vlp data filter` decode under: Pillow's
+    /// decompression-bomb error limit (2 × 89,478,485 pixels), also the C codecs' default.
+    public static let defaultMaxPixels = 178_956_970
 
-    public init(appliesExifOrientation: Bool = true, maxPixels: Int = 178_956_970) {
+    public init(appliesExifOrientation: Bool = true, maxPixels: Int = ImageDecoder.defaultMaxPixels) {
         self.appliesExifOrientation = appliesExifOrientation
         self.maxPixels = maxPixels
     }

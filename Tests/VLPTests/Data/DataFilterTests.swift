@@ -212,6 +212,81 @@ final class DataFilterTests: XCTestCase {
         XCTAssertTrue(writer.finished)
     }
 
+    /// A small real PNG whose header claims 20000×20000 pixels, with a correct CRC: the header
+    /// size reads, the loader's decoder refuses it (over `ImageDecoder.defaultMaxPixels`), and
+    /// so does the filter with default options, naming the limit; a binary PPM, which the
+    /// loader's decoder does not read, likewise. The size header alone passed both once.
+    func testHeaderTheLoaderRefusesIsDroppedWithoutDecoding() throws {
+        var png = try filterTestPNG(240, 200, seed: 1)
+        for (offset, value) in [(16, UInt32(20000)), (20, UInt32(20000))] {
+            png.replaceSubrange(offset..<offset + 4, with: withUnsafeBytes(of: value.bigEndian) { Data($0) })
+        }
+        png.replaceSubrange(29..<33, with: withUnsafeBytes(of: Self.crc32(png[12..<29]).bigEndian) { Data($0) })  // IHDR's CRC
+        XCTAssertEqual(ImageSize(header: png), ImageSize(width: 20000, height: 20000))
+        var generator = SplitMix64(seed: 1)
+        XCTAssertThrowsError(try ImagePipeline.clipTraining(size: 32)(encoded: [UInt8](png), using: &generator)) { error in
+            guard case ImageError.tooLarge = error else { return XCTFail("\(error)") }
+        }
+        let ppm = Data("P6\n240 200\n255\n".utf8) + Data(repeating: 128, count: 240 * 200 * 3)
+        XCTAssertEqual(ImageSize(header: ppm), ImageSize(width: 240, height: 200))
+        XCTAssertThrowsError(try ImageDecoder().decode(ppm))
+
+        let texts = [SampleText("一只橘色的猫睡在窗台上")]
+        let samples = [Sample(id: "bomb", image: .encoded(png), texts: texts), Sample(id: "ppm", image: .encoded(ppm), texts: texts),
+                       Sample(id: "good", image: .encoded(try filterTestPNG(240, 200, seed: 2)), texts: texts)]
+        // Embedded bytes, and files read through their first 64 KiB (a jsonl part's images).
+        let folder = try makeDataTestFolder()
+        let input = try filterTestWriteJSONL(samples, folder: folder)
+        for open in [{ ArrayReader(samples) as SampleReader }, { try DatasetFormat.openPart(input).reader }] {
+            let writer = CollectingWriter()
+            let report = try makeFilter().filter(part: "web", open: open, into: writer)
+            XCTAssertEqual(writer.samples.map(\.id), ["good"])
+            XCTAssertEqual(report.samplesDropped(by: .unreadableImage), 2)
+            let examples = report.samplesDropped["unreadable_image"]?.examples ?? []
+            XCTAssertTrue(examples.first?.hasPrefix("bomb (") ?? false, "\(examples)")
+            XCTAssertTrue(examples.first?.contains("image too large (image of 20000×20000 pixels exceeds the limit of 178956970 pixels)") ?? false, "\(examples)")
+            XCTAssertTrue(examples.last?.hasPrefix("ppm (") ?? false, "\(examples)")
+            XCTAssertTrue(examples.last?.contains("unknown image format") ?? false, "\(examples)")
+        }
+    }
+
+    /// A JPEG with padding bytes between two header segments (which libjpeg skips with a
+    /// warning) is one the loader reads. Decoding for the check scales a JPEG down 8×; the size
+    /// the rules judge is still the file's, so `--decode-images` keeps it as the header path
+    /// does (it was judged at 40×30 and dropped as a small image).
+    func testDecodingJudgesTheStoredSizeOfAJPEGAtAnyScale() throws {
+        var pixels = [UInt8](repeating: 0, count: 320 * 240 * 3)
+        for i in pixels.indices { pixels[i] = UInt8(truncatingIfNeeded: i / 3 % 320 + i % 3 * 70) }
+        var jpeg = Data(try ImageEncoder.jpeg(RGBImage(width: 320, height: 240, pixels: pixels)))
+        XCTAssertEqual(Array(jpeg[2...3]), [0xFF, 0xE0], "the encoder starts with a JFIF APP0 segment")
+        jpeg.insert(contentsOf: [0, 0, 0], at: 4 + (Int(jpeg[4]) << 8 | Int(jpeg[5])))
+        XCTAssertNil(ImageSize(header: jpeg), "the size-header reader stops at the padding; only the codec reads this header")
+        var generator = SplitMix64(seed: 1)
+        XCTAssertNoThrow(try ImagePipeline.clipTraining(size: 32)(encoded: [UInt8](jpeg), using: &generator), "the loader reads it")
+
+        let samples = [Sample(id: "padded", image: .encoded(jpeg), texts: [SampleText("一只橘色的猫睡在窗台上")])]
+        for decodes in [false, true] {
+            var rules = FilterRules()
+            rules.decodesImages = decodes
+            let writer = CollectingWriter()
+            let report = try makeFilter(rules).filter(part: "web", open: { ArrayReader(samples) }, into: writer)
+            XCTAssertEqual(writer.samples.map(\.id), ["padded"], "decodes \(decodes): \(report.samplesDropped)")
+        }
+        guard case .success(let image) = FilterImage.read(.encoded(jpeg), decodes: true, shortSide: 1) else { return XCTFail("unreadable") }
+        XCTAssertEqual(image.size, ImageSize(width: 320, height: 240))
+        XCTAssertEqual(image.pixels.map { [$0.width, $0.height] }, [40, 30], "decoded at 1/8 scale, as the check needs no more")
+    }
+
+    /// PNG's CRC-32 (the zlib polynomial), for crafted chunks.
+    static func crc32(_ bytes: Data) -> UInt32 {
+        var crc: UInt32 = 0xFFFF_FFFF
+        for byte in bytes {
+            crc ^= UInt32(byte)
+            for _ in 0..<8 { crc = crc & 1 == 1 ? (crc >> 1) ^ 0xEDB8_8320 : crc >> 1 }
+        }
+        return ~crc
+    }
+
     func testEveryRuleCanBeTurnedOff() throws {
         let samples = try filterTestWebSamples()
         var rules = FilterRules()

@@ -8,8 +8,9 @@ import Foundation
 ///    only, no samples kept). Every record read counts, whatever the other rules later decide,
 ///    as ALIGN counts alt-texts over the whole collected pool.
 /// 2. **Filtering pass**: the part is opened again and read in order. Image rules apply per
-///    sample (the size from the header, or the decoded image); a sample that fails one is
-///    dropped. Text rules apply to each positive text (originals and paraphrases), cleaned
+///    sample, to the size the image codec reads from the header (`FilterImage`): an image the
+///    loader's decoder would refuse (unknown format, over its pixel limit) is dropped as
+///    unreadable, decoded or not; a sample that fails a rule is dropped. Text rules apply to each positive text (originals and paraphrases), cleaned
 ///    first; hard negatives are written untouched unless their sample is dropped. With a
 ///    scorer, the texts left are scored against their image in batches of samples, then
 ///    `minSimilarity` and `keepBest` apply. A sample that had positive texts and lost them all

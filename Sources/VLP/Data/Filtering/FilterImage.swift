@@ -11,9 +11,13 @@ struct FilterImage {
         var reason: String
     }
 
-    /// Reads `payload`. With `decodes` false only the header is read (a file's first 64 KiB,
-    /// then all of it if the header is longer); with `decodes` true the image is decoded, at
-    /// least `shortSide` pixels on its shorter side where the codec can scale (JPEG).
+    /// Reads `payload`. The size comes from the codec's own header reader (`ImageDecoder.probe`,
+    /// with the loader's limits), so an image the loader's decoder refuses — a format it does not
+    /// read, a header claiming more than `ImageDecoder.defaultMaxPixels` pixels — is refused here
+    /// too, and the size is the one stored in the file whatever scale a JPEG decodes at. With
+    /// `decodes` false only the header is read (a file's first 64 KiB, then all of it if that
+    /// does not do); with `decodes` true the image is decoded too, at least `shortSide` pixels
+    /// on its shorter side where the codec can scale (JPEG).
     static func read(_ payload: ImagePayload?, decodes: Bool, shortSide: Int?) -> Result<FilterImage, Problem> {
         switch payload {
         case nil:
@@ -23,8 +27,9 @@ struct FilterImage {
         case .encoded(let data):
             return read(bytes: data, source: "embedded image", decodes: decodes, shortSide: shortSide)
         case .file(let path):
-            if !decodes, let head = payload?.headerBytes, let size = ImageSize(header: head) {
-                return .success(FilterImage(size: size, pixels: nil))
+            if !decodes, let head = payload?.headerBytes, !head.isEmpty,
+               case .success(let image) = read(bytes: head, source: path, decodes: false, shortSide: nil) {
+                return .success(image)
             }
             guard let data = FileManager.default.contents(atPath: path) else {
                 return .failure(Problem(reason: "\(path): cannot read the image file"))
@@ -36,21 +41,11 @@ struct FilterImage {
     private static func read(bytes: Data, source: String, decodes: Bool, shortSide: Int?) -> Result<FilterImage, Problem> {
         if bytes.isEmpty { return .failure(Problem(reason: "\(source): zero bytes")) }
         let decoder = ImageDecoder()
-        if decodes {
-            do {
-                let image = try decoder.decode(bytes, source: source, targetShortSide: shortSide)
-                // A JPEG decoded at a reduced scale reports its scaled size: take the size from the header.
-                let size = ImageSize(header: bytes) ?? ImageSize(width: image.width, height: image.height)
-                return .success(FilterImage(size: size, pixels: image))
-            } catch {
-                return .failure(Problem(reason: "\(error)"))
-            }
-        }
-        if let size = ImageSize(header: bytes) { return .success(FilterImage(size: size, pixels: nil)) }
-        // A header ImageSize does not parse (a JPEG with unusual markers): ask the codec's probe.
         do {
             let info = try bytes.withUnsafeBytes { raw in try decoder.probe(raw, source: source) }
-            return .success(FilterImage(size: ImageSize(width: info.sourceWidth, height: info.sourceHeight), pixels: nil))
+            let size = ImageSize(width: info.sourceWidth, height: info.sourceHeight)
+            guard decodes else { return .success(FilterImage(size: size, pixels: nil)) }
+            return .success(FilterImage(size: size, pixels: try decoder.decode(bytes, source: source, targetShortSide: shortSide)))
         } catch {
             return .failure(Problem(reason: "\(error)"))
         }

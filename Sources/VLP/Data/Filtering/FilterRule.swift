@@ -2,7 +2,8 @@
 /// it fails, in the order of `allCases`: image rules, then text rules in the order they run,
 /// then `noTextLeft` for a sample that lost every positive text.
 public enum FilterRule: String, CaseIterable, Codable, Sendable {
-    /// The image is missing, unreadable, not an image, or (when decoding) corrupt. Drops the sample.
+    /// The image is missing, unreadable, in a format the loader does not decode, larger than its
+    /// pixel limit (`ImageDecoder.defaultMaxPixels`), or (when decoding) corrupt. Drops the sample.
     case unreadableImage = "unreadable_image"
     /// The image's shorter side is below `FilterRules.minImageSide`. Drops the sample.
     case smallImage = "small_image"
