@@ -55,7 +55,7 @@ fi
 for group in ${groups[@]+"${groups[@]}"}; do
   case "$group" in
     # The benchmarks' Python peers (same libtorch as ours) and cn-clip's tokenizer.
-    bench) PACKAGES+=(python3-torch python3-torchvision python3-pil python3-six python3-faiss) ;;
+    bench) PACKAGES+=(python3-pip python3-torch python3-torchvision python3-pil python3-six python3-faiss) ;;
     # .ci/run: shell lint, and sudo for the install check as a non-root user.
     ci) PACKAGES+=(shellcheck sudo) ;;
     *) echo "setup: unknown group '$group' (allowed: bench, ci)" >&2; exit 2 ;;
@@ -113,7 +113,11 @@ show_progress() {
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 chmod 755 "$tmp"
-install_flags=(-y -q --no-install-recommends)
+# dpkg syncs every file it unpacks to disk; on a virtual disk shared with other work that took
+# most of the install's time (measured: README "Set-up on a fresh machine"). Like Debian's
+# container images, skip those syncs: a machine that loses power mid-install reinstalls them with
+# `apt-get install --reinstall`, as after any interrupted install.
+install_flags=(-y -q --no-install-recommends -o Dpkg::Options::=--force-unsafe-io)
 if [ "$simulate" = 1 ]; then
   install_flags+=(-s)
   echo "setup: simulating the install of ${#wanted[@]} packages as $(id -un)" >&2
