@@ -37,6 +37,8 @@ while [ $# -gt 0 ]; do
     esac
 done
 scratch=${scratch:-$source_dir/.build-load-release}
+# Vocabularies (assets/) are found here when the checkout measured has none of its own.
+export VLP_ROOT=${VLP_ROOT:-$here}
 command -v wrk > /dev/null || { echo "wrk is not installed (apt-get install -y wrk)" >&2; exit 1; }
 command -v curl > /dev/null || { echo "curl is not installed" >&2; exit 1; }
 

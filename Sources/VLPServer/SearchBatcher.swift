@@ -6,6 +6,10 @@ public struct SearchBatching: Sendable {
     /// How long the first query of a batch waits for others to join it, in seconds. Under load
     /// queries arrive while a batch computes and the next batch starts at once.
     public var window: TimeInterval
+    /// Whether a query that comes alone to an idle model after a batch of one (one client
+    /// asking in turn) skips the window: nothing suggests company, and waiting would only add
+    /// latency.
+    public var skipsWindowWhenAlone: Bool
     /// Most queries in one batch (the embedder's own batch size splits larger ones anyway).
     public var maximumBatch: Int
     /// Most queries waiting for the model; one more is refused (`SearchEngineError.overloaded`)
@@ -14,8 +18,10 @@ public struct SearchBatching: Sendable {
     /// Most bytes of query images waiting, so that a burst of large uploads is refused too.
     public var maximumQueuedImageBytes: Int
 
-    public init(window: TimeInterval = 0.002, maximumBatch: Int = 32, maximumQueue: Int = 256, maximumQueuedImageBytes: Int = 256 << 20) {
+    public init(window: TimeInterval = 0.002, skipsWindowWhenAlone: Bool = true, maximumBatch: Int = 32, maximumQueue: Int = 256,
+                maximumQueuedImageBytes: Int = 256 << 20) {
         self.window = max(0, window)
+        self.skipsWindowWhenAlone = skipsWindowWhenAlone
         self.maximumBatch = max(1, maximumBatch)
         self.maximumQueue = max(1, maximumQueue)
         self.maximumQueuedImageBytes = max(1, maximumQueuedImageBytes)
@@ -64,7 +70,7 @@ struct SearchQuery: Sendable {
 
 /// The queue between async callers and the model: callers `submit` a query with the closure
 /// that receives its answer; one thread of its own takes the waiting queries in arrival order,
-/// at most `maximumBatch` at a time once the oldest has waited `window`, and hands them to
+/// at most `maximumBatch` at a time once the oldest has waited `window` (see there), and hands them to
 /// `run`, which answers each. The thread starts with the first query and ends with `stop()`.
 final class SearchBatcher: @unchecked Sendable {
     typealias Reply = @Sendable (Result<[SearchIndex.Hit], Error>) -> Void
@@ -83,6 +89,8 @@ final class SearchBatcher: @unchecked Sendable {
     private var isRunning = false
     private var isStopped = false
     private var counts = SearchBatchStatistics()
+    /// The size of the last batch and when it was answered.
+    private var lastBatch = (size: 0, end: Date.distantPast)
 
     init(limits: SearchBatching, run: @escaping ([SearchQuery]) -> [Result<[SearchIndex.Hit], Error>]) {
         self.limits = limits
@@ -129,6 +137,9 @@ final class SearchBatcher: @unchecked Sendable {
     private func loop() {
         while let batch = nextBatch() {
             let answers = run(batch.map(\.query))
+            condition.lock()
+            lastBatch = (batch.count, Date())
+            condition.unlock()
             for (item, answer) in zip(batch, answers) { item.reply(answer) }
         }
     }
@@ -142,7 +153,8 @@ final class SearchBatcher: @unchecked Sendable {
             if isStopped { return nil }
             condition.wait()
         }
-        let deadline = waiting[0].arrival.addingTimeInterval(limits.window)
+        let isAlone = limits.skipsWindowWhenAlone && waiting.count == 1 && lastBatch.size <= 1 && waiting[0].arrival > lastBatch.end
+        let deadline = isAlone ? Date() : waiting[0].arrival.addingTimeInterval(limits.window)
         while waiting.count < limits.maximumBatch, !isStopped, Date() < deadline {
             _ = condition.wait(until: deadline)
         }

@@ -92,7 +92,7 @@ final class SearchBatchingTests: XCTestCase {
 
     func testAFullQueueRefusesInsteadOfGrowing() async throws {
         let engine = try SearchEngine(indexFolder: try SearchFixtures.photoIndex(self, "queue", count: 3).index,
-                                      batching: SearchBatching(window: 1.5, maximumBatch: 8, maximumQueue: 2))
+                                      batching: SearchBatching(window: 1.5, skipsWindowWhenAlone: false, maximumBatch: 8, maximumQueue: 2))
         let waiting = (0..<2).map { i in Task { try await engine.search(text: "query \(i)", count: 2) } }
         let deadline = Date().addingTimeInterval(10)
         while engine.batchStatistics.waiting < 2, Date() < deadline { try await Task.sleep(nanoseconds: 5_000_000) }
@@ -110,5 +110,23 @@ final class SearchBatchingTests: XCTestCase {
         XCTAssertEqual(engine.batchStatistics, SearchBatchStatistics(waiting: 0, batches: 1, queries: 2, largest: 2))
         let after = try await engine.search(text: "room again", count: 1)
         XCTAssertEqual(after.count, 1, "once the queue drains, queries are taken again")
+    }
+
+    func testALoneQuerySkipsTheWindowOnlyWhenAllowed() async throws {
+        let folder = try SearchFixtures.photoIndex(self, "alone", count: 2).index
+        for skips in [true, false] {
+            let engine = try SearchEngine(indexFolder: folder, batching: SearchBatching(window: 1, skipsWindowWhenAlone: skips))
+            for turn in 0..<2 {
+                let start = Date()
+                _ = try await engine.search(text: "turn \(turn)", count: 1)
+                let seconds = Date().timeIntervalSince(start)
+                if skips {
+                    XCTAssertLessThan(seconds, 0.6, "a lone query waited for company")
+                } else {
+                    XCTAssertGreaterThanOrEqual(seconds, 0.99, "the window was not waited")
+                }
+            }
+            XCTAssertEqual(engine.batchStatistics.batches, 2)
+        }
     }
 }

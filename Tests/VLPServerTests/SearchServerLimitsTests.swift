@@ -141,7 +141,7 @@ final class SearchServerLimitsTests: XCTestCase {
 
     func testAFullQueueAnswers503WithRetryAfter() throws {
         let engine = try SearchEngine(indexFolder: try SearchFixtures.photoIndex(self, "busy", count: 3).index,
-                                      batching: SearchBatching(window: 2, maximumBatch: 8, maximumQueue: 1))
+                                      batching: SearchBatching(window: 2, skipsWindowWhenAlone: false, maximumBatch: 8, maximumQueue: 1))
         let port = try serve(engine)
         let first = try RawHTTPConnection(port: port)
         try first.send("GET /api/search?q=first&k=2 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
