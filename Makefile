@@ -3,10 +3,11 @@
 #   make test   — installs what is missing, fetches assets, builds, runs the test suite
 #
 # Both use the one debug build in .build/debug, so whichever runs second builds almost nothing.
-# A fresh debug build of `vlp` takes about 100 s on 2 cores, a release build about 210 s, and
-# the demo runs about 1.2x slower from the debug build (its work is in libtorch, which is
-# optimised either way): measured in README "Set-up times". CONFIG=release builds and runs the
-# optimised binary instead (`make demo CONFIG=release`), as `make release` does.
+# A fresh debug build of `vlp` took 98 s on this 2-core machine, a release build 212 s (+18 s
+# for `swift run`); the full demo ran as fast from either (266-293 s debug, 271 s release: its
+# work is in libtorch), `--quick` 39 s against 33 s. Measured: README "Set-up on a fresh machine".
+# CONFIG=release builds and runs the optimised binary instead (`make demo CONFIG=release`), as
+# `make release` builds it.
 SWIFT ?= swift
 SWIFT_BUILD_FLAGS ?=
 CONFIG ?= debug

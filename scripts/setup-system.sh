@@ -113,11 +113,7 @@ show_progress() {
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 chmod 755 "$tmp"
-# dpkg syncs every file it unpacks to disk; on a virtual disk shared with other work that took
-# most of the install's time (measured: README "Set-up on a fresh machine"). Like Debian's
-# container images, skip those syncs: a machine that loses power mid-install reinstalls them with
-# `apt-get install --reinstall`, as after any interrupted install.
-install_flags=(-y -q --no-install-recommends -o Dpkg::Options::=--force-unsafe-io)
+install_flags=(-y -q --no-install-recommends)
 if [ "$simulate" = 1 ]; then
   install_flags+=(-s)
   echo "setup: simulating the install of ${#wanted[@]} packages as $(id -un)" >&2
