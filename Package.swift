@@ -82,9 +82,13 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Fuzzing (Fuzz/fuzz.sh): one function per parser of untrusted bytes, and the binary that
+        // is a libFuzzer target when built with -sanitize=fuzzer,address -D VLP_FUZZING.
+        .target(name: "VLPFuzzTargets", dependencies: ["VLP", "Torch"]),
+        .executableTarget(name: "vlp-fuzz", dependencies: ["VLPFuzzTargets"]),
         .executableTarget(name: "vlp-bench", dependencies: ["Torch", "VLP", "VLPServer"], path: "Benchmarks/vlp-bench"),
         .testTarget(name: "TorchTests", dependencies: ["Torch"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "VLPTests", dependencies: ["VLP", "Torch"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "VLPTests", dependencies: ["VLP", "Torch", "VLPFuzzTargets"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VLPServerTests", dependencies: ["VLPServer", "VLP", "Torch", .product(name: "Hummingbird", package: "hummingbird")]),
     ],
     swiftLanguageModes: [.v5],
