@@ -16,7 +16,7 @@ CONFIG ?= debug
 # for both targets is what lets the second command reuse the first one's build.
 BUILD_FLAGS = $(SWIFT_BUILD_FLAGS)
 
-.PHONY: demo test setup assets build release bench clean
+.PHONY: demo test setup assets build release bench fuzz clean
 
 setup:
 	@echo "make: [1/4] system packages (scripts/setup-system.sh: only what is missing)" >&2
@@ -50,5 +50,14 @@ bench: assets
 		/usr/bin/python3 -m pip install -q --no-deps --break-system-packages cn-clip==1.6.0
 	$(SWIFT) run -c release $(BUILD_FLAGS) vlp-bench $(BENCH_ARGS)
 
+# Fuzzes every parser of untrusted bytes with libFuzzer + AddressSanitizer (Fuzz/fuzz.sh, its own
+# build in .build-fuzz): FUZZ_SECONDS per target, FUZZ_TARGET=tar for one (safetensors, pytorch,
+# tar, config, jsonl, cnclip, image). New inputs are merged into Fuzz/Corpora; crashes land in
+# Fuzz/Crashers; `make test` replays both (FuzzCorpusReplayTests).
+FUZZ_SECONDS ?= 300
+FUZZ_TARGET ?= all
+fuzz: assets
+	SWIFT=$(SWIFT) bash Fuzz/fuzz.sh $(FUZZ_TARGET) $(FUZZ_SECONDS)
+
 clean:
-	rm -rf .build
+	rm -rf .build .build-fuzz
