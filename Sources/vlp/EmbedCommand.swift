@@ -59,7 +59,7 @@ struct EmbedCommand: ParsableCommand {
     func run() throws {
         let items = try readInputs()
         let url = URL(fileURLWithPath: checkpoint)
-        let trained = try TrainingCheckpoint.isCheckpoint(checkpoint) ? TrainingCheckpoint.loadModel(checkpoint) : nil
+        let trained = TrainingCheckpoint.isCheckpoint(checkpoint) ? try TrainingCheckpoint.loadModel(checkpoint) : nil
         if trained != nil && pooling != nil { throw ValidationError("--pooling applies to BERT directories; a trained checkpoint embeds with its projection") }
         let embeddings: Tensor = try withInferenceMode {
             if let trained {

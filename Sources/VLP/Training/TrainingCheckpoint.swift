@@ -95,7 +95,7 @@ public enum TrainingCheckpoint {
         try AtomicFile.makeFolder(directory.path)
         let name = folderName(step: state.step)
         let final = directory.appendingPathComponent(name)
-        let staging = directory.appendingPathComponent(".tmp-\(name)-\(getpid())")
+        let staging = hiddenFolder(stagingPrefix, of: name, in: directory)
         try? fm.removeItem(at: staging)
         try AtomicFile.makeFolder(staging.path)
         do {
@@ -108,7 +108,7 @@ public enum TrainingCheckpoint {
             try SafeTensors.write(objectives, to: staging.appendingPathComponent(objectivesFile))
             try AtomicFile.write(encoder.encode(state), to: staging.appendingPathComponent(stateFile))
             // A folder of the same step (a run repeated over the same output) goes out of sight first.
-            let displaced = fm.fileExists(atPath: final.path) ? directory.appendingPathComponent(".trash-\(name)-\(getpid())") : nil
+            let displaced = fm.fileExists(atPath: final.path) ? hiddenFolder(trashPrefix, of: name, in: directory) : nil
             if let displaced {
                 try? fm.removeItem(at: displaced)
                 try renameFolder(final, to: displaced)
@@ -133,7 +133,7 @@ public enum TrainingCheckpoint {
     static func prune(in directory: URL, keep: Int) {
         let kept = Set(list(in: directory).suffix(max(1, keep)).map(\.url.lastPathComponent))
         for name in stepFolderNames(in: directory) where !kept.contains(name) {
-            let trash = directory.appendingPathComponent(".trash-\(name)-\(getpid())")
+            let trash = hiddenFolder(trashPrefix, of: name, in: directory)
             try? FileManager.default.removeItem(at: trash)
             guard (try? renameFolder(directory.appendingPathComponent(name), to: trash)) != nil else { continue }
             try? FileManager.default.removeItem(at: trash)
@@ -215,6 +215,12 @@ public enum TrainingCheckpoint {
         return names.filter { step(of: $0) != nil }.sorted { step(of: $0)! < step(of: $1)! }
     }
 
+    /// This process's hidden staging or trash folder for the step folder `name`: `prefix`
+    /// (which `sweep` matches) followed by the step number and the process id.
+    private static func hiddenFolder(_ prefix: String, of name: String, in directory: URL) -> URL {
+        directory.appendingPathComponent("\(prefix)\(name.dropFirst("step-".count))-\(getpid())")
+    }
+
     private static func step(of name: String) -> Int? {
         name.hasPrefix("step-") ? Int(name.dropFirst(5)) : nil
     }
@@ -243,7 +249,7 @@ public enum TrainingCheckpoint {
     /// `trainer.json`), or a run or `checkpoints/` folder with a complete one. Commands that
     /// also take other models (a Hugging Face BERT folder holds model.safetensors and
     /// config.json too) choose by this, so a damaged checkpoint's own error reaches the user.
-    public static func isCheckpoint(_ path: String) throws -> Bool {
+    public static func isCheckpoint(_ path: String) -> Bool {
         let url = URL(fileURLWithPath: path)
         if FileManager.default.fileExists(atPath: url.appendingPathComponent(stateFile).path) { return true }
         return !list(in: url.appendingPathComponent("checkpoints")).isEmpty || !list(in: url).isEmpty

@@ -12,8 +12,8 @@ final class EmbedCommandTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: root) }
         let run = root.appendingPathComponent("run").path
         try filterTestCheckpoint(run)
-        XCTAssertTrue(try TrainingCheckpoint.isCheckpoint(run))
-        XCTAssertFalse(try TrainingCheckpoint.isCheckpoint(root.path))
+        XCTAssertTrue(TrainingCheckpoint.isCheckpoint(run))
+        XCTAssertFalse(TrainingCheckpoint.isCheckpoint(root.path))
         let weights = try TrainingCheckpoint.resolve(run).appendingPathComponent(TrainingCheckpoint.modelFile)
         let whole = try Data(contentsOf: weights)
         try whole.prefix(whole.count / 2).write(to: weights)

@@ -71,7 +71,7 @@ final class CheckpointFolderTests: XCTestCase {
         var reports: [String] = []
         XCTAssertEqual(try TrainingCheckpoint.resolve(root.path, reporting: { reports.append($0) }).lastPathComponent, "step-000002")
         XCTAssertEqual(reports, ["\(folder.path)/step-000004: not a whole checkpoint (missing objectives.safetensors); ignored"])
-        XCTAssertTrue(try TrainingCheckpoint.isCheckpoint(root.path))
+        XCTAssertTrue(TrainingCheckpoint.isCheckpoint(root.path))
         XCTAssertEqual(try TrainingCheckpoint.configuration(root.path).architecture, "dual_encoder")
 
         let resumed = try Trainer(config: config)
@@ -102,6 +102,6 @@ final class CheckpointFolderTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("no whole checkpoint there (1 incomplete step folder(s) skipped)"), "\(error)")
         }
         XCTAssertEqual(reports, ["\(damaged.path): not a whole checkpoint (missing model.safetensors, optimizer.safetensors, objectives.safetensors); ignored"])
-        XCTAssertFalse(try TrainingCheckpoint.isCheckpoint(root.path))
+        XCTAssertFalse(TrainingCheckpoint.isCheckpoint(root.path))
     }
 }
