@@ -9,20 +9,8 @@ struct TokenizeCommand: ParsableCommand {
         commandName: "tokenize",
         abstract: "Tokenize texts with the BERT (Chinese / English) or CLIP tokenizer; one JSON line per text.")
 
-    enum Kind: String, ExpressibleByArgument, CaseIterable {
-        case bertZh = "bert-zh", bertEn = "bert-en", clip
-
-        var defaultVocabulary: String {
-            switch self {
-            case .bertZh: return "assets/cn-clip/vocab.txt"
-            case .bertEn: return "assets/minilm/vocab.txt"
-            case .clip: return "assets/open-clip/bpe_simple_vocab_16e6.txt.gz"
-            }
-        }
-    }
-
-    @Option(help: "Tokenizer: \(Kind.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var tokenizer: Kind
+    @Option(help: "Tokenizer: \(TokenizerKind.allowedNames).")
+    var tokenizer: TokenizerKind
 
     @Option(help: "Vocabulary (BERT vocab.txt) or merges (CLIP .txt.gz) file; default under ./assets.")
     var vocab: String?
@@ -40,13 +28,8 @@ struct TokenizeCommand: ParsableCommand {
 
     func run() throws {
         // The default is relative to the current directory; errors name the absolute path.
-        let path = vocab ?? URL(fileURLWithPath: tokenizer.defaultVocabulary).path
-        let chosen: any TextTokenizer
-        switch tokenizer {
-        case .bertZh: chosen = try BertTokenizer.chineseCLIP(vocabularyFile: path)
-        case .bertEn: chosen = try BertTokenizer.englishUncased(vocabularyFile: path)
-        case .clip: chosen = try CLIPTokenizer(mergesFile: path)
-        }
+        let path = vocab ?? URL(fileURLWithPath: tokenizer.defaultFile).path
+        let chosen = try tokenizer.load(file: path)
         var inputs = texts
         if let file {
             guard let data = FileManager.default.contents(atPath: file) else {
