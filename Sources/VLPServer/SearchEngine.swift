@@ -21,7 +21,9 @@ public final class SearchEngine: @unchecked Sendable {
     private let reranker: SearchReranker?
     private var batcher: SearchBatcher!
 
-    public init(index: SearchIndex, embedder: TowerEmbedder, batching: SearchBatching = SearchBatching()) throws {
+    /// - Parameter rerankWeight: the weight of the cross encoders' match probability in a
+    ///   re-ranked score (a bundle's `rerank_weight`).
+    public init(index: SearchIndex, embedder: TowerEmbedder, rerankWeight: Double = 1, batching: SearchBatching = SearchBatching()) throws {
         let width = embedder.model.configuration.embedDim
         guard width == index.manifest.dimension else {
             throw SearchIndexError.invalidIndex(folder: index.folder.path,
@@ -29,7 +31,7 @@ public final class SearchEngine: @unchecked Sendable {
         }
         self.index = index
         self.embedder = embedder
-        reranker = try? SearchReranker(embedder)
+        reranker = SearchReranker(embedder, weight: rerankWeight)
         batcher = SearchBatcher(limits: batching) { [weak self] queries in
             guard let self else { return queries.map { _ in .failure(CancellationError()) } }
             return self.queue.sync { self.answer(queries) }
@@ -47,13 +49,13 @@ public final class SearchEngine: @unchecked Sendable {
     /// Whether `rerank` can be used: the model has R2D2's cross encoders.
     public var canRerank: Bool { reranker != nil }
 
-    /// Opens an index folder with the checkpoint and text length its manifest names, or
+    /// Opens an index folder with the model bundle and text length its manifest names, or
     /// `checkpoint` instead.
     public convenience init(indexFolder: String, checkpoint: String? = nil, device: Device = .cpu, batching: SearchBatching = SearchBatching()) throws {
         let index = try SearchIndex(folder: indexFolder)
-        try self.init(index: index, embedder: TowerEmbedder(checkpoint: checkpoint ?? index.manifest.checkpoint,
-                                                            maxLength: index.manifest.contextLength, device: device),
-                      batching: batching)
+        let bundle = try ModelBundle.open(checkpoint ?? index.manifest.checkpoint, device: device)
+        try self.init(index: index, embedder: TowerEmbedder(bundle, maxLength: index.manifest.contextLength),
+                      rerankWeight: bundle.preprocessing.rerankWeight ?? 1, batching: batching)
     }
 
     /// Images (or the indexed texts) for a text query, best first. With `rerank` K > 0 the

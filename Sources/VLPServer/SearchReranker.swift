@@ -4,18 +4,20 @@ import VLP
 
 /// R2D2's second stage applied to search results (DESIGN.md §1, two-stage retrieval): the two
 /// cross encoders score the query against each of the first stage's candidates, and the
-/// candidates are re-ordered by similarity + the mean match probability of the two heads — the
-/// score `vlp evaluate retrieval --rerank-top-k` ranks by. Only R2D2 has cross encoders.
+/// candidates are re-ordered by similarity + w · the mean match probability of the two heads —
+/// the score `vlp evaluate retrieval --rerank-top-k` ranks by, w the bundle's `rerank_weight`.
+/// Only R2D2 has cross encoders.
 struct SearchReranker {
     let model: R2D2
     let embedder: TowerEmbedder
+    let weight: Float
 
-    init(_ embedder: TowerEmbedder) throws {
-        guard case .r2d2(let model) = embedder.model else {
-            throw SearchIndexError.invalidQuery("re-ranking needs R2D2's cross encoders; this checkpoint's model has none")
-        }
+    /// Nil when the embedder's model has no cross encoders.
+    init?(_ embedder: TowerEmbedder, weight: Double) {
+        guard case .r2d2(let model) = embedder.model else { return nil }
         self.model = model
         self.embedder = embedder
+        self.weight = Float(weight)
     }
 
     /// Images found for a text, re-ordered; `images` are the candidates' image files.
@@ -30,7 +32,7 @@ struct SearchReranker {
             let probabilities = try match(textStates: query.states.expanded([hits.count] + Array(query.states.shape.dropFirst())),
                                           textMask: query.mask.expanded([hits.count] + Array(query.mask.shape.dropFirst())),
                                           imageStates: candidates)
-            return Self.reorder(hits, by: probabilities)
+            return Self.reorder(hits, by: probabilities, weight: weight)
         }
     }
 
@@ -45,13 +47,12 @@ struct SearchReranker {
             let candidates = try textStates(hits.map { $0.text ?? "" })
             let probabilities = try match(textStates: candidates.states, textMask: candidates.mask,
                                           imageStates: image.expanded([hits.count] + Array(image.shape.dropFirst())))
-            return Self.reorder(hits, by: probabilities)
+            return Self.reorder(hits, by: probabilities, weight: weight)
         }
     }
 
     private func textStates(_ texts: [String]) throws -> (states: Tensor, mask: Tensor) {
-        let batch = try TextBatch(try texts.map { try embedder.tokenizer.encode($0, maxLength: embedder.maxLength) },
-                                  paddingID: embedder.tokenizer.paddingID, device: embedder.model.device)
+        let batch = try TextBatch(try texts.map(embedder.inputs.encode), paddingID: embedder.tokenizer.paddingID, device: embedder.model.device)
         return (try embedder.towers.encodeTexts(batch.inputIDs, attentionMask: batch.attentionMask).states, batch.attentionMask)
     }
 
@@ -60,12 +61,13 @@ struct SearchReranker {
             .matchProbability().to(.float32, device: .cpu).floats()
     }
 
-    /// Scores become similarity + match probability, best first (ties keep the first stage's order).
-    static func reorder(_ hits: [SearchIndex.Hit], by probabilities: [Float]) -> [SearchIndex.Hit] {
+    /// Scores become similarity + weight · match probability, best first (ties keep the first
+    /// stage's order).
+    static func reorder(_ hits: [SearchIndex.Hit], by probabilities: [Float], weight: Float) -> [SearchIndex.Hit] {
         zip(hits, probabilities).enumerated().map { order, pair -> (Int, SearchIndex.Hit) in
             var hit = pair.0
             hit.match = pair.1
-            hit.score += pair.1
+            hit.score += weight * pair.1
             return (order, hit)
         }.sorted { $0.1.score != $1.1.score ? $0.1.score > $1.1.score : $0.0 < $1.0 }.map(\.1)
     }

@@ -26,7 +26,7 @@ struct EmbedCommand: ParsableCommand {
     @Option(help: "Read inputs from this file, one a line.")
     var file: String?
 
-    @Option(help: "A swift-vlp checkpoint (run or step folder; text and image), a Hugging Face BERT directory (text) or an EfficientNet-Lite0 .pth/.safetensors file (image).")
+    @Option(help: "A swift-vlp model bundle (run, checkpoint or imported model folder; text and image), a Hugging Face BERT directory (text) or an EfficientNet-Lite0 .pth/.safetensors file (image).")
     var checkpoint: String
 
     @Option(help: "Text pooling: \(TextPooling.allCases.map(\.rawValue).joined(separator: ", ")) (default cls).")
@@ -38,7 +38,7 @@ struct EmbedCommand: ParsableCommand {
     @Option(help: "Inputs per forward pass.")
     var batchSize = 32
 
-    @Option(help: "Text: cut texts to this many tokens, special tokens included (default: a BERT directory's positions; for a swift-vlp checkpoint the context length it trained with, else 32).")
+    @Option(help: "Text: cut texts to this many tokens, special tokens included (default: a BERT directory's positions; for a swift-vlp bundle the context length it trained with).")
     var maxLength: Int?
 
     @Option(help: "Write the embeddings as a float32 [count, dim] .npy file.")
@@ -59,16 +59,15 @@ struct EmbedCommand: ParsableCommand {
     func run() throws {
         let items = try readInputs()
         let url = URL(fileURLWithPath: checkpoint)
-        let trained = TrainingCheckpoint.isCheckpoint(checkpoint) ? try TrainingCheckpoint.loadModel(checkpoint) : nil
-        if trained != nil && pooling != nil { throw ValidationError("--pooling applies to BERT directories; a trained checkpoint embeds with its projection") }
+        let bundle = ModelBundle.isBundle(checkpoint) ? try ModelBundle.open(checkpoint) : nil
+        if bundle != nil && pooling != nil { throw ValidationError("--pooling applies to BERT directories; a swift-vlp model embeds with its projection") }
         let embeddings: Tensor = try withInferenceMode {
-            if let trained {
-                // A swift-vlp checkpoint: the towers' L2-normalised contrastive features.
-                guard trained.towers != nil else {
+            if let bundle {
+                // A swift-vlp bundle: the towers' L2-normalised contrastive features.
+                guard bundle.model.towers != nil else {
                     throw ValidationError("\(checkpoint) is a single-stream model, which has no separate text or image embedding")
                 }
-                let embedder = try TowerEmbedder(model: trained, batchSize: batchSize,
-                                                 maxLength: maxLength ?? TrainingCheckpoint.trainedContextLength(checkpoint))
+                let embedder = try TowerEmbedder(bundle, batchSize: batchSize, maxLength: maxLength)
                 switch modality {
                 case .text: return try embedder.textFeatures(items)
                 case .image: return try embedder.imageFeatures(files: items)

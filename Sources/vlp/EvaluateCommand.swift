@@ -19,19 +19,15 @@ struct EvaluateCommand: ParsableCommand {
     @Argument(help: "retrieval, matching, zeroshot or compositional.")
     var task: Task
 
-    @Option(help: "A checkpoint folder (step-*), or a run folder (its latest checkpoint).")
+    @Option(help: "A model bundle: a checkpoint folder (step-*), a run folder (its latest checkpoint) or an imported model.")
     var checkpoint: String
 
     @Option(help: "Dataset path, or scenes:SET:SPLIT (e.g. scenes:icr:test); zeroshot: a label set or scenes-shape / scenes-color.")
     var data: String
 
-    @Option(help: "Dataset format when it cannot be detected (\(DatasetFormat.allCases.map(\.rawValue).joined(separator: ", "))).")
-    var format: String?
+    @OptionGroup var dataset: DatasetOptions
 
-    @Option(help: "The part of a dataset holding several (a Chinese-CLIP folder's train, valid or test; `vlp data inspect` lists them).")
-    var split: String?
-
-    @Option(help: "Text kinds to use (comma-separated, e.g. title,query).")
+    @Option(help: "Text kinds to use (comma-separated: \(TextKind.allCases.map(\.rawValue).joined(separator: ", "))).")
     var kinds: String?
 
     @Option(help: "Re-rank each query's top k with the cross encoders (0: off).")
@@ -40,38 +36,59 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Zero-shot: class names in label order, comma-separated.")
     var classes: String?
 
-    @Option(help: "Zero-shot template language: en or zh.")
+    @Option(help: "Zero-shot template language: \(PromptTemplates.languages.joined(separator: " or ")).")
     var language = "en"
 
     @Option(help: "Built-in corpus size (items) for scenes: data.")
     var scenesSize = 1000
 
-    @Option(help: "Token positions per text.")
-    var contextLength = 32
+    @Option(help: "Seed of the built-in corpus for scenes: data; scenes-shape / scenes-color use the next one.")
+    var scenesSeed: UInt64 = 8
+
+    @Option(help: "Token positions per text (default: the context length the model trained with, from its bundle).")
+    var contextLength: Int?
 
     @Flag(help: "Print the metrics as one JSON object.")
     var json = false
 
-    @Option(help: "cpu, cuda or cuda:N: where the model runs.")
-    var device = "cpu"
+    @OptionGroup var target: DeviceOption
+
+    func validate() throws {
+        if rerankTopK < 0 { throw ValidationError("--rerank-top-k must be 0 (off) or more") }
+        if scenesSize < 10 { throw ValidationError("--scenes-size must be at least 10") }
+        if let contextLength, contextLength < 2 { throw ValidationError("--context-length must leave room for the special tokens") }
+        guard PromptTemplates.languages.contains(language.lowercased()) else {
+            throw ValidationError("--language \(language): one of \(PromptTemplates.languages.joined(separator: ", "))")
+        }
+        _ = try textKinds()
+        if task == .zeroshot {
+            if !Self.scenesZeroShot.contains(data) && classes == nil {
+                throw ValidationError("zeroshot on a dataset needs --classes NAME,NAME,… in label order")
+            }
+        } else if data.hasPrefix("scenes:") {
+            _ = try scenesPart()
+        }
+    }
+
+    static let scenesZeroShot = ["scenes-shape", "scenes-color"]
 
     func run() throws {
-        let device = try Device(parsing: device)
-        try device.checkAvailable()
-        let model = try TrainingCheckpoint.loadModel(checkpoint)
-        try model.module.to(device)
-        let imageSize = model.configuration.vision.imageSize
+        let bundle = try ModelBundle.open(checkpoint, device: target.device)
+        let model = bundle.model
+        let inputs = bundle.inputs.withContextLength(contextLength)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let output: Data
         switch task {
         case .retrieval:
-            let set = try EvaluationSet.load(dataConfig(), imageSize: imageSize)
-            let result = try withNoGrad { try RetrievalEvaluation.run(model, on: set, rerankTopK: rerankTopK) }
+            let set = try EvaluationSet.load(dataConfig(), inputs: inputs)
+            let result = try withNoGrad {
+                try RetrievalEvaluation.run(model, on: set, rerankTopK: rerankTopK, rerankWeight: bundle.preprocessing.rerankWeight ?? 1)
+            }
             output = try encoder.encode(result)
             if !json { printRetrieval(result, set: set) }
         case .matching:
-            let set = try EvaluationSet.load(dataConfig(), imageSize: imageSize, includeNegatives: true)
+            let set = try EvaluationSet.load(dataConfig(), inputs: inputs, includeNegatives: true)
             let result = try withNoGrad { try MatchingEvaluation.run(model, on: set) }
             output = try encoder.encode(result)
             if !json {
@@ -81,7 +98,7 @@ struct EvaluateCommand: ParsableCommand {
                 }
             }
         case .compositional:
-            let set = try EvaluationSet.load(dataConfig(), imageSize: imageSize, includeNegatives: true)
+            let set = try EvaluationSet.load(dataConfig(), inputs: inputs, includeNegatives: true)
             let result = try withNoGrad { try CompositionalEvaluation.run(model, on: set) }
             output = try encoder.encode(result)
             if !json {
@@ -90,44 +107,64 @@ struct EvaluateCommand: ParsableCommand {
                     print("\(name): " + r.accuracy.sorted { $0.key < $1.key }.map { "\($0.key) \(String(format: "%.1f", $0.value))% (\(r.counts[$0.key] ?? 0))" }.joined(separator: ", ") + String(format: "; overall %.1f%%", r.overall))
                 }
                 if !result.indistinguishable.isEmpty {
-                    print("left out, the same tokens after cutting to \(contextLength): " + result.indistinguishable.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+                    print("left out, the same tokens after cutting to \(inputs.contextLength): " + result.indistinguishable.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
                 }
             }
         case .zeroshot:
-            let result = try zeroShot(model, imageSize: imageSize)
+            let result = try zeroShot(model, inputs: inputs)
             output = try encoder.encode(result)
             if !json { print(String(format: "zero-shot on %d images, %d classes: top-1 %.2f%%, top-5 %.2f%%", result.images, result.classes, result.top1, result.top5)) }
         }
         if json { print(String(decoding: output, as: UTF8.self)) }
     }
 
-    func dataConfig() throws -> TrainingDataConfig {
-        let kindList = kinds.map { $0.split(separator: ",").map(String.init) }
-        if data.hasPrefix("scenes:") {
-            let parts = data.split(separator: ":").map(String.init)
-            guard parts.count == 3 else { throw ValidationError("--data scenes:SET:SPLIT, e.g. scenes:icr:test") }
-            return TrainingDataConfig(source: .scenes(size: scenesSize, seed: 8, languages: ["zh", "en"], set: parts[1], split: parts[2]),
-                                      contextLength: contextLength, textKinds: kindList ?? ["title"])
+    func textKinds() throws -> [String]? {
+        guard let kinds else { return nil }
+        let names = kinds.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        for name in names where TextKind(rawValue: name) == nil {
+            throw ValidationError("--kinds: \"\(name)\" is not a text kind; one of \(TextKind.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        return TrainingDataConfig(source: .dataset(path: data, format: format, split: split), contextLength: contextLength, textKinds: kindList)
+        return names
     }
 
-    func zeroShot(_ model: PretrainingModel, imageSize: Int) throws -> ZeroShotResult {
-        let tokenizer = try BertTokenizer.chineseCLIP()
+    /// The set and split of `scenes:SET:SPLIT`, checked.
+    func scenesPart() throws -> (set: ScenesSet, split: DataSplit) {
+        let parts = data.split(separator: ":").map(String.init)
+        guard parts.count == 3 else { throw ValidationError("--data scenes:SET:SPLIT, e.g. scenes:icr:test") }
+        guard let set = ScenesSet(rawValue: parts[1]) else {
+            throw ValidationError("--data: scenes set \"\(parts[1])\" is not one of \(ScenesSet.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        guard let split = DataSplit(rawValue: parts[2]) else {
+            throw ValidationError("--data: scenes split \"\(parts[2])\" is not one of \(DataSplit.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return (set, split)
+    }
+
+    /// The data section evaluation reads; its tokenizer and context length are the bundle's.
+    func dataConfig() throws -> TrainingDataConfig {
+        let kindList = try textKinds()
+        if data.hasPrefix("scenes:") {
+            let (set, split) = try scenesPart()
+            return TrainingDataConfig(source: .scenes(size: scenesSize, seed: scenesSeed, languages: ["zh", "en"], set: set.rawValue, split: split.rawValue),
+                                      textKinds: kindList ?? ["title"])
+        }
+        return TrainingDataConfig(source: .dataset(path: data, format: dataset.format?.rawValue, split: dataset.split), textKinds: kindList)
+    }
+
+    func zeroShot(_ model: PretrainingModel, inputs: InputPipeline) throws -> ZeroShotResult {
         let templates = try PromptTemplates.templates(language: language)
         let samples: [Sample], names: [String]
-        if data == "scenes-shape" || data == "scenes-color" {
+        if Self.scenesZeroShot.contains(data) {
             let attribute: ScenesZeroShot.Attribute = data == "scenes-shape" ? .shape : .color
-            samples = ScenesZeroShot.samples(try ScenesCorpus(seed: 9, imageSize: imageSize), attribute: attribute, count: 280)
+            samples = ScenesZeroShot.samples(try ScenesCorpus(seed: scenesSeed + 1, imageSize: inputs.imageSize), attribute: attribute, count: 280)
             names = ScenesZeroShot.classNames(attribute, language: language)
         } else {
             guard let classes else { throw ValidationError("zeroshot on a dataset needs --classes NAME,NAME,… in label order") }
             names = classes.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-            samples = try DatasetFormat.openPart(data, format: format.flatMap(DatasetFormat.init(rawValue:)), part: split).reader.readAll()
+            samples = try DatasetFormat.openPart(data, format: dataset.format, part: dataset.split).reader.readAll()
         }
-        let set = try EvaluationSet.make(name: data, samples: samples, tokenizer: tokenizer, contextLength: contextLength, imageSize: imageSize)
-        return try ZeroShotEvaluation.run(model, on: set, classNames: names, templates: templates,
-                                          tokenizer: tokenizer, contextLength: contextLength)
+        let set = try EvaluationSet.make(name: data, samples: samples, inputs: inputs)
+        return try ZeroShotEvaluation.run(model, on: set, classNames: names, templates: templates, inputs: inputs)
     }
 
     func printRetrieval(_ result: RetrievalEvaluation, set: EvaluationSet) {

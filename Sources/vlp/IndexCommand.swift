@@ -27,11 +27,7 @@ struct IndexCommand: ParsableCommand {
     @Option(help: "A folder of images, or a dataset.")
     var images: String
 
-    @Option(help: "Dataset format when it cannot be detected (\(DatasetFormat.allCases.map(\.rawValue).joined(separator: ", "))).")
-    var format: String?
-
-    @Option(help: "The part of a dataset holding several (`vlp data inspect` lists them).")
-    var split: String?
+    @OptionGroup var dataset: DatasetOptions
 
     @Option(help: "The index folder to write.")
     var out: String
@@ -42,7 +38,7 @@ struct IndexCommand: ParsableCommand {
     @Option(help: "Images per forward pass.")
     var batchSize = 32
 
-    @Option(help: "Tokens per text query, special tokens included (default: the context length the checkpoint trained with, else \(TowerEmbedder.defaultContextLength)).")
+    @Option(help: "Tokens per text query, special tokens included (default: the context length the model trained with, from its bundle).")
     var contextLength: Int?
 
     @Option(help: "FAISS search-time parameters stored with the index: efSearch=N for HNSW, nprobe=N for IVF.")
@@ -51,8 +47,7 @@ struct IndexCommand: ParsableCommand {
     @Flag(help: "Also index the images' texts (a dataset's), for image→text search (--target texts).")
     var texts = false
 
-    @Option(help: "cpu, cuda or cuda:N: where the model embeds the images.")
-    var device = "cpu"
+    @OptionGroup var target: DeviceOption
 
     @Flag(help: "Replace an existing index folder.")
     var overwrite = false
@@ -64,17 +59,12 @@ struct IndexCommand: ParsableCommand {
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
         if append && overwrite { throw ValidationError("give --append or --overwrite, not both") }
         if let contextLength, contextLength < 2 { throw ValidationError("--context-length must leave room for [CLS] and [SEP]") }
-        if let format, DatasetFormat(rawValue: format) == nil {
-            throw ValidationError("unknown --format \(format); one of \(DatasetFormat.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
     }
 
     func run() throws {
         let pinned = try TrainingCheckpoint.resolve(checkpoint).standardizedFileURL.path
-        let device = try Device(parsing: device)
-        try device.checkAvailable()
-        let embedder = try TowerEmbedder(checkpoint: pinned, batchSize: batchSize, maxLength: contextLength, device: device)
-        let source = try IndexSource.open(images, format: format.flatMap(DatasetFormat.init(rawValue:)), split: split)
+        let embedder = try TowerEmbedder(checkpoint: pinned, batchSize: batchSize, maxLength: contextLength, device: target.device)
+        let source = try IndexSource.open(images, format: dataset.format, split: dataset.split)
         var builder = SearchIndexBuilder(embedder: embedder, checkpoint: pinned, factory: factory)
         builder.indexTexts = texts
         builder.searchParameters = searchParams

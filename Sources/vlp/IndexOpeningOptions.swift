@@ -14,13 +14,10 @@ struct IndexOpeningOptions: ParsableArguments {
     @Option(help: "FAISS search-time parameters instead of the index's own: efSearch=N for HNSW, nprobe=N for IVF.")
     var searchParams: String?
 
-    @Option(help: "cpu, cuda or cuda:N: where the model embeds queries.")
-    var device = "cpu"
+    @OptionGroup var target: DeviceOption
 
     func engine() throws -> SearchEngine {
-        let device = try Device(parsing: device)
-        try device.checkAvailable()
-        let engine = try SearchEngine(indexFolder: index, checkpoint: checkpoint, device: device)
+        let engine = try SearchEngine(indexFolder: index, checkpoint: checkpoint, device: target.device)
         if let searchParams { try engine.index.setSearchParameters(searchParams) }
         return engine
     }

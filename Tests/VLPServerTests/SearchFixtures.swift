@@ -25,7 +25,10 @@ enum SearchFixtures {
         let run = folder.appendingPathComponent("run-\(name)-\(configuration.embedDim)-\(seed)")
         try TrainingCheckpoint.save(in: run.appendingPathComponent("checkpoints"),
                                     state: TrainerState(step: 1, stage: 0, stageStep: 1, loaderPosition: LoaderPosition(seed: 1), badSteps: 0, seed: 1),
-                                    model: model.module, configuration: configuration, optimizer: nil, objectives: [:], keep: 1)
+                                    model: model.module, configuration: configuration,
+                                bundle: (ModelPreprocessing.trained(configuration: configuration, tokenizer: .bertChinese, contextLength: 32),
+                                         URL(fileURLWithPath: TokenizerKind.bertChinese.defaultFile)),
+                                optimizer: nil, objectives: [:], keep: 1)
         return run.path
     }
 

@@ -114,7 +114,7 @@ final class SearchIndexTests: XCTestCase {
         let index = try SearchIndex(folder: report.folder)
         XCTAssertEqual(index.entries.map(\.id), [samples[0].id, samples[2].id, samples[3].id])
         XCTAssertEqual(index.entries.map(\.image), ["images/00000000.png", "images/00000001.png", "images/00000002.png"])
-        XCTAssertEqual(index.manifest.contextLength, TowerEmbedder.defaultContextLength, "a checkpoint that records no context length")
+        XCTAssertEqual(index.manifest.contextLength, ModelPreprocessing.legacyContextLength, "a checkpoint that records no context length")
     }
 
     func testAnExistingIndexIsReplacedOnlyWhenAskedAndNothingIsLeftBehind() throws {

@@ -19,8 +19,7 @@ final class SearchRerankTests: XCTestCase {
         XCTAssertTrue(engine.canRerank)
 
         let model = engine.embedder.model
-        let set = try EvaluationSet.make(name: "scenes", samples: samples, tokenizer: engine.embedder.tokenizer,
-                                         contextLength: engine.embedder.maxLength, imageSize: engine.embedder.imageSize)
+        let set = try EvaluationSet.make(name: "scenes", samples: samples, inputs: engine.embedder.inputs)
         let encoded = try ModelScoring.encode(model, set)
         let imageOf = Dictionary(uniqueKeysWithValues: set.sampleIDs.enumerated().map { ($1, $0) })
 

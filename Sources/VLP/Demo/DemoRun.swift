@@ -151,16 +151,16 @@ public struct DemoRun {
     /// Shapes and colours of single-object scenes, class names × templates in both languages.
     func zeroShot(_ model: PretrainingModel, imageSize: Int) throws -> [String: ZeroShotResult] {
         let corpus = try ScenesCorpus(seed: options.seed + 2, imageSize: imageSize)
-        let tokenizer = try BertTokenizer.chineseCLIP()
+        let inputs = InputPipeline(tokenizer: try BertTokenizer.chineseCLIP(), contextLength: 32,
+                                   images: try ImagePipeline.clipEvaluation(size: imageSize), imageSize: imageSize)
         var results: [String: ZeroShotResult] = [:]
         for attribute in ScenesZeroShot.Attribute.allCases {
             let samples = ScenesZeroShot.samples(corpus, attribute: attribute, count: options.zeroShotImages)
-            let set = try EvaluationSet.make(name: "scenes-\(attribute.rawValue)", samples: samples, tokenizer: tokenizer,
-                                             contextLength: 32, imageSize: imageSize)
+            let set = try EvaluationSet.make(name: "scenes-\(attribute.rawValue)", samples: samples, inputs: inputs)
             for language in ["zh", "en"] {
                 results["\(attribute.rawValue)_\(language)"] = try ZeroShotEvaluation.run(
                     model, on: set, classNames: ScenesZeroShot.classNames(attribute, language: language),
-                    templates: try PromptTemplates.templates(language: language), tokenizer: tokenizer, contextLength: 32)
+                    templates: try PromptTemplates.templates(language: language), inputs: inputs)
             }
         }
         return results

@@ -27,12 +27,14 @@ public struct EvaluationSet {
 
     public var imageCount: Int { sampleIDs.count }
 
-    /// Builds the set from samples. Positive texts (filtered by kinds and languages) always
+    /// Builds the set from samples, preparing them by `inputs` (the model's tokenizer, context
+    /// length and image preprocessing). Positive texts (filtered by kinds and languages) always
     /// come in; hard negatives only with `includeNegatives`. A sample whose label is 0 (a matching
     /// set's mismatched pair) gives label 0 to all its texts.
-    public static func make(name: String, samples: [Sample], tokenizer: BertTokenizer, contextLength: Int, imageSize: Int,
+    public static func make(name: String, samples: [Sample], inputs: InputPipeline,
                             kinds: Set<TextKind>? = nil, languages: Set<String>? = nil, includeNegatives: Bool = false) throws -> EvaluationSet {
-        let pipeline = try ImagePipeline.clipEvaluation(size: imageSize)
+        let pipeline = inputs.images
+        let imageSize = inputs.imageSize
         let decoder = ImageDecoder()
         var pixels: [Float] = [], raws: [RGBImage] = [], ids: [String] = [], texts: [String] = []
         var tokenized: [TokenizedText] = [], textImage: [Int] = [], labels: [Int] = [], kindsOut: [RewriteKind?] = [], classes: [Int?] = []
@@ -58,7 +60,7 @@ public struct EvaluationSet {
             classes.append(sample.label)
             for text in chosen {
                 texts.append(text.text)
-                tokenized.append(try tokenizer.encode(text.text, maxLength: contextLength))
+                tokenized.append(try inputs.encode(text.text))
                 textImage.append(index)
                 textLanguages.append(text.language)
                 let isNegative: Bool
@@ -67,7 +69,7 @@ public struct EvaluationSet {
             }
         }
         guard !ids.isEmpty else { throw EvaluationError.empty("evaluation set \(name)") }
-        let batch = try tokenized.isEmpty ? nil : TextBatch(tokenized, paddingID: tokenizer.paddingID)
+        let batch = try tokenized.isEmpty ? nil : TextBatch(tokenized, paddingID: inputs.tokenizer.paddingID)
         return EvaluationSet(name: name, images: try Tensor(pixels, shape: [ids.count, 3, imageSize, imageSize]), rawImages: raws,
                              sampleIDs: ids, texts: texts,
                              inputIDs: try batch?.inputIDs ?? Tensor.zeros([0, 1], dtype: .int64),
@@ -76,8 +78,17 @@ public struct EvaluationSet {
                              textLanguages: textLanguages)
     }
 
-    /// A `data:` section as an evaluation set (positives only; matching sets with their labels).
+    /// A `data:` section as an evaluation set prepared the way training prepares it (evaluation
+    /// during a run, the demo).
     public static func load(_ config: TrainingDataConfig, imageSize: Int, includeNegatives: Bool = false) throws -> EvaluationSet {
+        try load(config, inputs: TrainingData.inputs(config, imageSize: imageSize), includeNegatives: includeNegatives)
+    }
+
+    /// A `data:` section's samples as an evaluation set (positives only; matching sets with their
+    /// labels), prepared by `inputs` — a model bundle's, when evaluating a saved model; the
+    /// section's own tokenizer and context length are not used then.
+    public static func load(_ config: TrainingDataConfig, inputs: InputPipeline, includeNegatives: Bool = false) throws -> EvaluationSet {
+        let imageSize = inputs.imageSize
         let samples: [Sample]
         let name: String
         if let scenes = try TrainingData.scenesSamples(config, imageSize: imageSize) {
@@ -89,8 +100,7 @@ public struct EvaluationSet {
         } else {
             throw ConfigError("data: no source")
         }
-        return try make(name: name, samples: samples, tokenizer: TrainingData.tokenizer(config), contextLength: config.contextLength,
-                        imageSize: imageSize, kinds: config.textKinds.map { Set($0.compactMap(TextKind.init(rawValue:))) },
+        return try make(name: name, samples: samples, inputs: inputs, kinds: config.textKinds.map { Set($0.compactMap(TextKind.init(rawValue:))) },
                         languages: config.languages.map(Set.init), includeNegatives: includeNegatives)
     }
 }

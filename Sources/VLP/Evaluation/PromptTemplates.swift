@@ -48,6 +48,9 @@ extension PromptTemplates {
         template.replacingOccurrences(of: placeholder, with: name)
     }
 
+    /// The languages `templates(language:)` has a set for.
+    public static let languages = ["en", "zh"]
+
     /// The template set of a language: `en` → `english`, `zh` → `chinese` (case-insensitive);
     /// anything else throws `EvaluationError.unknownLanguage`.
     public static func templates(language: String) throws -> [String] {

@@ -3,8 +3,9 @@ import Torch
 
 /// Image→text and text→image retrieval of a model on a set: ranking by the towers'
 /// similarity, and two-stage ranking in which the cross encoders re-rank each query's top k by
-/// similarity + mean match probability (DESIGN.md §1). The single-stream model has no towers:
-/// its ranking scores every pair with ITM.
+/// similarity + w · mean match probability (DESIGN.md §1; w is the bundle's `rerank_weight`, 1 as
+/// R2D2's code sums them). The single-stream model has no towers: its ranking scores every pair
+/// with ITM.
 public struct RetrievalEvaluation: Codable, Sendable {
     public var ranking: RetrievalResult
     public var reranked: RetrievalResult?
@@ -17,7 +18,7 @@ public struct RetrievalEvaluation: Codable, Sendable {
         case rankingSeconds = "retrieval_seconds", rerankSeconds = "rerank_seconds"
     }
 
-    public static func run(_ model: PretrainingModel, on set: EvaluationSet, rerankTopK: Int = 10,
+    public static func run(_ model: PretrainingModel, on set: EvaluationSet, rerankTopK: Int = 10, rerankWeight: Double = 1,
                            encoded: EncodedSet? = nil) throws -> RetrievalEvaluation {
         let start = Date()
         guard let encoded = try encoded ?? ModelScoring.encode(model, set) else {
@@ -43,10 +44,11 @@ public struct RetrievalEvaluation: Codable, Sendable {
             + textTop.enumerated().flatMap { j, images in images.map { (image: $0, text: j) } }
         let probabilities = try ModelScoring.matchProbabilities(model, set, encoded, pairs: pairs)
         var cursor = 0
+        let weight = Float(rerankWeight)
         func rerank(_ top: [Int], row: Int, score: (Int) -> Float) -> [Int] {
             let scored = top.map { candidate -> (Int, Float) in
                 defer { cursor += 1 }
-                return (candidate, score(candidate) + probabilities[cursor])
+                return (candidate, score(candidate) + weight * probabilities[cursor])
             }
             return scored.sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }.map(\.0)
         }

@@ -3,56 +3,53 @@ import Torch
 
 /// Texts and images to a model's L2-normalised contrastive features through its two towers, in
 /// batches, without gradients — the one place `vlp embed`, `vlp index`/`vlp serve`, the
-/// filter's semantic scorer and zero-shot evaluation all embed with a trained model. Images get
-/// the evaluation preprocessing (CLIP's resize + centre crop at the model's image size), texts
-/// the Chinese-CLIP tokenizer cut to the training context length, as retrieval evaluation does.
-/// Any architecture with towers works (R2D2, dual encoder); the single-stream model has none.
+/// filter's semantic scorer and zero-shot evaluation all embed with a trained model. Inputs are
+/// prepared by the model's own `InputPipeline` (a bundle's tokenizer, context length and image
+/// preprocessing). Any architecture with towers works (R2D2, dual encoder); the single-stream
+/// model has none.
 public final class TowerEmbedder {
     public let model: PretrainingModel
-    public let tokenizer: BertTokenizer
+    public let inputs: InputPipeline
     /// Inputs per forward pass.
     public var batchSize: Int
-    /// Tokens per text, special tokens included.
-    public let maxLength: Int
-    /// The text length training and `vlp evaluate` use unless told otherwise (`context_length`
-    /// in a run's config, `--context-length`). Longer texts would reach position embeddings
-    /// the model never trained, so embedding defaults to it when a checkpoint does not record
-    /// its own.
-    public static let defaultContextLength = 32
     public let towers: DualEncoder
-    public let pipeline: ImagePipeline
 
-    public init(model: PretrainingModel, tokenizer: BertTokenizer? = nil, batchSize: Int = 32, maxLength: Int? = nil) throws {
+    /// Tokens per text, special tokens included.
+    public var maxLength: Int { inputs.contextLength }
+    public var tokenizer: any TextTokenizer { inputs.tokenizer }
+    public var pipeline: ImagePipeline { inputs.images }
+
+    /// Embeds with `model`, preparing inputs by `inputs`; texts are cut at `maxLength` when given.
+    public init(model: PretrainingModel, inputs: InputPipeline, batchSize: Int = 32, maxLength: Int? = nil) throws {
         guard let towers = model.towers else {
             throw ModelError.invalidInput(name: "model", reason: "embedding needs separate image and text towers (R2D2 or a dual encoder); a single-stream model has none")
         }
+        if let maxLength, maxLength > model.configuration.text.maxPositions {
+            throw ModelError.invalidInput(name: "maxLength", reason: "\(maxLength) tokens exceed the text tower's \(model.configuration.text.maxPositions) positions")
+        }
         self.model = model
-        self.tokenizer = try tokenizer ?? BertTokenizer.chineseCLIP()
+        self.inputs = inputs.withContextLength(maxLength)
         self.batchSize = max(1, batchSize)
-        self.maxLength = min(maxLength ?? Self.defaultContextLength, model.configuration.text.maxPositions)
         self.towers = towers
-        pipeline = try ImagePipeline.clipEvaluation(size: model.configuration.vision.imageSize)
     }
 
-    /// Loads a checkpoint folder or a run folder (its latest checkpoint) onto `device`; texts
-    /// are cut at `maxLength`, else at the context length the checkpoint records having
-    /// trained with.
-    public convenience init(checkpoint path: String, tokenizer: BertTokenizer? = nil, batchSize: Int = 32, maxLength: Int? = nil,
-                            device: Device = .cpu) throws {
-        let model = try TrainingCheckpoint.loadModel(path)
-        if device != .cpu { try model.module.to(device) }
-        try self.init(model: model, tokenizer: tokenizer, batchSize: batchSize,
-                      maxLength: maxLength ?? TrainingCheckpoint.trainedContextLength(path))
+    /// Embeds with an opened bundle's model and input pipeline.
+    public convenience init(_ bundle: ModelBundle, batchSize: Int = 32, maxLength: Int? = nil) throws {
+        try self.init(model: bundle.model, inputs: bundle.inputs, batchSize: batchSize, maxLength: maxLength)
+    }
+
+    /// Opens the bundle (a checkpoint folder, or a run folder's latest checkpoint) on `device`.
+    public convenience init(checkpoint path: String, batchSize: Int = 32, maxLength: Int? = nil, device: Device = .cpu) throws {
+        try self.init(ModelBundle.open(path, device: device), batchSize: batchSize, maxLength: maxLength)
     }
 
     /// Side of the square images the image tower takes.
-    public var imageSize: Int { model.configuration.vision.imageSize }
+    public var imageSize: Int { inputs.imageSize }
 
     /// [texts, D] on the model's device.
     public func textFeatures(_ texts: [String]) throws -> Tensor {
         try batched(texts.count) { range in
-            let batch = try TextBatch(try texts[range].map { try tokenizer.encode($0, maxLength: maxLength) },
-                                      paddingID: tokenizer.paddingID, device: model.device)
+            let batch = try TextBatch(try texts[range].map(inputs.encode), paddingID: inputs.tokenizer.paddingID, device: model.device)
             return try towers.encodeTexts(batch.inputIDs, attentionMask: batch.attentionMask).features
         }
     }

@@ -235,8 +235,12 @@ public final class Trainer {
                 // No checkpoint during a run of non-finite losses: the last good one stays the latest.
                 if isMain, state.badSteps == 0, state.step % config.checkpointEvery == 0 || state.step == total {
                     state.contextLength = stage.data.contextLength
+                    let preprocessing = ModelPreprocessing.trained(configuration: config.model, tokenizer: .bertChinese,
+                                                                   contextLength: stage.data.contextLength)
                     lastCheckpoint = try TrainingCheckpoint.save(in: checkpointsURL, state: state, model: model.module,
-                                                                 configuration: config.model, optimizer: optimizer,
+                                                                 configuration: config.model,
+                                                                 bundle: (preprocessing, URL(fileURLWithPath: stage.data.vocabulary)),
+                                                                 optimizer: optimizer,
                                                                  objectives: objectives.stateDict(), keep: config.keepCheckpoints)
                 }
             }

@@ -51,10 +51,12 @@ public struct TrainerState: Codable, Equatable, Sendable {
     }
 }
 
-/// A checkpoint folder `step-000100/`: `config.json` (the model configuration), `model.safetensors`,
-/// `optimizer.safetensors` (empty when saved without an optimizer: such a folder evaluates and
-/// embeds but cannot resume), `objectives.safetensors` (EMA teacher, distillation queue) and
-/// `trainer.json` (`TrainerState`).
+/// A checkpoint folder `step-000100/`: a model bundle (`ModelBundle`: `config.json`, the model
+/// configuration; `model.safetensors`; `preprocessing.json` and `tokenizer/`, how inputs are
+/// prepared) plus what resuming needs: `optimizer.safetensors` (empty when saved without an
+/// optimizer: such a folder evaluates and embeds but cannot resume), `objectives.safetensors`
+/// (EMA teacher, distillation queue) and `trainer.json` (`TrainerState`). Folders written before
+/// bundles recorded their preprocessing lack the two bundle files and still open.
 ///
 /// A visible `step-*` folder is whole or ignored. `save` writes into a hidden staging folder
 /// `.tmp-step-*` and renames it into place; pruning renames an old folder to a hidden
@@ -87,9 +89,12 @@ public enum TrainingCheckpoint {
     }
 
     /// Writes the checkpoint of `state.step` (replacing one of the same step), then prunes all
-    /// but the newest `keep` (at least 1) complete checkpoints. Returns the new folder.
+    /// but the newest `keep` (at least 1) complete checkpoints. Returns the new folder. `bundle`
+    /// is how the model's inputs are prepared, with the tokenizer file to copy in (nil only for
+    /// tests of the folder mechanics: such a checkpoint opens as an old one does).
     @discardableResult
     public static func save(in directory: URL, state: TrainerState, model: Module, configuration: VLPModelConfiguration,
+                            bundle: (preprocessing: ModelPreprocessing, tokenizerFile: URL)?,
                             optimizer: Optimizer?, objectives: [String: Tensor], keep: Int) throws -> URL {
         let fm = FileManager.default
         try AtomicFile.makeFolder(directory.path)
@@ -102,6 +107,7 @@ public enum TrainingCheckpoint {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             try AtomicFile.write(encoder.encode(configuration), to: staging.appendingPathComponent(configFile))
+            if let bundle { try ModelBundle.writePreprocessing(bundle.preprocessing, tokenizerFile: bundle.tokenizerFile, into: staging) }
             try SafeTensors.write(Dictionary(model.stateDict().map { ($0.name, $0.tensor) }, uniquingKeysWith: { a, _ in a }),
                                   to: staging.appendingPathComponent(modelFile))
             try SafeTensors.write(try optimizer?.stateDict() ?? [:], to: staging.appendingPathComponent(optimizerFile))
@@ -239,12 +245,6 @@ public enum TrainingCheckpoint {
         }
     }
 
-    /// The context length a checkpoint (or a run's latest) was trained with, when it records one.
-    public static func trainedContextLength(_ path: String) -> Int? {
-        guard let folder = try? resolve(path) else { return nil }
-        return (try? readState(folder))?.contextLength
-    }
-
     /// Whether `path` is a swift-vlp checkpoint as `save` writes it: a step folder (it holds
     /// `trainer.json`), or a run or `checkpoints/` folder with a complete one. Commands that
     /// also take other models (a Hugging Face BERT folder holds model.safetensors and
@@ -266,16 +266,6 @@ public enum TrainingCheckpoint {
         let skipped = incomplete(in: url.appendingPathComponent("checkpoints")) + incomplete(in: url)
         let hint = skipped.isEmpty ? "no checkpoint there" : "no whole checkpoint there (\(skipped.count) incomplete step folder(s) skipped)"
         throw ModelError.missingFile(path: path, hint: hint + ": expected a folder with \(modelFile) and \(configFile), or a run folder with checkpoints/step-*")
-    }
-
-    /// The model of a checkpoint folder (configuration + weights, loaded strictly), in eval mode.
-    public static func loadModel(_ path: String) throws -> PretrainingModel {
-        let folder = try resolve(path)
-        let configuration = try configuration(folder.path)
-        let model = try PretrainingModel(configuration)
-        try loadWeights(into: model.module, from: folder)
-        model.module.eval()
-        return model
     }
 
     /// Loads a checkpoint folder's `model.safetensors` into `module`, strictly.

@@ -27,6 +27,13 @@ public enum TrainingData {
         }
     }
 
+    /// How evaluation during training prepares inputs: the run's tokenizer and context length,
+    /// CLIP's evaluation preprocessing at the model's size — what the checkpoint bundle records.
+    public static func inputs(_ config: TrainingDataConfig, imageSize: Int) throws -> InputPipeline {
+        InputPipeline(tokenizer: try tokenizer(config), contextLength: config.contextLength,
+                      images: try ImagePipeline.clipEvaluation(size: imageSize), imageSize: imageSize)
+    }
+
     /// Images resized and centre-cropped (or randomly resized-cropped with `augment`) to the
     /// model's size with CLIP normalisation; texts tokenized to `context_length`, masked for MLM
     /// when `masking` is on. `evaluation` takes each sample's first positive text.

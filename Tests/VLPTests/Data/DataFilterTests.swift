@@ -104,7 +104,10 @@ func filterTestCheckpoint(_ folder: String) throws -> PretrainingModel {
     model.module.eval()
     try TrainingCheckpoint.save(in: URL(fileURLWithPath: folder + "/checkpoints"),
                                 state: TrainerState(step: 1, stage: 0, stageStep: 1, loaderPosition: LoaderPosition(seed: 1), badSteps: 0, seed: 1),
-                                model: model.module, configuration: configuration, optimizer: nil, objectives: [:], keep: 1)
+                                model: model.module, configuration: configuration,
+                                bundle: (ModelPreprocessing.trained(configuration: configuration, tokenizer: .bertChinese, contextLength: 32),
+                                         URL(fileURLWithPath: TokenizerKind.bertChinese.defaultFile)),
+                                optimizer: nil, objectives: [:], keep: 1)
     return model
 }
 
@@ -378,7 +381,7 @@ final class DataFilterTests: XCTestCase {
         let started = Date()
         let folder = try makeDataTestFolder()
         let model = try filterTestCheckpoint(folder + "/run")
-        let scorer = try CheckpointScorer(checkpoint: folder + "/run", tokenizer: try Self.tokenizer.get(), batchSize: 2)
+        let scorer = try CheckpointScorer(checkpoint: folder + "/run", batchSize: 2)
         XCTAssertEqual(scorer.imageShortSide, 32)
 
         let texts = ["一只橘色的猫睡在窗台上", "an orange cat asleep", "远处的雪山和湖泊倒影", "红色汽车"]

@@ -50,12 +50,13 @@ final class EvaluationCompositionalTests: XCTestCase {
         manualSeed(3)
         let model = try PretrainingModel(try ModelConfigurationRegistry.load("r2d2-tiny-dual"))
         model.module.eval()
-        let tokenizer = try BertTokenizer.chineseCLIP()
-        let cut = try EvaluationSet.make(name: "cut", samples: [sample], tokenizer: tokenizer, contextLength: 16, imageSize: 32, includeNegatives: true)
+        let inputs = InputPipeline(tokenizer: try BertTokenizer.chineseCLIP(), contextLength: 16,
+                                   images: try ImagePipeline.clipEvaluation(size: 32), imageSize: 32)
+        let cut = try EvaluationSet.make(name: "cut", samples: [sample], inputs: inputs, includeNegatives: true)
         let short = try withNoGrad { try CompositionalEvaluation.run(model, on: cut) }
         XCTAssertEqual(short.indistinguishable, ["relation": 1])
         XCTAssertEqual(short.dualEncoder?.counts, ["attribute": 1])
-        let whole = try EvaluationSet.make(name: "whole", samples: [sample], tokenizer: tokenizer, contextLength: 64, imageSize: 32, includeNegatives: true)
+        let whole = try EvaluationSet.make(name: "whole", samples: [sample], inputs: inputs.withContextLength(64), includeNegatives: true)
         let long = try withNoGrad { try CompositionalEvaluation.run(model, on: whole) }
         XCTAssertEqual(long.indistinguishable, [:])
         XCTAssertEqual(long.dualEncoder?.counts, ["attribute": 1, "relation": 1])

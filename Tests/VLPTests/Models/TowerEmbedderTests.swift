@@ -13,6 +13,18 @@ final class TowerEmbedderTests: XCTestCase {
         return model
     }
 
+    /// What training prepares inputs with: the Chinese-CLIP tokenizer, 32 tokens, CLIP's evaluation pipeline.
+    static func inputs(_ model: PretrainingModel) throws -> InputPipeline {
+        let size = model.configuration.vision.imageSize
+        return InputPipeline(tokenizer: try BertTokenizer.chineseCLIP(), contextLength: 32,
+                             images: try ImagePipeline.clipEvaluation(size: size), imageSize: size)
+    }
+
+    static func embedder(_ name: String = "r2d2-tiny-dual", batchSize: Int = 32) throws -> TowerEmbedder {
+        let model = try model(name)
+        return try TowerEmbedder(model: model, inputs: inputs(model), batchSize: batchSize)
+    }
+
     static func images(count: Int) -> [RGBImage] {
         var rng = SplitMix64(seed: 5, stream: "embedder-images", index: 0)
         return (0..<count).map { i in
@@ -28,7 +40,7 @@ final class TowerEmbedderTests: XCTestCase {
     }
 
     func testImageEntryPointsAgreeAndBatchingChangesNothing() throws {
-        let embedder = try TowerEmbedder(model: Self.model(), batchSize: 2)
+        let embedder = try Self.embedder(batchSize: 2)
         let images = Self.images(count: 5)
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tower-embedder-\(UUID())")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -58,7 +70,7 @@ final class TowerEmbedderTests: XCTestCase {
     }
 
     func testTextFeaturesDoNotDependOnBatchOrPadding() throws {
-        let embedder = try TowerEmbedder(model: Self.model(), batchSize: 8)
+        let embedder = try Self.embedder(batchSize: 8)
         let texts = ["猫", "一只橘猫趴在窗台上晒太阳，窗外是蓝天", "a dog running on the grass"]
         let together = try TowerEmbedder.rows(embedder.textFeatures(texts))
         embedder.batchSize = 1
@@ -70,10 +82,10 @@ final class TowerEmbedderTests: XCTestCase {
     }
 
     func testWhatCannotBeEmbeddedIsAClearError() throws {
-        XCTAssertThrowsError(try TowerEmbedder(model: Self.model("imagebert-tiny"))) { error in
+        XCTAssertThrowsError(try Self.embedder("imagebert-tiny")) { error in
             XCTAssertTrue("\(error)".contains("single-stream"), "\(error)")
         }
-        let embedder = try TowerEmbedder(model: Self.model())
+        let embedder = try Self.embedder()
         XCTAssertThrowsError(try embedder.textFeatures([])) { XCTAssertTrue("\($0)".contains("nothing to embed"), "\($0)") }
         let bad = FileManager.default.temporaryDirectory.appendingPathComponent("not-an-image-\(UUID()).jpg").path
         try Data("this is not a JPEG".utf8).write(to: URL(fileURLWithPath: bad))

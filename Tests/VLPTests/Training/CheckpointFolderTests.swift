@@ -20,7 +20,7 @@ final class CheckpointFolderTests: XCTestCase {
         func save(_ step: Int) throws {
             try TrainingCheckpoint.save(in: folder, state: TrainerState(step: step, stage: 0, stageStep: step, loaderPosition: LoaderPosition(seed: 1),
                                                                         badSteps: 0, seed: 1),
-                                        model: model.module, configuration: configuration, optimizer: nil, objectives: [:], keep: 2)
+                                        model: model.module, configuration: configuration, bundle: nil, optimizer: nil, objectives: [:], keep: 2)
         }
         try save(1)
         // Damaged folders, as an older version's in-place delete left them: one before, one after.

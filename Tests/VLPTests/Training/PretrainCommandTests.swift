@@ -15,13 +15,13 @@ func vlpExecutable() throws -> URL {
     return found
 }
 
-/// Runs `vlp` with arguments in the package root; returns status, stdout and stderr.
+/// Runs `vlp` with arguments in the package root (or `directory`); returns status, stdout and stderr.
 @discardableResult
-func runVLP(_ arguments: [String]) throws -> (status: Int32, output: String, errors: String) {
+func runVLP(_ arguments: [String], in directory: URL? = nil) throws -> (status: Int32, output: String, errors: String) {
     let process = Process()
     process.executableURL = try vlpExecutable()
     process.arguments = arguments
-    process.currentDirectoryURL = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../..").standardized
+    process.currentDirectoryURL = directory ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../..").standardized
     let out = Pipe(), err = Pipe()
     process.standardOutput = out
     process.standardError = err
@@ -57,7 +57,7 @@ final class PretrainCommandTests: XCTestCase {
         XCTAssertEqual(vector.reduce(0) { $0 + $1 * $1 }, 1, accuracy: 1e-4)
         XCTAssertEqual(first?["input"] as? String, "红色的圆形")
         // The checkpoint records the context length it trained with, and embedding cuts texts there.
-        XCTAssertEqual(TrainingCheckpoint.trainedContextLength(root.appendingPathComponent("out").path), 16)
+        XCTAssertEqual(try ModelBundle.open(root.appendingPathComponent("out").path).inputs.contextLength, 16)
         XCTAssertEqual(try TowerEmbedder(checkpoint: root.appendingPathComponent("out").path).maxLength, 16)
         XCTAssertEqual(try TowerEmbedder(checkpoint: root.appendingPathComponent("out").path, maxLength: 8).maxLength, 8)
 

@@ -131,7 +131,7 @@ final class TrainerTests: XCTestCase {
         let names = try FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent("cut/checkpoints").path)
         XCTAssertFalse(names.contains { $0.hasPrefix(".tmp") }, "\(names)")
         // The checkpoint loads as a model on its own.
-        let model = try TrainingCheckpoint.loadModel(root.appendingPathComponent("cut").path)
+        let model = try ModelBundle.open(root.appendingPathComponent("cut").path).model
         XCTAssertEqual(model.configuration.architecture, "r2d2")
     }
 
@@ -157,7 +157,7 @@ final class TrainerTests: XCTestCase {
         XCTAssertEqual(lines.filter { $0.contains("non-finite loss") }.count, 2)
         let checkpoints = TrainingCheckpoint.list(in: root.appendingPathComponent("checkpoints"))
         XCTAssertEqual(checkpoints.map(\.step), [2])
-        let restored = try TrainingCheckpoint.loadModel(root.path)
+        let restored = try ModelBundle.open(root.path).model
         XCTAssertTrue(try restored.towers!.textProjection.weight.isFinite().all())
         let skipped = try MetricsLog.read(root.appendingPathComponent("metrics.jsonl")).filter { $0["skipped"] as? Bool == true }
         XCTAssertEqual(skipped.count, 2)

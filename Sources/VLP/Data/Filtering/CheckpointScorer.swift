@@ -3,23 +3,23 @@ import Torch
 
 /// The weak semantic scorer built from a trained swift-vlp checkpoint: the cosine between the
 /// image tower's and the text tower's L2-normalised contrastive features, as `vlp embed` and
-/// retrieval evaluation compute them (CLIP evaluation preprocessing, Chinese-CLIP tokenizer).
+/// retrieval evaluation compute them (the model bundle's own tokenizer and image preprocessing).
 /// Any architecture with towers works (R2D2, dual encoder); the single-stream model has none.
 public final class CheckpointScorer: ImageTextScorer {
     public let embedder: TowerEmbedder
     public var model: PretrainingModel { embedder.model }
 
-    public init(model: PretrainingModel, tokenizer: BertTokenizer, batchSize: Int = 32, contextLength: Int? = nil) throws {
+    public init(model: PretrainingModel, inputs: InputPipeline, batchSize: Int = 32) throws {
         guard model.towers != nil else {
             throw DatasetError.invalidArgument("the semantic scorer needs a model with image and text towers (R2D2 or a dual encoder); a single-stream model has none")
         }
-        embedder = try TowerEmbedder(model: model, tokenizer: tokenizer, batchSize: batchSize, maxLength: contextLength)
+        embedder = try TowerEmbedder(model: model, inputs: inputs, batchSize: batchSize)
     }
 
-    /// Loads a checkpoint folder or a run folder (its latest checkpoint).
-    public convenience init(checkpoint path: String, tokenizer: BertTokenizer? = nil, batchSize: Int = 32) throws {
-        try self.init(model: TrainingCheckpoint.loadModel(path), tokenizer: tokenizer ?? BertTokenizer.chineseCLIP(), batchSize: batchSize,
-                      contextLength: TrainingCheckpoint.trainedContextLength(path))
+    /// Opens a model bundle: a checkpoint folder or a run folder (its latest checkpoint).
+    public convenience init(checkpoint path: String, batchSize: Int = 32) throws {
+        let bundle = try ModelBundle.open(path)
+        try self.init(model: bundle.model, inputs: bundle.inputs, batchSize: batchSize)
     }
 
     public var imageShortSide: Int? { embedder.imageSize }
