@@ -11,13 +11,5 @@ struct DataCommand: ParsableCommand {
     )
 }
 
-/// Parses a format name given on the command line.
-func parseDatasetFormat(_ name: String) throws -> DatasetFormat {
-    guard let format = DatasetFormat(rawValue: name.lowercased()) else {
-        throw ValidationError("unknown format \"\(name)\"; one of: \(DatasetFormat.allCases.map(\.rawValue).joined(separator: ", "))")
-    }
-    return format
-}
-
 /// Encoded image bytes for writers: PNG through the Vision encoder.
 func pngEncode(_ image: RGBImage) throws -> Data { try ScenesWriter.png(image) }

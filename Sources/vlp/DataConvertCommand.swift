@@ -9,11 +9,11 @@ struct DataConvertCommand: ParsableCommand {
         discussion: "Bad records are skipped and counted, as inspect reports them."
     )
 
-    @Option(help: "Input format (detected when omitted).")
-    var from: String?
+    @Option(help: "Input format (detected when omitted).", transform: datasetFormat)
+    var from: DatasetFormat?
 
-    @Option(help: "Output format: \(DatasetFormat.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var to: String
+    @Option(help: "Output format: \(DatasetFormat.allCases.map(\.rawValue).joined(separator: ", ")).", transform: datasetFormat)
+    var to: DatasetFormat
 
     @Option(help: "Image folder (flickr input) or image root (jsonl input).")
     var images: String?
@@ -28,14 +28,12 @@ struct DataConvertCommand: ParsableCommand {
     var output: String
 
     func validate() throws {
-        _ = try parseDatasetFormat(to)
-        if let from { _ = try parseDatasetFormat(from) }
         guard samplesPerShard > 0 else { throw ValidationError("--samples-per-shard must be positive") }
     }
 
     func run() throws {
-        let target = try parseDatasetFormat(to)
-        let parts = try DatasetFormat.open(input, format: try from.map(parseDatasetFormat),
+        let target = to
+        let parts = try DatasetFormat.open(input, format: from,
                                            options: DatasetFormat.Options(imageFolder: images, imageRoot: images))
         for part in parts {
             let classNames = (part.reader as? ImageFolderLabels.Reader)?.classNames ?? []

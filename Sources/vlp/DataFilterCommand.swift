@@ -28,11 +28,11 @@ struct DataFilterCommand: ParsableCommand {
     @Argument(help: "Output folder.")
     var output: String
 
-    @Option(help: "Input format (detected when omitted).")
-    var from: String?
+    @Option(help: "Input format (detected when omitted).", transform: datasetFormat)
+    var from: DatasetFormat?
 
-    @Option(help: "Output format (default: the input's): \(DatasetFormat.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var to: String?
+    @Option(help: "Output format (default: the input's): \(DatasetFormat.allCases.map(\.rawValue).joined(separator: ", ")).", transform: datasetFormat)
+    var to: DatasetFormat?
 
     @Option(help: "Image folder (flickr input) or image root (jsonl input).")
     var images: String?
@@ -92,8 +92,6 @@ struct DataFilterCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
-        if let to { _ = try parseDatasetFormat(to) }
-        if let from { _ = try parseDatasetFormat(from) }
         func offOrPositive<N: Comparable & Numeric>(_ value: N, _ name: String, _ unit: String) throws {
             guard value >= 0 else { throw ValidationError("--\(name) must be 0 (off) or a positive \(unit), not \(value)") }
         }
@@ -166,11 +164,11 @@ struct DataFilterCommand: ParsableCommand {
         let rules = try rules()
         let scorer = try checkpoint.map { try CheckpointScorer(checkpoint: $0, batchSize: batchSize) }
         let filter = try DataFilter(rules: rules, scorer: scorer)
-        let inputFormat = try from.map(parseDatasetFormat)
+        let inputFormat = from
         let options = DatasetFormat.Options(imageFolder: images, imageRoot: images)
         var reports: [FilterReport] = []
         for part in try DatasetFormat.open(input, format: inputFormat, options: options) {
-            guard let target = try to.map(parseDatasetFormat) ?? Self.format(of: part.reader) else {
+            guard let target = to ?? Self.format(of: part.reader) else {
                 throw ValidationError("cannot tell the format of part \(part.name) to write it in; pass --to")
             }
             let classNames = (part.reader as? ImageFolderLabels.Reader)?.classNames ?? []

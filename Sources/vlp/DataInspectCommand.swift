@@ -11,8 +11,8 @@ struct DataInspectCommand: ParsableCommand {
     @Argument(help: "A dataset file, folder or brace pattern of shards.")
     var path: String
 
-    @Option(help: "Format (detected when omitted): \(DatasetFormat.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var format: String?
+    @Option(help: "Format (detected when omitted): \(DatasetFormat.allCases.map(\.rawValue).joined(separator: ", ")).", transform: datasetFormat)
+    var format: DatasetFormat?
 
     @Option(help: "Image folder (flickr) or image root (jsonl).")
     var images: String?
@@ -24,7 +24,6 @@ struct DataInspectCommand: ParsableCommand {
     var perPart = false
 
     func run() throws {
-        let format = try self.format.map(parseDatasetFormat)
         let options = DatasetFormat.Options(imageFolder: images, imageRoot: images)
         let parts = try DatasetFormat.open(path, format: format, options: options)
         var perPartStats: [(String, DataStatistics)] = []

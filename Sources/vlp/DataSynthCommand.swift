@@ -16,8 +16,8 @@ struct DataSynthCommand: ParsableCommand {
     @Option(help: "Output folder.")
     var out: String
 
-    @Option(help: "Format: webdataset, jsonl or cnclip.")
-    var format = "webdataset"
+    @Option(help: "Format: webdataset, jsonl or cnclip.", transform: datasetFormat)
+    var format: DatasetFormat = .webdataset
 
     @Option(help: "Pretraining images.")
     var size = 1000
@@ -41,7 +41,6 @@ struct DataSynthCommand: ParsableCommand {
         guard size >= 0 else { throw ValidationError("--size must not be negative") }
         guard imageSize >= 16 else { throw ValidationError("--image-size must be at least 16") }
         guard samplesPerShard > 0 else { throw ValidationError("--samples-per-shard must be positive") }
-        let format = try parseDatasetFormat(self.format)
         guard [.webdataset, .jsonl, .cnclip].contains(format) else {
             throw ValidationError("synth writes webdataset, jsonl or cnclip")
         }
@@ -50,7 +49,7 @@ struct DataSynthCommand: ParsableCommand {
     func run() throws {
         let languages = lang.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         let corpus = try ScenesCorpus(seed: seed, imageSize: imageSize, languages: languages)
-        let writer = try ScenesWriter(corpus: corpus, format: try parseDatasetFormat(format),
+        let writer = try ScenesWriter(corpus: corpus, format: format,
                                       samplesPerShard: samplesPerShard, encode: pngEncode)
         let downstream = downstreamSize ?? max(10, size / 4)
         let manifest = try writer.write(to: out, size: size, downstreamSize: downstream)
