@@ -56,7 +56,7 @@ enum EnhancedTrainingBenchmark {
         let chosen = try Tensor.rand([batch, length]) .< 0.15
         let masked = try ids.maskedFill(chosen, 103)
         let labels = try ids.maskedFill(chosen .== 0, -100)
-        return PretrainingInputs(images: try Tensor.randn([batch, 3, c.vision.imageSize, c.vision.imageSize]),
+        return try PretrainingInputs(images: try Tensor.randn([batch, 3, c.vision.imageSize, c.vision.imageSize]),
                                  imageIDs: try Tensor.arange(batch), inputIDs: ids, attentionMask: try Tensor.ones([batch, length], dtype: .int64),
                                  maskedInputIDs: masked, mlmLabels: labels)
     }

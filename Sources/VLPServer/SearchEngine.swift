@@ -154,7 +154,7 @@ public final class SearchEngine: @unchecked Sendable {
     /// same target and depth are searched together.
     private func firstStage(_ queries: [SearchQuery], _ vectors: [Result<[Float], Error>]) -> [Result<[SearchIndex.Hit], Error>] {
         var results = vectors.map { $0.map { _ in [SearchIndex.Hit]() } }
-        let embedded = queries.indices.filter { (try? vectors[$0].get()) != nil }
+        let embedded = queries.indices.filter { if case .success = vectors[$0] { return true } else { return false } }
         struct Lookup: Hashable {
             var target: SearchIndex.Target
             var depth: Int

@@ -103,6 +103,16 @@ public enum DatasetFormat: String, CaseIterable, Sendable {
         return nil
     }
 
+    /// The visible (not dot-prefixed) names in `folder`, sorted; a folder that cannot be listed
+    /// is an error naming it, not an empty dataset.
+    static func visibleNames(in folder: String) throws -> [String] {
+        do {
+            return try FileManager.default.contentsOfDirectory(atPath: folder).filter { !$0.hasPrefix(".") }.sorted()
+        } catch {
+            throw DatasetError.unreadable(folder, reason: "cannot list the folder: \(error.localizedDescription)")
+        }
+    }
+
     static func idxLabelsPath(_ imagesPath: String) -> String {
         imagesPath.replacingOccurrences(of: "images-idx3-ubyte", with: "labels-idx1-ubyte")
     }
@@ -110,7 +120,7 @@ public enum DatasetFormat: String, CaseIterable, Sendable {
     private static func folderParts(_ folder: String, prefix: String, format: DatasetFormat?,
                                     options: Options, depth: Int) throws -> [Part] {
         let manager = FileManager.default
-        let names = ((try? manager.contentsOfDirectory(atPath: folder)) ?? []).filter { !$0.hasPrefix(".") }.sorted()
+        let names = try visibleNames(in: folder)
         func isFile(_ name: String) -> Bool {
             var isFolder: ObjCBool = false
             return manager.fileExists(atPath: folder + "/" + name, isDirectory: &isFolder) && !isFolder.boolValue
@@ -118,7 +128,7 @@ public enum DatasetFormat: String, CaseIterable, Sendable {
         let files = names.filter(isFile)
         var parts: [Part] = []
         if format == nil || format == .cnclip {
-            for split in ChineseCLIP.splits(in: folder) {
+            for split in try ChineseCLIP.splits(in: folder) {
                 parts.append(Part(name: prefix + split, reader: try ChineseCLIP.Reader(folder: folder, split: split)))
             }
         }

@@ -133,7 +133,7 @@ public struct ImageSize: Equatable, Hashable, Sendable {
 
 extension ImagePayload {
     /// The bytes `ImageSize(header:)` and `ImageContainer.sniff` need: embedded bytes as they
-    /// are, a file's first 64 KiB (no decode); nil for pixels or a file that cannot be opened.
+    /// are, a file's first 64 KiB (no decode); nil for pixels or a file that cannot be opened or read.
     var headerBytes: Data? {
         switch self {
         case .encoded(let data):
@@ -141,7 +141,7 @@ extension ImagePayload {
         case .file(let path):
             guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
             defer { try? handle.close() }
-            return (try? handle.read(upToCount: 1 << 16)) ?? Data()
+            do { return try handle.read(upToCount: 1 << 16) ?? Data() } catch { return nil }
         case .pixels:
             return nil
         }

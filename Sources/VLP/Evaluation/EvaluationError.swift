@@ -28,11 +28,16 @@ public enum EvaluationError: Error, Equatable, CustomStringConvertible {
     case templateWithoutPlaceholder(String)
     /// A language with no template set.
     case unknownLanguage(String)
+    /// A sample of an evaluation set whose image is missing or does not decode (evaluation sets
+    /// are used whole, so it is an error, not a skip).
+    case unusableSample(set: String, sample: String, reason: String)
 
     public var description: String {
         switch self {
         case .empty(let what):
             return "\(what) is empty"
+        case .unusableSample(let set, let sample, let reason):
+            return "evaluation set \(set): sample \(sample): \(reason)"
         case .countMismatch(let what, let expected, let actual):
             return "\(what): expected \(expected), got \(actual)"
         case .textImageOutOfRange(let text, let image, let images):

@@ -5,15 +5,14 @@ import Torch
 /// tokenized, which image each text belongs to, and (matching sets) each text's match label.
 public struct EvaluationSet {
     public var name: String
-    /// [N, 3, H, W], CLIP-normalised at the model's size.
+    /// [N, 3, H, W], prepared by the model's image pipeline.
     public var images: Tensor
     /// The decoded images (before resizing), kept for reports.
     public var rawImages: [RGBImage]
     public var sampleIDs: [String]
     public var texts: [String]
-    /// int64 [T, L].
-    public var inputIDs: Tensor
-    public var attentionMask: Tensor
+    /// The texts tokenized, [T, L], padded to the longest.
+    public var text: TextBatch
     /// textImage[j]: the index of text j's image.
     public var textImage: [Int]
     /// Per text: 1 when it describes its image, 0 when it is a hard negative / mismatched text.
@@ -26,35 +25,36 @@ public struct EvaluationSet {
     public var textLanguages: [String?]
 
     public var imageCount: Int { sampleIDs.count }
+    /// int64 [T, L] (`text`'s).
+    public var inputIDs: Tensor { text.inputIDs }
+    public var attentionMask: Tensor { text.attentionMask }
 
-    /// Builds the set from samples, preparing them by `inputs` (the model's tokenizer, context
-    /// length and image preprocessing). Positive texts (filtered by kinds and languages) always
-    /// come in; hard negatives only with `includeNegatives`. A sample whose label is 0 (a matching
-    /// set's mismatched pair) gives label 0 to all its texts.
+    /// Builds the set from samples through the loader's own transform (`SampleTransform`: one
+    /// decode path, one rule for which texts are candidates), with the inputs prepared by
+    /// `inputs` (the model's tokenizer, context length and image preprocessing). Every candidate
+    /// text of a sample comes in — the positives of the allowed kinds and languages, and with
+    /// `includeNegatives` its hard negatives too. A sample whose label is 0 (a matching set's
+    /// mismatched pair) gives label 0 to all its texts; a label set's sample comes in without texts.
     public static func make(name: String, samples: [Sample], inputs: InputPipeline,
                             kinds: Set<TextKind>? = nil, languages: Set<String>? = nil, includeNegatives: Bool = false) throws -> EvaluationSet {
-        let pipeline = inputs.images
+        let transform = SampleTransform(image: inputs.images, text: try .init(
+            tokenizer: inputs.tokenizer, contextLength: inputs.contextLength, choice: .firstPositive, kinds: kinds, languages: languages,
+            includesNegatives: includeNegatives))
         let imageSize = inputs.imageSize
-        let decoder = ImageDecoder()
         var pixels: [Float] = [], raws: [RGBImage] = [], ids: [String] = [], texts: [String] = []
         var tokenized: [TokenizedText] = [], textImage: [Int] = [], labels: [Int] = [], kindsOut: [RewriteKind?] = [], classes: [Int?] = []
         var textLanguages: [String?] = []
         var rng = SplitMix64(seed: 0)
         for sample in samples {
-            let raw: RGBImage
-            switch sample.image {
-            case .pixels(let image)?: raw = image
-            case .encoded(let data)?: raw = try decoder.decode(data, source: sample.id)
-            case .file(let path)?: raw = try decoder.decode(contentsOf: path)
-            case nil: throw DatasetError.missingImage(sample: sample.id)
-            }
-            let chosen = sample.texts.filter { text in
-                (includeNegatives || text.role.isPositive) && !text.text.isEmpty
-                    && (kinds?.contains(text.kind) ?? true) && (languages == nil || text.language.map { languages!.contains($0) } ?? true)
-            }
+            let chosen = transform.candidateTexts(of: sample)
             guard !chosen.isEmpty || sample.label != nil else { continue }
+            let raw: RGBImage
+            switch transform.decodedImage(of: sample, source: name) {
+            case .success(let decoded): raw = decoded.image
+            case .failure(let problem): throw EvaluationError.unusableSample(set: name, sample: sample.id, reason: problem.detail)
+            }
             let index = ids.count
-            pixels += try pipeline(raw, using: &rng).values
+            pixels += try inputs.images(raw, using: &rng).values
             raws.append(raw)
             ids.append(sample.id)
             classes.append(sample.label)
@@ -69,11 +69,11 @@ public struct EvaluationSet {
             }
         }
         guard !ids.isEmpty else { throw EvaluationError.empty("evaluation set \(name)") }
-        let batch = try tokenized.isEmpty ? nil : TextBatch(tokenized, paddingID: inputs.tokenizer.paddingID)
+        let noText = try Tensor.zeros([0, 1], dtype: .int64)
+        let text = try tokenized.isEmpty ? TextBatch(inputIDs: noText, attentionMask: noText, tokenTypeIDs: noText)
+                                         : TextBatch(tokenized, paddingID: inputs.tokenizer.paddingID)
         return EvaluationSet(name: name, images: try Tensor(pixels, shape: [ids.count, 3, imageSize, imageSize]), rawImages: raws,
-                             sampleIDs: ids, texts: texts,
-                             inputIDs: try batch?.inputIDs ?? Tensor.zeros([0, 1], dtype: .int64),
-                             attentionMask: try batch?.attentionMask ?? Tensor.zeros([0, 1], dtype: .int64),
+                             sampleIDs: ids, texts: texts, text: text,
                              textImage: textImage, labels: labels, rewriteKinds: kindsOut, classLabels: classes,
                              textLanguages: textLanguages)
     }

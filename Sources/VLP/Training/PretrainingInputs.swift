@@ -6,25 +6,23 @@ public struct PretrainingInputs {
     public var images: Tensor
     /// [B] int64; equal ids mark several texts of one image (multi-positive targets).
     public var imageIDs: Tensor
-    /// [B, L] int64.
-    public var inputIDs: Tensor
-    public var attentionMask: Tensor
-    /// MLM inputs and labels [B, L] (labels -100 where nothing is predicted); needed by MLM,
-    /// Enhanced Training and FgD's masked text.
-    public var maskedInputIDs: Tensor?
-    public var mlmLabels: Tensor?
+    /// [B, L] texts, with their MLM inputs and labels when masked (needed by MLM, Enhanced
+    /// Training and FgD's masked text).
+    public var text: TextBatch
     /// [B] int64 1/0 match labels of labelled pairs (matching fine-tuning).
     public var labels: Tensor?
 
+    public init(images: Tensor, imageIDs: Tensor, text: TextBatch, labels: Tensor? = nil) {
+        (self.images, self.imageIDs, self.text, self.labels) = (images, imageIDs, text, labels)
+    }
+
+    /// Hand-made inputs (tests): token types all 0.
     public init(images: Tensor, imageIDs: Tensor, inputIDs: Tensor, attentionMask: Tensor,
-                maskedInputIDs: Tensor? = nil, mlmLabels: Tensor? = nil, labels: Tensor? = nil) {
-        self.labels = labels
-        self.images = images
-        self.imageIDs = imageIDs
-        self.inputIDs = inputIDs
-        self.attentionMask = attentionMask
-        self.maskedInputIDs = maskedInputIDs
-        self.mlmLabels = mlmLabels
+                maskedInputIDs: Tensor? = nil, mlmLabels: Tensor? = nil, labels: Tensor? = nil) throws {
+        self.init(images: images, imageIDs: imageIDs,
+                  text: TextBatch(inputIDs: inputIDs, attentionMask: attentionMask, tokenTypeIDs: try Tensor.zeros(like: inputIDs),
+                                  maskedInputIDs: maskedInputIDs, mlmLabels: mlmLabels),
+                  labels: labels)
     }
 
     /// From a loader batch with texts (moved to `device`).
@@ -33,10 +31,14 @@ public struct PretrainingInputs {
             throw RecipeError(message: "pretraining needs texts, but the loader gave image-only batches")
         }
         self.init(images: try batch.images.to(device: device), imageIDs: try batch.imageIDs.to(device: device),
-                  inputIDs: try text.ids.to(device: device), attentionMask: try text.attentionMask.to(device: device),
-                  maskedInputIDs: try text.maskedInputIDs?.to(device: device), mlmLabels: try text.mlmLabels?.to(device: device),
-                  labels: try batch.labels?.to(device: device))
+                  text: try text.to(device: device), labels: try batch.labels?.to(device: device))
     }
+
+    // The objectives read the text tensors by these names.
+    public var inputIDs: Tensor { text.inputIDs }
+    public var attentionMask: Tensor { text.attentionMask }
+    public var maskedInputIDs: Tensor? { text.maskedInputIDs }
+    public var mlmLabels: Tensor? { text.mlmLabels }
 
     public var count: Int { images.size(0) }
 }

@@ -12,7 +12,7 @@ final class ChineseCLIPTests: XCTestCase {
         let writer = try ChineseCLIP.Writer(folder: folder, split: "train")
         try writer.write(contentsOf: samples)
         try writer.finish()
-        XCTAssertEqual(ChineseCLIP.splits(in: folder), ["train"])
+        XCTAssertEqual(try ChineseCLIP.splits(in: folder), ["train"])
 
         let textsFile = try String(contentsOfFile: folder + "/train_texts.jsonl", encoding: .utf8)
         XCTAssertTrue(textsFile.contains("\"image_ids\":[\"s1\",\"s2\"]"), textsFile)

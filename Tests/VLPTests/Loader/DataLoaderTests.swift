@@ -24,17 +24,17 @@ final class DataLoaderTests: XCTestCase {
         XCTAssertEqual(batch.imageIDs.dtype, .int64)
         XCTAssertEqual(batch.sampleIDs.count, 8)
         let text = try XCTUnwrap(batch.text)
-        for tensor in [text.ids, text.attentionMask, text.tokenTypeIDs, try XCTUnwrap(text.maskedInputIDs), try XCTUnwrap(text.mlmLabels)] {
+        for tensor in [text.inputIDs, text.attentionMask, text.tokenTypeIDs, try XCTUnwrap(text.maskedInputIDs), try XCTUnwrap(text.mlmLabels)] {
             XCTAssertEqual(tensor.shape, [8, 24])
             XCTAssertEqual(tensor.dtype, .int64)
         }
-        XCTAssertEqual(text.kinds.count, 8)
-        XCTAssertEqual(text.strings.count, 8)
+        XCTAssertEqual(batch.textKinds.count, 8)
+        XCTAssertEqual(batch.texts.count, 8)
 
         // Every row: [CLS] first, mask 1 exactly where ids are not padding, labels -100 except
         // at changed positions, where they hold the original id.
         let tokenizer = try LoaderFixture.tokenizer.get()
-        let ids = try text.ids.toArray(Int64.self), mask = try text.attentionMask.toArray(Int64.self)
+        let ids = try text.inputIDs.toArray(Int64.self), mask = try text.attentionMask.toArray(Int64.self)
         let masked = try text.maskedInputIDs!.toArray(Int64.self), labels = try text.mlmLabels!.toArray(Int64.self)
         var maskedCount = 0
         for row in 0..<8 {
@@ -60,8 +60,8 @@ final class DataLoaderTests: XCTestCase {
             let prepared = try transform.prepare(decoded, seed: 5, epoch: 0, source: "test").get()
             XCTAssertEqual(Array(images[row * 3 * 24 * 24..<(row + 1) * 3 * 24 * 24]), prepared.image.values, "sample \(id)")
             XCTAssertEqual(imageIDs[row], prepared.imageID)
-            XCTAssertEqual(text.strings[row], prepared.text?.text)
-            XCTAssertTrue(sample.positiveTexts.map(\.text).contains(text.strings[row]))
+            XCTAssertEqual(batch.texts[row], prepared.text?.text)
+            XCTAssertTrue(sample.positiveTexts.map(\.text).contains(batch.texts[row]))
         }
     }
 

@@ -86,10 +86,10 @@ struct BatchDigest: Equatable {
         sampleIDs = batch.sampleIDs
         imageIDs = try batch.imageIDs.toArray(Int64.self)
         images = try batch.images.toArray(Float.self)
-        textIDs = try batch.text?.ids.toArray(Int64.self) ?? []
+        textIDs = try batch.text?.inputIDs.toArray(Int64.self) ?? []
         maskedIDs = try batch.text?.maskedInputIDs?.toArray(Int64.self) ?? []
         labels = try batch.text?.mlmLabels?.toArray(Int64.self) ?? []
-        kinds = batch.text?.kinds ?? []
+        kinds = batch.textKinds
         position = batch.position
     }
 }

@@ -35,7 +35,7 @@ enum TinyModels {
             }
         }
         let shape = [count, 6]
-        return PretrainingInputs(images: images, imageIDs: try Tensor((0..<count).map(Int64.init), shape: [count]),
+        return try PretrainingInputs(images: images, imageIDs: try Tensor((0..<count).map(Int64.init), shape: [count]),
                                  inputIDs: try Tensor(ids, shape: shape), attentionMask: try Tensor.ones(shape, dtype: .int64),
                                  maskedInputIDs: try Tensor(masked, shape: shape), mlmLabels: try Tensor(labels, shape: shape))
     }

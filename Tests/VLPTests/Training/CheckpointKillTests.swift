@@ -159,7 +159,9 @@ final class CheckpointKillTests: XCTestCase {
             for name in names where name.hasPrefix("step-") {
                 let folder = checkpoints.appendingPathComponent(name)
                 let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted()
-                XCTAssertEqual(files, TrainingCheckpoint.files.sorted(), "kill \(round): \(name) is visible but not whole")
+                // A whole checkpoint: the files resuming needs, and the bundle's preprocessing and tokenizer.
+                XCTAssertEqual(files, (TrainingCheckpoint.files + [ModelBundle.preprocessingFile, ModelBundle.tokenizerFolder]).sorted(),
+                               "kill \(round): \(name) is visible but not whole")
                 XCTAssertEqual(try TrainingCheckpoint.readState(folder).step, Int(name.dropFirst(5)), "kill \(round): \(name)")
             }
             XCTAssertTrue(TrainingCheckpoint.incomplete(in: checkpoints).isEmpty, "kill \(round): \(names)")

@@ -15,8 +15,8 @@ public enum ChineseCLIP {
     public static func textsPath(folder: String, split: String) -> String { folder + "/\(split)_texts.jsonl" }
 
     /// The splits present in a folder (names with both files), sorted.
-    public static func splits(in folder: String) -> [String] {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+    public static func splits(in folder: String) throws -> [String] {
+        let names = try DatasetFormat.visibleNames(in: folder)
         let splits = names.compactMap { name -> String? in
             guard name.hasSuffix("_imgs.tsv") else { return nil }
             let split = String(name.dropLast("_imgs.tsv".count))

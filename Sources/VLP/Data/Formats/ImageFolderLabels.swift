@@ -29,7 +29,7 @@ public enum ImageFolderLabels {
             }.sorted()
             for (label, name) in classNames.enumerated() {
                 let folder = root + "/" + name
-                let files = ((try? manager.contentsOfDirectory(atPath: folder)) ?? []).filter { !$0.hasPrefix(".") }.sorted()
+                let files = try DatasetFormat.visibleNames(in: folder)
                 for file in files {
                     let ext = (file as NSString).pathExtension.lowercased()
                     guard ImageContainer.imageExtensions.contains(ext) else {

@@ -13,53 +13,25 @@ public final class Batch: @unchecked Sendable {
     public let imageIDs: Tensor
     /// The samples' ids, in batch order.
     public let sampleIDs: [String]
-    /// The text tensors, nil for image-only loading.
-    public let text: TextTensors?
+    /// The chosen texts' tensors (padded to the context length, masked when MLM is on); nil for
+    /// image-only loading.
+    public let text: TextBatch?
+    /// The chosen texts themselves and their kinds, in batch order (empty for image-only loading).
+    public let texts: [String]
+    public let textKinds: [TextKind]
     /// Where the loader stands after this batch: save it with the checkpoint of the step that
     /// used this batch.
     public let position: LoaderPosition
-
-    /// [B, L] tensors of the chosen texts.
-    public final class TextTensors: @unchecked Sendable {
-        /// int64 token ids, padded with the tokenizer's padding id.
-        public let ids: Tensor
-        /// int64, 1 for real tokens and 0 for padding.
-        public let attentionMask: Tensor
-        /// int64 segment ids (all 0 for single texts).
-        public let tokenTypeIDs: Tensor
-        /// int64 MLM inputs (chosen positions replaced), when masking is on.
-        public let maskedInputIDs: Tensor?
-        /// int64 MLM targets: the original id at chosen positions, -100 elsewhere.
-        public let mlmLabels: Tensor?
-        /// The texts themselves and their kinds, in batch order.
-        public let strings: [String]
-        public let kinds: [TextKind]
-
-        init(ids: Tensor, attentionMask: Tensor, tokenTypeIDs: Tensor, maskedInputIDs: Tensor?, mlmLabels: Tensor?,
-             strings: [String], kinds: [TextKind]) {
-            self.ids = ids
-            self.attentionMask = attentionMask
-            self.tokenTypeIDs = tokenTypeIDs
-            self.maskedInputIDs = maskedInputIDs
-            self.mlmLabels = mlmLabels
-            self.strings = strings
-            self.kinds = kinds
-        }
-
-        func to(_ device: Device) throws -> TextTensors {
-            TextTensors(ids: try ids.to(device: device), attentionMask: try attentionMask.to(device: device),
-                        tokenTypeIDs: try tokenTypeIDs.to(device: device),
-                        maskedInputIDs: try maskedInputIDs?.to(device: device), mlmLabels: try mlmLabels?.to(device: device),
-                        strings: strings, kinds: kinds)
-        }
-    }
 
     /// [B] int64 sample labels (class index, or 1/0 for matching pairs), when every sample of
     /// the batch has one.
     public let labels: Tensor?
 
-    init(images: Tensor, imageIDs: Tensor, sampleIDs: [String], text: TextTensors?, position: LoaderPosition, labels: Tensor? = nil) {
+    init(images: Tensor, imageIDs: Tensor, sampleIDs: [String], text: TextBatch?, texts: [String], textKinds: [TextKind],
+         position: LoaderPosition, labels: Tensor? = nil) {
         self.labels = labels
+        self.texts = texts
+        self.textKinds = textKinds
         self.images = images
         self.imageIDs = imageIDs
         self.sampleIDs = sampleIDs
@@ -73,6 +45,7 @@ public final class Batch: @unchecked Sendable {
     /// The same batch with every tensor on `device`.
     public func to(_ device: Device) throws -> Batch {
         Batch(images: try images.to(device: device), imageIDs: try imageIDs.to(device: device),
-              sampleIDs: sampleIDs, text: try text?.to(device), position: position, labels: try labels?.to(device: device))
+              sampleIDs: sampleIDs, text: try text?.to(device: device), texts: texts, textKinds: textKinds, position: position,
+              labels: try labels?.to(device: device))
     }
 }

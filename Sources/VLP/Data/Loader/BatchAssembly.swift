@@ -36,7 +36,8 @@ public enum BatchAssembly {
         }
         let imageIDs = try Tensor(samples.map(\.imageID), shape: [b])
 
-        var text: Batch.TextTensors?
+        var text: TextBatch?
+        var strings: [String] = [], kinds: [TextKind] = []
         if first.text != nil {
             let texts = try samples.map { sample -> SampleTransform.PreparedText in
                 guard let text = sample.text else {
@@ -44,24 +45,17 @@ public enum BatchAssembly {
                 }
                 return text
             }
-            let length = texts[0].ids.count
-            for (sample, t) in zip(samples, texts) where t.ids.count != length {
-                throw DatasetError.invalidArgument("batch assembly: sample \(sample.sampleID) has \(t.ids.count) tokens, \(first.sampleID) \(length)")
+            let length = texts[0].tokens.count
+            for (sample, t) in zip(samples, texts) where t.tokens.count != length {
+                throw DatasetError.invalidArgument("batch assembly: sample \(sample.sampleID) has \(t.tokens.count) tokens, \(first.sampleID) \(length)")
             }
-            func matrix(_ rows: (SampleTransform.PreparedText) -> [Int32]) throws -> Tensor {
-                var flat: [Int64] = []
-                flat.reserveCapacity(b * length)
-                for t in texts { flat.append(contentsOf: rows(t).lazy.map(Int64.init)) }
-                return try Tensor(flat, shape: [b, length])
-            }
-            let hasMasks = texts.allSatisfy { $0.masked != nil }
-            text = Batch.TextTensors(
-                ids: try matrix(\.ids), attentionMask: try matrix(\.attentionMask), tokenTypeIDs: try matrix(\.tokenTypeIDs),
-                maskedInputIDs: hasMasks ? try matrix { $0.masked!.inputIDs } : nil,
-                mlmLabels: hasMasks ? try matrix { $0.masked!.labels } : nil,
-                strings: texts.map(\.text), kinds: texts.map(\.kind))
+            let masked = texts.allSatisfy { $0.masked != nil } ? texts.map { $0.masked! } : nil
+            text = try TextBatch(rows: texts.map(\.tokens.ids), attentionMask: texts.map(\.tokens.attentionMask),
+                                 tokenTypeIDs: texts.map(\.tokens.tokenTypeIDs), masked: masked)
+            (strings, kinds) = (texts.map(\.text), texts.map(\.kind))
         }
         let labels = samples.allSatisfy { $0.label != nil } ? try Tensor(samples.map { Int64($0.label!) }, shape: [b]) : nil
-        return Batch(images: images, imageIDs: imageIDs, sampleIDs: samples.map(\.sampleID), text: text, position: position, labels: labels)
+        return Batch(images: images, imageIDs: imageIDs, sampleIDs: samples.map(\.sampleID), text: text, texts: strings, textKinds: kinds,
+                     position: position, labels: labels)
     }
 }

@@ -81,12 +81,12 @@ public struct SampleTransform: Sendable {
         public var label: Int? = nil
     }
 
+    /// One sample's chosen text: the string, its kind, its tokens (padded to the context length)
+    /// and, when masking is on, its masked version.
     public struct PreparedText: Sendable {
         public var text: String
         public var kind: TextKind
-        public var ids: [Int32]
-        public var attentionMask: [Int32]
-        public var tokenTypeIDs: [Int32]
+        public var tokens: TokenizedText
         public var masked: MaskedTokens?
     }
 
@@ -133,40 +133,48 @@ public struct SampleTransform: Sendable {
                 let spans = masking.segmenter.map { $0.wordSpans(chosen.text) }
                 masked = masking.masker.mask(encoded, wordSpans: spans, using: &maskGenerator)
             }
-            preparedText = PreparedText(text: chosen.text, kind: chosen.kind, ids: encoded.ids,
-                                        attentionMask: encoded.attentionMask, tokenTypeIDs: encoded.tokenTypeIDs,
-                                        masked: masked)
+            preparedText = PreparedText(text: chosen.text, kind: chosen.kind, tokens: encoded, masked: masked)
         }
 
         var imageGenerator = ShardAssignment.sampleGenerator(seed: seed, epoch: epoch, sampleID: sample.id, purpose: 2)
         let decoded: RGBImage
         let imageID: Int64
-        let where_ = "\(source) sample \(sample.id)"
-        switch sample.image {
-        case nil:
-            return .failure(Problem(reason: .missingImage, detail: "the sample has no image"))
-        case .pixels(let pixels)?:
-            decoded = pixels
-            imageID = SampleTransform.contentHash(pixels.pixels)
-        case .encoded(let bytes)?:
-            imageID = SampleTransform.contentHash(bytes)
-            do { decoded = try image.decoder.decode(bytes, source: where_, targetShortSide: image.decodeShortSideHint) } catch {
-                return .failure(Problem(reason: .undecodableImage, detail: error.description))
-            }
-        case .file(let path)?:
-            guard let bytes = FileManager.default.contents(atPath: path) else {
-                return .failure(Problem(reason: .undecodableImage, detail: "\(path): cannot read the image file"))
-            }
-            imageID = SampleTransform.contentHash(bytes)
-            do { decoded = try image.decoder.decode(bytes, source: path, targetShortSide: image.decodeShortSideHint) } catch {
-                return .failure(Problem(reason: .undecodableImage, detail: error.description))
-            }
+        switch decodedImage(of: sample, source: source) {
+        case .success(let image): (decoded, imageID) = image
+        case .failure(let problem): return .failure(problem)
         }
         let tensor: ImageTensorData
         do { tensor = try image(decoded, using: &imageGenerator) } catch {
             return .failure(Problem(reason: .transformFailed, detail: error.description))
         }
         return .success(Prepared(sampleID: sample.id, imageID: imageID, image: tensor, text: preparedText, label: sample.label))
+    }
+
+    /// The sample's image decoded (at the pipeline's DCT-scaling hint) and its content id: the
+    /// one decode path of training and evaluation.
+    public func decodedImage(of sample: Sample, source: String) -> Result<(image: RGBImage, id: Int64), Problem> {
+        switch sample.image {
+        case nil:
+            return .failure(Problem(reason: .missingImage, detail: "the sample has no image"))
+        case .pixels(let pixels)?:
+            return .success((pixels, SampleTransform.contentHash(pixels.pixels)))
+        case .encoded(let bytes)?:
+            do {
+                let decoded = try image.decoder.decode(bytes, source: "\(source) sample \(sample.id)", targetShortSide: image.decodeShortSideHint)
+                return .success((decoded, SampleTransform.contentHash(bytes)))
+            } catch {
+                return .failure(Problem(reason: .undecodableImage, detail: error.description))
+            }
+        case .file(let path)?:
+            guard let bytes = FileManager.default.contents(atPath: path) else {
+                return .failure(Problem(reason: .undecodableImage, detail: "\(path): cannot read the image file"))
+            }
+            do {
+                return .success((try image.decoder.decode(bytes, source: path, targetShortSide: image.decodeShortSideHint), SampleTransform.contentHash(bytes)))
+            } catch {
+                return .failure(Problem(reason: .undecodableImage, detail: error.description))
+            }
+        }
     }
 
     /// A 63-bit FNV-1a-style hash over 8-byte words: equal images (byte for byte) get equal ids.
