@@ -101,15 +101,36 @@ struct EvaluateCommand: ParsableCommand {
         if json { print(String(decoding: output, as: UTF8.self)) }
     }
 
-    func dataConfig() throws -> TrainingDataConfig {
-        let kindList = kinds.map { $0.split(separator: ",").map(String.init) }
+    func dataConfig() throws -> TrainingDataDescription {
+        let kindList = try kinds.map { list in
+            try list.split(separator: ",").map { name in
+                guard let kind = TextKind(rawValue: String(name)) else {
+                    throw ValidationError("--kinds: no text kind \(name); allowed: \(TextKind.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                return kind
+            }
+        }
+        var description: TrainingDataDescription
         if data.hasPrefix("scenes:") {
             let parts = data.split(separator: ":").map(String.init)
             guard parts.count == 3 else { throw ValidationError("--data scenes:SET:SPLIT, e.g. scenes:icr:test") }
-            return TrainingDataConfig(source: .scenes(size: scenesSize, seed: 8, languages: ["zh", "en"], set: parts[1], split: parts[2]),
-                                      contextLength: contextLength, textKinds: kindList ?? ["title"])
+            guard let set = ScenesSet(rawValue: parts[1]), let split = DataSplit(rawValue: parts[2]) else {
+                throw ValidationError("--data \(data): sets are \(ScenesSet.allCases.map(\.rawValue).joined(separator: ", ")); splits \(DataSplit.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            description = .scenes(size: scenesSize, seed: 8, set: set, split: split)
+            description.textKinds = kindList ?? [.title]
+        } else {
+            let datasetFormat = try format.map { name in
+                guard let format = DatasetFormat(rawValue: name) else {
+                    throw ValidationError("--format \(name) is not a format; allowed: \(DatasetFormat.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                return format
+            }
+            description = .dataset(path: data, format: datasetFormat, split: split)
+            description.textKinds = kindList
         }
-        return TrainingDataConfig(source: .dataset(path: data, format: format, split: split), contextLength: contextLength, textKinds: kindList)
+        description.contextLength = contextLength
+        return description
     }
 
     func zeroShot(_ model: PretrainingModel, imageSize: Int) throws -> ZeroShotResult {

@@ -77,20 +77,18 @@ public struct EvaluationSet {
     }
 
     /// A `data:` section as an evaluation set (positives only; matching sets with their labels).
-    public static func load(_ config: TrainingDataConfig, imageSize: Int, includeNegatives: Bool = false) throws -> EvaluationSet {
+    public static func load(_ data: TrainingDataDescription, imageSize: Int, includeNegatives: Bool = false) throws -> EvaluationSet {
         let samples: [Sample]
-        let name: String
-        if let scenes = try TrainingData.scenesSamples(config, imageSize: imageSize) {
-            samples = scenes
-            if case .scenes(_, _, _, let set, let split) = config.source { name = "scenes-\(set)-\(split)" } else { name = "scenes" }
-        } else if case .dataset(let path, let format, let split) = config.source {
-            samples = try DatasetFormat.openPart(path, format: format.flatMap(DatasetFormat.init(rawValue:)), part: split).reader.readAll()
-            name = URL(fileURLWithPath: path).lastPathComponent + (split.map { ":" + $0 } ?? "")
-        } else {
-            throw ConfigError("data: no source")
+        switch data.source {
+        case .scenes:
+            samples = try TrainingData.scenesSamples(data, imageSize: imageSize) ?? []
+        case .dataset(let path, let format, let split, _):
+            samples = try DatasetFormat.openPart(path, format: format, part: split).reader.readAll()
+        case .labelledImages(let path, let format, let split, let prompts, let classes):
+            samples = try TrainingData.labelledImages(path: path, format: format, split: split, prompts: prompts, classes: classes).readAll()
         }
-        return try make(name: name, samples: samples, tokenizer: TrainingData.tokenizer(config), contextLength: config.contextLength,
-                        imageSize: imageSize, kinds: config.textKinds.map { Set($0.compactMap(TextKind.init(rawValue:))) },
-                        languages: config.languages.map(Set.init), includeNegatives: includeNegatives)
+        return try make(name: data.name, samples: samples, tokenizer: TrainingData.bertTokenizer(data), contextLength: data.contextLength,
+                        imageSize: imageSize, kinds: data.textKinds.map(Set.init),
+                        languages: data.languageFilter.map(Set.init), includeNegatives: includeNegatives)
     }
 }
