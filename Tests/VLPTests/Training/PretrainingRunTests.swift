@@ -68,9 +68,15 @@ final class PretrainingRunTests: XCTestCase {
         let simpleYAML = try simple.yaml()
         XCTAssertTrue(simpleYAML.hasPrefix("model: r2d2-tiny\nrecipe: r2d2\n"), simpleYAML)
         XCTAssertEqual(try PretrainingRun(yaml: simpleYAML), simple)
-        // A model file keeps its path.
-        let file = PretrainingRun(model: .file("/tmp/a b/config.json"), recipe: .align, data: .scenes(), steps: 1)
-        XCTAssertTrue(try file.yaml().contains("model: /tmp/a b/config.json"), try file.yaml())
+        // A model file keeps its path (spaces and all).
+        let folder = try temporaryFolder("a b")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("config.json").path
+        try JSONEncoder().encode(try ModelConfigurationRegistry.load("r2d2-tiny-dual")).write(to: URL(fileURLWithPath: path))
+        let file = PretrainingRun(model: .file(path), recipe: .align, data: .scenes(), steps: 1)
+        let fileYAML = try file.yaml()
+        XCTAssertTrue(fileYAML.contains("model: \(path)"), fileYAML)
+        XCTAssertEqual(try PretrainingRun(yaml: fileYAML), file)
     }
 
     /// The shipped configs survive a write and a read.
