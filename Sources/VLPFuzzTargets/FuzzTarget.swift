@@ -14,7 +14,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case pytorch
     /// `TarReader.next` over a whole archive: ustar, GNU long names, pax records.
     case tar
-    /// `PretrainingConfig(yaml:)`: the YAML reader and every checked key.
+    /// `PretrainingRun(yaml:)`: the YAML reader and every checked key.
     case config
     /// `ZeroJSONL.Reader`: one sample per jsonl line (image files not checked).
     case jsonl
@@ -31,7 +31,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             case .safetensors: _ = try SafeTensors.read(Self.scratchFile(data, suffix: "safetensors"))
             case .pytorch: _ = try PyTorchCheckpoint.read(Self.scratchFile(data, suffix: "pt"))
             case .tar: try Self.readTar(Self.scratchFile(data, suffix: "tar"))
-            case .config: _ = try PretrainingConfig(yaml: String(decoding: data, as: UTF8.self), source: "fuzz.yaml")
+            case .config: _ = try PretrainingRun(yaml: String(decoding: data, as: UTF8.self), source: "fuzz.yaml")
             case .jsonl: try Self.readJSONL(Self.scratchFile(data, suffix: "jsonl"))
             case .cnclip: try Self.readChineseCLIP(data)
             case .image: Self.readImage(data)

@@ -35,7 +35,7 @@ struct DemoCommand: ParsableCommand {
         let run = options.output.appendingPathComponent("r2d2").path
         let checkpoint = try TrainingCheckpoint.resolve(run).standardizedFileURL.path
         let imageSize = try TrainingCheckpoint.configuration(checkpoint).vision.imageSize
-        guard let samples = try TrainingData.scenesSamples(options.evaluationData("icr"), imageSize: imageSize) else { return }
+        guard let samples = try TrainingData.scenesSamples(options.evaluationData(.icr), imageSize: imageSize) else { return }
         let builder = SearchIndexBuilder(embedder: try TowerEmbedder(checkpoint: checkpoint), checkpoint: checkpoint)
         let report = try builder.build(from: .samples(samples, name: "scenes icr test"),
                                        into: options.output.appendingPathComponent("search.index").path, overwrite: true)

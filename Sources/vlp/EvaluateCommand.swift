@@ -118,13 +118,14 @@ struct EvaluateCommand: ParsableCommand {
         if json { print(String(decoding: output, as: UTF8.self)) }
     }
 
-    func textKinds() throws -> [String]? {
+    func textKinds() throws -> [TextKind]? {
         guard let kinds else { return nil }
-        let names = kinds.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-        for name in names where TextKind(rawValue: name) == nil {
-            throw ValidationError("--kinds: \"\(name)\" is not a text kind; one of \(TextKind.allCases.map(\.rawValue).joined(separator: ", "))")
+        return try kinds.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.map { name in
+            guard let kind = TextKind(rawValue: name) else {
+                throw ValidationError("--kinds: \"\(name)\" is not a text kind; one of \(TextKind.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return kind
         }
-        return names
     }
 
     /// The set and split of `scenes:SET:SPLIT`, checked.
@@ -141,14 +142,17 @@ struct EvaluateCommand: ParsableCommand {
     }
 
     /// The data section evaluation reads; its tokenizer and context length are the bundle's.
-    func dataConfig() throws -> TrainingDataConfig {
-        let kindList = try textKinds()
+    func dataConfig() throws -> TrainingDataDescription {
+        var description: TrainingDataDescription
         if data.hasPrefix("scenes:") {
             let (set, split) = try scenesPart()
-            return TrainingDataConfig(source: .scenes(size: scenesSize, seed: scenesSeed, languages: ["zh", "en"], set: set.rawValue, split: split.rawValue),
-                                      textKinds: kindList ?? ["title"])
+            description = .scenes(size: scenesSize, seed: scenesSeed, set: set, split: split)
+            description.textKinds = try textKinds() ?? [.title]
+        } else {
+            description = .dataset(path: data, format: dataset.format, split: dataset.split)
+            description.textKinds = try textKinds()
         }
-        return TrainingDataConfig(source: .dataset(path: data, format: dataset.format?.rawValue, split: dataset.split), textKinds: kindList)
+        return description
     }
 
     func zeroShot(_ model: PretrainingModel, inputs: InputPipeline) throws -> ZeroShotResult {

@@ -4,12 +4,13 @@ import VLP
 import Torch
 
 /// `vlp finetune retrieval|matching --checkpoint C --data D --steps N --output O`: continues
-/// training a pretrained checkpoint. Retrieval uses R2D2's fine-tuning objectives — GCPR + FGR for
-/// R2D2 (GCPR alone for a dual encoder, ITM for the single-stream model); matching trains the
-/// match heads on the set's labelled pairs (1 = the text describes the image, 0 = it does not;
-/// ICM / IQM style), which needs a model with match heads (R2D2, single stream). The run is an ordinary
-/// `vlp pretrain` run (the config it used is written to OUTPUT/finetune.yaml), so `--resume`,
-/// checkpoints and `metrics.jsonl` work the same.
+/// training a pretrained checkpoint. The objectives follow from what the model can compute:
+/// retrieval trains GCPR + FGR where the model has cross encoders to rank with (R2D2), GCPR
+/// where it has only two towers (a dual encoder), ITM otherwise (the single-stream model);
+/// matching trains the match heads on the set's labelled pairs (1 = the text describes the
+/// image, 0 = it does not; ICM / IQM style), which needs a model with match heads. The run is an
+/// ordinary pretraining run (written to OUTPUT/finetune.yaml), so `--resume`, checkpoints and
+/// `metrics.jsonl` work the same.
 struct FinetuneCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "finetune",
@@ -23,16 +24,16 @@ struct FinetuneCommand: ParsableCommand {
     @Option(help: "The pretrained checkpoint (folder or run).")
     var checkpoint: String
 
-    @Option(help: "Training data: a dataset path, or scenes:SET:SPLIT.")
+    @Option(help: "Training data: a dataset path, or scenes:SET:SPLIT (sets \(ScenesSet.allCases.map(\.rawValue).joined(separator: ", ")); splits \(DataSplit.allCases.map(\.rawValue).joined(separator: ", "))).")
     var data: String
 
-    @Option(help: "The part of a dataset holding several (a Chinese-CLIP folder's train, valid or test).")
+    @Option(help: "The part of a dataset holding several (a Chinese-CLIP folder's train, valid or test; `vlp data inspect` lists them).")
     var split: String?
 
     @Option(help: "Dataset format when it cannot be detected.")
-    var format: String?
+    var format: DatasetFormat?
 
-    @Option(help: "Text kinds to train on (comma-separated).")
+    @Option(help: "Text kinds to train on (comma-separated: \(TextKind.allCases.map(\.rawValue).joined(separator: ", "))).")
     var kinds: String?
 
     @Option var steps = 200
@@ -42,49 +43,81 @@ struct FinetuneCommand: ParsableCommand {
     var output: String
     @Flag(help: "Continue from the latest checkpoint in the output folder.")
     var resume = false
-    @Option(help: "cpu, cuda or cuda:N (under a launcher, cuda means cuda:LOCAL_RANK, reduced with NCCL).")
-    var device = "cpu"
+    @Option(help: "cpu, cuda or cuda:N (under a launcher, cuda means cuda:LOCAL_RANK, reduced with NCCL).", transform: Device.init(parsing:))
+    var device: Device = .cpu
+
+    /// The built-in corpus a `scenes:` source draws (the seed the README's numbers use).
+    static let scenesSize = 5000, scenesSeed: UInt64 = 7
+
+    func validate() throws {
+        guard steps >= 1 else { throw ValidationError("--steps must be at least 1") }
+        guard batchSize >= 2 else { throw ValidationError("--batch-size must be at least 2 (contrastive objectives need negatives in the batch)") }
+        guard lr > 0, lr <= 10 else { throw ValidationError("--lr must be in (0, 10]") }
+        _ = try source()
+        _ = try textKinds()
+    }
+
+    /// `--data` (with `--format`, `--split`) as a data description.
+    func source() throws -> TrainingDataDescription {
+        guard data.hasPrefix("scenes:") else { return .dataset(path: data, format: format, split: split) }
+        let parts = data.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 3 else { throw ValidationError("--data scenes:SET:SPLIT, e.g. scenes:icr:train") }
+        guard let set = ScenesSet(rawValue: parts[1]) else {
+            throw ValidationError("--data \(data): no Scenes set \(parts[1]); allowed: \(ScenesSet.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        guard let split = DataSplit(rawValue: parts[2]) else {
+            throw ValidationError("--data \(data): no split \(parts[2]); allowed: \(DataSplit.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        guard format == nil, self.split == nil else { throw ValidationError("--format and --split are for datasets on disk, not scenes:") }
+        return .scenes(size: Self.scenesSize, seed: Self.scenesSeed, set: set, split: split)
+    }
+
+    func textKinds() throws -> [TextKind]? {
+        try kinds.map { list in
+            try list.split(separator: ",").map { name in
+                let name = name.trimmingCharacters(in: .whitespaces)
+                guard let kind = TextKind(rawValue: name) else {
+                    throw ValidationError("--kinds: no text kind \(name); allowed: \(TextKind.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                return kind
+            }
+        }
+    }
+
+    /// The objectives of `task` for a model that can compute `supported`.
+    static func recipe(_ task: Task, supported: Set<PretrainingRecipe.Objective>, checkpoint: String) throws -> PretrainingRecipe {
+        let weights: [PretrainingRecipe.Objective: Double]
+        switch task {
+        case .retrieval:
+            if supported.contains(.fgr) { weights = [.gcpr: 1, .fgr: 1] }
+            else if supported.contains(.gcpr) { weights = [.gcpr: 1] }
+            else if supported.contains(.itm) { weights = [.itm: 1] }
+            else { throw ValidationError("retrieval fine-tuning needs GCPR, FGR or ITM; \(checkpoint)'s model computes \(supported.map(\.rawValue).sorted().joined(separator: ", "))") }
+        case .matching:
+            guard supported.contains(.match) else {
+                throw ValidationError("matching fine-tuning trains match heads; \(checkpoint)'s model has none (evaluate matching by similarity instead)")
+            }
+            weights = [.match: 1]
+        }
+        return PretrainingRecipe(name: "finetune-\(task.rawValue)", weights: weights)
+    }
 
     func run() throws {
-        // The architecture decides the objectives; the weights are loaded once, by the trainer (init_from).
+        // The model's capabilities decide the objectives; the weights are loaded once, by the trainer (init_from).
         let configFile = try TrainingCheckpoint.resolve(checkpoint).appendingPathComponent(TrainingCheckpoint.configFile)
-        let weights: String
-        switch (task, try TrainingCheckpoint.configuration(checkpoint).kind) {
-        case (.retrieval, .r2d2): weights = "{gcpr: 1, fgr: 1}"
-        case (.retrieval, .dualEncoder): weights = "{gcpr: 1}"
-        case (.retrieval, .singleStream): weights = "{itm: 1}"
-        case (.matching, .dualEncoder):
-            throw ValidationError("matching fine-tuning trains match heads; \(checkpoint) is a dual encoder, which has none (evaluate matching by similarity instead)")
-        case (.matching, _): weights = "{match: 1}"
-        }
-        var dataLine: String
-        if data.hasPrefix("scenes:") {
-            let parts = data.split(separator: ":")
-            guard parts.count == 3 else { throw ValidationError("--data scenes:SET:SPLIT") }
-            dataLine = "{source: scenes, set: \(parts[1]), split: \(parts[2]), size: 5000, seed: 7"
-        } else {
-            dataLine = "{path: \"\(data)\"" + (format.map { ", format: \($0)" } ?? "") + (split.map { ", split: \"\($0)\"" } ?? "")
-        }
-        if let kinds { dataLine += ", text_kinds: [\(kinds)]" }
-        if task == .matching { dataLine += ", include_negatives: true" }
-        dataLine += "}"
-        let yaml = """
-        model: "\(configFile.path)"
-        init_from: "\(checkpoint)"
-        recipe: {name: finetune-\(task.rawValue), weights: \(weights)}
-        data: \(dataLine)
-        steps: \(steps)
-        batch_size: \(batchSize)
-        optimizer: {lr: \(lr)}
-        schedule: {name: cosine, warmup_steps: \(max(1, steps / 10))}
-        output: "\(output)"
-        checkpoint: {every: \(max(1, steps / 2)), keep: 2}
-        log_every: \(max(1, steps / 20))
-        """
+        let configuration = try TrainingCheckpoint.configuration(checkpoint)
+        let supported = PretrainingModel.supportedObjectives(try configuration.kind, objectClasses: configuration.singleStream?.objectClasses ?? 0)
+        var data = try source()
+        data.textKinds = try textKinds()
+        data.includeNegatives = task == .matching
+        let run = PretrainingRun(
+            model: .file(configFile.path), recipe: try Self.recipe(task, supported: supported, checkpoint: checkpoint), data: data,
+            steps: steps, batchSize: batchSize, optimizer: .init(learningRate: lr),
+            schedule: .init(shape: .cosine, warmupSteps: max(1, steps / 10)), output: output,
+            checkpoints: .init(every: max(1, steps / 2), keep: 2), logEvery: max(1, steps / 20), initFrom: checkpoint, device: device)
         try AtomicFile.makeFolder(output)
-        try Data(yaml.utf8).write(to: URL(fileURLWithPath: output).appendingPathComponent("finetune.yaml"))
-        let config = try PretrainingConfig(yaml: yaml, source: "finetune.yaml")
-        let summary = try Trainer(config: config, device: try Device(parsing: device)).run(resume: resume)
+        try Data(try run.yaml().utf8).write(to: URL(fileURLWithPath: output).appendingPathComponent("finetune.yaml"))
+        let summary = try Trainer(run).run(resume: resume)
         print("finetune: \(summary.steps) steps in \(String(format: "%.1f", summary.seconds)) s; checkpoint \(summary.checkpoint?.path ?? "none")")
     }
 }

@@ -3,8 +3,8 @@ import Foundation
 import Torch
 import VLP
 
-/// `vlp pretrain --config FILE.yaml [--resume]`: runs a pretraining config (see
-/// `PretrainingConfig`): progress lines on stderr, `metrics.jsonl` and checkpoints in the output
+/// `vlp pretrain --config FILE.yaml [--resume]`: runs a pretraining run described in YAML (see
+/// `PretrainingRun`): progress lines on stderr, `metrics.jsonl` and checkpoints in the output
 /// folder; `--resume` continues from the latest checkpoint there.
 struct PretrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -20,19 +20,22 @@ struct PretrainCommand: ParsableCommand {
     @Option(help: "Output folder (overrides the config's output:).")
     var output: String?
 
-    @Option(help: "cpu, cuda or cuda:N. Under a launcher, cuda means cuda:LOCAL_RANK and the ranks reduce with NCCL.")
-    var device = "cpu"
+    @Option(help: "cpu, cuda or cuda:N (overrides the config's device:). Under a launcher, cuda means cuda:LOCAL_RANK and the ranks reduce with NCCL.",
+            transform: Device.init(parsing:))
+    var device: Device?
 
     func run() throws {
-        var configuration = try PretrainingConfig.load(contentsOf: URL(fileURLWithPath: config))
-        if let output { configuration.output = output }
-        let trainer = try Trainer(config: configuration, device: try Device(parsing: device))
-        if let data = configuration.evaluationData {
-            let set = try EvaluationSet.load(data, imageSize: configuration.model.vision.imageSize)
+        var run = try PretrainingRun.load(contentsOf: URL(fileURLWithPath: config))
+        if let output { run.output = output }
+        if let device { run.device = device }
+        let trainer = try Trainer(run)
+        if let data = run.evaluation.data {
+            let set = try EvaluationSet.load(data, imageSize: trainer.configuration.vision.imageSize)
             trainer.evaluate = { model, _ in try RetrievalEvaluation.run(model, on: set, rerankTopK: 0).flatMetrics() }
         }
         let parameters = trainer.model.module.parameterCount(trainableOnly: true)
-        FileHandle.standardError.write(Data("pretrain: \(configuration.modelName) (\(configuration.model.architecture), \(parameters) trainable parameters), \(configuration.stages.map { "\($0.name): \($0.recipe.name) × \($0.steps) steps" }.joined(separator: ", ")), batch \(configuration.batchSize)×\(configuration.gradientAccumulation) → \(configuration.output)\n".utf8))
+        let locked = run.lock.isEmpty ? "" : ", locked: \(run.lock.sorted().map(\.rawValue).joined(separator: ", "))"
+        FileHandle.standardError.write(Data("pretrain: \(run.model.name) (\(trainer.configuration.architecture), \(parameters) trainable parameters\(locked)), \(run.stages.map { "\($0.name): \($0.recipe.name) × \($0.steps) steps" }.joined(separator: ", ")), batch \(run.batchSize)×\(run.gradientAccumulation) → \(run.outputFolder)\n".utf8))
         let summary = try trainer.run(resume: resume)
         let loss = summary.lastLoss["loss"].map { String(format: "%.4f", $0) } ?? "-"
         print("pretrain: \(summary.steps) steps in \(String(format: "%.1f", summary.seconds)) s, last loss \(loss), \(summary.skippedSteps) skipped steps; checkpoint \(summary.checkpoint?.path ?? "none")")

@@ -75,9 +75,22 @@ public struct DemoRun {
 
         /// The test split of a downstream Scenes set (`icr`, `icm`, …) the demo evaluates on:
         /// another seed than the pretraining corpus, title texts, context length 32.
-        public func evaluationData(_ set: String) -> TrainingDataConfig {
-            TrainingDataConfig(source: .scenes(size: evaluationSize, seed: seed + 1, languages: ["zh", "en"], set: set, split: "test"),
-                               contextLength: 32, textKinds: ["title"])
+        public func evaluationData(_ set: ScenesSet) -> TrainingDataDescription {
+            var data = TrainingDataDescription.scenes(size: evaluationSize, seed: seed + 1, set: set, split: .test)
+            data.contextLength = 32
+            data.textKinds = [.title]
+            return data
+        }
+
+        /// The pretraining run of one of the demo's models.
+        public func run(model: String, recipe: PretrainingRecipe, output: URL) -> PretrainingRun {
+            var data = TrainingDataDescription.scenes(size: corpusSize, seed: seed)
+            data.contextLength = 32
+            return PretrainingRun(
+                model: .named(model), recipe: recipe, data: data, steps: steps, batchSize: batchSize,
+                optimizer: .init(learningRate: 1e-3, weightDecay: 0.05, betas: (0.9, 0.98), clipNorm: 1.0),
+                schedule: .init(shape: .cosine, warmupSteps: max(10, steps / 15)), seed: seed, output: output.path,
+                checkpoints: .init(every: steps, keep: 1), logEvery: 20)
         }
     }
 
@@ -86,7 +99,7 @@ public struct DemoRun {
 
     public init(options: Options) { self.options = options }
 
-    static let models: [(key: String, model: String, recipe: String)] = [("r2d2", "r2d2-tiny", "r2d2"), ("prd2", "r2d2-tiny-dual", "prd2")]
+    static let models: [(key: String, model: String, recipe: PretrainingRecipe)] = [("r2d2", "r2d2-tiny", .r2d2), ("prd2", "r2d2-tiny-dual", .prd2)]
 
     public func run() throws -> DemoSummary {
         let started = Date()
@@ -99,38 +112,25 @@ public struct DemoRun {
         var trained: [String: PretrainingModel] = [:]
         var evaluationSets: (retrieval: EvaluationSet, matching: EvaluationSet, compositional: EvaluationSet)?
         for entry in Self.models {
-            let yaml = """
-            model: \(entry.model)
-            recipe: \(entry.recipe)
-            data: {source: scenes, size: \(o.corpusSize), seed: \(o.seed), context_length: 32}
-            steps: \(o.steps)
-            batch_size: \(o.batchSize)
-            optimizer: {lr: 1.0e-3, weight_decay: 0.05, betas: [0.9, 0.98], clip_norm: 1.0}
-            schedule: {name: cosine, warmup_steps: \(max(10, o.steps / 15))}
-            seed: \(o.seed)
-            output: \(out.appendingPathComponent(entry.key).path)
-            checkpoint: {every: \(o.steps), keep: 1}
-            log_every: 20
-            """
-            try Data(yaml.utf8).write(to: out.appendingPathComponent("\(entry.key).yaml"))
-            let config = try PretrainingConfig(yaml: yaml, source: "\(entry.key).yaml")
-            let trainer = try Trainer(config: config)
+            let run = o.run(model: entry.model, recipe: entry.recipe, output: out.appendingPathComponent(entry.key))
+            try Data(try run.yaml().utf8).write(to: out.appendingPathComponent("\(entry.key).yaml"))
+            let trainer = try Trainer(run)
             trainer.log = { log("  \(entry.key) \($0)") }
             let summary = try trainer.run()
             let model = trainer.model
             model.module.eval()
             trained[entry.key] = model
             if evaluationSets == nil {
-                let size = config.model.vision.imageSize
-                evaluationSets = (try EvaluationSet.load(evalData("icr"), imageSize: size),
-                                  try EvaluationSet.load(evalData("icm"), imageSize: size, includeNegatives: true),
-                                  try EvaluationSet.load(evalData("pretrain"), imageSize: size, includeNegatives: true))
+                let size = trainer.configuration.vision.imageSize
+                evaluationSets = (try EvaluationSet.load(evalData(.icr), imageSize: size),
+                                  try EvaluationSet.load(evalData(.icm), imageSize: size, includeNegatives: true),
+                                  try EvaluationSet.load(evalData(.pretrain), imageSize: size, includeNegatives: true))
             }
             let sets = evaluationSets!
             let retrieval = try withNoGrad { try RetrievalEvaluation.run(model, on: sets.retrieval, rerankTopK: 10) }
             let matching = try withNoGrad { try MatchingEvaluation.run(model, on: sets.matching) }
             let compositional = try withNoGrad { try CompositionalEvaluation.run(model, on: sets.compositional) }
-            let zeroshot = try zeroShot(model, imageSize: config.model.vision.imageSize)
+            let zeroshot = try zeroShot(model, imageSize: trainer.configuration.vision.imageSize)
             let top1 = zeroshot.values.map(\.top1).reduce(0, +) / Double(max(1, zeroshot.count))
             let compositionalBest = compositional.matchHead ?? compositional.dualEncoder!
             results[entry.key] = DemoModelResult(

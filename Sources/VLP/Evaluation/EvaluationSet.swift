@@ -80,27 +80,25 @@ public struct EvaluationSet {
 
     /// A `data:` section as an evaluation set prepared the way training prepares it (evaluation
     /// during a run, the demo).
-    public static func load(_ config: TrainingDataConfig, imageSize: Int, includeNegatives: Bool = false) throws -> EvaluationSet {
-        try load(config, inputs: TrainingData.inputs(config, imageSize: imageSize), includeNegatives: includeNegatives)
+    public static func load(_ data: TrainingDataDescription, imageSize: Int, includeNegatives: Bool = false) throws -> EvaluationSet {
+        try load(data, inputs: TrainingData.inputs(data, imageSize: imageSize), includeNegatives: includeNegatives)
     }
 
     /// A `data:` section's samples as an evaluation set (positives only; matching sets with their
     /// labels), prepared by `inputs` — a model bundle's, when evaluating a saved model; the
     /// section's own tokenizer and context length are not used then.
-    public static func load(_ config: TrainingDataConfig, inputs: InputPipeline, includeNegatives: Bool = false) throws -> EvaluationSet {
+    public static func load(_ data: TrainingDataDescription, inputs: InputPipeline, includeNegatives: Bool = false) throws -> EvaluationSet {
         let imageSize = inputs.imageSize
         let samples: [Sample]
-        let name: String
-        if let scenes = try TrainingData.scenesSamples(config, imageSize: imageSize) {
-            samples = scenes
-            if case .scenes(_, _, _, let set, let split) = config.source { name = "scenes-\(set)-\(split)" } else { name = "scenes" }
-        } else if case .dataset(let path, let format, let split) = config.source {
-            samples = try DatasetFormat.openPart(path, format: format.flatMap(DatasetFormat.init(rawValue:)), part: split).reader.readAll()
-            name = URL(fileURLWithPath: path).lastPathComponent + (split.map { ":" + $0 } ?? "")
-        } else {
-            throw ConfigError("data: no source")
+        switch data.source {
+        case .scenes:
+            samples = try TrainingData.scenesSamples(data, imageSize: imageSize) ?? []
+        case .dataset(let path, let format, let split, _):
+            samples = try DatasetFormat.openPart(path, format: format, part: split).reader.readAll()
+        case .labelledImages(let path, let format, let split, let prompts, let classes):
+            samples = try TrainingData.labelledImages(path: path, format: format, split: split, prompts: prompts, classes: classes).readAll()
         }
-        return try make(name: name, samples: samples, inputs: inputs, kinds: config.textKinds.map { Set($0.compactMap(TextKind.init(rawValue:))) },
-                        languages: config.languages.map(Set.init), includeNegatives: includeNegatives)
+        return try make(name: data.name, samples: samples, inputs: inputs, kinds: data.textKinds.map(Set.init),
+                        languages: data.languageFilter.map(Set.init), includeNegatives: includeNegatives)
     }
 }

@@ -94,8 +94,35 @@ public struct ConfigReader {
     /// A value among `allowed`.
     public func choice(_ key: String, allowed: [String], default value: String) throws -> String {
         let s = try string(key) ?? value
-        guard allowed.contains(s) else { throw fail(key, "\"\(s)\" is not allowed; allowed values: \(allowed.joined(separator: ", "))") }
+        guard allowed.contains(s) else { throw notAllowed(key, s, allowed) }
         return s
+    }
+
+    /// A case of a closed set given by its raw value; `value` when the key is absent.
+    public func choice<Value: RawRepresentable & CaseIterable>(_ key: String, default value: Value) throws -> Value
+    where Value.RawValue == String {
+        try optionalChoice(key) ?? value
+    }
+
+    /// A case of a closed set given by its raw value; nil when the key is absent.
+    public func optionalChoice<Value: RawRepresentable & CaseIterable>(_ key: String, as type: Value.Type = Value.self) throws -> Value?
+    where Value.RawValue == String {
+        guard let s = try string(key) else { return nil }
+        guard let value = Value(rawValue: s) else { throw notAllowed(key, s, Value.allCases.map(\.rawValue)) }
+        return value
+    }
+
+    /// A list of cases of a closed set (one value alone counts as a list of one); nil when absent.
+    public func choices<Value: RawRepresentable & CaseIterable>(_ key: String, as type: Value.Type = Value.self) throws -> [Value]?
+    where Value.RawValue == String {
+        try strings(key)?.map { s in
+            guard let value = Value(rawValue: s) else { throw notAllowed(key, s, Value.allCases.map(\.rawValue)) }
+            return value
+        }
+    }
+
+    func notAllowed(_ key: String, _ value: String, _ allowed: [String]) -> ConfigError {
+        fail(key, "\"\(value)\" is not allowed; allowed values: \(allowed.joined(separator: ", "))")
     }
 
     /// An integer, nil when the key is absent.
@@ -163,6 +190,22 @@ public struct ConfigReader {
 
     /// True when `key` holds a plain value rather than a mapping.
     public func isScalar(_ key: String) -> Bool { node(key)?.scalar != nil }
+
+    /// A mapping of names to lists of texts (`{zh: [...], en: [...]}`), in the given order.
+    public func listTable(_ key: String) throws -> [(String, [String])]? {
+        guard let section = try section(key) else { return nil }
+        return try section.mapping.map { k, _ in
+            guard let name = k.string else { throw fail(key, "expected name: [text, …] lines") }
+            guard let texts = try section.strings(name) else { throw section.fail(name, "expected a list of texts") }
+            return (name, texts)
+        }
+    }
+
+    /// The YAML text of the value under `key` (a nested document handed to a `Codable` decoder).
+    public func yamlText(_ key: String) throws -> String? {
+        guard let n = node(key) else { return nil }
+        do { return try Yams.serialize(node: n) } catch { throw fail(key, "cannot be read back: \(error)") }
+    }
 
     /// The mapping's pairs as texts (for weights tables).
     public func numberTable(_ key: String) throws -> [(String, Double)]? {

@@ -17,7 +17,7 @@ public struct TrainingSummary: Sendable {
     public var dataSkips: String
 }
 
-/// Runs a `PretrainingConfig`: stages in order, each with its recipe and data; AdamW with warm-up
+/// Runs a `PretrainingRun`: stages in order, each with its recipe and data; AdamW with warm-up
 /// and a cosine / linear / constant schedule over all stages; gradient accumulation and clipping;
 /// metrics appended to `OUTPUT/metrics.jsonl`; periodic evaluation; atomic checkpoints in
 /// `OUTPUT/checkpoints` (keep-last-N); what an interrupted save or prune left there is swept at
@@ -30,9 +30,15 @@ public struct TrainingSummary: Sendable {
 ///
 /// **Non-finite losses**: the step is skipped (no update) and reported; `max_bad_steps` in a row
 /// stop the run with the last good checkpoint left intact.
+///
+/// **Locked towers** (`lock:`, LiT) are frozen when the trainer is made: they get no gradients,
+/// the optimizer never holds them, and they stay as initialised (or as `init_from` loads them).
 public final class Trainer {
-    public let config: PretrainingConfig
+    public let pretrainingRun: PretrainingRun
+    /// The model's configuration, as `run.model` resolved it.
+    public let configuration: VLPModelConfiguration
     public let model: PretrainingModel
+    /// `run.device`, made `cuda:LOCAL_RANK` under a launcher.
     public let device: Device
     /// Called every `evaluation.every` steps and at the end; its numbers go to metrics.jsonl.
     public var evaluate: ((PretrainingModel, Int) throws -> [String: Double])?
@@ -51,13 +57,13 @@ public final class Trainer {
     /// Rank 0 writes checkpoints, metrics and logs; the others only train.
     public var isMain: Bool { rank == 0 }
 
-    public init(config: PretrainingConfig, device: Device = .cpu,
-                distributed: DistributedEnvironment? = nil) throws {
-        self.config = config
+    public init(_ run: PretrainingRun, distributed: DistributedEnvironment? = nil) throws {
+        self.pretrainingRun = run
+        configuration = try run.resolvedModel()
         let environment = try distributed ?? DistributedEnvironment.fromEnvironment()
         let distributed = environment.flatMap { $0.worldSize > 1 ? $0 : nil }
         // One GPU per rank, as under torchrun: cuda:LOCAL_RANK, reduced by NCCL.
-        var device = device
+        var device = run.device
         if case .cuda = device, let distributed { device = .cuda(distributed.localRank) }
         try device.checkAvailable()
         self.device = device
@@ -67,15 +73,32 @@ public final class Trainer {
         } else {
             (group, rank, worldSize) = (nil, 0, 1)
         }
-        manualSeed(config.seed)
-        model = try PretrainingModel(config.model)
+        manualSeed(run.seed)
+        model = try PretrainingModel(configuration)
+        try Self.lock(run.lock, of: model)
         try model.module.to(device)
     }
 
-    public var outputURL: URL { URL(fileURLWithPath: config.output) }
+    /// Freezes the parameters of the `towers` (LiT's locked image tower); an error for a model
+    /// without two towers.
+    static func lock(_ towers: Set<PretrainingRun.Tower>, of model: PretrainingModel) throws {
+        guard !towers.isEmpty else { return }
+        guard let pair = model.towers else {
+            throw ConfigError("lock: [\(towers.sorted().map(\.rawValue).joined(separator: ", "))] needs a model with an image and a text tower; the \(model.configuration.architecture) architecture has none")
+        }
+        for tower in towers.sorted() {
+            switch tower {
+            case .image: try pair.imageEncoder.freeze()
+            case .text: try pair.textEncoder.freeze()
+            }
+        }
+    }
+
+    public var outputURL: URL { URL(fileURLWithPath: pretrainingRun.outputFolder) }
     public var checkpointsURL: URL { outputURL.appendingPathComponent("checkpoints") }
 
     public func run(resume: Bool = false) throws -> TrainingSummary {
+        let run = pretrainingRun
         let started = Date()
         // The loader's workers need cores too: an intra-op thread that loses its core stalls
         // every parallel op at its barrier (measured on 2 cores with 2 workers and a build
@@ -83,7 +106,7 @@ public final class Trainer {
         // The caller's setting comes back when the run ends.
         let callerThreads = TorchThreads.intraOp
         if ProcessInfo.processInfo.environment["VLP_NUM_THREADS"] == nil {
-            TorchThreads.intraOp = max(1, ProcessInfo.processInfo.activeProcessorCount - config.workers)
+            TorchThreads.intraOp = max(1, ProcessInfo.processInfo.activeProcessorCount - run.workers)
         }
         defer { TorchThreads.intraOp = callerThreads }
         try AtomicFile.makeFolder(outputURL.path)
@@ -93,19 +116,21 @@ public final class Trainer {
                 log("removed \(swept.count) unfinished checkpoint folder(s) an interrupted run left in \(checkpointsURL.path): \(swept.joined(separator: ", "))")
             }
         }
-        let optimizer = AdamW(ParameterGroup.decayingMatricesOnly(model.module.namedParameters(), weightDecay: config.weightDecay),
-                              learningRate: config.learningRate, betas: config.betas, eps: config.eps, weightDecay: config.weightDecay)
-        let total = config.totalSteps
+        // Only trainable parameters: a locked tower's never reach the optimizer.
+        let settings = run.optimizer
+        let optimizer = AdamW(ParameterGroup.decayingMatricesOnly(model.module.namedParameters(), weightDecay: settings.weightDecay),
+                              learningRate: settings.learningRate, betas: settings.betas, eps: settings.eps, weightDecay: settings.weightDecay)
+        let total = run.totalSteps
         let schedule: LearningRateSchedule
-        switch config.schedule {
-        case "linear": schedule = LearningRateSchedules.warmupLinear(peak: config.learningRate, warmupSteps: config.warmupSteps, totalSteps: total)
-        case "constant": schedule = { [w = config.warmupSteps, lr = config.learningRate] step in step < w ? lr * Double(step + 1) / Double(w) : lr }
-        default: schedule = LearningRateSchedules.warmupCosine(peak: config.learningRate, warmupSteps: config.warmupSteps,
-                                                                totalSteps: total, minimum: config.minimumLearningRate)
+        switch run.schedule.shape {
+        case .linear: schedule = LearningRateSchedules.warmupLinear(peak: settings.learningRate, warmupSteps: run.warmupSteps, totalSteps: total)
+        case .constant: schedule = { [w = run.warmupSteps, lr = settings.learningRate] step in step < w ? lr * Double(step + 1) / Double(w) : lr }
+        case .cosine: schedule = LearningRateSchedules.warmupCosine(peak: settings.learningRate, warmupSteps: run.warmupSteps,
+                                                                     totalSteps: total, minimum: run.schedule.minimumLearningRate)
         }
 
-        var state = TrainerState(step: 0, stage: 0, stageStep: 0, loaderPosition: LoaderPosition(seed: config.seed), badSteps: 0,
-                                 seed: config.seed, worldSize: worldSize)
+        var state = TrainerState(step: 0, stage: 0, stageStep: 0, loaderPosition: LoaderPosition(seed: run.seed), badSteps: 0,
+                                 seed: run.seed, worldSize: worldSize)
         var resumedObjectives: [String: Tensor]?
         if resume, let latest = TrainingCheckpoint.latest(in: checkpointsURL, reporting: isMain ? log : { _ in }) {
             state = try TrainingCheckpoint.readState(latest.url)
@@ -121,7 +146,11 @@ public final class Trainer {
         } else if resume {
             log("no checkpoint in \(checkpointsURL.path); starting from step 0")
         }
-        if state.step == 0, let initFrom = config.initFrom {
+        if state.step == 0 {
+            // MERGE: each tower's initial real weights load here (`try model.loadInitialWeights(log: log)`),
+            // at step 0 only and before init_from, whose checkpoint then overrides them.
+        }
+        if state.step == 0, let initFrom = run.initFrom {
             let folder = try TrainingCheckpoint.resolve(initFrom)
             try TrainingCheckpoint.loadWeights(into: model.module, from: folder)
             log("initialised from \(folder.path)")
@@ -136,25 +165,25 @@ public final class Trainer {
         var skipped = 0
         var dataSkips = ""
 
-        // The stage of each step follows from the config, so a resumed run may also extend or
+        // The stage of each step follows from the run description, so a resumed run may also extend or
         // add stages; a loader position carries over only within its own stage.
         while let (stageIndex, stageStart) = stageOf(step: state.step) {
-            let stage = config.stages[stageIndex]
+            let stage = run.stages[stageIndex]
             let stageEnd = stageStart + stage.steps
             if stageIndex != state.stage {
                 state.stage = stageIndex
-                state.loaderPosition = LoaderPosition(seed: config.seed &+ UInt64(stageIndex))
+                state.loaderPosition = LoaderPosition(seed: run.seed &+ UInt64(stageIndex))
             }
-            let imageSize = config.model.vision.imageSize
-            let objectives = try PretrainingLoss(recipe: stage.recipe, model: model, queueCapacity: config.queueCapacity,
-                                                 patchMaskRatio: config.patchMaskRatio, teacherMomentum: config.teacherMomentum,
+            let imageSize = configuration.vision.imageSize
+            let objectives = try PretrainingLoss(recipe: stage.recipe, model: model, queueCapacity: run.distillation.queue,
+                                                 patchMaskRatio: run.distillation.patchMaskRatio, teacherMomentum: run.distillation.momentum,
                                                  gather: group.map { DistributedGather(group: $0) as FeatureGather } ?? LocalGather())
             if let resumedObjectives { try objectives.loadStateDict(resumedObjectives) }
             resumedObjectives = nil
             let masking = stage.recipe.uses(.mlm) || stage.recipe.uses(.fgd)
             let loader = try DataLoader(source: try TrainingData.source(stage.data, imageSize: imageSize),
                                         transform: try TrainingData.transform(stage.data, imageSize: imageSize, masking: masking),
-                                        options: .init(batchSize: config.batchSize, workers: config.workers,
+                                        options: .init(batchSize: run.batchSize, workers: run.workers,
                                                        assignment: try ShardAssignment(rank: rank, worldSize: worldSize), progress: false),
                                         startingAt: state.loaderPosition)
             defer { loader.stop() }
@@ -162,11 +191,11 @@ public final class Trainer {
             var windowStart = Date(), windowPairs = 0
             while state.step < stageEnd {
                 if let stop = stopAfterStep, state.step >= stop { return summary() }
-                manualSeed(Self.stepSeed(config.seed, state.step))
+                manualSeed(Self.stepSeed(run.seed, state.step))
                 optimizer.zeroGrad()
                 var values: [String: Double] = [:]
                 var finite = true
-                for micro in 0..<config.gradientAccumulation {
+                for micro in 0..<run.gradientAccumulation {
                     guard let batch = try loader.next() ?? loader.next() else {
                         throw TrainingStopped(message: "stage \(stage.name): the data gave no batch")
                     }
@@ -181,18 +210,18 @@ public final class Trainer {
                         if try flag.item() > 0 { current["loss"] = Double.nan }
                     }
                     guard current.values.allSatisfy({ $0.isFinite }) else { finite = false; values = current; break }
-                    let scaled = try terms.total * (1 / Double(config.gradientAccumulation))
-                    if let parallel, micro < config.gradientAccumulation - 1 {
+                    let scaled = try terms.total * (1 / Double(run.gradientAccumulation))
+                    if let parallel, micro < run.gradientAccumulation - 1 {
                         try parallel.withoutGradientSynchronization { try scaled.backward() }
                     } else {
                         try scaled.backward()
                     }
-                    for (k, v) in current { values[k, default: 0] += v / Double(config.gradientAccumulation) }
+                    for (k, v) in current { values[k, default: 0] += v / Double(run.gradientAccumulation) }
                 }
                 if finite { try parallel?.synchronizeGradients() }
                 let learningRate = schedule(state.step)
                 if finite {
-                    if config.clipNorm > 0 { try clipGradientNorm(model.module.parameters().filter(\.requiresGrad), maxNorm: config.clipNorm) }
+                    if settings.clipNorm > 0 { try clipGradientNorm(model.module.parameters().filter(\.requiresGrad), maxNorm: settings.clipNorm) }
                     optimizer.learningRate = learningRate
                     try optimizer.step()
                     try objectives.afterOptimizerStep(model)
@@ -203,7 +232,7 @@ public final class Trainer {
                     let terms = values.map { "\($0.key) \($0.value)" }.sorted().joined(separator: ", ")
                     log("step \(state.step + 1): non-finite loss (\(terms)); step skipped (\(state.badSteps) in a row)")
                     try metrics?.append(["step": state.step + 1, "skipped": true, "reason": "non-finite loss"])
-                    if state.badSteps >= config.maxBadSteps {
+                    if state.badSteps >= run.maxBadSteps {
                         let good = lastCheckpoint ?? TrainingCheckpoint.list(in: checkpointsURL).last?.url
                         throw TrainingStopped(message: "stopped: \(state.badSteps) non-finite losses in a row at step \(state.step + 1); the last good checkpoint is \(good?.path ?? "none (no checkpoint was written yet)")")
                     }
@@ -213,19 +242,19 @@ public final class Trainer {
                 state.loaderPosition = loader.position
                 onStep?(state.step, values)
                 if finite { lastValues = values }
-                if finite && (state.step % config.logEvery == 0 || state.step == stageEnd) {
+                if finite && (state.step % run.logEvery == 0 || state.step == stageEnd) {
                     let seconds = max(1e-9, Date().timeIntervalSince(windowStart))
                     let rate = Double(windowPairs) / seconds
                     var record: [String: Any] = ["step": state.step, "stage": stage.name, "lr": learningRate, "pairs_per_second": rate]
                     for (k, v) in values { record[k] = v }
                     try metrics?.append(record)
-                    let remaining = Double(total - state.step) * Double(config.batchSize * config.gradientAccumulation) / max(rate, 1e-9)
+                    let remaining = Double(total - state.step) * Double(run.batchSize * run.gradientAccumulation) / max(rate, 1e-9)
                     let terms = values.filter { $0.key != "loss" }.sorted { $0.key < $1.key }
                         .map { "\($0.key) \(String(format: "%.3f", $0.value))" }.joined(separator: " ")
                     log("[\(stage.name)] step \(state.step)/\(total)  loss \(String(format: "%.4f", values["loss"] ?? .nan)) (\(terms))  lr \(String(format: "%.2e", learningRate))  \(String(format: "%.0f", rate)) pairs/s  ETA \(Self.duration(remaining))")
                     windowStart = Date(); windowPairs = 0
                 }
-                if isMain, config.evaluationEvery > 0, state.step % config.evaluationEvery == 0 || state.step == total, let evaluate {
+                if isMain, run.evaluation.every > 0, state.step % run.evaluation.every == 0 || state.step == total, let evaluate {
                     model.module.eval()
                     let results = try withNoGrad { try evaluate(model, state.step) }
                     model.module.train()
@@ -233,15 +262,15 @@ public final class Trainer {
                     log("[eval] step \(state.step): " + results.sorted { $0.key < $1.key }.map { "\($0.key) \(String(format: "%.2f", $0.value))" }.joined(separator: "  "))
                 }
                 // No checkpoint during a run of non-finite losses: the last good one stays the latest.
-                if isMain, state.badSteps == 0, state.step % config.checkpointEvery == 0 || state.step == total {
+                if isMain, state.badSteps == 0, state.step % run.checkpointEvery == 0 || state.step == total {
                     state.contextLength = stage.data.contextLength
-                    let preprocessing = ModelPreprocessing.trained(configuration: config.model, tokenizer: .bertChinese,
+                    let preprocessing = ModelPreprocessing.trained(configuration: configuration, tokenizer: stage.data.tokenizer,
                                                                    contextLength: stage.data.contextLength)
                     lastCheckpoint = try TrainingCheckpoint.save(in: checkpointsURL, state: state, model: model.module,
-                                                                 configuration: config.model,
-                                                                 bundle: (preprocessing, URL(fileURLWithPath: stage.data.vocabulary)),
+                                                                 configuration: configuration,
+                                                                 bundle: (preprocessing, URL(fileURLWithPath: stage.data.vocabularyFile)),
                                                                  optimizer: optimizer,
-                                                                 objectives: objectives.stateDict(), keep: config.keepCheckpoints)
+                                                                 objectives: objectives.stateDict(), keep: run.checkpoints.keep)
                 }
             }
             dataSkips = loader.report.description
@@ -258,7 +287,7 @@ public final class Trainer {
     /// The stage that step `step` (0-based) belongs to and the stage's first step; nil past the end.
     func stageOf(step: Int) -> (index: Int, start: Int)? {
         var start = 0
-        for (index, stage) in config.stages.enumerated() {
+        for (index, stage) in pretrainingRun.stages.enumerated() {
             if step < start + stage.steps { return (index, start) }
             start += stage.steps
         }

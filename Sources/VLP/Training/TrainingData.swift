@@ -1,52 +1,88 @@
 import Foundation
 
-/// Turns a `data:` section into what the loader needs: the samples' source, and the transform
-/// that tokenizes (and masks) texts and prepares images at the model's size.
+/// Turns a `TrainingDataDescription` into what the loader needs: the samples' source, and the
+/// transform that tokenizes (and masks) texts and prepares images at the model's size.
 public enum TrainingData {
-    /// The samples of a built-in Scenes section, rendered at `imageSize`; nil for datasets on disk.
-    public static func scenesSamples(_ config: TrainingDataConfig, imageSize: Int) throws -> [Sample]? {
-        guard case .scenes(let size, let seed, let languages, let set, let split) = config.source else { return nil }
+    /// The samples of a built-in Scenes section, rendered at `imageSize`; nil for data on disk.
+    public static func scenesSamples(_ data: TrainingDataDescription, imageSize: Int) throws -> [Sample]? {
+        guard case .scenes(let size, let seed, let languages, let set, let split) = data.source else { return nil }
         let corpus = try ScenesCorpus(seed: seed, imageSize: max(16, imageSize), languages: languages)
-        guard let scenesSet = ScenesSet(rawValue: set), let dataSplit = DataSplit(rawValue: split) else {
-            throw ConfigError("data: unknown scenes set \(set) or split \(split)")
-        }
-        return corpus.samples(scenesSet, count: size, split: dataSplit)
+        return corpus.samples(set, count: size, split: split)
     }
 
-    public static func source(_ config: TrainingDataConfig, imageSize: Int) throws -> DataSource {
-        if let samples = try scenesSamples(config, imageSize: imageSize) {
+    public static func source(_ data: TrainingDataDescription, imageSize: Int) throws -> DataSource {
+        switch data.source {
+        case .scenes:
+            guard let samples = try scenesSamples(data, imageSize: imageSize) else { throw ConfigError("data: not a scenes source") }
             return try DataSource.samples(samples, perUnit: 256)
+        case .dataset(let path, let format, let split, _):
+            return try DataSource.dataset(at: path, format: format, part: split)
+        case .labelledImages(let path, let format, let split, let prompts, let classes):
+            // Opened once here so that a wrong path, split or class list fails before training starts.
+            _ = try labelledImages(path: path, format: format, split: split, prompts: prompts, classes: classes)
+            return try DataSource(units: [path]) { unit in
+                try labelledImages(path: unit, format: format, split: split, prompts: prompts, classes: classes)
+            }
         }
-        guard case .dataset(let path, let format, let split) = config.source else { throw ConfigError("data: no source") }
-        return try DataSource.dataset(at: path, format: format.flatMap(DatasetFormat.init(rawValue:)), part: split)
     }
 
-    public static func tokenizer(_ config: TrainingDataConfig) throws -> BertTokenizer {
-        do { return try BertTokenizer(vocabularyFile: config.vocabulary) } catch {
-            throw ConfigError("data.vocabulary: \(error) (the project's vocabulary comes with `make assets`)")
+    /// The samples of a labelled image set with captions from the class-prompt templates.
+    public static func labelledImages(path: String, format: DatasetFormat?, split: String?, prompts: PromptTemplates,
+                                      classes: ClassNames?) throws -> PromptedLabelReader {
+        let part = try DatasetFormat.openPart(path, format: format, part: split)
+        let names: ClassNames
+        if let classes {
+            names = classes
+        } else if let folders = part.reader as? ImageFolderLabels.Reader {
+            // One folder per class: its name serves in every language the templates have.
+            names = ClassNames(byLanguage: Dictionary(uniqueKeysWithValues: prompts.byLanguage.keys.map { ($0, folders.classNames) }))
+        } else {
+            throw ConfigError("data.classes: the labels of \(path) are numbers; name the classes (classes: {en: [NAME, …], zh: […]} in label order, or classes: fashion-mnist)")
+        }
+        return PromptedLabelReader(part.reader, classNames: names, templates: prompts)
+    }
+
+    /// The run's tokenizer (`data.tokenizer` reading `data.vocabulary`).
+    public static func tokenizer(_ data: TrainingDataDescription) throws -> any TextTokenizer {
+        do { return try data.tokenizer.load(file: data.vocabularyFile) } catch {
+            throw ConfigError("data.vocabulary: \(error) (the project's vocabularies come with `make assets`)")
+        }
+    }
+
+    /// The run's tokenizer as a BERT tokenizer (masking and evaluation sets need its `[MASK]`
+    /// and padding ids); an error naming the kind for CLIP's BPE.
+    public static func bertTokenizer(_ data: TrainingDataDescription) throws -> BertTokenizer {
+        do { return try data.tokenizer.loadBert(file: data.vocabularyFile) } catch {
+            throw ConfigError("data.tokenizer \(data.tokenizer.rawValue), vocabulary \(data.vocabularyFile): \(error) (the project's vocabularies come with `make assets`)")
         }
     }
 
     /// How evaluation during training prepares inputs: the run's tokenizer and context length,
     /// CLIP's evaluation preprocessing at the model's size — what the checkpoint bundle records.
-    public static func inputs(_ config: TrainingDataConfig, imageSize: Int) throws -> InputPipeline {
-        InputPipeline(tokenizer: try tokenizer(config), contextLength: config.contextLength,
+    public static func inputs(_ data: TrainingDataDescription, imageSize: Int) throws -> InputPipeline {
+        InputPipeline(tokenizer: try tokenizer(data), contextLength: data.contextLength,
                       images: try ImagePipeline.clipEvaluation(size: imageSize), imageSize: imageSize)
     }
 
     /// Images resized and centre-cropped (or randomly resized-cropped with `augment`) to the
     /// model's size with CLIP normalisation; texts tokenized to `context_length`, masked for MLM
     /// when `masking` is on. `evaluation` takes each sample's first positive text.
-    public static func transform(_ config: TrainingDataConfig, imageSize: Int, masking: Bool,
+    public static func transform(_ data: TrainingDataDescription, imageSize: Int, masking: Bool,
                                  evaluation: Bool = false) throws -> SampleTransform {
-        let tokenizer = try tokenizer(config)
-        let image = config.augment && !evaluation ? try ImagePipeline.clipTraining(size: imageSize)
-                                                  : try ImagePipeline.clipEvaluation(size: imageSize)
-        let masker = masking ? SampleTransform.Masking(masker: try TokenMasker(tokenizer: tokenizer, ratio: config.maskRatio)) : nil
+        let image = data.augment && !evaluation ? try ImagePipeline.clipTraining(size: imageSize)
+                                                : try ImagePipeline.clipEvaluation(size: imageSize)
+        let tokenizer: any TextTokenizer
+        var masker: SampleTransform.Masking?
+        if masking {
+            let bert = try bertTokenizer(data)
+            (tokenizer, masker) = (bert, SampleTransform.Masking(masker: try TokenMasker(tokenizer: bert, ratio: data.maskRatio)))
+        } else {
+            tokenizer = try self.tokenizer(data)
+        }
         let text = try SampleTransform.TextOptions(
-            tokenizer: tokenizer, contextLength: config.contextLength, choice: evaluation ? .firstPositive : .randomPositive,
-            kinds: config.textKinds.map { Set($0.compactMap(TextKind.init(rawValue:))) },
-            languages: config.languages.map(Set.init), masking: masker, includesNegatives: config.includeNegatives)
+            tokenizer: tokenizer, contextLength: data.contextLength, choice: evaluation ? .firstPositive : .randomPositive,
+            kinds: data.textKinds.map(Set.init), languages: data.languageFilter.map(Set.init), masking: masker,
+            includesNegatives: data.includeNegatives)
         return SampleTransform(image: image, text: text)
     }
 }

@@ -50,8 +50,8 @@ final class ChineseCLIPTests: XCTestCase {
         }
         XCTAssertEqual(try DatasetFormat.openPart(folder, part: "valid").reader.readAll().count, 2)
 
-        let config = try TrainingDataConfig(ConfigReader(yaml: "{path: \"\(folder)\", split: train}", source: "test"))
-        XCTAssertEqual(config.source, .dataset(path: folder, format: nil, split: "train"))
+        let config = try TrainingDataDescription(ConfigReader(yaml: "{path: \"\(folder)\", split: train}", source: "test"))
+        XCTAssertEqual(config.source, .dataset(path: folder, format: nil, split: "train", languages: nil))
         let source = try TrainingData.source(config, imageSize: 8)
         XCTAssertEqual(source.units.count, 1)
         XCTAssertEqual(try source.open(source.units[0]).readAll().map(\.id), ["s0", "s1", "s2"])

@@ -10,14 +10,14 @@ final class ModelBundleTests: XCTestCase {
     static let texts = ["红色的圆形在蓝色方块的左边", "a small green triangle above a yellow square"]
 
     /// Trains a tiny dual encoder two steps into `root/run`; returns the trainer and its data section.
-    func trainTinyRun(in root: URL) throws -> (Trainer, TrainingDataConfig) {
-        let yaml = tinyPretrainingYAML(output: root.appendingPathComponent("run").path, steps: 2, recipe: "align",
-                                       model: "r2d2-tiny-dual", checkpointEvery: 2)
-        let config = try PretrainingConfig(yaml: yaml, source: "bundle-test.yaml")
-        let trainer = try Trainer(config: config)
+    func trainTinyRun(in root: URL) throws -> (Trainer, TrainingDataDescription) {
+        var data = TrainingDataDescription.scenes(size: 120, seed: 3)
+        data.contextLength = 16
+        let trainer = try Trainer(PretrainingRun(model: .named("r2d2-tiny-dual"), recipe: .align, data: data, steps: 2, batchSize: 8,
+                                                 seed: 5, output: root.appendingPathComponent("run").path))
         trainer.log = { _ in }
         _ = try trainer.run()
-        return (trainer, config.stages[0].data)
+        return (trainer, data)
     }
 
     /// Two rendered scenes of different sizes as PNG files (the pipeline resizes and crops them).
@@ -58,7 +58,7 @@ final class ModelBundleTests: XCTestCase {
         let folder = try TrainingCheckpoint.resolve(root.appendingPathComponent("run").path)
         XCTAssertTrue(FileManager.default.fileExists(atPath: folder.appendingPathComponent(ModelBundle.preprocessingFile).path))
         XCTAssertEqual(try Data(contentsOf: folder.appendingPathComponent("tokenizer/vocab.txt")),
-                       try Data(contentsOf: URL(fileURLWithPath: data.vocabulary)), "the vocabulary is copied into the bundle")
+                       try Data(contentsOf: URL(fileURLWithPath: data.vocabularyFile)), "the vocabulary is copied into the bundle")
 
         // Another process, in an empty folder: no assets/ to fall back on.
         let elsewhere = root.appendingPathComponent("elsewhere")

@@ -50,9 +50,9 @@ final class CheckpointFolderTests: XCTestCase {
     func testLeftoversOfAnInterruptedSaveAndPruneAreSweptAndReported() throws {
         let root = try temporaryFolder("ckpt-sweep")
         defer { try? FileManager.default.removeItem(at: root) }
-        let config = try PretrainingConfig(yaml: tinyPretrainingYAML(output: root.path, steps: 6, recipe: "prd2", model: "r2d2-tiny-dual",
+        let config = try PretrainingRun(yaml: tinyPretrainingYAML(output: root.path, steps: 6, recipe: "prd2", model: "r2d2-tiny-dual",
                                                                      checkpointEvery: 2))
-        let first = try Trainer(config: config)
+        let first = try Trainer(config)
         first.log = { _ in }
         first.stopAfterStep = 4
         _ = try first.run()
@@ -74,7 +74,7 @@ final class CheckpointFolderTests: XCTestCase {
         XCTAssertTrue(TrainingCheckpoint.isCheckpoint(root.path))
         XCTAssertEqual(try TrainingCheckpoint.configuration(root.path).architecture, "dual_encoder")
 
-        let resumed = try Trainer(config: config)
+        let resumed = try Trainer(config)
         var lines: [String] = []
         resumed.log = { lines.append($0) }
         _ = try resumed.run(resume: true)

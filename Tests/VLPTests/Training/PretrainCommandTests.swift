@@ -100,6 +100,11 @@ final class PretrainCommandTests: XCTestCase {
         XCTAssertEqual(Set(metrics.compactMap { $0["step"] as? Int }), [1, 2])
         XCTAssertNotNil(metrics.last?["fgr"] as? Double)
         XCTAssertNil(metrics.last?["mlm"])
+        // The run it made is recorded as YAML that reads back: R2D2 ranks with its cross encoders (GCPR + FGR).
+        let recorded = try PretrainingRun.load(contentsOf: root.appendingPathComponent("tuned/finetune.yaml"))
+        XCTAssertEqual(recorded.stages[0].recipe.weights, [.gcpr: 1, .fgr: 1])
+        XCTAssertEqual(recorded.initFrom, root.appendingPathComponent("pre").path)
+        XCTAssertEqual(recorded.stages[0].data.source, .scenes(size: 5000, seed: 7, languages: ["zh", "en"], set: .icr, split: .train))
         // Matching: the match heads on ICM's labelled pairs (negatives included).
         let matching = try runVLP(["finetune", "matching", "--checkpoint", root.appendingPathComponent("pre").path, "--data", "scenes:icm:train",
                                    "--steps", "2", "--batch-size", "8", "--output", root.appendingPathComponent("matched").path])
@@ -107,6 +112,16 @@ final class PretrainCommandTests: XCTestCase {
         let matchMetrics = try MetricsLog.read(root.appendingPathComponent("matched/metrics.jsonl"))
         XCTAssertNotNil(matchMetrics.last?["match"] as? Double, "\(matchMetrics)")
         XCTAssertNil(matchMetrics.last?["gcpr"])
+        XCTAssertTrue(try PretrainingRun.load(contentsOf: root.appendingPathComponent("matched/finetune.yaml")).stages[0].data.includeNegatives)
+        // A bad scenes set or format is refused before any work, naming the allowed values.
+        let badSet = try runVLP(["finetune", "retrieval", "--checkpoint", root.appendingPathComponent("pre").path, "--data", "scenes:icx:train",
+                                 "--output", root.appendingPathComponent("t3").path])
+        XCTAssertNotEqual(badSet.status, 0)
+        XCTAssertTrue(badSet.errors.contains("icx") && badSet.errors.contains("pretrain, icm, iqm, icr, iqr"), badSet.errors)
+        let badFormat = try runVLP(["finetune", "retrieval", "--checkpoint", root.appendingPathComponent("pre").path, "--data", "x",
+                                    "--format", "jsonll", "--output", root.appendingPathComponent("t4").path])
+        XCTAssertNotEqual(badFormat.status, 0)
+        XCTAssertTrue(badFormat.errors.contains("jsonll") && badFormat.errors.contains("jsonl"), badFormat.errors)
         // Starting weights are the pretrained ones: a missing checkpoint is an error, not a silent fresh start.
         let missing = try runVLP(["finetune", "retrieval", "--checkpoint", root.appendingPathComponent("nope").path, "--data", "scenes:icr:train",
                                   "--output", root.appendingPathComponent("t2").path])

@@ -29,10 +29,10 @@ func temporaryFolder(_ name: String) throws -> URL {
     return url
 }
 
-final class PretrainingConfigTests: XCTestCase {
+final class PretrainingRunYAMLTests: XCTestCase {
     func testReadsAFullConfig() throws {
-        let config = try PretrainingConfig(yaml: tinyPretrainingYAML(output: "/tmp/x", extra: "gradient_accumulation: 2"))
-        XCTAssertEqual(config.model.architecture, "r2d2")
+        let config = try PretrainingRun(yaml: tinyPretrainingYAML(output: "/tmp/x", extra: "gradient_accumulation: 2"))
+        XCTAssertEqual(try config.model.resolve().architecture, "r2d2")
         XCTAssertEqual(config.stages.count, 1)
         XCTAssertEqual(config.stages[0].recipe, .r2d2)
         XCTAssertEqual(config.totalSteps, 6)
@@ -46,17 +46,17 @@ final class PretrainingConfigTests: XCTestCase {
         let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".yaml") }
         XCTAssertGreaterThanOrEqual(files.count, 3)
         for file in files {
-            let config = try PretrainingConfig.load(contentsOf: folder.appendingPathComponent(file))
+            let config = try PretrainingRun.load(contentsOf: folder.appendingPathComponent(file))
             XCTAssertGreaterThan(config.totalSteps, 0, file)
         }
-        let imagebert = try PretrainingConfig.load(contentsOf: folder.appendingPathComponent("imagebert-tiny.yaml"))
+        let imagebert = try PretrainingRun.load(contentsOf: folder.appendingPathComponent("imagebert-tiny.yaml"))
         XCTAssertEqual(imagebert.stages.map(\.name), ["weak", "clean"])
-        XCTAssertEqual(imagebert.stages[1].data.textKinds, ["title"])
+        XCTAssertEqual(imagebert.stages[1].data.textKinds, [.title])
     }
 
     func testBadConfigsNameTheKeyAndTheAllowedValues() {
         func error(_ yaml: String) -> String {
-            do { _ = try PretrainingConfig(yaml: yaml, source: "run.yaml"); return "no error" } catch { return "\(error)" }
+            do { _ = try PretrainingRun(yaml: yaml, source: "run.yaml"); return "no error" } catch { return "\(error)" }
         }
         let unknown = error(tinyPretrainingYAML(output: "/tmp/x", extra: "optimiser: {lr: 1}"))
         XCTAssertTrue(unknown.contains("unknown key \"optimiser\"") && unknown.contains("allowed here:") && unknown.contains("optimizer"), unknown)
@@ -83,7 +83,7 @@ final class PretrainingConfigTests: XCTestCase {
     /// path and both lines, in any mapping.
     func testDuplicateKeysAreErrors() {
         func error(_ yaml: String) -> String {
-            do { _ = try PretrainingConfig(yaml: yaml, source: "run.yaml"); return "no error" } catch { return "\(error)" }
+            do { _ = try PretrainingRun(yaml: yaml, source: "run.yaml"); return "no error" } catch { return "\(error)" }
         }
         let top = error(tinyPretrainingYAML(output: "/tmp/x", extra: "steps: 60"))
         XCTAssertEqual(top, "run.yaml: duplicate key \"steps\" on line 13 (first on line 4); give each key once")
@@ -102,8 +102,8 @@ final class TrainerTests: XCTestCase {
         let root = try temporaryFolder("resume")
         defer { try? FileManager.default.removeItem(at: root) }
         func run(_ name: String, stopAfter: Int?, resume: Bool, losses: inout [Int: [String: Double]]) throws {
-            let config = try PretrainingConfig(yaml: tinyPretrainingYAML(output: root.appendingPathComponent(name).path))
-            let trainer = try Trainer(config: config)
+            let config = try PretrainingRun(yaml: tinyPretrainingYAML(output: root.appendingPathComponent(name).path))
+            let trainer = try Trainer(config)
             trainer.log = { _ in }
             trainer.stopAfterStep = stopAfter
             var seen: [Int: [String: Double]] = [:]
@@ -140,9 +140,9 @@ final class TrainerTests: XCTestCase {
     func testNonFiniteLossesAreSkippedThenStopTheRun() throws {
         let root = try temporaryFolder("nan")
         defer { try? FileManager.default.removeItem(at: root) }
-        let config = try PretrainingConfig(yaml: tinyPretrainingYAML(output: root.path, steps: 8, recipe: "prd2", model: "r2d2-tiny-dual",
+        let config = try PretrainingRun(yaml: tinyPretrainingYAML(output: root.path, steps: 8, recipe: "prd2", model: "r2d2-tiny-dual",
                                                                      checkpointEvery: 2, extra: "max_bad_steps: 2"))
-        let trainer = try Trainer(config: config)
+        let trainer = try Trainer(config)
         var lines: [String] = []
         trainer.log = { lines.append($0) }
         trainer.onStep = { step, _ in
@@ -168,8 +168,8 @@ final class MatchingBatchTests: XCTestCase {
     /// A matching set read with negatives gives batches with 0/1 labels and keeps its negative
     /// pairs; without, the negative pairs are skipped (no positive text) and there are no 0 labels.
     func testMatchingBatchesCarryLabels() throws {
-        var config = TrainingDataConfig(source: .scenes(size: 80, seed: 2, languages: ["en"], set: "icm", split: "train"), contextLength: 16)
-        func labels(_ config: TrainingDataConfig) throws -> [Int64] {
+        var config = TrainingDataDescription(source: .scenes(size: 80, seed: 2, languages: ["en"], set: .icm, split: .train), contextLength: 16)
+        func labels(_ config: TrainingDataDescription) throws -> [Int64] {
             let loader = try DataLoader(source: TrainingData.source(config, imageSize: 32),
                                         transform: TrainingData.transform(config, imageSize: 32, masking: false),
                                         options: .init(batchSize: 8, workers: 1, shuffle: false, dropLast: false, progress: false),

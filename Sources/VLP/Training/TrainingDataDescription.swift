@@ -1,0 +1,91 @@
+import Foundation
+
+/// Where a run's samples come from and how they become tensors (a run's `data:` section).
+///
+/// Built with the factories, whose arguments carry the defaults (`.scenes(size: 800)`,
+/// `.dataset(path: "zero/")`, `.labelledImages(path: IDXLabels.fashionMNISTFolder, …)`);
+/// the text settings (`contextLength`, `tokenizer`, …) are properties with their defaults in
+/// `init`. The YAML decoder starts from these same values, so each default is written once.
+public struct TrainingDataDescription: Equatable, Sendable {
+    public enum Source: Equatable, Sendable {
+        /// The built-in Scenes corpus: `size` items (80% train), generated in memory.
+        case scenes(size: Int, seed: UInt64, languages: [String], set: ScenesSet, split: DataSplit)
+        /// A dataset on disk in a format `DatasetFormat` reads (nil: detected); `split` names
+        /// one of its parts (needed when it holds several, e.g. a Chinese-CLIP folder's train /
+        /// valid / test; part names are the dataset's own, such as `t10k` or `pretrain/valid`,
+        /// so they stay text). `languages` keeps only texts in those languages (nil: all).
+        case dataset(path: String, format: DatasetFormat?, split: String?, languages: [String]?)
+        /// A labelled image set (idx files or one folder per class) whose samples gain one
+        /// caption per template and language with their class name put in (`PromptedLabelReader`).
+        /// `classes` nil: an image folder's own folder names, in every language of `prompts`.
+        case labelledImages(path: String, format: DatasetFormat?, split: String?, prompts: PromptTemplates, classes: ClassNames?)
+    }
+
+    public var source: Source
+    /// Token positions per text, special tokens included.
+    public var contextLength: Int
+    /// Allowed text kinds (nil: all positives).
+    public var textKinds: [TextKind]?
+    /// Fraction of tokens masked for MLM / FgD / ET.
+    public var maskRatio: Double
+    /// How texts become tokens.
+    public var tokenizer: TokenizerKind
+    /// The tokenizer's vocabulary (or merges) file; nil: the kind's `defaultFile`.
+    public var vocabulary: String?
+    /// Random resized crops (0.9–1 scale) instead of resize + centre crop.
+    public var augment: Bool
+    /// Hard-negative texts are candidates too (matching sets, with their 0/1 labels).
+    public var includeNegatives: Bool
+
+    public init(source: Source, contextLength: Int = 32, textKinds: [TextKind]? = nil, maskRatio: Double = 0.15,
+                tokenizer: TokenizerKind = .bertChinese, vocabulary: String? = nil, augment: Bool = false,
+                includeNegatives: Bool = false) {
+        self.source = source
+        self.contextLength = contextLength
+        self.textKinds = textKinds
+        self.maskRatio = maskRatio
+        self.tokenizer = tokenizer
+        self.vocabulary = vocabulary
+        self.augment = augment
+        self.includeNegatives = includeNegatives
+    }
+
+    /// The built-in Scenes corpus (`ScenesCorpus`).
+    public static func scenes(size: Int = 1000, seed: UInt64 = 7, languages: [String] = ["zh", "en"],
+                              set: ScenesSet = .pretrain, split: DataSplit = .train) -> TrainingDataDescription {
+        TrainingDataDescription(source: .scenes(size: size, seed: seed, languages: languages, set: set, split: split))
+    }
+
+    /// A dataset on disk (`DatasetFormat.open`).
+    public static func dataset(path: String, format: DatasetFormat? = nil, split: String? = nil,
+                               languages: [String]? = nil) -> TrainingDataDescription {
+        TrainingDataDescription(source: .dataset(path: path, format: format, split: split, languages: languages))
+    }
+
+    /// A labelled image set turned into captions by class-prompt templates.
+    public static func labelledImages(path: String, format: DatasetFormat? = nil, split: String? = nil,
+                                      prompts: PromptTemplates = .standard, classes: ClassNames? = nil) -> TrainingDataDescription {
+        TrainingDataDescription(source: .labelledImages(path: path, format: format, split: split, prompts: prompts, classes: classes))
+    }
+
+    /// The formats a labelled image set can be read from.
+    public static let labelledImageFormats: [DatasetFormat] = [.idx, .imagefolder]
+
+    /// The vocabulary file the tokenizer reads.
+    public var vocabularyFile: String { vocabulary ?? tokenizer.defaultFile }
+
+    /// The languages texts are kept in (nil: all).
+    public var languageFilter: [String]? {
+        if case .dataset(_, _, _, let languages) = source { return languages }
+        return nil
+    }
+
+    /// A short name for reports: `scenes-icr-test`, `fashion-mnist:t10k`.
+    public var name: String {
+        switch source {
+        case .scenes(_, _, _, let set, let split): return "scenes-\(set.rawValue)-\(split.rawValue)"
+        case .dataset(let path, _, let split, _), .labelledImages(let path, _, let split, _, _):
+            return URL(fileURLWithPath: path).lastPathComponent + (split.map { ":" + $0 } ?? "")
+        }
+    }
+}
