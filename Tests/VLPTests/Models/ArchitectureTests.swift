@@ -103,7 +103,7 @@ enum TinyModels {
     }
 }
 
-final class ArchitectureTests: XCTestCase {
+final class ArchitectureTests: TorchTestCase {
     func testDualEncoderShapesAndNormalisedFeatures() throws {
         let model = try DualEncoder(TinyModels.configuration(.dualEncoder))
         let inputs = try TinyModels.inputs(count: 3, seed: 1)

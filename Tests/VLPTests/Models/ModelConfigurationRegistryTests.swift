@@ -3,7 +3,7 @@ import Torch
 import XCTest
 @testable import VLP
 
-final class ModelConfigurationRegistryTests: XCTestCase {
+final class ModelConfigurationRegistryTests: TorchTestCase {
     func testListsTheShippedConfigurations() {
         let names = ModelConfigurationRegistry.list()
         for name in ["r2d2-tiny", "r2d2-vit-b16-roberta-base", "r2d2-vit-l14-roberta-large"] {

@@ -6,7 +6,7 @@ import XCTest
 /// Checkpoint folders are whole or out of sight: saves stage and rename, prunes rename before
 /// deleting, leftovers are swept at the next start, and a `step-*` folder that lacks a file is
 /// skipped and reported wherever the latest checkpoint is looked up.
-final class CheckpointFolderTests: XCTestCase {
+final class CheckpointFolderTests: TorchTestCase {
     func names(_ folder: URL) throws -> [String] {
         try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted()
     }

@@ -29,7 +29,7 @@ func temporaryFolder(_ name: String) throws -> URL {
     return url
 }
 
-final class PretrainingConfigTests: XCTestCase {
+final class PretrainingConfigTests: TorchTestCase {
     func testReadsAFullConfig() throws {
         let config = try PretrainingConfig(yaml: tinyPretrainingYAML(output: "/tmp/x", extra: "gradient_accumulation: 2"))
         XCTAssertEqual(config.model.architecture, "r2d2")
@@ -95,7 +95,7 @@ final class PretrainingConfigTests: XCTestCase {
     }
 }
 
-final class TrainerTests: XCTestCase {
+final class TrainerTests: TorchTestCase {
     /// A run stopped after step 3 and resumed from its checkpoint follows the uninterrupted run's
     /// loss curve exactly (model, optimizer, schedule, teacher, queue, data position, RNG).
     func testResumedRunFollowsTheSameLossCurve() throws {
@@ -164,7 +164,7 @@ final class TrainerTests: XCTestCase {
     }
 }
 
-final class MatchingBatchTests: XCTestCase {
+final class MatchingBatchTests: TorchTestCase {
     /// A matching set read with negatives gives batches with 0/1 labels and keeps its negative
     /// pairs; without, the negative pairs are skipped (no positive text) and there are no 0 labels.
     func testMatchingBatchesCarryLabels() throws {
