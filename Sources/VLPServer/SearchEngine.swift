@@ -29,7 +29,7 @@ public final class SearchEngine: @unchecked Sendable {
         }
         self.index = index
         self.embedder = embedder
-        reranker = try? SearchReranker(embedder)
+        reranker = SearchReranker(embedder)
         batcher = SearchBatcher(limits: batching) { [weak self] queries in
             guard let self else { return queries.map { _ in .failure(CancellationError()) } }
             return self.queue.sync { self.answer(queries) }

@@ -5,16 +5,16 @@ import VLP
 /// R2D2's second stage applied to search results (DESIGN.md §1, two-stage retrieval): the two
 /// cross encoders score the query against each of the first stage's candidates, and the
 /// candidates are re-ordered by similarity + the mean match probability of the two heads — the
-/// score `vlp evaluate retrieval --rerank-top-k` ranks by. Only R2D2 has cross encoders.
+/// score `vlp evaluate retrieval --rerank-top-k` ranks by. Only a model with a pair scorer
+/// (R2D2's cross encoders) re-ranks.
 struct SearchReranker {
-    let model: R2D2
+    let scorer: any PairScorer
     let embedder: TowerEmbedder
 
-    init(_ embedder: TowerEmbedder) throws {
-        guard case .r2d2(let model) = embedder.model else {
-            throw SearchIndexError.invalidQuery("re-ranking needs R2D2's cross encoders; this checkpoint's model has none")
-        }
-        self.model = model
+    /// nil when the model has no pair scorer (a dual encoder): search then keeps the first stage's order.
+    init?(_ embedder: TowerEmbedder) {
+        guard let scorer = embedder.model.pairScorer else { return nil }
+        self.scorer = scorer
         self.embedder = embedder
     }
 
@@ -56,7 +56,7 @@ struct SearchReranker {
     }
 
     private func match(textStates: Tensor, textMask: Tensor, imageStates: Tensor) throws -> [Float] {
-        try model.scorePairs(textStates: textStates.contiguous(), textMask: textMask.contiguous(), imageStates: imageStates.contiguous())
+        try scorer.scorePairs(textStates: textStates.contiguous(), textMask: textMask.contiguous(), imageStates: imageStates.contiguous())
             .matchProbability().to(.float32, device: .cpu).floats()
     }
 

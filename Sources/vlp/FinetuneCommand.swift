@@ -49,7 +49,7 @@ struct FinetuneCommand: ParsableCommand {
         // The architecture decides the objectives; the weights are loaded once, by the trainer (init_from).
         let configFile = try TrainingCheckpoint.resolve(checkpoint).appendingPathComponent(TrainingCheckpoint.configFile)
         let weights: String
-        switch (task, try TrainingCheckpoint.configuration(checkpoint).kind) {
+        switch (task, try TrainingCheckpoint.configuration(checkpoint).architecture) {
         case (.retrieval, .r2d2): weights = "{gcpr: 1, fgr: 1}"
         case (.retrieval, .dualEncoder): weights = "{gcpr: 1}"
         case (.retrieval, .singleStream): weights = "{itm: 1}"

@@ -215,7 +215,7 @@ public struct PretrainingConfig: Sendable {
         patchMaskRatio = try distillation?.double("patch_mask_ratio", default: 0.3, range: 0...0.95) ?? 0.3
         initFrom = try r.string("init_from")
         for stage in stages {
-            do { try PretrainingModel.checkSupport(architecture: try model.kind, recipe: stage.recipe, objectClasses: model.singleStream?.objectClasses ?? 0) } catch {
+            do { try PretrainingModel.checkSupport(configuration: model, recipe: stage.recipe) } catch {
                 throw ConfigError("\(source): stage \"\(stage.name)\": \(error)")
             }
         }

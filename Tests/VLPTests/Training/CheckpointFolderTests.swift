@@ -72,7 +72,7 @@ final class CheckpointFolderTests: TorchTestCase {
         XCTAssertEqual(try TrainingCheckpoint.resolve(root.path, reporting: { reports.append($0) }).lastPathComponent, "step-000002")
         XCTAssertEqual(reports, ["\(folder.path)/step-000004: not a whole checkpoint (missing objectives.safetensors); ignored"])
         XCTAssertTrue(TrainingCheckpoint.isCheckpoint(root.path))
-        XCTAssertEqual(try TrainingCheckpoint.configuration(root.path).architecture, "dual_encoder")
+        XCTAssertEqual(try TrainingCheckpoint.configuration(root.path).architecture.rawValue, "dual_encoder")
 
         let resumed = try Trainer(config: config)
         var lines: [String] = []

@@ -32,7 +32,7 @@ func temporaryFolder(_ name: String) throws -> URL {
 final class PretrainingConfigTests: TorchTestCase {
     func testReadsAFullConfig() throws {
         let config = try PretrainingConfig(yaml: tinyPretrainingYAML(output: "/tmp/x", extra: "gradient_accumulation: 2"))
-        XCTAssertEqual(config.model.architecture, "r2d2")
+        XCTAssertEqual(config.model.architecture.rawValue, "r2d2")
         XCTAssertEqual(config.stages.count, 1)
         XCTAssertEqual(config.stages[0].recipe, .r2d2)
         XCTAssertEqual(config.totalSteps, 6)
@@ -132,7 +132,7 @@ final class TrainerTests: TorchTestCase {
         XCTAssertFalse(names.contains { $0.hasPrefix(".tmp") }, "\(names)")
         // The checkpoint loads as a model on its own.
         let model = try TrainingCheckpoint.loadModel(root.appendingPathComponent("cut").path)
-        XCTAssertEqual(model.configuration.architecture, "r2d2")
+        XCTAssertEqual(model.configuration.architecture.rawValue, "r2d2")
     }
 
     /// Weights that blow up give non-finite losses: those steps are skipped and reported, and
