@@ -1,6 +1,10 @@
 // Benchmarks, outside the test suite: `swift run -c release vlp-bench NAME`.
 // Each prints ratios against a peer measured in the same run (DESIGN.md §5).
 import Foundation
+import Torch
+
+// The settings `vlp` runs with (threads, flush-denormals), before any tensor exists.
+TorchThreads.configureDefaults()
 
 let benchmarks: [String: () throws -> Void] = [
     // "name": Benchmark.run — one line each.

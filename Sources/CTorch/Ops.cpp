@@ -7,79 +7,79 @@ using namespace ctorch;
 
 namespace {
 
-at::Tensor binary(int32_t op, const at::Tensor &a, const at::Tensor &b) {
+at::Tensor binary(vt_binary_op op, const at::Tensor &a, const at::Tensor &b) {
   switch (op) {
-    case 0: return at::add(a, b);
-    case 1: return at::sub(a, b);
-    case 2: return at::mul(a, b);
-    case 3: return at::div(a, b);
-    case 4: return at::pow(a, b);
-    case 5: return at::remainder(a, b);
-    case 6: return at::maximum(a, b);
-    case 7: return at::minimum(a, b);
-    case 8: return at::eq(a, b);
-    case 9: return at::ne(a, b);
-    case 10: return at::lt(a, b);
-    case 11: return at::le(a, b);
-    case 12: return at::gt(a, b);
-    case 13: return at::ge(a, b);
-    case 14: return at::logical_and(a, b);
-    case 15: return at::logical_or(a, b);
-    case 16: return at::atan2(a, b);
-    case 17: return at::floor_divide(a, b);
-    default: throw std::invalid_argument("unknown binary op code " + std::to_string(op));
+    case VT_BINARY_ADD: return at::add(a, b);
+    case VT_BINARY_SUB: return at::sub(a, b);
+    case VT_BINARY_MUL: return at::mul(a, b);
+    case VT_BINARY_DIV: return at::div(a, b);
+    case VT_BINARY_POW: return at::pow(a, b);
+    case VT_BINARY_REMAINDER: return at::remainder(a, b);
+    case VT_BINARY_MAXIMUM: return at::maximum(a, b);
+    case VT_BINARY_MINIMUM: return at::minimum(a, b);
+    case VT_BINARY_EQ: return at::eq(a, b);
+    case VT_BINARY_NE: return at::ne(a, b);
+    case VT_BINARY_LT: return at::lt(a, b);
+    case VT_BINARY_LE: return at::le(a, b);
+    case VT_BINARY_GT: return at::gt(a, b);
+    case VT_BINARY_GE: return at::ge(a, b);
+    case VT_BINARY_LOGICAL_AND: return at::logical_and(a, b);
+    case VT_BINARY_LOGICAL_OR: return at::logical_or(a, b);
+    case VT_BINARY_ATAN2: return at::atan2(a, b);
+    case VT_BINARY_FLOOR_DIVIDE: return at::floor_divide(a, b);
+    default: throw std::invalid_argument("unknown binary op code " + std::to_string(static_cast<int>(op)));
   }
 }
 
-at::Tensor binary_scalar(int32_t op, const at::Tensor &a, const at::Scalar &b) {
+at::Tensor binary_scalar(vt_binary_op op, const at::Tensor &a, const at::Scalar &b) {
   switch (op) {
-    case 0: return at::add(a, b);
-    case 1: return at::sub(a, b);
-    case 2: return at::mul(a, b);
-    case 3: return at::div(a, b);
-    case 4: return at::pow(a, b);
-    case 5: return at::remainder(a, b);
-    case 6: return at::clamp_min(a, b);
-    case 7: return at::clamp_max(a, b);
-    case 8: return at::eq(a, b);
-    case 9: return at::ne(a, b);
-    case 10: return at::lt(a, b);
-    case 11: return at::le(a, b);
-    case 12: return at::gt(a, b);
-    case 13: return at::ge(a, b);
-    case 17: return at::floor_divide(a, at::scalar_tensor(b, a.options()));
-    default: throw std::invalid_argument("unknown scalar binary op code " + std::to_string(op));
+    case VT_BINARY_ADD: return at::add(a, b);
+    case VT_BINARY_SUB: return at::sub(a, b);
+    case VT_BINARY_MUL: return at::mul(a, b);
+    case VT_BINARY_DIV: return at::div(a, b);
+    case VT_BINARY_POW: return at::pow(a, b);
+    case VT_BINARY_REMAINDER: return at::remainder(a, b);
+    case VT_BINARY_MAXIMUM: return at::clamp_min(a, b);
+    case VT_BINARY_MINIMUM: return at::clamp_max(a, b);
+    case VT_BINARY_EQ: return at::eq(a, b);
+    case VT_BINARY_NE: return at::ne(a, b);
+    case VT_BINARY_LT: return at::lt(a, b);
+    case VT_BINARY_LE: return at::le(a, b);
+    case VT_BINARY_GT: return at::gt(a, b);
+    case VT_BINARY_GE: return at::ge(a, b);
+    case VT_BINARY_FLOOR_DIVIDE: return at::floor_divide(a, at::scalar_tensor(b, a.options()));
+    default: throw std::invalid_argument("unknown scalar binary op code " + std::to_string(static_cast<int>(op)));
   }
 }
 
-at::Tensor unary(int32_t op, const at::Tensor &a) {
+at::Tensor unary(vt_unary_op op, const at::Tensor &a) {
   switch (op) {
-    case 0: return at::neg(a);
-    case 1: return at::exp(a);
-    case 2: return at::log(a);
-    case 3: return at::sqrt(a);
-    case 4: return at::rsqrt(a);
-    case 5: return at::abs(a);
-    case 6: return at::tanh(a);
-    case 7: return at::sigmoid(a);
-    case 8: return at::relu(a);
-    case 9: return at::silu(a);
-    case 10: return at::sin(a);
-    case 11: return at::cos(a);
-    case 12: return at::floor(a);
-    case 13: return at::ceil(a);
-    case 14: return at::round(a);
-    case 15: return at::sign(a);
-    case 16: return at::logical_not(a);
-    case 17: return at::isnan(a);
-    case 18: return at::isfinite(a);
-    case 19: return at::square(a);
-    case 20: return at::log1p(a);
-    case 21: return at::expm1(a);
-    case 22: return at::reciprocal(a);
-    case 23: return at::erf(a);
-    case 24: return at::isinf(a);
-    default: throw std::invalid_argument("unknown unary op code " + std::to_string(op));
+    case VT_UNARY_NEG: return at::neg(a);
+    case VT_UNARY_EXP: return at::exp(a);
+    case VT_UNARY_LOG: return at::log(a);
+    case VT_UNARY_SQRT: return at::sqrt(a);
+    case VT_UNARY_RSQRT: return at::rsqrt(a);
+    case VT_UNARY_ABS: return at::abs(a);
+    case VT_UNARY_TANH: return at::tanh(a);
+    case VT_UNARY_SIGMOID: return at::sigmoid(a);
+    case VT_UNARY_RELU: return at::relu(a);
+    case VT_UNARY_SILU: return at::silu(a);
+    case VT_UNARY_SIN: return at::sin(a);
+    case VT_UNARY_COS: return at::cos(a);
+    case VT_UNARY_FLOOR: return at::floor(a);
+    case VT_UNARY_CEIL: return at::ceil(a);
+    case VT_UNARY_ROUND: return at::round(a);
+    case VT_UNARY_SIGN: return at::sign(a);
+    case VT_UNARY_LOGICAL_NOT: return at::logical_not(a);
+    case VT_UNARY_ISNAN: return at::isnan(a);
+    case VT_UNARY_ISFINITE: return at::isfinite(a);
+    case VT_UNARY_SQUARE: return at::square(a);
+    case VT_UNARY_LOG1P: return at::log1p(a);
+    case VT_UNARY_EXPM1: return at::expm1(a);
+    case VT_UNARY_RECIPROCAL: return at::reciprocal(a);
+    case VT_UNARY_ERF: return at::erf(a);
+    case VT_UNARY_ISINF: return at::isinf(a);
+    default: throw std::invalid_argument("unknown unary op code " + std::to_string(static_cast<int>(op)));
   }
 }
 
@@ -96,19 +96,19 @@ int pair_out(std::tuple<at::Tensor, at::Tensor> r, vt_tensor *first, vt_tensor *
 extern "C" {
 
 // MARK: elementwise
-vt_tensor vt_binary(int32_t op, vt_tensor a, vt_tensor b) { VT_HANDLE(binary(op, T(a), T(b))) }
-vt_tensor vt_binary_scalar(int32_t op, vt_tensor a, vt_scalar b) { VT_HANDLE(binary_scalar(op, T(a), S(b))) }
-vt_tensor vt_scalar_binary(int32_t op, vt_scalar a, vt_tensor b) {
+vt_tensor vt_binary(vt_binary_op op, vt_tensor a, vt_tensor b) { VT_HANDLE(binary(op, T(a), T(b))) }
+vt_tensor vt_binary_scalar(vt_binary_op op, vt_tensor a, vt_scalar b) { VT_HANDLE(binary_scalar(op, T(a), S(b))) }
+vt_tensor vt_scalar_binary(vt_binary_op op, vt_scalar a, vt_tensor b) {
   VT_TRY
   switch (op) {
-    case 1: return H(at::rsub(T(b), S(a)));
-    case 3: return H(at::mul(at::reciprocal(T(b)), S(a)));
-    case 4: return H(at::pow(S(a), T(b)));
-    default: throw std::invalid_argument("unknown scalar-first op code " + std::to_string(op));
+    case VT_BINARY_SUB: return H(at::rsub(T(b), S(a)));
+    case VT_BINARY_DIV: return H(at::mul(at::reciprocal(T(b)), S(a)));
+    case VT_BINARY_POW: return H(at::pow(S(a), T(b)));
+    default: throw std::invalid_argument("unknown scalar-first op code " + std::to_string(static_cast<int>(op)));
   }
   VT_CATCH(nullptr)
 }
-vt_tensor vt_unary(int32_t op, vt_tensor a) { VT_HANDLE(unary(op, T(a))) }
+vt_tensor vt_unary(vt_unary_op op, vt_tensor a) { VT_HANDLE(unary(op, T(a))) }
 vt_tensor vt_clamp(vt_tensor a, double min, bool has_min, double max, bool has_max) {
   VT_HANDLE(at::clamp(T(a), bound(min, has_min), bound(max, has_max)))
 }
@@ -117,28 +117,28 @@ vt_tensor vt_masked_fill(vt_tensor a, vt_tensor mask, vt_scalar v) { VT_HANDLE(a
 vt_tensor vt_lerp(vt_tensor a, vt_tensor b, double w) { VT_HANDLE(at::lerp(T(a), T(b), w)) }
 
 // MARK: in-place
-int vt_inplace_binary(int32_t op, vt_tensor a, vt_tensor b, double alpha) {
+int vt_inplace_binary(vt_inplace_op op, vt_tensor a, vt_tensor b, double alpha) {
   VT_TRY
   switch (op) {
     // alpha = 1 is passed without a floating scalar, which integer tensors reject.
-    case 0: alpha == 1.0 ? T(a).add_(T(b)) : T(a).add_(T(b), alpha); break;
-    case 1: alpha == 1.0 ? T(a).sub_(T(b)) : T(a).sub_(T(b), alpha); break;
-    case 2: T(a).mul_(T(b)); break;
-    case 3: T(a).div_(T(b)); break;
-    case 8: T(a).copy_(T(b)); break;
-    default: throw std::invalid_argument("unknown in-place op code " + std::to_string(op));
+    case VT_INPLACE_ADD: alpha == 1.0 ? T(a).add_(T(b)) : T(a).add_(T(b), alpha); break;
+    case VT_INPLACE_SUB: alpha == 1.0 ? T(a).sub_(T(b)) : T(a).sub_(T(b), alpha); break;
+    case VT_INPLACE_MUL: T(a).mul_(T(b)); break;
+    case VT_INPLACE_DIV: T(a).div_(T(b)); break;
+    case VT_INPLACE_COPY: T(a).copy_(T(b)); break;
+    default: throw std::invalid_argument("unknown in-place op code " + std::to_string(static_cast<int>(op)));
   }
   return 0;
   VT_CATCH(1)
 }
-int vt_inplace_binary_scalar(int32_t op, vt_tensor a, vt_scalar b) {
+int vt_inplace_binary_scalar(vt_inplace_op op, vt_tensor a, vt_scalar b) {
   VT_TRY
   switch (op) {
-    case 0: T(a).add_(S(b)); break;
-    case 1: T(a).sub_(S(b)); break;
-    case 2: T(a).mul_(S(b)); break;
-    case 3: T(a).div_(S(b)); break;
-    default: throw std::invalid_argument("unknown in-place scalar op code " + std::to_string(op));
+    case VT_INPLACE_ADD: T(a).add_(S(b)); break;
+    case VT_INPLACE_SUB: T(a).sub_(S(b)); break;
+    case VT_INPLACE_MUL: T(a).mul_(S(b)); break;
+    case VT_INPLACE_DIV: T(a).div_(S(b)); break;
+    default: throw std::invalid_argument("unknown in-place scalar op code " + std::to_string(static_cast<int>(op)));
   }
   return 0;
   VT_CATCH(1)

@@ -6,16 +6,16 @@ import VLP
 /// cross encoders score the query against each of the first stage's candidates, and the
 /// candidates are re-ordered by similarity + w · the mean match probability of the two heads —
 /// the score `vlp evaluate retrieval --rerank-top-k` ranks by, w the bundle's `rerank_weight`.
-/// Only R2D2 has cross encoders.
+/// Only a model with a pair scorer (R2D2's cross encoders) re-ranks.
 struct SearchReranker {
-    let model: R2D2
+    let scorer: any PairScorer
     let embedder: TowerEmbedder
     let weight: Float
 
-    /// Nil when the embedder's model has no cross encoders.
+    /// nil when the model has no pair scorer (a dual encoder): search then keeps the first stage's order.
     init?(_ embedder: TowerEmbedder, weight: Double) {
-        guard case .r2d2(let model) = embedder.model else { return nil }
-        self.model = model
+        guard let scorer = embedder.model.pairScorer else { return nil }
+        self.scorer = scorer
         self.embedder = embedder
         self.weight = Float(weight)
     }
@@ -57,7 +57,7 @@ struct SearchReranker {
     }
 
     private func match(textStates: Tensor, textMask: Tensor, imageStates: Tensor) throws -> [Float] {
-        try model.scorePairs(textStates: textStates.contiguous(), textMask: textMask.contiguous(), imageStates: imageStates.contiguous())
+        try scorer.scorePairs(textStates: textStates.contiguous(), textMask: textMask.contiguous(), imageStates: imageStates.contiguous())
             .matchProbability().to(.float32, device: .cpu).floats()
     }
 

@@ -106,7 +106,7 @@ struct FinetuneCommand: ParsableCommand {
         // The model's capabilities decide the objectives; the weights are loaded once, by the trainer (init_from).
         let configFile = try TrainingCheckpoint.resolve(checkpoint).appendingPathComponent(TrainingCheckpoint.configFile)
         let configuration = try TrainingCheckpoint.configuration(checkpoint)
-        let supported = PretrainingModel.supportedObjectives(try configuration.kind, objectClasses: configuration.singleStream?.objectClasses ?? 0)
+        let supported = PretrainingModel.supportedObjectives(configuration)
         var data = try source()
         data.textKinds = try textKinds()
         data.includeNegatives = task == .matching

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Torch
 import VLP
 
 @main
@@ -22,4 +23,11 @@ struct VLPCommand: ParsableCommand {
             // Subcommands register here, one line each.
         ]
     )
+
+    /// libtorch's thread pools and denormal mode are set here, once, before any subcommand makes
+    /// a tensor (see `TorchThreads`), then the arguments are parsed and run as usual.
+    static func main() {
+        TorchThreads.configureDefaults()
+        main(nil)
+    }
 }

@@ -1,7 +1,7 @@
 import XCTest
 @testable import Torch
 
-final class AutogradTests: XCTestCase {
+final class AutogradTests: TorchTestCase {
     func testBackwardAccumulatesAndZeroGradClears() throws {
         let x = try Tensor([1, 2, 3] as [Float]).requiringGrad()
         let y = try (x * x).sum()

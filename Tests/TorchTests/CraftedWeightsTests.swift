@@ -5,7 +5,7 @@ import XCTest
 /// Weight files crafted to overflow or exhaust the readers (each once crashed every command
 /// loading it): every one must be an error naming the file and what is wrong. Each crafted
 /// file has a well-formed twin that reads, so the error comes from the check under test.
-final class CraftedWeightsTests: XCTestCase {
+final class CraftedWeightsTests: TorchTestCase {
     var folder: URL!
 
     override func setUpWithError() throws {

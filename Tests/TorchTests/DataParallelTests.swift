@@ -4,7 +4,7 @@ import XCTest
 
 /// `DataParallel` with two ranks on loopback (threads of this process, each with its own Gloo
 /// process group, as in DistributedTests).
-final class DataParallelTests: XCTestCase {
+final class DataParallelTests: TorchTestCase {
     final class Box<T>: @unchecked Sendable { let value: T; init(_ value: T) { self.value = value } }
 
     func twoRanks<R>(timeout: Duration = .seconds(20), _ body: @escaping @Sendable (Int, ProcessGroup) throws -> R) throws -> [R] {

@@ -3,7 +3,7 @@ import XCTest
 @testable import Torch
 
 /// Two ranks on loopback (threads of this process, each with its own Gloo process group).
-final class DistributedTests: XCTestCase {
+final class DistributedTests: TorchTestCase {
     static func freePort() -> Int { Int.random(in: 20_000..<60_000) }
 
     func twoRanks<R>(timeout: Duration = .seconds(20), _ body: @escaping @Sendable (Int, ProcessGroup) throws -> R) throws -> [R] {
@@ -85,7 +85,7 @@ final class DistributedTests: XCTestCase {
 }
 
 /// Backend choice and what a build without NCCL says when asked for it.
-final class ProcessGroupBackendTests: XCTestCase {
+final class ProcessGroupBackendTests: TorchTestCase {
     func testBackendFollowsTheTensorsDevice() {
         XCTAssertEqual(ProcessGroup.Backend.forTensors(on: .cpu), .gloo)
         XCTAssertEqual(ProcessGroup.Backend.forTensors(on: .cuda(1)), .nccl)

@@ -3,7 +3,7 @@ import XCTest
 @testable import Torch
 
 /// libtorch's exceptions surface as thrown `TorchError`s with its message; nothing crashes.
-final class ErrorHandlingTests: XCTestCase {
+final class ErrorHandlingTests: TorchTestCase {
     func testMismatchedMatmulThrowsNamingBothShapes() throws {
         let a = try Tensor.ones([2, 3]), b = try Tensor.ones([4, 5])
         XCTAssertThrowsError(try a.matmul(b)) { error in

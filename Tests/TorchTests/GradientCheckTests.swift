@@ -3,7 +3,7 @@ import XCTest
 
 /// Finite-difference checks (float64, central differences) of autograd's gradients for every
 /// op in the parity table, for the layers and for the losses.
-final class GradientCheckTests: XCTestCase {
+final class GradientCheckTests: TorchTestCase {
     func testEveryOpMatchesFiniteDifferences() throws {
         var failures: [String] = []
         for (name, op) in OpParityTests.cases.sorted(by: { $0.key < $1.key }) {

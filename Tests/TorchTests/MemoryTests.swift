@@ -2,7 +2,7 @@ import Foundation
 import XCTest
 @testable import Torch
 
-final class MemoryTests: XCTestCase {
+final class MemoryTests: TorchTestCase {
     /// Resident set size in bytes, from /proc/self/statm.
     static func residentBytes() -> Int {
         guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }

@@ -22,7 +22,7 @@ final class TinyEncoder: Module {
     }
 }
 
-final class ModuleTests: XCTestCase {
+final class ModuleTests: TorchTestCase {
     func testKeysMatchPyTorchNaming() throws {
         let m = try TinyEncoder()
         let names = m.stateDict().map(\.name)

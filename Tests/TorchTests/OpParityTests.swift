@@ -2,7 +2,7 @@ import XCTest
 @testable import Torch
 
 /// Each op against PyTorch's output and input gradients on the fixture inputs.
-final class OpParityTests: XCTestCase {
+final class OpParityTests: TorchTestCase {
     typealias F = Functional
 
     /// Case name → our implementation of the same computation.

@@ -1,7 +1,7 @@
 import XCTest
 @testable import Torch
 
-final class OptimizerTests: XCTestCase {
+final class OptimizerTests: TorchTestCase {
     func run(_ make: (Tensor, Tensor) -> Optimizer) throws -> (Tensor, Tensor) {
         let f = Fixtures.optim
         let w = try f["w0"]!.clone().requiringGrad(), b = try f["b0"]!.clone().requiringGrad()

@@ -2,7 +2,7 @@ import Foundation
 import XCTest
 @testable import Torch
 
-final class SerializationTests: XCTestCase {
+final class SerializationTests: TorchTestCase {
     var folder: URL!
 
     override func setUpWithError() throws {

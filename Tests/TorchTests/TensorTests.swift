@@ -2,7 +2,7 @@ import Foundation
 import XCTest
 @testable import Torch
 
-final class TensorTests: XCTestCase {
+final class TensorTests: TorchTestCase {
     func testCreationAndDTypes() throws {
         XCTAssertEqual(try Tensor.zeros([2, 3]).shape, [2, 3])
         XCTAssertEqual(try Tensor.full([2], 7, dtype: .int32).toArray(Int32.self), [7, 7])
@@ -87,7 +87,9 @@ final class TensorTests: XCTestCase {
         }
     }
 
-    func testThreadDefaultsAreAppliedBeforeTheFirstTensor() throws {
+    /// The explicit start-up call (no tensor applies settings as a side effect any more).
+    func testConfigureDefaultsAppliesTheThreadDefaults() throws {
+        TorchThreads.configureDefaults()
         _ = try Tensor.ones([1])
         let expected = ProcessInfo.processInfo.environment["VLP_NUM_THREADS"].flatMap(Int.init)
             ?? ProcessInfo.processInfo.activeProcessorCount

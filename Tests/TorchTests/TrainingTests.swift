@@ -2,7 +2,7 @@ import XCTest
 @testable import Torch
 
 /// Learning checks: small models must fit one small batch.
-final class TrainingTests: XCTestCase {
+final class TrainingTests: TorchTestCase {
     func testTinyMLPOverfitsOneBatch() throws {
         manualSeed(0)
         let model = Sequential([try Linear(4, 32), Activation(.gelu), try Linear(32, 3)])

@@ -6,7 +6,7 @@ import XCTest
 
 /// The async searches gather concurrent queries into batches; a batch must answer exactly what
 /// the queries answer one at a time, and a full queue refuses instead of growing.
-final class SearchBatchingTests: XCTestCase {
+final class SearchBatchingTests: TorchTestCase {
     /// An R2D2 index of 10 scenes with their texts (so every kind of query, re-ranked ones too).
     func rerankableEngine(_ name: String, batching: SearchBatching) throws -> (engine: SearchEngine, samples: [Sample]) {
         let scratch = try SearchFixtures.folder(self, name)

@@ -7,7 +7,7 @@ import XCTest
 /// Building and searching index folders: results equal brute-force cosine over the same
 /// embeddings, every image finds itself, bad images are skipped and reported, and a broken
 /// folder or a bad query is a clear error.
-final class SearchIndexTests: XCTestCase {
+final class SearchIndexTests: TorchTestCase {
     func testImageFolderIndexSkipsTheCorruptImageAndSearchesLikeBruteForce() throws {
         let scratch = try SearchFixtures.folder(self, "folder")
         let checkpoint = try SearchFixtures.checkpoint(in: scratch)

@@ -7,7 +7,7 @@ import XCTest
 /// Re-ranked search gives each candidate the match probability evaluation's two-stage ranking
 /// computes for the same pair (`ModelScoring.matchProbabilities`), and orders by similarity +
 /// probability.
-final class SearchRerankTests: XCTestCase {
+final class SearchRerankTests: TorchTestCase {
     func testRerankedScoresEqualTheEvaluationsTwoStageScores() throws {
         let scratch = try SearchFixtures.folder(self, "rerank")
         let checkpoint = try SearchFixtures.checkpoint(in: scratch, configuration: "r2d2-tiny")

@@ -8,7 +8,7 @@ import XCTest
 /// malformed escapes and requests, oversized and half-sent bodies, half-sent heads, idle
 /// connections, and more queries than the queue holds. The tests are synchronous so that their
 /// blocking socket reads do not hold a thread of the pool the server's handlers run on.
-final class SearchServerLimitsTests: XCTestCase {
+final class SearchServerLimitsTests: TorchTestCase {
     /// Starts the server on a free loopback port; it stops when the test ends.
     func serve(_ engine: SearchEngine, timeouts: ServerTimeouts = ServerTimeouts()) throws -> Int {
         let port = PortBox()

@@ -8,7 +8,7 @@ import XCTest
 @testable import VLPServer
 
 /// `SearchServer` on a real loopback socket, asked over HTTP the way the page and API users ask.
-final class SearchServerTests: XCTestCase {
+final class SearchServerTests: TorchTestCase {
     struct Reply {
         var status: Int
         var contentType: String?

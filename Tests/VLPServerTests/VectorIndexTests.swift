@@ -3,7 +3,7 @@ import VLP
 import XCTest
 @testable import VLPServer
 
-final class VectorIndexTests: XCTestCase {
+final class VectorIndexTests: TorchTestCase {
     private var folder: URL!
 
     override func setUpWithError() throws {

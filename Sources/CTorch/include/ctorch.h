@@ -106,25 +106,83 @@ vt_guard vt_inference_mode_enter(void);
 void vt_inference_mode_exit(vt_guard g);
 
 // MARK: elementwise
-/// Binary ops by code: 0 add, 1 sub, 2 mul, 3 div, 4 pow, 5 remainder, 6 maximum, 7 minimum,
-/// 8 eq, 9 ne, 10 lt, 11 le, 12 gt, 13 ge, 14 logical_and, 15 logical_or, 16 atan2, 17 floor_divide
-vt_tensor vt_binary(int32_t op, vt_tensor a, vt_tensor b);
-vt_tensor vt_binary_scalar(int32_t op, vt_tensor a, vt_scalar b);
-/// scalar (op) tensor, for non-commutative ops: 1 sub, 3 div, 4 pow.
-vt_tensor vt_scalar_binary(int32_t op, vt_scalar a, vt_tensor b);
-/// Unary ops by code: 0 neg, 1 exp, 2 log, 3 sqrt, 4 rsqrt, 5 abs, 6 tanh, 7 sigmoid, 8 relu,
-/// 9 silu, 10 sin, 11 cos, 12 floor, 13 ceil, 14 round, 15 sign, 16 logical_not, 17 isnan,
-/// 18 isfinite, 19 square, 20 log1p, 21 expm1, 22 reciprocal, 23 erf, 24 isinf
-vt_tensor vt_unary(int32_t op, vt_tensor a);
+/// The operations of `vt_binary` / `vt_binary_scalar` (tensor (op) tensor, tensor (op) scalar).
+/// With a scalar, MAXIMUM / MINIMUM are clamp_min / clamp_max and LOGICAL_AND, LOGICAL_OR,
+/// ATAN2 are not available. `vt_scalar_binary` (scalar (op) tensor) takes SUB, DIV and POW.
+typedef enum vt_binary_op {
+  VT_BINARY_ADD = 0,
+  VT_BINARY_SUB = 1,
+  VT_BINARY_MUL = 2,
+  VT_BINARY_DIV = 3,
+  VT_BINARY_POW = 4,
+  VT_BINARY_REMAINDER = 5,
+  VT_BINARY_MAXIMUM = 6,
+  VT_BINARY_MINIMUM = 7,
+  VT_BINARY_EQ = 8,
+  VT_BINARY_NE = 9,
+  VT_BINARY_LT = 10,
+  VT_BINARY_LE = 11,
+  VT_BINARY_GT = 12,
+  VT_BINARY_GE = 13,
+  VT_BINARY_LOGICAL_AND = 14,
+  VT_BINARY_LOGICAL_OR = 15,
+  VT_BINARY_ATAN2 = 16,
+  VT_BINARY_FLOOR_DIVIDE = 17,
+} vt_binary_op;
+
+/// The operations of `vt_unary`.
+typedef enum vt_unary_op {
+  VT_UNARY_NEG = 0,
+  VT_UNARY_EXP = 1,
+  VT_UNARY_LOG = 2,
+  VT_UNARY_SQRT = 3,
+  VT_UNARY_RSQRT = 4,
+  VT_UNARY_ABS = 5,
+  VT_UNARY_TANH = 6,
+  VT_UNARY_SIGMOID = 7,
+  VT_UNARY_RELU = 8,
+  VT_UNARY_SILU = 9,
+  VT_UNARY_SIN = 10,
+  VT_UNARY_COS = 11,
+  VT_UNARY_FLOOR = 12,
+  VT_UNARY_CEIL = 13,
+  VT_UNARY_ROUND = 14,
+  VT_UNARY_SIGN = 15,
+  VT_UNARY_LOGICAL_NOT = 16,
+  VT_UNARY_ISNAN = 17,
+  VT_UNARY_ISFINITE = 18,
+  VT_UNARY_SQUARE = 19,
+  VT_UNARY_LOG1P = 20,
+  VT_UNARY_EXPM1 = 21,
+  VT_UNARY_RECIPROCAL = 22,
+  VT_UNARY_ERF = 23,
+  VT_UNARY_ISINF = 24,
+} vt_unary_op;
+
+/// The operations of `vt_inplace_binary` (all) and `vt_inplace_binary_scalar` (all but COPY).
+typedef enum vt_inplace_op {
+  VT_INPLACE_ADD = 0,
+  VT_INPLACE_SUB = 1,
+  VT_INPLACE_MUL = 2,
+  VT_INPLACE_DIV = 3,
+  VT_INPLACE_COPY = 8,
+} vt_inplace_op;
+
+/// An op outside its set (a code no enumerator names) fails with an error, as any bad argument does.
+vt_tensor vt_binary(vt_binary_op op, vt_tensor a, vt_tensor b);
+vt_tensor vt_binary_scalar(vt_binary_op op, vt_tensor a, vt_scalar b);
+/// scalar (op) tensor, for non-commutative ops: SUB, DIV, POW.
+vt_tensor vt_scalar_binary(vt_binary_op op, vt_scalar a, vt_tensor b);
+vt_tensor vt_unary(vt_unary_op op, vt_tensor a);
 vt_tensor vt_clamp(vt_tensor a, double min, bool has_min, double max, bool has_max);
 vt_tensor vt_where(vt_tensor cond, vt_tensor a, vt_tensor b);
 vt_tensor vt_masked_fill(vt_tensor a, vt_tensor mask, vt_scalar value);
 vt_tensor vt_lerp(vt_tensor a, vt_tensor b, double weight);
 
 // MARK: in-place (for optimizers); each returns 0/1
-/// In-place binary by code (0 add_, 1 sub_, 2 mul_, 3 div_, 8 copy_); `alpha` scales b for add_/sub_.
-int vt_inplace_binary(int32_t op, vt_tensor a, vt_tensor b, double alpha);
-int vt_inplace_binary_scalar(int32_t op, vt_tensor a, vt_scalar b);
+/// a (op)= b; `alpha` scales b for ADD / SUB.
+int vt_inplace_binary(vt_inplace_op op, vt_tensor a, vt_tensor b, double alpha);
+int vt_inplace_binary_scalar(vt_inplace_op op, vt_tensor a, vt_scalar b);
 int vt_addcmul_(vt_tensor a, vt_tensor b, vt_tensor c, double value);
 int vt_addcdiv_(vt_tensor a, vt_tensor b, vt_tensor c, double value);
 int vt_lerp_(vt_tensor a, vt_tensor b, double weight);

@@ -10,7 +10,6 @@ public final class Tensor {
 
     /// Takes ownership of a handle returned by CTorch.
     init(owning handle: vt_tensor) {
-        _ = threadDefaultsApplied
         self.handle = handle
     }
 

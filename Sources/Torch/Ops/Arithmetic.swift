@@ -1,18 +1,42 @@
 import CTorch
 
-/// Binary operation codes understood by CTorch's vt_binary family.
-enum BinaryOp: Int32 {
-    case add = 0, sub, mul, div, pow, remainder, maximum, minimum
+/// The binary operations of CTorch's vt_binary family, by name (for error messages); their
+/// codes are ctorch.h's `vt_binary_op`, declared there once.
+enum BinaryOp {
+    case add, sub, mul, div, pow, remainder, maximum, minimum
     case eq, ne, lt, le, gt, ge, logicalAnd, logicalOr, atan2, floorDivide
+
+    var code: vt_binary_op {
+        switch self {
+        case .add: return VT_BINARY_ADD
+        case .sub: return VT_BINARY_SUB
+        case .mul: return VT_BINARY_MUL
+        case .div: return VT_BINARY_DIV
+        case .pow: return VT_BINARY_POW
+        case .remainder: return VT_BINARY_REMAINDER
+        case .maximum: return VT_BINARY_MAXIMUM
+        case .minimum: return VT_BINARY_MINIMUM
+        case .eq: return VT_BINARY_EQ
+        case .ne: return VT_BINARY_NE
+        case .lt: return VT_BINARY_LT
+        case .le: return VT_BINARY_LE
+        case .gt: return VT_BINARY_GT
+        case .ge: return VT_BINARY_GE
+        case .logicalAnd: return VT_BINARY_LOGICAL_AND
+        case .logicalOr: return VT_BINARY_LOGICAL_OR
+        case .atan2: return VT_BINARY_ATAN2
+        case .floorDivide: return VT_BINARY_FLOOR_DIVIDE
+        }
+    }
 }
 
 extension Tensor {
     func binary(_ op: BinaryOp, _ other: Tensor) throws -> Tensor {
-        try wrap(vt_binary(op.rawValue, handle, other.handle), "\(op) of \(shape) and \(other.shape)")
+        try wrap(vt_binary(op.code, handle, other.handle), "\(op) of \(shape) and \(other.shape)")
     }
 
     func binary(_ op: BinaryOp, _ scalar: ScalarConvertible) throws -> Tensor {
-        try wrap(vt_binary_scalar(op.rawValue, handle, scalar.scalar), "\(op) of \(shape) and a scalar")
+        try wrap(vt_binary_scalar(op.code, handle, scalar.scalar), "\(op) of \(shape) and a scalar")
     }
 
     public static func + (a: Tensor, b: Tensor) throws -> Tensor { try a.binary(.add, b) }
@@ -32,10 +56,10 @@ extension Tensor {
     public static func + (a: Double, b: Tensor) throws -> Tensor { try b.binary(.add, a) }
     public static func * (a: Double, b: Tensor) throws -> Tensor { try b.binary(.mul, a) }
     public static func - (a: Double, b: Tensor) throws -> Tensor {
-        try wrap(vt_scalar_binary(BinaryOp.sub.rawValue, a.scalar, b.handle), "scalar - tensor \(b.shape)")
+        try wrap(vt_scalar_binary(VT_BINARY_SUB, a.scalar, b.handle), "scalar - tensor \(b.shape)")
     }
     public static func / (a: Double, b: Tensor) throws -> Tensor {
-        try wrap(vt_scalar_binary(BinaryOp.div.rawValue, a.scalar, b.handle), "scalar / tensor \(b.shape)")
+        try wrap(vt_scalar_binary(VT_BINARY_DIV, a.scalar, b.handle), "scalar / tensor \(b.shape)")
     }
 
     public static prefix func - (a: Tensor) throws -> Tensor { try a.unary(.neg) }

@@ -4,26 +4,26 @@ import CTorch
 /// which every handle to it shares; use them on leaf tensors under `withNoGrad`.
 extension Tensor {
     public func add_(_ other: Tensor, alpha: Double = 1) throws {
-        try check(vt_inplace_binary(0, handle, other.handle, alpha), "add_ of \(shape) and \(other.shape)")
+        try check(vt_inplace_binary(VT_INPLACE_ADD, handle, other.handle, alpha), "add_ of \(shape) and \(other.shape)")
     }
     public func sub_(_ other: Tensor, alpha: Double = 1) throws {
-        try check(vt_inplace_binary(1, handle, other.handle, alpha), "sub_ of \(shape) and \(other.shape)")
+        try check(vt_inplace_binary(VT_INPLACE_SUB, handle, other.handle, alpha), "sub_ of \(shape) and \(other.shape)")
     }
     public func mul_(_ other: Tensor) throws {
-        try check(vt_inplace_binary(2, handle, other.handle, 1), "mul_ of \(shape) and \(other.shape)")
+        try check(vt_inplace_binary(VT_INPLACE_MUL, handle, other.handle, 1), "mul_ of \(shape) and \(other.shape)")
     }
     public func div_(_ other: Tensor) throws {
-        try check(vt_inplace_binary(3, handle, other.handle, 1), "div_ of \(shape) and \(other.shape)")
+        try check(vt_inplace_binary(VT_INPLACE_DIV, handle, other.handle, 1), "div_ of \(shape) and \(other.shape)")
     }
     /// Copies `source`'s elements into this tensor (broadcasting, converting dtype and device).
     public func copy_(_ source: Tensor) throws {
-        try check(vt_inplace_binary(8, handle, source.handle, 1), "copy_ of \(source.shape) into \(shape)")
+        try check(vt_inplace_binary(VT_INPLACE_COPY, handle, source.handle, 1), "copy_ of \(source.shape) into \(shape)")
     }
-    public func add_(_ value: Double) throws { try check(vt_inplace_binary_scalar(0, handle, value.scalar), "add_") }
+    public func add_(_ value: Double) throws { try check(vt_inplace_binary_scalar(VT_INPLACE_ADD, handle, value.scalar), "add_") }
     /// Integral scalar: keeps integer tensors integral (a counter's `add_(1)`).
-    public func add_(_ value: Int) throws { try check(vt_inplace_binary_scalar(0, handle, value.scalar), "add_") }
-    public func mul_(_ value: Double) throws { try check(vt_inplace_binary_scalar(2, handle, value.scalar), "mul_") }
-    public func div_(_ value: Double) throws { try check(vt_inplace_binary_scalar(3, handle, value.scalar), "div_") }
+    public func add_(_ value: Int) throws { try check(vt_inplace_binary_scalar(VT_INPLACE_ADD, handle, value.scalar), "add_") }
+    public func mul_(_ value: Double) throws { try check(vt_inplace_binary_scalar(VT_INPLACE_MUL, handle, value.scalar), "mul_") }
+    public func div_(_ value: Double) throws { try check(vt_inplace_binary_scalar(VT_INPLACE_DIV, handle, value.scalar), "div_") }
 
     /// self += value * a * b
     public func addcmul_(_ a: Tensor, _ b: Tensor, value: Double = 1) throws {

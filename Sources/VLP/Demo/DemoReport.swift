@@ -66,17 +66,17 @@ enum DemoReport {
                                 + left.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") + ".")
         }
 
-        if case .r2d2(let r2d2)? = models["r2d2"] {
+        if let r2d2 = models["r2d2"], let tower = r2d2.towers?.imageEncoder, r2d2.pairScorer != nil {
             report.addHeading("Entity attention maps (R2D2 text-attends-image cross encoder)")
             report.addParagraph("For an entity phrase of a test caption, the last cross-attention layer's weights of the phrase's tokens over the image patches (averaged over heads and tokens), drawn over the image.")
             let tokenizer = try BertTokenizer.chineseCLIP()
-            let grid = r2d2.configuration.vision.gridSize
+            let grid = tower.patchGrid(height: tower.imageSize, width: tower.imageSize)
             var shown = 0
             for image in 0..<retrievalSet.imageCount where shown < 4 {
                 guard let (caption, entity) = entityCaption(retrievalSet, image: image, language: shown % 2 == 0 ? "en" : "zh") else { continue }
                 let weights = try EntityAttentionMap.weights(r2d2, image: retrievalSet.images[image], caption: caption, entity: entity,
                                                              tokenizer: tokenizer, contextLength: 32)
-                try report.add(AttentionHeatmap(image: retrievalSet.rawImages[image], weights: weights, gridHeight: grid, gridWidth: grid,
+                try report.add(AttentionHeatmap(image: retrievalSet.rawImages[image], weights: weights, gridHeight: grid.rows, gridWidth: grid.columns,
                                                 caption: caption, entity: entity))
                 shown += 1
             }

@@ -66,7 +66,7 @@ public struct CompositionalEvaluation: Codable, Sendable {
             })
         }
         var head: CompositionalResult?
-        if ModelScoring.hasMatchHead(model) {
+        if model.hasMatchHead {
             let texts = Array(Set(triples.flatMap { [$0.positive, $0.negative] })).sorted()
             let probabilities = try ModelScoring.matchProbabilities(model, set, encoded, pairs: texts.map { (image: set.textImage[$0], text: $0) })
             let byText = Dictionary(uniqueKeysWithValues: zip(texts, probabilities.map(Double.init)))

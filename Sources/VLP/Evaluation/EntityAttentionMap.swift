@@ -6,9 +6,13 @@ import Torch
 /// patches (last layer, averaged over heads and over the phrase's tokens; the class token
 /// left out) is a grid of patch weights, drawn as a heat map on the image.
 public enum EntityAttentionMap {
-    /// Patch weights [gridHeight · gridWidth] for `entity` inside `caption` on `image` ([3, H, W]).
-    public static func weights(_ model: R2D2, image: Tensor, caption: String, entity: String, tokenizer: BertTokenizer,
+    /// Patch weights [gridHeight · gridWidth] for `entity` inside `caption` on `image` ([3, H, W]),
+    /// the grid being the image tower's `patchGrid`. The model needs towers and a pair scorer.
+    public static func weights(_ model: PretrainingModel, image: Tensor, caption: String, entity: String, tokenizer: BertTokenizer,
                                contextLength: Int) throws -> [Float] {
+        guard let towers = model.towers, let scorer = model.pairScorer else {
+            throw EvaluationError.empty("a cross encoder to draw attention maps from (the \(model.architecture.rawValue) model has no pair scorer)")
+        }
         let encoded = try tokenizer.encode(caption, maxLength: contextLength)
         let phrase = tokenizer.tokenize(entity)
         guard !phrase.isEmpty, let start = firstOccurrence(of: phrase, in: encoded.ids) else {
@@ -16,9 +20,9 @@ public enum EntityAttentionMap {
         }
         return try withNoGrad {
             let batch = try TextBatch([encoded], paddingID: tokenizer.paddingID)
-            let images = try model.towers.encodeImages(image.unsqueezed(dim: 0))
-            let texts = try model.towers.encodeTexts(batch.inputIDs, attentionMask: batch.attentionMask)
-            let scores = try model.scorePairs(textStates: texts.states, textMask: batch.attentionMask, imageStates: images.states,
+            let images = try towers.encodeImages(image.unsqueezed(dim: 0))
+            let texts = try towers.encodeTexts(batch.inputIDs, attentionMask: batch.attentionMask)
+            let scores = try scorer.scorePairs(textStates: texts.states, textMask: batch.attentionMask, imageStates: images.states,
                                               returnCrossAttention: true)
             guard let last = scores.textCrossAttention.last else { throw EvaluationError.empty("the cross encoder's layers") }
             // [1, heads, L, 1 + patches] → the phrase's rows, mean over heads and tokens, patches only.

@@ -30,7 +30,7 @@ public struct MatchingEvaluation: Codable, Sendable {
             accuracy = try MatchingMetrics.bestThresholdAccuracy(scores: scores, labels: set.labels).accuracy * 100
         }
         var headAUC: Double?, headAccuracy: Double?
-        if ModelScoring.hasMatchHead(model) {
+        if model.hasMatchHead {
             let probabilities = try ModelScoring.matchProbabilities(model, set, encoded, pairs: pairs).map(Double.init)
             headAUC = try MatchingMetrics.auc(scores: probabilities, labels: set.labels)
             headAccuracy = try MatchingMetrics.bestThresholdAccuracy(scores: probabilities, labels: set.labels).accuracy * 100

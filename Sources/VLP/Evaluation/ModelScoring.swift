@@ -18,8 +18,9 @@ public struct EncodedSet {
     public func similarity() throws -> Tensor { try imageFeatures.matmul(textFeatures.transposed(0, 1)) }
 }
 
-/// How evaluations score images and texts with any architecture: tower features, and match
-/// probabilities from R2D2's cross encoders or the single-stream model's ITM head.
+/// How evaluations score images and texts with any model, by its capabilities: tower features,
+/// and match probabilities from a pair scorer (R2D2's cross encoders) or a joint encoder's ITM
+/// head (the single stream).
 public enum ModelScoring {
     /// Encodes a set with the model's towers (nil for the single-stream model), in batches, without gradients.
     public static func encode(_ model: PretrainingModel, _ set: EvaluationSet, batchSize: Int = 64) throws -> EncodedSet? {
@@ -46,12 +47,6 @@ public enum ModelScoring {
         }
     }
 
-    /// Whether the model has a matching head (R2D2's cross encoders, the single stream's ITM).
-    public static func hasMatchHead(_ model: PretrainingModel) -> Bool {
-        if case .dualEncoder = model { return false }
-        return true
-    }
-
     /// Match probabilities of (image, text) index pairs, in batches: the mean of R2D2's two
     /// heads, or the single-stream model's ITM probability.
     public static func matchProbabilities(_ model: PretrainingModel, _ set: EvaluationSet, _ encoded: EncodedSet?,
@@ -67,20 +62,19 @@ public enum ModelScoring {
                 let textIndex = try Tensor(chunk.map { Int64($0.text) }, shape: [chunk.count])
                 let (imageIndexThere, textIndexThere) = (try imageIndex.to(device: device), try textIndex.to(device: device))
                 let probabilities: Tensor
-                switch model {
-                case .r2d2(let m):
+                if let scorer = model.pairScorer {
                     guard let encoded else { throw EvaluationError.empty("encoded set") }
-                    let scores = try m.scorePairs(textStates: encoded.textStates.indexSelect(dim: 0, textIndexThere),
-                                                  textMask: encoded.attentionMask.indexSelect(dim: 0, textIndexThere),
-                                                  imageStates: encoded.imageStates.indexSelect(dim: 0, imageIndexThere))
+                    let scores = try scorer.scorePairs(textStates: encoded.textStates.indexSelect(dim: 0, textIndexThere),
+                                                       textMask: encoded.attentionMask.indexSelect(dim: 0, textIndexThere),
+                                                       imageStates: encoded.imageStates.indexSelect(dim: 0, imageIndexThere))
                     probabilities = try scores.matchProbability()
-                case .singleStream(let m):
-                    let regions = try m.regions(of: set.images.indexSelect(dim: 0, imageIndex).to(device: device))
-                    let output = try m(inputIDs: set.inputIDs.indexSelect(dim: 0, textIndex).to(device: device),
-                                       attentionMask: set.attentionMask.indexSelect(dim: 0, textIndex).to(device: device), regions: regions)
+                } else if let joint = model.jointEncoder {
+                    let regions = try joint.regions(of: set.images.indexSelect(dim: 0, imageIndex).to(device: device))
+                    let output = try joint(inputIDs: set.inputIDs.indexSelect(dim: 0, textIndex).to(device: device),
+                                           attentionMask: set.attentionMask.indexSelect(dim: 0, textIndex).to(device: device), regions: regions)
                     probabilities = try output.matchLogits.softmax(dim: -1).select(dim: 1, index: 1)
-                case .dualEncoder:
-                    throw EvaluationError.empty("the dual encoder's match head (it has none)")
+                } else {
+                    throw EvaluationError.empty("the \(model.architecture.rawValue) model's match head (it has none: check hasMatchHead first)")
                 }
                 result += try probabilities.to(.float32).floats()
             }

@@ -32,7 +32,7 @@ public struct RetrievalEvaluation: Codable, Sendable {
         let (n, t) = (set.imageCount, set.texts.count)
         let ranking = try RetrievalMetrics.compute(similarity: similarity, images: n, texts: t, textImage: set.textImage)
         let rankingSeconds = Date().timeIntervalSince(start)
-        guard rerankTopK > 0, ModelScoring.hasMatchHead(model) else {
+        guard rerankTopK > 0, model.hasMatchHead else {
             return RetrievalEvaluation(ranking: ranking, reranked: nil, rerankTopK: 0, rankingSeconds: rankingSeconds, rerankSeconds: nil)
         }
         let rerankStart = Date()

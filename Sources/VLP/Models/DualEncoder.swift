@@ -5,8 +5,8 @@ import Torch
 public struct EncodedImages {
     /// L2-normalised projections [B, embedDim], the contrastive features.
     public let features: Tensor
-    /// The ViT's token states [B, 1 + patches, width] (class token first), what the cross
-    /// encoders attend to.
+    /// The image tower's token states [B, 1 + patches, width] (class or pooled token first), what
+    /// the cross encoders attend to.
     public let states: Tensor
 }
 
@@ -28,15 +28,16 @@ public struct DualEncoderOutput {
     public let logitScale: Tensor
 }
 
-/// ALIGN / CLIP's two-tower model: a text encoder (BERT, `[CLS]` pooled) and a ViT, each
-/// followed by a linear projection to a shared width, plus a learned temperature. Trained with
-/// GCPR + two-way distillation it is R2D2's baseline PRD2; it is also R2D2's first stage.
+/// ALIGN / CLIP's two-tower model: a text encoder (BERT, `[CLS]` pooled) and an image tower (a
+/// ViT or EfficientNet, as the configuration's `vision.kind` says), each followed by a linear
+/// projection to a shared width, plus a learned temperature. Trained with GCPR + two-way
+/// distillation it is R2D2's baseline PRD2; it is also R2D2's first stage.
 ///
-/// Keys: `text.*` (Hugging Face BERT), `vision.*` (Hugging Face CLIP vision tower),
-/// `text_projection`, `visual_projection`, `temperature.logit_scale`.
+/// Keys: `text.*` (Hugging Face BERT), `vision.*` (the image tower's own: Hugging Face CLIP vision
+/// tower, or lukemelas EfficientNet), `text_projection`, `visual_projection`, `temperature.logit_scale`.
 public final class DualEncoder: Module {
     @Child(key: "text") public var textEncoder: BertModel
-    @Child(key: "vision") public var imageEncoder: VisionTransformer
+    @Child(key: "vision") public var imageEncoder: any ImageTower
     @Child(key: "text_projection") public var textProjection: Linear
     @Child(key: "visual_projection") public var imageProjection: Linear
     public var temperature: LearnedTemperature
@@ -44,22 +45,21 @@ public final class DualEncoder: Module {
 
     public init(_ configuration: VLPModelConfiguration) throws {
         try configuration.validate(source: "DualEncoder")
-        var vision = configuration.vision
-        vision.projectionDim = 0
         _textEncoder.wrappedValue = try BertModel(configuration.text, withPooler: false)
-        _imageEncoder.wrappedValue = try VisionTransformer(vision)
+        _imageEncoder.wrappedValue = try configuration.vision.makeTower()
         _textProjection.wrappedValue = try Linear(configuration.text.hiddenSize, configuration.embedDim, bias: false)
-        _imageProjection.wrappedValue = try Linear(vision.width, configuration.embedDim, bias: false)
+        _imageProjection.wrappedValue = try Linear(configuration.vision.width, configuration.embedDim, bias: false)
         temperature = try LearnedTemperature()
         self.configuration = configuration
         super.init()
     }
 
-    /// - Parameter patchMask: boolean [B, patches], true at patches hidden from the model.
+    /// - Parameter patchMask: boolean [B, patches] of the tower's `patchGrid`, true at patches
+    ///   hidden from the model.
     public func encodeImages(_ images: Tensor, patchMask: Tensor? = nil) throws -> EncodedImages {
-        let output = try imageEncoder(images, patchMask: patchMask)
+        let output = try imageEncoder.encode(images, patchMask: patchMask)
         let features = try Functional.normalize(imageProjection(output.pooled), dim: -1)
-        return EncodedImages(features: features, states: output.hiddenStates)
+        return EncodedImages(features: features, states: output.states)
     }
 
     /// - Parameters: int64 [B, L] ids, mask and (optional) token types, as `TextBatch` holds them.

@@ -69,3 +69,58 @@ public final class EfficientNet: Module {
         return model
     }
 }
+
+/// ALIGN's image tower: `pooled` is the average-pooled head features; `states` are that pooled
+/// vector followed by the head feature map's positions, row by row. A patch mask hides the
+/// pixels of each masked feature-map cell (zero after normalisation: the mean colour), so FgD's
+/// student sees a masked image as a ViT's does.
+extension EfficientNet: ImageTower {
+    public var width: Int { configuration.headChannels }
+    public var imageSize: Int { configuration.imageSize }
+
+    /// The head feature map's size: every stride-2 layer halves a side, rounding up ("same" padding).
+    public func patchGrid(height: Int, width: Int) -> (rows: Int, columns: Int) {
+        let strides = [2] + configuration.blocks.map(\.stride)
+        return strides.filter { $0 > 1 }.reduce((height, width)) { size, s in ((size.0 + s - 1) / s, (size.1 + s - 1) / s) }
+    }
+
+    public func encode(_ images: Tensor, patchMask: Tensor?) throws -> ImageTowerOutput {
+        var input = images
+        if let patchMask { input = try images * visiblePixels(patchMask, images: images) }
+        let map = try featureMap(input)  // [B, C, h, w]
+        let pooled = try map.mean(dims: [2, 3])
+        let positions = try map.flattened(startDim: 2).transposed(1, 2)  // [B, h·w, C]
+        return ImageTowerOutput(pooled: pooled, states: try cat([pooled.unsqueezed(dim: 1), positions], dim: 1))
+    }
+
+    /// [B, 1, H, W]: 0 at the pixels of masked cells, 1 elsewhere; pixel row y lies in cell row
+    /// ⌊y · rows / H⌋ (likewise columns).
+    func visiblePixels(_ patchMask: Tensor, images: Tensor) throws -> Tensor {
+        let (batch, height, width) = (images.size(0), images.size(2), images.size(3))
+        let grid = patchGrid(height: height, width: width)
+        guard patchMask.shape == [batch, grid.rows * grid.columns] else {
+            throw ModelError.invalidInput(name: "patchMask", reason: "expected [\(batch), \(grid.rows * grid.columns)] (a \(grid.rows)×\(grid.columns) grid), got \(patchMask.shape)")
+        }
+        var cells: [Int64] = []
+        cells.reserveCapacity(height * width)
+        for y in 0..<height {
+            for x in 0..<width { cells.append(Int64(y * grid.rows / height * grid.columns + x * grid.columns / width)) }
+        }
+        let index = try Tensor(cells, shape: [height * width]).to(device: patchMask.device)
+        return try (patchMask.indexSelect(dim: 1, index) .== 0).to(images.dtype).reshaped([batch, 1, height, width])
+    }
+
+    /// lukemelas EfficientNet-PyTorch keys; a classifier (`_fc.*`) this tower lacks is left out.
+    public func loadInitialWeights(from url: URL) throws -> PretrainedLoadSummary {
+        var tensors = try CheckpointFile.read(url)
+        var ignored: [String] = []
+        if classifier == nil {
+            for key in tensors.keys where key.hasPrefix("_fc.") {
+                tensors.removeValue(forKey: key)
+                ignored.append(key)
+            }
+        }
+        try loadStateDict(tensors, strict: true, source: url.path)
+        return PretrainedLoadSummary(source: url.path, prefix: "", ignoredKeys: ignored.sorted())
+    }
+}

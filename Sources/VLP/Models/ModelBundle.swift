@@ -103,8 +103,9 @@ public struct ModelBundle {
         guard preprocessing.text.pooling == .firstToken else {
             throw fail("text pooling \"\(preprocessing.text.pooling.rawValue)\": this model's text tower pools its first token only")
         }
-        guard preprocessing.image.pooling == .classToken else {
-            throw fail("image pooling \"\(preprocessing.image.pooling.rawValue)\": this model's ViT pools its class token")
+        let pooling = ModelPreprocessing.imagePooling(of: configuration.vision.kind)
+        guard preprocessing.image.pooling == pooling else {
+            throw fail("image pooling \"\(preprocessing.image.pooling.rawValue)\": this model's \(configuration.vision.kind.rawValue) image tower pools by \(pooling.rawValue)")
         }
         guard preprocessing.image.size == configuration.vision.imageSize else {
             throw fail("preprocessing gives \(preprocessing.image.size) px images, the image tower takes \(configuration.vision.imageSize)")

@@ -106,13 +106,21 @@ public struct ModelPreprocessing: Codable, Equatable, Sendable {
 
     /// What a swift-vlp model trained here is fed: `tokenizer` over the vocabulary stored in the
     /// bundle, resize + centre crop (bicubic) to the model's size, CLIP normalisation, first-token
-    /// text pooling, the ViT's class token, and R2D2's unweighted re-ranking sum.
+    /// text pooling, the image tower's own pooling, and R2D2's unweighted re-ranking sum.
     public static func trained(configuration: VLPModelConfiguration, tokenizer: TokenizerKind, contextLength: Int) -> ModelPreprocessing {
         let r2d2 = configuration.textCross != nil && configuration.imageCross != nil
         return ModelPreprocessing(text: Text(tokenizer: tokenizer, vocabulary: ModelBundle.tokenizerFolder + "/" + tokenizer.bundleFileName,
                                              contextLength: contextLength),
-                                  image: Image(size: configuration.vision.imageSize),
+                                  image: Image(size: configuration.vision.imageSize, pooling: imagePooling(of: configuration.vision.kind)),
                                   rerankWeight: r2d2 ? 1 : nil)
+    }
+
+    /// How an image tower of `kind` pools: a ViT its class token, EfficientNet the feature-map mean.
+    public static func imagePooling(of kind: ImageTowerConfiguration.Kind) -> ImagePoolingRule {
+        switch kind {
+        case .vit: return .classToken
+        case .efficientNet: return .average
+        }
     }
 
     /// The context length every run trained with before checkpoints recorded theirs (the

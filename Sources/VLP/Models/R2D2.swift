@@ -20,14 +20,14 @@ public struct PairScores {
     }
 }
 
-/// R2D2 (DESIGN.md §1): a dual encoder (text BERT + ViT, projections, learned temperature) for
+/// R2D2 (DESIGN.md §1): a dual encoder (text BERT + image tower, projections, learned temperature) for
 /// global pre-ranking, and two cross encoders for fine-grained ranking — text attends image and
 /// image attends text — each with a 2-way match head on its first token; the text-attends-image
 /// encoder also carries the MLM head (Enhanced Training predicts masked words there).
 ///
 /// Keys: `towers.*` (see `DualEncoder`), `text_cross.*`, `image_cross.*` (see `CrossEncoder`),
 /// `text_match_head`, `image_match_head`, `mlm_head.*`.
-public final class R2D2: Module {
+public final class R2D2: Module, PairScorer {
     public var towers: DualEncoder
     @Child(key: "text_cross") public var textCross: CrossEncoder
     @Child(key: "image_cross") public var imageCross: CrossEncoder
@@ -56,7 +56,7 @@ public final class R2D2: Module {
     /// Scores P pairs given each side's token states (row p of `textStates` pairs with row p of
     /// `imageStates`).
     public func scorePairs(textStates: Tensor, textMask: Tensor, imageStates: Tensor,
-                           returnCrossAttention: Bool = false) throws -> PairScores {
+                           returnCrossAttention: Bool) throws -> PairScores {
         let textSide = try textCross(queries: textStates, queryMask: textMask, context: imageStates,
                                      returnCrossAttention: returnCrossAttention)
         let imageSide = try imageCross(queries: imageStates, context: textStates, contextMask: textMask)

@@ -62,6 +62,8 @@ public final class SingleStream: Module {
     public let configuration: VLPModelConfiguration
     /// Width of the region features this model takes.
     public let regionFeatureWidth: Int
+    /// Side of the pixel patches a batch of images is cut into (the vision section's).
+    public let patchSize: Int
 
     public init(_ configuration: VLPModelConfiguration) throws {
         try configuration.validate(source: "SingleStream")
@@ -70,8 +72,12 @@ public final class SingleStream: Module {
         guard text.typeVocabularySize >= 2 else {
             throw ModelError.invalidConfiguration(source: "SingleStream", reason: "type_vocab_size must be ≥ 2 (text and image segments)")
         }
-        let p = configuration.vision.patchSize
-        regionFeatureWidth = extra.regionFeatureDim > 0 ? extra.regionFeatureDim : configuration.vision.inputChannels * p * p
+        // validate() made sure the vision section is a ViT's: its patches are the regions.
+        guard let vision = configuration.vision.vit else {
+            throw ModelError.invalidConfiguration(source: "SingleStream", reason: "the vision section must be a ViT's (its patch size cuts the regions)")
+        }
+        regionFeatureWidth = extra.regionFeatureDim > 0 ? extra.regionFeatureDim : vision.inputChannels * vision.patchSize * vision.patchSize
+        patchSize = vision.patchSize
         embeddings = try BertEmbeddings(text)
         _regionEmbeddings.wrappedValue = try RegionEmbeddings(featureWidth: regionFeatureWidth, hidden: text.hiddenSize,
                                                               layerNormEps: text.layerNormEps)
@@ -88,7 +94,7 @@ public final class SingleStream: Module {
     /// The model's regions for a batch of images: pixel patches (the only kind a batch of images
     /// gives; precomputed detector regions come from `ImageRegions.load`).
     public func regions(of images: Tensor) throws -> ImageRegions {
-        try ImageRegions.patches(of: images, patchSize: configuration.vision.patchSize)
+        try ImageRegions.patches(of: images, patchSize: patchSize)
     }
 
     /// - Parameters:

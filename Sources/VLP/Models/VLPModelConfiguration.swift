@@ -4,69 +4,82 @@ import Foundation
 /// (`Resources/ModelConfigs/*.json`; keys in that folder's README).
 public struct VLPModelConfiguration: Codable, Equatable, Sendable {
     /// The model families a configuration can build.
-    public enum Architecture: String, CaseIterable, Sendable {
-        /// Text encoder + ViT + two cross encoders (`R2D2`).
+    public enum Architecture: String, CaseIterable, Codable, Sendable {
+        /// Text encoder + image tower + two cross encoders (`R2D2`).
         case r2d2
         /// Two towers and a learned temperature (`DualEncoder`: ALIGN, CLIP, PRD2).
         case dualEncoder = "dual_encoder"
         /// One transformer over text and image regions (`SingleStream`: ImageBERT).
         case singleStream = "single_stream"
+
+        /// "r2d2, dual_encoder, single_stream", for error messages.
+        public static var allowedNames: String { allCases.map(\.rawValue).joined(separator: ", ") }
+
+        public init(from decoder: Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            let name = try container.decode(String.self)
+            guard let architecture = Architecture(rawValue: name) else {
+                throw DecodingError.dataCorruptedError(in: container, debugDescription: "architecture \"\(name)\" is not known (allowed: \(Self.allowedNames))")
+            }
+            self = architecture
+        }
     }
 
-    /// An `Architecture` raw value.
-    public var architecture: String
+    public var architecture: Architecture
     /// Width of the contrastive projections of both towers.
     public var embedDim: Int
     public var text: BertConfiguration
-    public var vision: VisionTransformerConfiguration
+    /// The image tower: a ViT (R2D2, CLIP; the single stream's patch geometry) or EfficientNet (ALIGN).
+    public var vision: ImageTowerConfiguration
     /// Text attends image: queries are text states, context the image states.
     public var textCross: CrossEncoderConfiguration?
     /// Image attends text.
     public var imageCross: CrossEncoderConfiguration?
     /// The single-stream model's region settings (patches when absent).
     public var singleStream: SingleStreamConfiguration?
+    /// Real weights the towers start from (`init`), loaded by `PretrainingModel.loadInitialWeights`.
+    public var initialWeights: InitialWeights?
 
     enum CodingKeys: String, CodingKey {
         case architecture, embedDim = "embed_dim", text, vision, textCross = "text_cross", imageCross = "image_cross"
-        case singleStream = "single_stream"
+        case singleStream = "single_stream", initialWeights = "init"
     }
 
-    public init(architecture: String, embedDim: Int, text: BertConfiguration, vision: VisionTransformerConfiguration,
-                textCross: CrossEncoderConfiguration?, imageCross: CrossEncoderConfiguration?,
-                singleStream: SingleStreamConfiguration? = nil) {
-        self.singleStream = singleStream
+    public init(architecture: Architecture, embedDim: Int, text: BertConfiguration, vision: ImageTowerConfiguration,
+                textCross: CrossEncoderConfiguration? = nil, imageCross: CrossEncoderConfiguration? = nil,
+                singleStream: SingleStreamConfiguration? = nil, initialWeights: InitialWeights? = nil) {
         self.architecture = architecture
         self.embedDim = embedDim
         self.text = text
         self.vision = vision
         self.textCross = textCross
         self.imageCross = imageCross
+        self.singleStream = singleStream
+        self.initialWeights = initialWeights
     }
 
-    /// The architecture as a case (validated).
-    public var kind: Architecture {
-        get throws {
-            guard let kind = Architecture(rawValue: architecture) else {
-                throw ModelError.invalidConfiguration(source: "model", reason: "architecture \"\(architecture)\" is not known (allowed: \(Architecture.allCases.map(\.rawValue).joined(separator: ", ")))")
-            }
-            return kind
-        }
+    /// With a ViT image tower.
+    public init(architecture: Architecture, embedDim: Int, text: BertConfiguration, vision: VisionTransformerConfiguration,
+                textCross: CrossEncoderConfiguration? = nil, imageCross: CrossEncoderConfiguration? = nil,
+                singleStream: SingleStreamConfiguration? = nil) {
+        self.init(architecture: architecture, embedDim: embedDim, text: text, vision: .vit(vision), textCross: textCross,
+                  imageCross: imageCross, singleStream: singleStream)
     }
 
     /// The same model as another architecture (e.g. the dual-encoder baseline of an R2D2 config).
     public func with(architecture: Architecture) -> VLPModelConfiguration {
         var copy = self
-        copy.architecture = architecture.rawValue
+        copy.architecture = architecture
         return copy
     }
 
     /// Checks each part and that the cross encoders' input widths are the towers' widths.
     public func validate(source: String) throws {
         func fail(_ reason: String) -> ModelError { .invalidConfiguration(source: source, reason: reason) }
-        guard let kind = Architecture(rawValue: architecture) else {
-            throw fail("architecture \"\(architecture)\" is not known (allowed: \(Architecture.allCases.map(\.rawValue).joined(separator: ", ")))")
+        if architecture == .r2d2 && (textCross == nil || imageCross == nil) { throw fail("r2d2 needs text_cross and image_cross") }
+        if architecture == .singleStream && vision.vit == nil {
+            throw fail("single_stream cuts images into ViT patches: its vision section must be a ViT (kind vit), not \(vision.kind.rawValue)")
         }
-        if kind == .r2d2 && (textCross == nil || imageCross == nil) { throw fail("r2d2 needs text_cross and image_cross") }
         guard embedDim > 0 else { throw fail("embed_dim must be positive") }
         try text.validate(source: "\(source) text")
         try vision.validate(source: "\(source) vision")

@@ -151,3 +151,33 @@ public final class VisionTransformerLayer: Module {
         return try h + dropout(mlp(mlpNorm(h)))
     }
 }
+
+extension VisionTransformer: ImageTower {
+    public var width: Int { configuration.width }
+    public var imageSize: Int { configuration.imageSize }
+
+    public func patchGrid(height: Int, width: Int) -> (rows: Int, columns: Int) {
+        (height / configuration.patchSize, width / configuration.patchSize)
+    }
+
+    /// `pooled` is the normalised class token, `states` the last block's tokens before the final norm.
+    public func encode(_ images: Tensor, patchMask: Tensor?) throws -> ImageTowerOutput {
+        let output = try self(images, patchMask: patchMask)
+        return ImageTowerOutput(pooled: output.pooled, states: output.hiddenStates)
+    }
+
+    /// Hugging Face CLIP vision keys, bare or under `vision_model.` (a whole CLIPModel checkpoint).
+    public func loadInitialWeights(from url: URL) throws -> PretrainedLoadSummary {
+        let tensors = try CheckpointFile.read(url)
+        let anchor = "embeddings.patch_embedding.weight"
+        let prefix = tensors[anchor] == nil && tensors["vision_model." + anchor] != nil ? "vision_model." : ""
+        var (own, ignored) = prefix.isEmpty ? (tensors, []) : CheckpointFile.selecting(prefix: prefix, from: tensors)
+        // A CLIPModel keeps visual_projection beside vision_model; a tower without one leaves it.
+        if projection == nil, let key = own.keys.first(where: { $0 == "visual_projection.weight" }) {
+            own.removeValue(forKey: key)
+            ignored.append(key)
+        }
+        try loadStateDict(own, strict: true, source: url.path)
+        return PretrainedLoadSummary(source: url.path, prefix: prefix, ignoredKeys: ignored.sorted())
+    }
+}

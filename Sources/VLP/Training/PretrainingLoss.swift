@@ -16,8 +16,9 @@ public struct LossTerms {
     }
 }
 
-/// Computes a recipe's objectives on one batch for any architecture, and keeps what outlives a
-/// step: the momentum teacher and its feature queue (TgD, FgD). Models stay free of losses.
+/// Computes a recipe's objectives on one batch for any model, by what the model can do (its
+/// towers, pair scorer, joint encoder, MLM head), and keeps what outlives a step: the momentum
+/// teacher and its feature queue (TgD, FgD). Models stay free of losses.
 ///
 /// R2D2 step (DESIGN.md §1), in order:
 /// 1. the towers encode images and texts → GCPR on the L2-normalised features;
@@ -61,11 +62,9 @@ public final class PretrainingLoss {
     }
 
     public func callAsFunction(_ model: PretrainingModel, _ inputs: PretrainingInputs) throws -> LossTerms {
-        switch model {
-        case .r2d2(let m): return try twoTowerLosses(towers: m.towers, r2d2: m, inputs)
-        case .dualEncoder(let m): return try twoTowerLosses(towers: m, r2d2: nil, inputs)
-        case .singleStream(let m): return try singleStreamLosses(m, inputs)
-        }
+        if let towers = model.towers { return try twoTowerLosses(towers: towers, scorer: model.pairScorer, mlmHead: model.mlmHead, inputs) }
+        if let joint = model.jointEncoder { return try singleStreamLosses(joint, inputs) }
+        throw RecipeError(message: "the \(model.architecture.rawValue) model has neither towers nor a joint encoder to train")
     }
 
     /// EMA update of the teacher and enqueue of this step's teacher features.
@@ -105,7 +104,8 @@ public final class PretrainingLoss {
         return (ids, labels)
     }
 
-    private func twoTowerLosses(towers: DualEncoder, r2d2: R2D2?, _ inputs: PretrainingInputs) throws -> LossTerms {
+    private func twoTowerLosses(towers: DualEncoder, scorer: (any PairScorer)?, mlmHead: MaskedLanguageModelHead?,
+                                _ inputs: PretrainingInputs) throws -> LossTerms {
         var terms: [String: Tensor] = [:]
         let images = try towers.encodeImages(inputs.images)
         let texts = try towers.encodeTexts(inputs.inputIDs, attentionMask: inputs.attentionMask)
@@ -118,14 +118,14 @@ public final class PretrainingLoss {
         let maskedTexts: EncodedTexts? = needsMaskedText
             ? try towers.encodeTexts(masked(inputs, for: "MLM / FgD / Enhanced Training").ids, attentionMask: inputs.attentionMask)
             : nil
-        if let r2d2, recipe.uses(.match) {
+        if let scorer, recipe.uses(.match) {
             // Labelled pairs (matching fine-tuning): both heads, class-weighted as FGR.
             let labels = try matchLabels(inputs)
-            let scores = try r2d2.scorePairs(textStates: texts.states, textMask: inputs.attentionMask, imageStates: images.states)
+            let scores = try scorer.scorePairs(textStates: texts.states, textMask: inputs.attentionMask, imageStates: images.states)
             terms["match"] = try ranking(headLogits: [scores.textCrossLogits, scores.imageCrossLogits], labels: labels)
         }
-        if let r2d2, recipe.uses(.fgr) || recipe.uses(.mlm) {
-            try crossEncoderLosses(r2d2, images: images, texts: texts, maskedTexts: maskedTexts, inputs, into: &terms)
+        if let scorer, recipe.uses(.fgr) || recipe.uses(.mlm) {
+            try crossEncoderLosses(scorer, mlmHead: mlmHead, images: images, texts: texts, maskedTexts: maskedTexts, inputs, into: &terms)
         }
         if recipe.uses(.tgd) || recipe.uses(.fgd) {
             guard let teacher else { throw RecipeError(message: "distillation needs a teacher") }
@@ -146,7 +146,8 @@ public final class PretrainingLoss {
                                                       imageIDs: inputs.imageIDs, gathered: gathered, queue: queue, logitScale: scale)
             }
             if recipe.uses(.fgd), let maskedTexts {
-                let patches = towers.configuration.vision.gridSize * towers.configuration.vision.gridSize
+                let grid = towers.imageEncoder.patchGrid(height: inputs.images.size(2), width: inputs.images.size(3))
+                let patches = grid.rows * grid.columns
                 let patchMask = try Tensor.rand([inputs.count, patches], device: inputs.images.device) .< patchMaskRatio
                 let maskedImages = try towers.encodeImages(inputs.images, patchMask: patchMask)
                 let imageTerm = try featureDistillation(student: maskedImages.features, teacher: teacherImages)
@@ -158,7 +159,7 @@ public final class PretrainingLoss {
         return try weighted(terms)
     }
 
-    private func crossEncoderLosses(_ model: R2D2, images: EncodedImages, texts: EncodedTexts, maskedTexts: EncodedTexts?,
+    private func crossEncoderLosses(_ scorer: any PairScorer, mlmHead: MaskedLanguageModelHead?, images: EncodedImages, texts: EncodedTexts, maskedTexts: EncodedTexts?,
                                     _ inputs: PretrainingInputs, into terms: inout [String: Tensor]) throws {
         let batch = inputs.count
         let mask = inputs.attentionMask
@@ -188,19 +189,19 @@ public final class PretrainingLoss {
             let textStates = try cat([pairTexts, pairTexts, allPairTexts.indexSelect(dim: 0, negativeTexts)])
             let textMask = try cat([mask, mask, allMask.indexSelect(dim: 0, negativeTexts)])
             let imageStates = try cat([images.states, allImageStates.indexSelect(dim: 0, negativeImages), images.states])
-            let scores = try model.scorePairs(textStates: textStates, textMask: textMask, imageStates: imageStates)
+            let scores = try scorer.scorePairs(textStates: textStates, textMask: textMask, imageStates: imageStates)
             let labels = try cat([Tensor.ones([batch], dtype: .int64, device: mask.device),
                                   Tensor.zeros([2 * batch], dtype: .int64, device: mask.device)])
             terms["fgr"] = try ranking(headLogits: [scores.textCrossLogits, scores.imageCrossLogits], labels: labels)
             if useMasked {
                 let positiveStates = try scores.textCrossStates.narrowed(dim: 0, start: 0, length: batch)
-                terms["mlm"] = try MaskedLanguageModeling.loss(states: positiveStates, labels: masked(inputs, for: "MLM").labels) { try model.mlmHead($0) }
+                terms["mlm"] = try MaskedLanguageModeling.loss(states: positiveStates, labels: masked(inputs, for: "MLM").labels) { try self.predictWords(mlmHead, $0) }
                 return
             }
         }
         if recipe.uses(.mlm), let maskedTexts {
-            let scores = try model.scorePairs(textStates: maskedTexts.states, textMask: mask, imageStates: images.states)
-            terms["mlm"] = try MaskedLanguageModeling.loss(states: scores.textCrossStates, labels: masked(inputs, for: "MLM").labels) { try model.mlmHead($0) }
+            let scores = try scorer.scorePairs(textStates: maskedTexts.states, textMask: mask, imageStates: images.states)
+            terms["mlm"] = try MaskedLanguageModeling.loss(states: scores.textCrossStates, labels: masked(inputs, for: "MLM").labels) { try self.predictWords(mlmHead, $0) }
         }
     }
 
@@ -239,6 +240,12 @@ public final class PretrainingLoss {
             }
         }
         return try weighted(terms)
+    }
+
+    /// Vocabulary logits from the pair scorer's text states: MLM needs the model's MLM head.
+    private func predictWords(_ head: MaskedLanguageModelHead?, _ states: Tensor) throws -> Tensor {
+        guard let head else { throw RecipeError(message: "MLM needs an MLM head on the cross encoders; this model has none") }
+        return try head(states)
     }
 
     private func matchLabels(_ inputs: PretrainingInputs) throws -> Tensor {

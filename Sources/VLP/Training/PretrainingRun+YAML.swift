@@ -99,8 +99,7 @@ extension PretrainingRun {
         lock = try r.choices("lock", as: Tower.self).map(Set.init) ?? lock
         for stage in stages {
             do {
-                try PretrainingModel.checkSupport(architecture: try configuration.kind, recipe: stage.recipe,
-                                                  objectClasses: configuration.singleStream?.objectClasses ?? 0)
+                try PretrainingModel.checkSupport(configuration: configuration, recipe: stage.recipe)
             } catch {
                 throw ConfigError("\(source): stage \"\(stage.name)\": \(error)")
             }

@@ -115,8 +115,7 @@ public struct PretrainingRun: Equatable, Sendable {
         let configuration = try model.resolve()
         for stage in stages {
             do {
-                try PretrainingModel.checkSupport(architecture: try configuration.kind, recipe: stage.recipe,
-                                                  objectClasses: configuration.singleStream?.objectClasses ?? 0)
+                try PretrainingModel.checkSupport(configuration: configuration, recipe: stage.recipe)
             } catch {
                 throw ConfigError("stage \"\(stage.name)\": \(error)")
             }

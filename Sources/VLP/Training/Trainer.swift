@@ -146,10 +146,10 @@ public final class Trainer {
         } else if resume {
             log("no checkpoint in \(checkpointsURL.path); starting from step 0")
         }
-        if state.step == 0 {
-            // MERGE: each tower's initial real weights load here (`try model.loadInitialWeights(log: log)`),
-            // at step 0 only and before init_from, whose checkpoint then overrides them.
-        }
+        // Each tower's initial real weights (the model configuration's `init`), at step 0 only and
+        // before init_from, whose checkpoint then overrides them. They are copied into the existing
+        // parameters, so the optimizer built above and the tower locks still hold.
+        if state.step == 0 { try model.loadInitialWeights(log: log) }
         if state.step == 0, let initFrom = run.initFrom {
             let folder = try TrainingCheckpoint.resolve(initFrom)
             try TrainingCheckpoint.loadWeights(into: model.module, from: folder)

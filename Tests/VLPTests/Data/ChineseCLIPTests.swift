@@ -1,7 +1,7 @@
 import XCTest
 @testable import VLP
 
-final class ChineseCLIPTests: XCTestCase {
+final class ChineseCLIPTests: TorchTestCase {
     func testRoundTrip() throws {
         let folder = try makeDataTestFolder()
         var samples = dataTestSamples(count: 4)

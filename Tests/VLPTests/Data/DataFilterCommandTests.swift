@@ -4,7 +4,7 @@ import XCTest
 
 /// `vlp data filter` through the built binary: two parts in two formats, the JSON and text
 /// reports, the output read back, bad options, and a checkpoint as the semantic scorer.
-final class DataFilterCommandTests: XCTestCase {
+final class DataFilterCommandTests: TorchTestCase {
     /// `in/a/web.jsonl` (with one unparsable line) and `in/b/shard-000000.tar`, the same 31 samples each.
     func writeTwoParts(_ folder: String) throws -> String {
         let samples = try filterTestWebSamples()

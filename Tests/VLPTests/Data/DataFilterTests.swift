@@ -131,7 +131,7 @@ final class TableScorer: ImageTextScorer {
     }
 }
 
-final class DataFilterTests: XCTestCase {
+final class DataFilterTests: TorchTestCase {
     /// One tokenizer and segmenter for the whole class (jieba's dictionary takes a while to load).
     static let tokenizer = Result { try BertTokenizer.chineseCLIP() }
     static let segmenter = Result { try JiebaSegmenter() }

@@ -2,7 +2,7 @@ import Foundation
 import XCTest
 @testable import VLP
 
-final class DataStatisticsTests: XCTestCase {
+final class DataStatisticsTests: TorchTestCase {
     /// Distinct images: a file counts once per path, embedded bytes and pixels once per content;
     /// sizes and formats come from the headers (files: their first bytes only).
     func testDistinctImagesAndHeaderSizes() throws {

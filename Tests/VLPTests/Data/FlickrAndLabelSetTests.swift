@@ -1,7 +1,7 @@
 import XCTest
 @testable import VLP
 
-final class FlickrCaptionsTests: XCTestCase {
+final class FlickrCaptionsTests: TorchTestCase {
     func testEdgeCases() throws {
         let folder = dataFixtures + "/flickr"
         let reader = try FlickrCaptions.Reader(path: folder + "/captions.txt", imageFolder: folder + "/images", language: "zh")
@@ -35,7 +35,7 @@ final class FlickrCaptionsTests: XCTestCase {
     }
 }
 
-final class LabelSetTests: XCTestCase {
+final class LabelSetTests: TorchTestCase {
     func testImageFolder() throws {
         let root = dataFixtures + "/folders"
         let reader = try ImageFolderLabels.Reader(root: root)

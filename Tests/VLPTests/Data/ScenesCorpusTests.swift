@@ -1,7 +1,7 @@
 import XCTest
 @testable import VLP
 
-final class ScenesCorpusTests: XCTestCase {
+final class ScenesCorpusTests: TorchTestCase {
     func testSameSeedSameBytesOtherSeedDiffers() throws {
         let a = try ScenesCorpus(seed: 11, imageSize: 32)
         let b = try ScenesCorpus(seed: 11, imageSize: 32)

@@ -1,7 +1,7 @@
 import XCTest
 @testable import VLP
 
-final class WebDatasetTests: XCTestCase {
+final class WebDatasetTests: TorchTestCase {
     func testRoundTripAcrossShardsThroughABracePattern() throws {
         let folder = try makeDataTestFolder()
         let samples = dataTestSamples(count: 7) + [
@@ -219,7 +219,7 @@ final class WebDatasetTests: XCTestCase {
     }
 }
 
-final class BraceExpansionTests: XCTestCase {
+final class BraceExpansionTests: TorchTestCase {
     func testRangesListsAndNesting() throws {
         XCTAssertEqual(try BraceExpansion.expand("shard-{000..003}.tar"),
                        ["shard-000.tar", "shard-001.tar", "shard-002.tar", "shard-003.tar"])

@@ -1,7 +1,7 @@
 import XCTest
 @testable import VLP
 
-final class ZeroJSONLTests: XCTestCase {
+final class ZeroJSONLTests: TorchTestCase {
     func testRoundTripKeepsTextsRolesLanguagesAndLabels() throws {
         let folder = try makeDataTestFolder()
         let samples = dataTestSamples(count: 5) + [

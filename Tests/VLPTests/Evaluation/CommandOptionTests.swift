@@ -4,7 +4,7 @@ import XCTest
 
 /// Closed sets on the command line are parsed once, before any work: a wrong value is an error
 /// naming the allowed ones (the model named is never opened).
-final class CommandOptionTests: XCTestCase {
+final class CommandOptionTests: TorchTestCase {
     func testWrongFormatScenesPartOrDeviceFailsBeforeWorkNamingTheAllowedValues() throws {
         let format = try runVLP(["evaluate", "retrieval", "--checkpoint", "no-such-run", "--data", "pairs.jsonl", "--format", "jsonll"])
         XCTAssertEqual(format.status, 64, format.errors)

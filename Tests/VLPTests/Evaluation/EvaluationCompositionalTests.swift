@@ -3,7 +3,7 @@ import Torch
 import XCTest
 @testable import VLP
 
-final class EvaluationCompositionalTests: XCTestCase {
+final class EvaluationCompositionalTests: TorchTestCase {
     func testCountsPerKindAndTiesAreFailures() throws {
         let result = try CompositionalAccuracy.compute([
             (kind: .attribute, positiveScore: 0.9, negativeScore: 0.1),   // win

@@ -4,7 +4,7 @@ import XCTest
 
 /// ROC AUC against scikit-learn (fixture) and hand-computed values; best-threshold accuracy
 /// against a brute-force scan with scikit-learn's accuracy_score.
-final class EvaluationMatchingTests: XCTestCase {
+final class EvaluationMatchingTests: TorchTestCase {
     func testAUCMatchesScikitLearn() throws {
         let fixture = try EvaluationFixture.load()
         XCTAssertEqual(fixture.matching.count, 4)

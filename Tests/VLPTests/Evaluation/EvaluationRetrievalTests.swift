@@ -4,7 +4,7 @@ import XCTest
 @testable import VLP
 
 /// Recall@K against Chinese-CLIP's evaluation (fixture) and against hand-computed cases.
-final class EvaluationRetrievalTests: XCTestCase {
+final class EvaluationRetrievalTests: TorchTestCase {
     func assertRecall(_ actual: RecallAtK, _ expected: EvaluationFixture.Recall, _ what: String,
                       file: StaticString = #filePath, line: UInt = #line) {
         XCTAssertEqual(actual.r1, expected.r1, accuracy: 1e-9, "\(what) R@1", file: file, line: line)

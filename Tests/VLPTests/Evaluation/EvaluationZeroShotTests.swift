@@ -4,7 +4,7 @@ import XCTest
 @testable import VLP
 
 /// Prompt ensembling, logits and top-k accuracy with a fake text encoder whose outputs are known.
-final class EvaluationZeroShotTests: XCTestCase {
+final class EvaluationZeroShotTests: TorchTestCase {
     /// Unnormalised features of different lengths, so that averaging before normalising each
     /// template would give other weights.
     static let features: [String: [Float]] = [

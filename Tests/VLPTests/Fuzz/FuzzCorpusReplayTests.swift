@@ -6,7 +6,7 @@ import XCTest
 /// it was found with, in an ordinary (unsanitized) build: a parser that crashes again on any of
 /// them takes the test run down. Refusals (thrown errors) are what most of these files should
 /// get; the test only needs each parser to return.
-final class FuzzCorpusReplayTests: XCTestCase {
+final class FuzzCorpusReplayTests: TorchTestCase {
     static let fuzzFolder = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fuzz")

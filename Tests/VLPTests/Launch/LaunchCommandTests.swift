@@ -2,7 +2,7 @@ import Foundation
 import XCTest
 
 /// `vlp launch`, run as the built executable (next to the test bundle).
-final class LaunchCommandTests: XCTestCase {
+final class LaunchCommandTests: TorchTestCase {
     struct Outcome {
         var status: Int32
         var stdout: String

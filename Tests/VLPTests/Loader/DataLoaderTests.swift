@@ -3,7 +3,7 @@ import XCTest
 import Torch
 @testable import VLP
 
-final class DataLoaderTests: XCTestCase {
+final class DataLoaderTests: TorchTestCase {
     private func loader(workers: Int = 2, batchSize: Int = 8, seed: UInt64 = 5, shuffle: Bool = true,
                         dropLast: Bool = true, assignment: ShardAssignment? = nil,
                         start: LoaderPosition? = nil, masking: Bool = true) throws -> DataLoader {

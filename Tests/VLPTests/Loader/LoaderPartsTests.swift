@@ -2,7 +2,7 @@ import Foundation
 import XCTest
 @testable import VLP
 
-final class LoaderPartsTests: XCTestCase {
+final class LoaderPartsTests: TorchTestCase {
     func testShuffleBufferPermutesDeterministically() {
         func run(_ capacity: Int, seed: UInt64) -> [Int] {
             var buffer = ShuffleBuffer<Int>(capacity: capacity, generator: SplitMix64(seed: seed))

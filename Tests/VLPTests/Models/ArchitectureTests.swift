@@ -12,7 +12,7 @@ enum TinyModels {
                                                     dropout: dropout)
         let cross = CrossEncoderConfiguration(width: 32, layers: 1, heads: 4, mlpWidth: 64, queryInputWidth: 32,
                                               contextInputWidth: 32, dropout: dropout)
-        return VLPModelConfiguration(architecture: architecture.rawValue, embedDim: 16, text: text, vision: vision,
+        return VLPModelConfiguration(architecture: architecture, embedDim: 16, text: text, vision: vision,
                                      textCross: architecture == .r2d2 ? cross : nil, imageCross: architecture == .r2d2 ? cross : nil)
     }
 
@@ -45,16 +45,16 @@ enum TinyModels {
     static func pairScores(_ model: PretrainingModel, _ inputs: PretrainingInputs, crossEncoders: Bool = false) throws -> Tensor {
         try withNoGrad {
             let n = inputs.count
-            switch model {
-            case .r2d2(let m) where crossEncoders:
-                let images = try m.towers.encodeImages(inputs.images), texts = try m.towers.encodeTexts(inputs.inputIDs, attentionMask: inputs.attentionMask)
+            if crossEncoders, let towers = model.towers, let scorer = model.pairScorer {
+                let images = try towers.encodeImages(inputs.images), texts = try towers.encodeTexts(inputs.inputIDs, attentionMask: inputs.attentionMask)
                 let imageIndex = try Tensor((0..<n * n).map { Int64($0 / n) }, shape: [n * n])
                 let textIndex = try Tensor((0..<n * n).map { Int64($0 % n) }, shape: [n * n])
-                let scores = try m.scorePairs(textStates: texts.states.indexSelect(dim: 0, textIndex),
-                                              textMask: inputs.attentionMask.indexSelect(dim: 0, textIndex),
-                                              imageStates: images.states.indexSelect(dim: 0, imageIndex))
+                let scores = try scorer.scorePairs(textStates: texts.states.indexSelect(dim: 0, textIndex),
+                                                   textMask: inputs.attentionMask.indexSelect(dim: 0, textIndex),
+                                                   imageStates: images.states.indexSelect(dim: 0, imageIndex))
                 return try scores.matchProbability().reshaped([n, n])
-            case .singleStream(let m):
+            }
+            if let m = model.jointEncoder {
                 let regions = try m.regions(of: inputs.images)
                 let imageIndex = try Tensor((0..<n * n).map { Int64($0 / n) }, shape: [n * n])
                 let textIndex = try Tensor((0..<n * n).map { Int64($0 % n) }, shape: [n * n])
@@ -63,11 +63,10 @@ enum TinyModels {
                 let output = try m(inputIDs: inputs.inputIDs.indexSelect(dim: 0, textIndex),
                                    attentionMask: inputs.attentionMask.indexSelect(dim: 0, textIndex), regions: paired)
                 return try output.matchLogits.softmax(dim: -1).select(dim: 1, index: 1).reshaped([n, n])
-            default:
-                let towers = model.towers!
-                let images = try towers.encodeImages(inputs.images), texts = try towers.encodeTexts(inputs.inputIDs, attentionMask: inputs.attentionMask)
-                return try images.features.matmul(texts.features.transposed(0, 1))
             }
+            let towers = try XCTUnwrap(model.towers)
+            let images = try towers.encodeImages(inputs.images), texts = try towers.encodeTexts(inputs.inputIDs, attentionMask: inputs.attentionMask)
+            return try images.features.matmul(texts.features.transposed(0, 1))
         }
     }
 
@@ -103,7 +102,7 @@ enum TinyModels {
     }
 }
 
-final class ArchitectureTests: XCTestCase {
+final class ArchitectureTests: TorchTestCase {
     func testDualEncoderShapesAndNormalisedFeatures() throws {
         let model = try DualEncoder(TinyModels.configuration(.dualEncoder))
         let inputs = try TinyModels.inputs(count: 3, seed: 1)
@@ -212,7 +211,7 @@ final class ArchitectureTests: XCTestCase {
             let after = try TinyModels.recallAtOne(TinyModels.pairScores(model, inputs))
             XCTAssertEqual(after.imageToText, 100, "\(architecture) i2t (before: \(before))")
             XCTAssertEqual(after.textToImage, 100, "\(architecture) t2i")
-            if case .r2d2 = model {
+            if model.pairScorer != nil {
                 let reranked = try TinyModels.recallAtOne(TinyModels.pairScores(model, inputs, crossEncoders: true))
                 XCTAssertEqual(reranked.imageToText, 100, "R2D2 cross encoders i2t")
                 XCTAssertEqual(reranked.textToImage, 100, "R2D2 cross encoders t2i")

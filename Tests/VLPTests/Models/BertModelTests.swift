@@ -3,7 +3,7 @@ import Torch
 import XCTest
 @testable import VLP
 
-final class BertModelTests: XCTestCase {
+final class BertModelTests: TorchTestCase {
     /// all-MiniLM-L6-v2 from assets/minilm, loaded once for the tests that need it.
     nonisolated(unsafe) static var miniLM: (model: BertModel, summary: PretrainedLoadSummary)?
 

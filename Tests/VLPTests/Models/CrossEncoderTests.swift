@@ -3,7 +3,7 @@ import Torch
 import XCTest
 @testable import VLP
 
-final class CrossEncoderTests: XCTestCase {
+final class CrossEncoderTests: TorchTestCase {
     static func configuration(normFirst: Bool = false) -> CrossEncoderConfiguration {
         CrossEncoderConfiguration(width: 16, layers: 2, heads: 4, mlpWidth: 24, queryInputWidth: 12, contextInputWidth: 20,
                                   layerNormEps: 1e-12, dropout: 0, normFirst: normFirst)

@@ -3,7 +3,7 @@ import Torch
 import XCTest
 @testable import VLP
 
-final class EfficientNetTests: XCTestCase {
+final class EfficientNetTests: TorchTestCase {
     nonisolated(unsafe) static var lite0: EfficientNet?
 
     func lite0() throws -> EfficientNet {

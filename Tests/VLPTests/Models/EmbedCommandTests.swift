@@ -4,7 +4,7 @@ import XCTest
 @testable import VLP
 
 /// `vlp embed` run as the built executable.
-final class EmbedCommandTests: XCTestCase {
+final class EmbedCommandTests: TorchTestCase {
     /// A checkpoint whose weights are cut short is named with its own error (it once fell
     /// through to the EfficientNet reader: "unknown weights format .").
     func testTruncatedCheckpointWeightsAreNamed() throws {

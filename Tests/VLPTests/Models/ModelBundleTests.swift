@@ -6,7 +6,7 @@ import XCTest
 /// A checkpoint is a self-describing model bundle: opened from any folder, with no `assets/`
 /// beside it, it prepares inputs and embeds exactly as the process that trained it; older
 /// checkpoints still open, with a notice; a bad `preprocessing.json` is an error naming it.
-final class ModelBundleTests: XCTestCase {
+final class ModelBundleTests: TorchTestCase {
     static let texts = ["红色的圆形在蓝色方块的左边", "a small green triangle above a yellow square"]
 
     /// Trains a tiny dual encoder two steps into `root/run`; returns the trainer and its data section.

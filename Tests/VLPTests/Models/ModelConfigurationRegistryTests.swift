@@ -3,7 +3,7 @@ import Torch
 import XCTest
 @testable import VLP
 
-final class ModelConfigurationRegistryTests: XCTestCase {
+final class ModelConfigurationRegistryTests: TorchTestCase {
     func testListsTheShippedConfigurations() {
         let names = ModelConfigurationRegistry.list()
         for name in ["r2d2-tiny", "r2d2-vit-b16-roberta-base", "r2d2-vit-l14-roberta-large"] {
@@ -18,13 +18,13 @@ final class ModelConfigurationRegistryTests: XCTestCase {
             XCTAssertNoThrow(try ModelConfigurationRegistry.load(name), name)
         }
         let large = try ModelConfigurationRegistry.load("r2d2-vit-l14-roberta-large")
-        XCTAssertEqual(large.vision.patchSize, 14)
+        XCTAssertEqual(large.vision.vit?.patchSize, 14)
         XCTAssertEqual(large.vision.width, 1024)
         XCTAssertEqual(large.text.hiddenSize, 1024)
         XCTAssertEqual(large.text.layers, 24)
         XCTAssertEqual(large.embedDim, 768)
         let base = try ModelConfigurationRegistry.load("r2d2-vit-b16-roberta-base")
-        XCTAssertEqual(base.vision.gridSize, 14)
+        XCTAssertEqual(base.vision.vit?.gridSize, 14)
         XCTAssertEqual(base.text.vocabularySize, 21128)
     }
 
@@ -32,9 +32,9 @@ final class ModelConfigurationRegistryTests: XCTestCase {
     func testTinyConfigurationBuildsRunnableEncoders() throws {
         let c = try ModelConfigurationRegistry.load("r2d2-tiny")
         XCTAssertEqual(c.vision.imageSize, 32)
-        XCTAssertEqual(c.vision.patchSize, 8)
+        XCTAssertEqual(c.vision.vit?.patchSize, 8)
         let text = try BertModel(c.text, withPooler: false)
-        let vision = try VisionTransformer(c.vision)
+        let vision = try VisionTransformer(try XCTUnwrap(c.vision.vit))
         let textCross = try CrossEncoder(try XCTUnwrap(c.textCross))
         let imageCross = try CrossEncoder(try XCTUnwrap(c.imageCross))
         let ids = try Tensor.randint(0, c.text.vocabularySize, [2, 9])

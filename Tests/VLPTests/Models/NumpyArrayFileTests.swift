@@ -2,7 +2,7 @@ import Foundation
 import XCTest
 @testable import VLP
 
-final class NumpyArrayFileTests: XCTestCase {
+final class NumpyArrayFileTests: TorchTestCase {
     /// The bytes numpy 1.24's `np.save` writes for `np.arange(6, dtype='<f4').reshape(2, 3)`:
     /// header length 118, data from byte 128.
     func testEncodingMatchesNumpyLayout() throws {

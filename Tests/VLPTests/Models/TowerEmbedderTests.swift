@@ -5,7 +5,7 @@ import XCTest
 
 /// `TowerEmbedder`: every image entry point gives the same features, batching and padding do
 /// not change them, and what cannot be embedded is a clear error.
-final class TowerEmbedderTests: XCTestCase {
+final class TowerEmbedderTests: TorchTestCase {
     static func model(_ name: String = "r2d2-tiny-dual") throws -> PretrainingModel {
         manualSeed(11)
         let model = try PretrainingModel(try ModelConfigurationRegistry.load(name))

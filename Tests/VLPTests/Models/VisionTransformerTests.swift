@@ -3,7 +3,7 @@ import Torch
 import XCTest
 @testable import VLP
 
-final class VisionTransformerTests: XCTestCase {
+final class VisionTransformerTests: TorchTestCase {
     /// The random-weight reference ViT of make_model_fixtures.py, loaded strictly under HF CLIP keys.
     func loadReference() throws -> (model: VisionTransformer, tensors: [String: Tensor]) {
         let (tensors, metadata) = try ModelFixtures.load("vit.safetensors")

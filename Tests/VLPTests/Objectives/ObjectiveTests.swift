@@ -5,7 +5,7 @@ import Torch
 
 /// Every objective against values computed by hand (plain Swift loops over the same inputs)
 /// and against finite differences.
-final class ObjectiveTests: XCTestCase {
+final class ObjectiveTests: TorchTestCase {
     func rows(_ t: Tensor) throws -> [[Double]] {
         let v = try t.to(.float64).toArray(Double.self), n = t.size(1)
         return stride(from: 0, to: v.count, by: n).map { Array(v[$0..<($0 + n)]) }
@@ -231,7 +231,7 @@ final class ObjectiveTests: XCTestCase {
     }
 }
 
-final class MaskedPositionsMLMTests: XCTestCase {
+final class MaskedPositionsMLMTests: TorchTestCase {
     /// The head applied at masked positions only gives the loss of the full logits.
     func testLossAtMaskedPositionsEqualsTheFullLogitsLoss() throws {
         manualSeed(21)
@@ -247,7 +247,7 @@ final class MaskedPositionsMLMTests: XCTestCase {
     }
 }
 
-final class GatheredDistillationTests: XCTestCase {
+final class GatheredDistillationTests: TorchTestCase {
     /// Gathered columns equal to the local batch give the local loss; other workers' columns
     /// change it (they enter the denominator and, with a shared image id, the targets).
     func testGatheredColumnsExtendTheBatch() throws {

@@ -1,7 +1,7 @@
 import XCTest
 @testable import VLP
 
-final class ReportsAttentionHeatmapTests: XCTestCase {
+final class ReportsAttentionHeatmapTests: TorchTestCase {
     /// Where on the colormap (0 cold … 1 hot) an overlay pixel over a uniform `base` grey lies:
     /// the nearest of 1,001 colormap samples blended at 50% over that grey.
     private static let samples: [(t: Double, rgb: [Double])] = (0...1000).map { k in

@@ -1,7 +1,7 @@
 import XCTest
 @testable import VLP
 
-final class ReportsAxisScaleTests: XCTestCase {
+final class ReportsAxisScaleTests: TorchTestCase {
     func testNiceNumbers() {
         XCTAssertEqual(AxisScale.niceNumber(0.23, rounding: true), 0.2, accuracy: 1e-12)
         XCTAssertEqual(AxisScale.niceNumber(3.4, rounding: true), 5)

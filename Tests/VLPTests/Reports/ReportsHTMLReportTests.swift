@@ -1,7 +1,7 @@
 import XCTest
 @testable import VLP
 
-final class ReportsHTMLReportTests: XCTestCase {
+final class ReportsHTMLReportTests: TorchTestCase {
     private func temporaryFolder() throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("vlp-report-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)

@@ -1,7 +1,7 @@
 import XCTest
 @testable import VLP
 
-final class ReportsLineChartTests: XCTestCase {
+final class ReportsLineChartTests: TorchTestCase {
     private func losses(_ n: Int, scale: Double) -> [Double] {
         (0..<n).map { scale * exp(-Double($0) / 40) + 0.3 }
     }

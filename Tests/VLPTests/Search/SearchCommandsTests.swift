@@ -8,7 +8,7 @@ import XCTest
 
 /// `vlp index`, `vlp search` and `vlp serve` run as the built executable, on a random-weight
 /// checkpoint and rendered scene images.
-final class SearchCommandsTests: XCTestCase {
+final class SearchCommandsTests: TorchTestCase {
     func testIndexSearchAndServeThroughTheCLI() throws {
         let root = try temporaryFolder("search-cli")
         defer { try? FileManager.default.removeItem(at: root) }

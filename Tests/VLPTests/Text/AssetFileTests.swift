@@ -4,7 +4,7 @@ import XCTest
 
 /// Relative asset paths resolve from the working directory, then `VLP_ROOT`, then the package of
 /// the running build, so `vlp serve` works when started elsewhere.
-final class AssetFileTests: XCTestCase {
+final class AssetFileTests: TorchTestCase {
     func testRelativeAssetsAreFoundUnderVLPRootAndThePackageOfTheBuild() throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("vlp-root-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: root.appendingPathComponent("assets"), withIntermediateDirectories: true)

@@ -3,7 +3,7 @@ import XCTest
 
 /// Same ids as cn-clip's tokenizer (Chinese) and Hugging Face `tokenizers` (English) on the
 /// committed real-text fixtures.
-final class BertTokenizerParityTests: XCTestCase {
+final class BertTokenizerParityTests: TorchTestCase {
     static let chinese = Result { try BertTokenizer.chineseCLIP(vocabularyFile: TextFixtures.asset("cn-clip/vocab.txt")) }
     static let english = Result { try BertTokenizer.englishUncased(vocabularyFile: TextFixtures.asset("minilm/vocab.txt")) }
 

@@ -1,7 +1,7 @@
 import XCTest
 @testable import VLP
 
-final class BertTokenizerTests: XCTestCase {
+final class BertTokenizerTests: TorchTestCase {
     /// A tiny vocabulary: ids in the order written.
     private func tiny() throws -> BertTokenizer {
         let tokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "un", "##aff", "##able", "hello", "world",

@@ -2,7 +2,7 @@ import XCTest
 @testable import VLP
 
 /// Same ids as open_clip's `SimpleTokenizer` on the committed real-text fixtures.
-final class CLIPTokenizerTests: XCTestCase {
+final class CLIPTokenizerTests: TorchTestCase {
     static let tokenizer = Result { try CLIPTokenizer(mergesFile: TextFixtures.asset("open-clip/bpe_simple_vocab_16e6.txt.gz")) }
 
     /// Compares the fixture rows that have CLIP ids; rows where ftfy repairs mojibake (which we

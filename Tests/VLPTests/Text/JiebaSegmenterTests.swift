@@ -2,7 +2,7 @@ import XCTest
 @testable import VLP
 
 /// Same segmentation as `jieba.lcut(s)` (default mode, HMM on) on the committed fixtures.
-final class JiebaSegmenterTests: XCTestCase {
+final class JiebaSegmenterTests: TorchTestCase {
     static let segmenter = Result {
         try JiebaSegmenter(dictionaryFile: TextFixtures.asset("jieba/dict.txt"),
                            hmmDirectory: TextFixtures.asset("jieba/finalseg"))

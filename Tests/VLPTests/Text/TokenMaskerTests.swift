@@ -1,7 +1,7 @@
 import XCTest
 @testable import VLP
 
-final class TokenMaskerTests: XCTestCase {
+final class TokenMaskerTests: TorchTestCase {
     private func chinese() throws -> BertTokenizer { try BertTokenizerParityTests.chinese.get() }
 
     func testRatioSpecialTokensAndDeterminism() throws {

@@ -6,7 +6,7 @@ import XCTest
 /// Checkpoint folders are whole or out of sight: saves stage and rename, prunes rename before
 /// deleting, leftovers are swept at the next start, and a `step-*` folder that lacks a file is
 /// skipped and reported wherever the latest checkpoint is looked up.
-final class CheckpointFolderTests: XCTestCase {
+final class CheckpointFolderTests: TorchTestCase {
     func names(_ folder: URL) throws -> [String] {
         try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted()
     }
@@ -72,7 +72,7 @@ final class CheckpointFolderTests: XCTestCase {
         XCTAssertEqual(try TrainingCheckpoint.resolve(root.path, reporting: { reports.append($0) }).lastPathComponent, "step-000002")
         XCTAssertEqual(reports, ["\(folder.path)/step-000004: not a whole checkpoint (missing objectives.safetensors); ignored"])
         XCTAssertTrue(TrainingCheckpoint.isCheckpoint(root.path))
-        XCTAssertEqual(try TrainingCheckpoint.configuration(root.path).architecture, "dual_encoder")
+        XCTAssertEqual(try TrainingCheckpoint.configuration(root.path).architecture.rawValue, "dual_encoder")
 
         let resumed = try Trainer(config)
         var lines: [String] = []

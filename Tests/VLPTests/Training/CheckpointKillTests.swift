@@ -53,7 +53,7 @@ final class FolderEvents {
     }
 }
 
-final class CheckpointKillTests: XCTestCase {
+final class CheckpointKillTests: TorchTestCase {
     static let steps = 64
 
     /// A dual encoder of width 8 (files under 1.5 MB): a save costs little, so each of the 50

@@ -4,7 +4,7 @@ import XCTest
 @testable import VLP
 
 /// `vlp launch -n 2 -- vlp pretrain`: two processes on loopback train one model.
-final class DistributedPretrainingTests: XCTestCase {
+final class DistributedPretrainingTests: TorchTestCase {
     func testTwoProcessesPretrainAndRankZeroWritesTheRun() throws {
         let root = try temporaryFolder("ddp")
         defer { try? FileManager.default.removeItem(at: root) }

@@ -31,7 +31,7 @@ func runVLP(_ arguments: [String], in directory: URL? = nil) throws -> (status: 
     return (process.terminationStatus, String(decoding: output, as: UTF8.self), String(decoding: errors, as: UTF8.self))
 }
 
-final class PretrainCommandTests: XCTestCase {
+final class PretrainCommandTests: TorchTestCase {
     func testPretrainThenEvaluateThroughTheCLI() throws {
         let root = try temporaryFolder("cli")
         defer { try? FileManager.default.removeItem(at: root) }

@@ -3,7 +3,7 @@ import Torch
 import XCTest
 @testable import VLP
 
-final class PretrainingRunTests: XCTestCase {
+final class PretrainingRunTests: TorchTestCase {
     /// The Swift API the issue asks for: a run described in code trains.
     func testARunDescribedInSwiftTrains() throws {
         let root = try temporaryFolder("swift-run")

@@ -29,10 +29,10 @@ func temporaryFolder(_ name: String) throws -> URL {
     return url
 }
 
-final class PretrainingRunYAMLTests: XCTestCase {
+final class PretrainingRunYAMLTests: TorchTestCase {
     func testReadsAFullConfig() throws {
         let config = try PretrainingRun(yaml: tinyPretrainingYAML(output: "/tmp/x", extra: "gradient_accumulation: 2"))
-        XCTAssertEqual(try config.model.resolve().architecture, "r2d2")
+        XCTAssertEqual(try config.model.resolve().architecture.rawValue, "r2d2")
         XCTAssertEqual(config.stages.count, 1)
         XCTAssertEqual(config.stages[0].recipe, .r2d2)
         XCTAssertEqual(config.totalSteps, 6)
@@ -95,7 +95,7 @@ final class PretrainingRunYAMLTests: XCTestCase {
     }
 }
 
-final class TrainerTests: XCTestCase {
+final class TrainerTests: TorchTestCase {
     /// A run stopped after step 3 and resumed from its checkpoint follows the uninterrupted run's
     /// loss curve exactly (model, optimizer, schedule, teacher, queue, data position, RNG).
     func testResumedRunFollowsTheSameLossCurve() throws {
@@ -132,7 +132,7 @@ final class TrainerTests: XCTestCase {
         XCTAssertFalse(names.contains { $0.hasPrefix(".tmp") }, "\(names)")
         // The checkpoint loads as a model on its own.
         let model = try ModelBundle.open(root.appendingPathComponent("cut").path).model
-        XCTAssertEqual(model.configuration.architecture, "r2d2")
+        XCTAssertEqual(model.configuration.architecture.rawValue, "r2d2")
     }
 
     /// Weights that blow up give non-finite losses: those steps are skipped and reported, and
@@ -164,7 +164,7 @@ final class TrainerTests: XCTestCase {
     }
 }
 
-final class MatchingBatchTests: XCTestCase {
+final class MatchingBatchTests: TorchTestCase {
     /// A matching set read with negatives gives batches with 0/1 labels and keeps its negative
     /// pairs; without, the negative pairs are skipped (no positive text) and there are no 0 labels.
     func testMatchingBatchesCarryLabels() throws {

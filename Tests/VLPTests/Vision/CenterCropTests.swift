@@ -1,7 +1,7 @@
 import XCTest
 @testable import VLP
 
-final class CenterCropTests: XCTestCase {
+final class CenterCropTests: TorchTestCase {
     /// torchvision: `int(round((h - ch) / 2))` with Python's half-to-even rounding.
     func testOffsetsRoundHalfToEven() throws {
         let crop = try CenterCrop(width: 2, height: 2)

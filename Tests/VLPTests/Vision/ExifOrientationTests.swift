@@ -1,7 +1,7 @@
 import XCTest
 @testable import VLP
 
-final class ExifOrientationTests: XCTestCase {
+final class ExifOrientationTests: TorchTestCase {
     /// Orientation 6: stored 32×24, shown 24×32, pixels as Pillow's `exif_transpose` gives them.
     func testOrientation6RotatesLikePillow() throws {
         let upright = try ImageDecoder().decode(contentsOf: VisionFixtures.path("edge/orientation6.jpg"))

@@ -2,7 +2,7 @@ import CImageCodecs
 import XCTest
 
 /// vlp_gunzip lives in the image codecs' C target (zlib comes with libpng) and serves the text code.
-final class GunzipTests: XCTestCase {
+final class GunzipTests: TorchTestCase {
     private func gunzip(_ bytes: [UInt8]) -> (code: Int32, output: [UInt8], message: String) {
         var out: UnsafeMutablePointer<UInt8>? = nil
         var count = 0

@@ -1,7 +1,7 @@
 import XCTest
 @testable import VLP
 
-final class HorizontalFlipTests: XCTestCase {
+final class HorizontalFlipTests: TorchTestCase {
     func testFlipMirrorsRows() {
         let image = RGBImage(width: 3, height: 2, pixels: (0..<18).map { UInt8($0) })
         let flipped = image.flippedHorizontally()

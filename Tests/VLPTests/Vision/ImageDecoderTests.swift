@@ -2,7 +2,7 @@ import Foundation
 import XCTest
 @testable import VLP
 
-final class ImageDecoderTests: XCTestCase {
+final class ImageDecoderTests: TorchTestCase {
     let decoder = ImageDecoder()
 
     /// Real photos decode as Pillow decodes them: PNG exactly, JPEG within 1/255 (both use

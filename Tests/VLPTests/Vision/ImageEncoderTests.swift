@@ -1,7 +1,7 @@
 import XCTest
 @testable import VLP
 
-final class ImageEncoderTests: XCTestCase {
+final class ImageEncoderTests: TorchTestCase {
     func testPNGRoundTripIsExact() throws {
         let image = try ImageDecoder().decode(contentsOf: VisionFixtures.path("edge/rgb.jpg"))
         for level in [0, 6, 9] {

@@ -1,7 +1,7 @@
 import XCTest
 @testable import VLP
 
-final class ImagePipelineTests: XCTestCase {
+final class ImagePipelineTests: TorchTestCase {
     /// CLIP evaluation preprocessing of a real photo: Pillow's resize + crop (bit-exact for a
     /// PNG, see ResizeTests), then CLIP normalization.
     func testClipEvaluationOfAPhoto() throws {

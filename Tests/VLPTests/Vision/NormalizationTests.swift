@@ -1,7 +1,7 @@
 import XCTest
 @testable import VLP
 
-final class NormalizationTests: XCTestCase {
+final class NormalizationTests: TorchTestCase {
     /// Every 8-bit value of every channel, bit for bit as numpy float32 computes
     /// `(p / 255 - mean) / std` (what torchvision's ToTensor + Normalize do).
     func testPresetsMatchFloat32ReferenceBitForBit() throws {

@@ -1,7 +1,7 @@
 import XCTest
 @testable import VLP
 
-final class RandomResizedCropTests: XCTestCase {
+final class RandomResizedCropTests: TorchTestCase {
     func testBoxesRespectScaleAndRatioBounds() throws {
         let crop = try RandomResizedCrop(size: 224)   // scale 0.08…1, ratio 3/4…4/3
         var generator = TestGenerator(seed: 42)

@@ -1,7 +1,7 @@
 import XCTest
 @testable import VLP
 
-final class ResizeTests: XCTestCase {
+final class ResizeTests: TorchTestCase {
     /// Each case of the manifest (downscale, upscale, mixed, bilinear and bicubic, CLIP's
     /// short-side 224 + centre crop 224, a resized crop) against Pillow's output.
     func testResizeMatchesPillowOnRealPhotos() throws {

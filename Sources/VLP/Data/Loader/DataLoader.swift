@@ -63,8 +63,7 @@ public final class DataLoader {
             self.samplesInFlight = samplesInFlight
             self.prefetchBatches = prefetchBatches
             self.dropLast = dropLast
-            // rank 0 of 1 cannot fail
-            self.assignment = assignment ?? (try! ShardAssignment())
+            self.assignment = assignment ?? .singleProcess
             self.progress = progress
             self.expectedBatchesPerEpoch = expectedBatchesPerEpoch
             self.reportExampleLimit = reportExampleLimit

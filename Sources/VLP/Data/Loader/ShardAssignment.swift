@@ -31,6 +31,13 @@ public struct ShardAssignment: Equatable, Sendable {
         guard worldSize >= 1, rank >= 0, rank < worldSize else {
             throw DatasetError.invalidArgument("shard assignment: rank \(rank) is not in 0..<\(worldSize) (world size)")
         }
+        self.init(checkedRank: rank, worldSize: worldSize, strategy: strategy)
+    }
+
+    /// Everything on one process (rank 0 of 1), which needs no check.
+    public static let singleProcess = ShardAssignment(checkedRank: 0, worldSize: 1, strategy: .bySample)
+
+    private init(checkedRank rank: Int, worldSize: Int, strategy: Strategy) {
         self.rank = rank
         self.worldSize = worldSize
         self.strategy = strategy

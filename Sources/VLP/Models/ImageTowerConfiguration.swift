@@ -1,0 +1,99 @@
+import Foundation
+
+/// The model configuration's `vision` section: which image tower to build and its shape.
+///
+/// JSON: a ViT is the section as it always was (`image_size`, `patch_size`, `width`, …), with no
+/// `kind` or `"kind": "vit"`, so every existing configuration and checkpoint `config.json` decodes
+/// unchanged; `{"kind": "efficientnet", "variant": "lite0", "image_size": 96}` is ALIGN's tower.
+public enum ImageTowerConfiguration: Codable, Equatable, Sendable {
+    case vit(VisionTransformerConfiguration)
+    case efficientNet(EfficientNetTowerConfiguration)
+
+    /// The `kind` values.
+    public enum Kind: String, CaseIterable, Sendable {
+        case vit
+        case efficientNet = "efficientnet"
+    }
+
+    public var kind: Kind {
+        switch self {
+        case .vit: return .vit
+        case .efficientNet: return .efficientNet
+        }
+    }
+
+    /// The ViT's shape, when the tower is a ViT (the single-stream model cuts its patches by it).
+    public var vit: VisionTransformerConfiguration? {
+        if case .vit(let c) = self { return c }
+        return nil
+    }
+
+    /// The side of the square images the tower takes.
+    public var imageSize: Int {
+        get {
+            switch self {
+            case .vit(let c): return c.imageSize
+            case .efficientNet(let c): return c.imageSize
+            }
+        }
+        set {
+            switch self {
+            case .vit(var c): c.imageSize = newValue; self = .vit(c)
+            case .efficientNet(var c): c.imageSize = newValue; self = .efficientNet(c)
+            }
+        }
+    }
+
+    /// Width of the tower's pooled vector and token states (what projections and cross encoders take).
+    public var width: Int {
+        switch self {
+        case .vit(let c): return c.width
+        case .efficientNet(let c): return c.network.headChannels
+        }
+    }
+
+    /// A new tower with this shape, without any projection of its own (the dual encoder adds one).
+    public func makeTower() throws -> any ImageTower {
+        switch self {
+        case .vit(var c):
+            c.projectionDim = 0
+            return try VisionTransformer(c)
+        case .efficientNet(let c):
+            return try EfficientNet(c.network)
+        }
+    }
+
+    public func validate(source: String) throws {
+        switch self {
+        case .vit(let c): try c.validate(source: source)
+        case .efficientNet(let c): try c.validate(source: source)
+        }
+    }
+
+    enum CodingKeys: String, CodingKey { case kind }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let name = try container.decodeIfPresent(String.self, forKey: .kind) ?? Kind.vit.rawValue
+        guard let kind = Kind(rawValue: name) else {
+            throw DecodingError.dataCorruptedError(forKey: .kind, in: container,
+                                                   debugDescription: "vision kind \"\(name)\" is not known (allowed: \(Kind.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        switch kind {
+        case .vit: self = .vit(try VisionTransformerConfiguration(from: decoder))
+        case .efficientNet: self = .efficientNet(try EfficientNetTowerConfiguration(from: decoder))
+        }
+    }
+
+    /// A ViT is written without `kind`, exactly as before towers had kinds.
+    public func encode(to encoder: Encoder) throws {
+        switch self {
+        case .vit(let c):
+            try c.encode(to: encoder)
+        case .efficientNet(let c):
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(Kind.efficientNet.rawValue, forKey: .kind)
+            try c.encode(to: encoder)
+        }
+    }
+}
