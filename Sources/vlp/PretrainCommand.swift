@@ -35,7 +35,7 @@ struct PretrainCommand: ParsableCommand {
         }
         let parameters = trainer.model.module.parameterCount(trainableOnly: true)
         let locked = run.lock.isEmpty ? "" : ", locked: \(run.lock.sorted().map(\.rawValue).joined(separator: ", "))"
-        FileHandle.standardError.write(Data("pretrain: \(run.model.name) (\(trainer.configuration.architecture), \(parameters) trainable parameters\(locked)), \(run.stages.map { "\($0.name): \($0.recipe.name) × \($0.steps) steps" }.joined(separator: ", ")), batch \(run.batchSize)×\(run.gradientAccumulation) → \(run.outputFolder)\n".utf8))
+        FileHandle.standardError.write(Data("pretrain: \(run.model.name) (\(trainer.configuration.architecture.rawValue), \(parameters) trainable parameters\(locked)), \(run.stages.map { "\($0.name): \($0.recipe.name) × \($0.steps) steps" }.joined(separator: ", ")), batch \(run.batchSize)×\(run.gradientAccumulation) → \(run.outputFolder)\n".utf8))
         let summary = try trainer.run(resume: resume)
         let loss = summary.lastLoss["loss"].map { String(format: "%.4f", $0) } ?? "-"
         print("pretrain: \(summary.steps) steps in \(String(format: "%.1f", summary.seconds)) s, last loss \(loss), \(summary.skippedSteps) skipped steps; checkpoint \(summary.checkpoint?.path ?? "none")")

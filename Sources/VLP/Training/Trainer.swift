@@ -84,7 +84,7 @@ public final class Trainer {
     static func lock(_ towers: Set<PretrainingRun.Tower>, of model: PretrainingModel) throws {
         guard !towers.isEmpty else { return }
         guard let pair = model.towers else {
-            throw ConfigError("lock: [\(towers.sorted().map(\.rawValue).joined(separator: ", "))] needs a model with an image and a text tower; the \(model.configuration.architecture) architecture has none")
+            throw ConfigError("lock: [\(towers.sorted().map(\.rawValue).joined(separator: ", "))] needs a model with an image and a text tower; the \(model.configuration.architecture.rawValue) architecture has none")
         }
         for tower in towers.sorted() {
             switch tower {
