@@ -14,6 +14,7 @@ let benchmarks: [String: () throws -> Void] = [
     "ddp": DataParallelBenchmark.run,
     "et": EnhancedTrainingBenchmark.run,
     "search": SearchBenchmark.run,
+    "align": ALIGNTowerBenchmark.run,
 ]
 
 let arguments = Array(CommandLine.arguments.dropFirst())
