@@ -30,7 +30,7 @@ struct PretrainCommand: ParsableCommand {
         if let device { run.device = device }
         let trainer = try Trainer(run)
         if let data = run.evaluation.data {
-            let set = try EvaluationSet.load(data, imageSize: trainer.configuration.vision.imageSize)
+            let set = try EvaluationSet.load(data, for: trainer.configuration)
             trainer.evaluate = { model, _ in try RetrievalEvaluation.run(model, on: set, rerankTopK: 0).flatMetrics() }
         }
         let parameters = trainer.model.module.parameterCount(trainableOnly: true)

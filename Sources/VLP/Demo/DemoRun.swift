@@ -121,10 +121,9 @@ public struct DemoRun {
             model.module.eval()
             trained[entry.key] = model
             if evaluationSets == nil {
-                let size = trainer.configuration.vision.imageSize
-                evaluationSets = (try EvaluationSet.load(evalData(.icr), imageSize: size),
-                                  try EvaluationSet.load(evalData(.icm), imageSize: size, includeNegatives: true),
-                                  try EvaluationSet.load(evalData(.pretrain), imageSize: size, includeNegatives: true))
+                evaluationSets = (try EvaluationSet.load(evalData(.icr), for: trainer.configuration),
+                                  try EvaluationSet.load(evalData(.icm), for: trainer.configuration, includeNegatives: true),
+                                  try EvaluationSet.load(evalData(.pretrain), for: trainer.configuration, includeNegatives: true))
             }
             let sets = evaluationSets!
             let retrieval = try withNoGrad { try RetrievalEvaluation.run(model, on: sets.retrieval, rerankTopK: 10) }

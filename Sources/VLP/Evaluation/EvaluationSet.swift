@@ -78,10 +78,11 @@ public struct EvaluationSet {
                              textLanguages: textLanguages)
     }
 
-    /// A `data:` section as an evaluation set prepared the way training prepares it (evaluation
-    /// during a run, the demo).
-    public static func load(_ data: TrainingDataDescription, imageSize: Int, includeNegatives: Bool = false) throws -> EvaluationSet {
-        try load(data, inputs: TrainingData.inputs(data, imageSize: imageSize), includeNegatives: includeNegatives)
+    /// A `data:` section as an evaluation set for a model of `configuration`, prepared the way
+    /// training prepares it (evaluation during a run, the demo).
+    public static func load(_ data: TrainingDataDescription, for configuration: VLPModelConfiguration,
+                            includeNegatives: Bool = false) throws -> EvaluationSet {
+        try load(data, inputs: TrainingData.inputs(data, for: configuration), includeNegatives: includeNegatives)
     }
 
     /// A `data:` section's samples as an evaluation set (positives only; matching sets with their

@@ -44,6 +44,15 @@ public enum ImageTowerConfiguration: Codable, Equatable, Sendable {
         }
     }
 
+    /// The pixel statistics the tower's pretrained weights expect: CLIP's for a ViT (CLIP,
+    /// Chinese-CLIP, R2D2), ImageNet's for EfficientNet (a torchvision-style classifier).
+    public var inputNormalization: Normalization {
+        switch self {
+        case .vit: return .clip
+        case .efficientNet: return .imagenet
+        }
+    }
+
     /// Width of the tower's pooled vector and token states (what projections and cross encoders take).
     public var width: Int {
         switch self {

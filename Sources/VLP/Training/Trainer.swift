@@ -94,6 +94,20 @@ public final class Trainer {
         }
     }
 
+    /// Training mode (dropout, batch statistics) for everything but the locked towers, which stay
+    /// in eval mode: locked means unchanged, and a locked EfficientNet's batch norms would
+    /// otherwise normalise by each batch and move their running statistics.
+    func trainingMode() {
+        model.module.train()
+        guard let pair = model.towers else { return }
+        for tower in pretrainingRun.lock {
+            switch tower {
+            case .image: pair.imageEncoder.eval()
+            case .text: pair.textEncoder.eval()
+            }
+        }
+    }
+
     public var outputURL: URL { URL(fileURLWithPath: pretrainingRun.outputFolder) }
     public var checkpointsURL: URL { outputURL.appendingPathComponent("checkpoints") }
 
@@ -182,12 +196,14 @@ public final class Trainer {
             resumedObjectives = nil
             let masking = stage.recipe.uses(.mlm) || stage.recipe.uses(.fgd)
             let loader = try DataLoader(source: try TrainingData.source(stage.data, imageSize: imageSize),
-                                        transform: try TrainingData.transform(stage.data, imageSize: imageSize, masking: masking),
+                                        transform: try TrainingData.transform(stage.data, imageSize: imageSize,
+                                                                                      normalization: configuration.vision.inputNormalization,
+                                                                                      masking: masking),
                                         options: .init(batchSize: run.batchSize, workers: run.workers,
                                                        assignment: try ShardAssignment(rank: rank, worldSize: worldSize), progress: false),
                                         startingAt: state.loaderPosition)
             defer { loader.stop() }
-            model.module.train()
+            trainingMode()
             var windowStart = Date(), windowPairs = 0
             while state.step < stageEnd {
                 if let stop = stopAfterStep, state.step >= stop { return summary() }
@@ -257,7 +273,7 @@ public final class Trainer {
                 if isMain, run.evaluation.every > 0, state.step % run.evaluation.every == 0 || state.step == total, let evaluate {
                     model.module.eval()
                     let results = try withNoGrad { try evaluate(model, state.step) }
-                    model.module.train()
+                    trainingMode()
                     try metrics?.append(["step": state.step, "eval": results])
                     log("[eval] step \(state.step): " + results.sorted { $0.key < $1.key }.map { "\($0.key) \(String(format: "%.2f", $0.value))" }.joined(separator: "  "))
                 }

@@ -57,20 +57,24 @@ public enum TrainingData {
         }
     }
 
-    /// How evaluation during training prepares inputs: the run's tokenizer and context length,
-    /// CLIP's evaluation preprocessing at the model's size — what the checkpoint bundle records.
-    public static func inputs(_ data: TrainingDataDescription, imageSize: Int) throws -> InputPipeline {
-        InputPipeline(tokenizer: try tokenizer(data), contextLength: data.contextLength,
-                      images: try ImagePipeline.clipEvaluation(size: imageSize), imageSize: imageSize)
+    /// How evaluation during training prepares inputs for a model of `configuration`: the run's
+    /// tokenizer and context length, resize + centre crop to the image tower's size with the
+    /// statistics it expects — what the checkpoint bundle records.
+    public static func inputs(_ data: TrainingDataDescription, for configuration: VLPModelConfiguration) throws -> InputPipeline {
+        let size = configuration.vision.imageSize
+        return InputPipeline(tokenizer: try tokenizer(data), contextLength: data.contextLength,
+                             images: try ImagePipeline.clipEvaluation(size: size, normalization: configuration.vision.inputNormalization),
+                             imageSize: size)
     }
 
     /// Images resized and centre-cropped (or randomly resized-cropped with `augment`) to the
-    /// model's size with CLIP normalisation; texts tokenized to `context_length`, masked for MLM
-    /// when `masking` is on. `evaluation` takes each sample's first positive text.
-    public static func transform(_ data: TrainingDataDescription, imageSize: Int, masking: Bool,
-                                 evaluation: Bool = false) throws -> SampleTransform {
-        let image = data.augment && !evaluation ? try ImagePipeline.clipTraining(size: imageSize)
-                                                : try ImagePipeline.clipEvaluation(size: imageSize)
+    /// model's size with `normalization` (CLIP's for a ViT; the image tower's own statistics);
+    /// texts tokenized to `context_length`, masked for MLM when `masking` is on. `evaluation`
+    /// takes each sample's first positive text.
+    public static func transform(_ data: TrainingDataDescription, imageSize: Int, normalization: Normalization = .clip,
+                                 masking: Bool, evaluation: Bool = false) throws -> SampleTransform {
+        let image = data.augment && !evaluation ? try ImagePipeline.clipTraining(size: imageSize, normalization: normalization)
+                                                : try ImagePipeline.clipEvaluation(size: imageSize, normalization: normalization)
         let tokenizer: any TextTokenizer
         var masker: SampleTransform.Masking?
         if masking {

@@ -52,15 +52,17 @@ public struct ImagePipeline: Sendable {
 extension ImagePipeline {
     /// CLIP's evaluation preprocessing: bicubic resize of the short side to `size`, centre crop,
     /// CLIP normalization (OpenAI CLIP, open_clip, Chinese-CLIP).
-    public static func clipEvaluation(size: Int = 224) throws(ImageError) -> ImagePipeline {
+    /// `normalization` other than CLIP's for towers pretrained with other statistics.
+    public static func clipEvaluation(size: Int = 224, normalization: Normalization = .clip) throws(ImageError) -> ImagePipeline {
         ImagePipeline([try Resize(.shortSide(size), filter: .bicubic), try CenterCrop(size: size)],
-                      normalization: .clip)
+                      normalization: normalization)
     }
 
     /// open_clip's training preprocessing: `RandomResizedCrop(size, scale: 0.9…1, bicubic)`,
     /// CLIP normalization.
-    public static func clipTraining(size: Int = 224, scale: ClosedRange<Double> = 0.9...1.0) throws(ImageError) -> ImagePipeline {
-        ImagePipeline([try RandomResizedCrop(size: size, scale: scale, filter: .bicubic)], normalization: .clip)
+    public static func clipTraining(size: Int = 224, scale: ClosedRange<Double> = 0.9...1.0,
+                                    normalization: Normalization = .clip) throws(ImageError) -> ImagePipeline {
+        ImagePipeline([try RandomResizedCrop(size: size, scale: scale, filter: .bicubic)], normalization: normalization)
     }
 
     /// torchvision's ImageNet evaluation: resize to `resize` (bilinear), centre crop `size`.

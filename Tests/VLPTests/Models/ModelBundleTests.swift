@@ -51,7 +51,7 @@ final class ModelBundleTests: TorchTestCase {
         let (trainer, data) = try trainTinyRun(in: root)
         trainer.model.module.eval()
         let images = try writeImages(in: root)
-        let trained = try TowerEmbedder(model: trainer.model, inputs: TrainingData.inputs(data, imageSize: 32))
+        let trained = try TowerEmbedder(model: trainer.model, inputs: TrainingData.inputs(data, for: trainer.configuration))
         let expectedTexts = try TowerEmbedder.rows(trained.textFeatures(Self.texts))
         let expectedImages = try TowerEmbedder.rows(trained.imageFeatures(files: images))
 
