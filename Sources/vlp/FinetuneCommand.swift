@@ -27,11 +27,7 @@ struct FinetuneCommand: ParsableCommand {
     @Option(help: "Training data: a dataset path, or scenes:SET:SPLIT (sets \(ScenesSet.allCases.map(\.rawValue).joined(separator: ", ")); splits \(DataSplit.allCases.map(\.rawValue).joined(separator: ", "))).")
     var data: String
 
-    @Option(help: "The part of a dataset holding several (a Chinese-CLIP folder's train, valid or test; `vlp data inspect` lists them).")
-    var split: String?
-
-    @Option(help: "Dataset format when it cannot be detected.")
-    var format: DatasetFormat?
+    @OptionGroup var dataset: DatasetOptions
 
     @Option(help: "Text kinds to train on (comma-separated: \(TextKind.allCases.map(\.rawValue).joined(separator: ", "))).")
     var kinds: String?
@@ -43,8 +39,7 @@ struct FinetuneCommand: ParsableCommand {
     var output: String
     @Flag(help: "Continue from the latest checkpoint in the output folder.")
     var resume = false
-    @Option(help: "cpu, cuda or cuda:N (under a launcher, cuda means cuda:LOCAL_RANK, reduced with NCCL).", transform: Device.init(parsing:))
-    var device: Device = .cpu
+    @OptionGroup var target: DeviceOption
 
     /// The built-in corpus a `scenes:` source draws (the seed the README's numbers use).
     static let scenesSize = 5000, scenesSeed: UInt64 = 7
@@ -59,7 +54,7 @@ struct FinetuneCommand: ParsableCommand {
 
     /// `--data` (with `--format`, `--split`) as a data description.
     func source() throws -> TrainingDataDescription {
-        guard data.hasPrefix("scenes:") else { return .dataset(path: data, format: format, split: split) }
+        guard data.hasPrefix("scenes:") else { return .dataset(path: data, format: dataset.format, split: dataset.split) }
         let parts = data.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
         guard parts.count == 3 else { throw ValidationError("--data scenes:SET:SPLIT, e.g. scenes:icr:train") }
         guard let set = ScenesSet(rawValue: parts[1]) else {
@@ -68,7 +63,7 @@ struct FinetuneCommand: ParsableCommand {
         guard let split = DataSplit(rawValue: parts[2]) else {
             throw ValidationError("--data \(data): no split \(parts[2]); allowed: \(DataSplit.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        guard format == nil, self.split == nil else { throw ValidationError("--format and --split are for datasets on disk, not scenes:") }
+        guard dataset.format == nil, dataset.split == nil else { throw ValidationError("--format and --split are for datasets on disk, not scenes:") }
         return .scenes(size: Self.scenesSize, seed: Self.scenesSeed, set: set, split: split)
     }
 
@@ -114,7 +109,7 @@ struct FinetuneCommand: ParsableCommand {
             model: .file(configFile.path), recipe: try Self.recipe(task, supported: supported, checkpoint: checkpoint), data: data,
             steps: steps, batchSize: batchSize, optimizer: .init(learningRate: lr),
             schedule: .init(shape: .cosine, warmupSteps: max(1, steps / 10)), output: output,
-            checkpoints: .init(every: max(1, steps / 2), keep: 2), logEvery: max(1, steps / 20), initFrom: checkpoint, device: device)
+            checkpoints: .init(every: max(1, steps / 2), keep: 2), logEvery: max(1, steps / 20), initFrom: checkpoint, device: target.device)
         try AtomicFile.makeFolder(output)
         try Data(try run.yaml().utf8).write(to: URL(fileURLWithPath: output).appendingPathComponent("finetune.yaml"))
         let summary = try Trainer(run).run(resume: resume)
