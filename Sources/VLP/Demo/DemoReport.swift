@@ -4,7 +4,9 @@ import Torch
 /// `report.html` of `vlp demo`: loss and learning-rate curves, metric tables for R2D2 and PRD2,
 /// and R2D2's entity attention maps on test images.
 enum DemoReport {
-    static func write(summary: DemoSummary, models: [String: PretrainingModel], retrievalSet: EvaluationSet, output: URL) throws {
+    /// `inputs`: how the models' inputs were prepared (the attention maps tokenize captions with it).
+    static func write(summary: DemoSummary, models: [String: PretrainingModel], retrievalSet: EvaluationSet, inputs: InputPipeline,
+                      output: URL) throws {
         var report = HTMLReport(title: "swift-vlp demo — R2D2-tiny vs PRD2 on the Scenes corpus (中文 + English)")
         report.addParagraph("Both models share the same towers (text BERT and ViT of r2d2-tiny), data, steps and batch. R2D2 adds the two cross encoders trained with FGR and MLM (Enhanced Training); PRD2 is the dual encoder trained with GCPR and two-way distillation only. Test sets are generated from a different seed than the pretraining corpus.")
         report.addKeyValues("Run", [
@@ -69,13 +71,12 @@ enum DemoReport {
         if let r2d2 = models["r2d2"], let tower = r2d2.towers?.imageEncoder, r2d2.pairScorer != nil {
             report.addHeading("Entity attention maps (R2D2 text-attends-image cross encoder)")
             report.addParagraph("For an entity phrase of a test caption, the last cross-attention layer's weights of the phrase's tokens over the image patches (averaged over heads and tokens), drawn over the image.")
-            let tokenizer = try BertTokenizer.chineseCLIP()
             let grid = tower.patchGrid(height: tower.imageSize, width: tower.imageSize)
             var shown = 0
             for image in 0..<retrievalSet.imageCount where shown < 4 {
                 guard let (caption, entity) = entityCaption(retrievalSet, image: image, language: shown % 2 == 0 ? "en" : "zh") else { continue }
                 let weights = try EntityAttentionMap.weights(r2d2, image: retrievalSet.images[image], caption: caption, entity: entity,
-                                                             tokenizer: tokenizer, contextLength: 32)
+                                                             inputs: inputs)
                 try report.add(AttentionHeatmap(image: retrievalSet.rawImages[image], weights: weights, gridHeight: grid.rows, gridWidth: grid.columns,
                                                 caption: caption, entity: entity))
                 shown += 1

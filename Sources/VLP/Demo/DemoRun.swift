@@ -111,6 +111,7 @@ public struct DemoRun {
         var results: [String: DemoModelResult] = [:]
         var trained: [String: PretrainingModel] = [:]
         var evaluationSets: (retrieval: EvaluationSet, matching: EvaluationSet, compositional: EvaluationSet)?
+        var inputs: InputPipeline?
         for entry in Self.models {
             let run = o.run(model: entry.model, recipe: entry.recipe, output: out.appendingPathComponent(entry.key))
             try Data(try run.yaml().utf8).write(to: out.appendingPathComponent("\(entry.key).yaml"))
@@ -120,6 +121,9 @@ public struct DemoRun {
             let model = trainer.model
             model.module.eval()
             trained[entry.key] = model
+            // Both models train on the same data section at the same image size: one input pipeline.
+            let modelInputs = try TrainingData.inputs(run.stages[0].data, for: trainer.configuration)
+            inputs = modelInputs
             if evaluationSets == nil {
                 evaluationSets = (try EvaluationSet.load(evalData(.icr), for: trainer.configuration),
                                   try EvaluationSet.load(evalData(.icm), for: trainer.configuration, includeNegatives: true),
@@ -129,8 +133,8 @@ public struct DemoRun {
             let retrieval = try withNoGrad { try RetrievalEvaluation.run(model, on: sets.retrieval, rerankTopK: 10) }
             let matching = try withNoGrad { try MatchingEvaluation.run(model, on: sets.matching) }
             let compositional = try withNoGrad { try CompositionalEvaluation.run(model, on: sets.compositional) }
-            let zeroshot = try zeroShot(model, imageSize: trainer.configuration.vision.imageSize)
-            let top1 = zeroshot.values.map(\.top1).reduce(0, +) / Double(max(1, zeroshot.count))
+            let zeroshot = try zeroShot(model, inputs: modelInputs)
+            let top1 = zeroshot.sorted { $0.key < $1.key }.map(\.value.top1).reduce(0, +) / Double(max(1, zeroshot.count))  // a fixed order: the same sum every run
             let compositionalBest = compositional.matchHead ?? compositional.dualEncoder!
             results[entry.key] = DemoModelResult(
                 retrieval: retrieval.ranking, retrievalReranked: retrieval.reranked ?? retrieval.ranking, matchingAUC: matching.bestAUC * 100,
@@ -143,15 +147,14 @@ public struct DemoRun {
                                   quick: o.quick, pretrainingPairs: o.corpusSize * 8 / 10, steps: o.steps, batchSize: o.batchSize,
                                   seed: o.seed)
         try AtomicFile.write(summary.encoded(), to: out.appendingPathComponent("summary.json").path)
-        try DemoReport.write(summary: summary, models: trained, retrievalSet: evaluationSets!.retrieval, output: out)
+        guard let sets = evaluationSets, let inputs else { throw EvaluationError.empty("the demo's models") }
+        try DemoReport.write(summary: summary, models: trained, retrievalSet: sets.retrieval, inputs: inputs, output: out)
         return summary
     }
 
     /// Shapes and colours of single-object scenes, class names × templates in both languages.
-    func zeroShot(_ model: PretrainingModel, imageSize: Int) throws -> [String: ZeroShotResult] {
-        let corpus = try ScenesCorpus(seed: options.seed + 2, imageSize: imageSize)
-        let inputs = InputPipeline(tokenizer: try BertTokenizer.chineseCLIP(), contextLength: 32,
-                                   images: try ImagePipeline.clipEvaluation(size: imageSize), imageSize: imageSize)
+    func zeroShot(_ model: PretrainingModel, inputs: InputPipeline) throws -> [String: ZeroShotResult] {
+        let corpus = try ScenesCorpus(seed: options.seed + 2, imageSize: inputs.imageSize)
         var results: [String: ZeroShotResult] = [:]
         for attribute in ScenesZeroShot.Attribute.allCases {
             let samples = ScenesZeroShot.samples(corpus, attribute: attribute, count: options.zeroShotImages)

@@ -8,18 +8,20 @@ import Torch
 public enum EntityAttentionMap {
     /// Patch weights [gridHeight · gridWidth] for `entity` inside `caption` on `image` ([3, H, W]),
     /// the grid being the image tower's `patchGrid`. The model needs towers and a pair scorer.
-    public static func weights(_ model: PretrainingModel, image: Tensor, caption: String, entity: String, tokenizer: BertTokenizer,
-                               contextLength: Int) throws -> [Float] {
+    /// `inputs` tokenizes the caption and the entity as the model was trained (its tokenizer and
+    /// context length).
+    public static func weights(_ model: PretrainingModel, image: Tensor, caption: String, entity: String,
+                               inputs: InputPipeline) throws -> [Float] {
         guard let towers = model.towers, let scorer = model.pairScorer else {
             throw EvaluationError.empty("a cross encoder to draw attention maps from (the \(model.architecture.rawValue) model has no pair scorer)")
         }
-        let encoded = try tokenizer.encode(caption, maxLength: contextLength)
-        let phrase = tokenizer.tokenize(entity)
+        let encoded = try inputs.encode(caption)
+        let phrase = inputs.tokenizer.tokenize(entity)
         guard !phrase.isEmpty, let start = firstOccurrence(of: phrase, in: encoded.ids) else {
             throw EvaluationError.empty("the tokens of entity \"\(entity)\" in caption \"\(caption)\"")
         }
         return try withNoGrad {
-            let batch = try TextBatch([encoded], paddingID: tokenizer.paddingID)
+            let batch = try TextBatch([encoded], paddingID: inputs.tokenizer.paddingID)
             let images = try towers.encodeImages(image.unsqueezed(dim: 0))
             let texts = try towers.encodeTexts(batch.inputIDs, attentionMask: batch.attentionMask)
             let scores = try scorer.scorePairs(textStates: texts.states, textMask: batch.attentionMask, imageStates: images.states,
