@@ -206,6 +206,22 @@ final class ChineseCLIPImportTests: TorchTestCase {
         assertFails(["visual.attnpool.c_proj.weight", "RN50"]) {
             _ = try importEdited { $0["visual.attnpool.c_proj.weight"] = try Tensor.zeros([32, 32]) }
         }
+        // In the training layout (flattened as the unpickler flattens nested dicts), optimizer
+        // state is ignored and listed; anything else beside the state dict is refused.
+        func wrap(_ tensors: inout [String: Tensor]) {
+            tensors = Dictionary(uniqueKeysWithValues: tensors.map { ("state_dict.module." + $0.key, $0.value) })
+        }
+        let imported = try importEdited { tensors in
+            wrap(&tensors)
+            tensors["optimizer.state.0.exp_avg"] = try Tensor.zeros([32])
+        }
+        XCTAssertEqual(imported.ignoredKeys, ["optimizer.state.0.exp_avg"])
+        assertFails(["unexpected key ema.visual.proj beside state_dict"]) {
+            _ = try importEdited { tensors in
+                wrap(&tensors)
+                tensors["ema.visual.proj"] = try Tensor.zeros([32, 32])
+            }
+        }
     }
 
     func testHeadCountsNeedAConfigurationWhenTheConventionDoesNotDivide() throws {
