@@ -20,6 +20,7 @@ struct VLPCommand: ParsableCommand {
             IndexCommand.self,
             SearchCommand.self,
             ServeCommand.self,
+            ImportCommand.self,
             // Subcommands register here, one line each.
         ]
     )

@@ -1,0 +1,258 @@
+import Foundation
+import Torch
+
+/// Chinese-CLIP (`cn_clip.clip.model.CLIP`, cn-clip 1.6) checkpoints as a swift-vlp dual encoder.
+///
+/// Layouts read: the training checkpoint (`{"epoch", "step", "name", "state_dict", "optimizer"}`
+/// with `module.`-prefixed keys from DistributedDataParallel) and a plain state dict, in fp32 or
+/// with the fp16 tensors of cn_clip's `convert_weights` (converted to float32 here).
+///
+/// What cn_clip computes, and how it maps:
+/// - Image tower (`visual.*`, OpenAI CLIP's `VisualTransformer`): patch convolution without bias,
+///   class token and learned positions, `ln_pre`, pre-LN blocks (`x + attn(ln_1(x))`,
+///   `x + mlp(ln_2(x))`, QuickGELU between `c_fc` and `c_proj`, layer-norm eps 1e-5, attention
+///   scaled by 1/√head width), `ln_post` on the class token, then `@ proj`. Our `VisionTransformer`
+///   computes the same with Hugging Face CLIP's names: `in_proj_weight`/`in_proj_bias` ([3W, W],
+///   rows q, k, v) are split into `q_proj`, `k_proj`, `v_proj`; `proj` ([W, E], right-multiplied)
+///   becomes `visual_projection.weight` transposed ([E, W]).
+/// - Text tower (`bert.*`): a Hugging Face-layout BERT (post-LN, exact erf GELU, eps 1e-12,
+///   absolute positions 0…L−1, token types all 0) without a pooler, attention mask = ids ≠ [PAD];
+///   the feature is the last layer's `[CLS]` state `@ text_projection` ([H, E] → our
+///   `text_projection.weight` [E, H]). The keys are ours already, under `text.`.
+/// - `logit_scale` (log 1/τ) becomes `temperature.logit_scale`.
+///
+/// Sizes come from the tensor shapes (as OpenAI CLIP's `build_model`): vision width and patch
+/// from `conv1`, resolution from the position count, depths from the block indices, embed dim
+/// from `proj`, the text tower's vocabulary, width, positions, token types and intermediate size
+/// from its tables. Head counts are not in the shapes: cn_clip's vision heads are width / 64
+/// (width / 80 for ViT-H/14, width 1280, whose config sets `vision_head_width` 80), its BERTs'
+/// hidden / 64 (768 → 12, 1024 → 16); `ImportOptions.configuration` overrides both and is
+/// checked against the shapes. Deliberately ignored: `bert.pooler.*` (in released checkpoints,
+/// never used by cn_clip), `bert.embeddings.position_ids` (a constant buffer), and a training
+/// checkpoint's `optimizer.*`. Any other key is an error.
+///
+/// Not read yet: the RN50 image tower (ModifiedResNet with attention pooling).
+public enum ChineseCLIPImport {
+    /// The context length every released Chinese-CLIP model trained with.
+    public static let contextLength = 52
+    /// Keys every cn_clip ViT checkpoint has (inside its state dict), by which `ImportFamily` detects it.
+    static let markerKeys: Set<String> = ["visual.conv1.weight", "bert.embeddings.word_embeddings.weight", "text_projection"]
+    /// BERT's head width convention (RoBERTa-wwm-ext base 768 → 12 heads, large 1024 → 16, RBT3 768 → 12).
+    public static let textHeadWidth = 64
+
+    /// cn_clip's vision head width for a tower of `width`: 64, except ViT-H/14's 80.
+    public static func visionHeadWidth(width: Int) -> Int { width == 1280 ? 80 : 64 }
+
+    /// `key` without a training checkpoint's `state_dict.` and DistributedDataParallel's `module.`.
+    static func stateDictKey(_ key: String) -> String {
+        var name = Substring(key)
+        if name.hasPrefix("state_dict.") { name = name.dropFirst("state_dict.".count) }
+        if name.hasPrefix("module.") { name = name.dropFirst("module.".count) }
+        return String(name)
+    }
+
+    /// The sizes read from a checkpoint's shapes.
+    struct Shapes {
+        var width = 0, patchSize = 0, grid = 0, visionLayers = 0, mlpWidth = 0, embedDim = 0
+        var vocabularySize = 0, hidden = 0, maxPositions = 0, typeVocabularySize = 0, textLayers = 0, intermediateSize = 0
+        var imageSize: Int { grid * patchSize }
+    }
+
+    static func convert(_ tensors: [String: Tensor], source: String, options: ImportOptions) throws -> ImportedModel {
+        let (stateDict, wrapped) = try unwrap(tensors, source: source)
+        var ledger = SourceTensors(stateDict, source: source)
+        if let key = ledger.keys.first(where: { $0.hasPrefix("visual.layer1.") || $0.hasPrefix("visual.attnpool.") }) {
+            throw ledger.fail("\(key): a ModifiedResNet (RN50) image tower, which swift-vlp cannot import yet (ViT towers only)")
+        }
+        let shapes = try readShapes(ledger)
+        let configuration = try makeConfiguration(shapes, options: options, source: source)
+        let weights = try mapWeights(&ledger, shapes)
+        ledger.ignore { $0.hasPrefix("bert.pooler.") || $0 == "bert.embeddings.position_ids" || (wrapped && $0.hasPrefix("optimizer.")) }
+        try ledger.finish()
+
+        let vocabulary = options.vocabulary ?? URL(fileURLWithPath: TokenizerKind.bertChinese.defaultFile)
+        guard FileManager.default.fileExists(atPath: vocabulary.path) else {
+            throw ModelError.missingFile(path: vocabulary.path, hint: "Chinese-CLIP's vocabulary (vocab.txt, 21,128 tokens; `make assets` fetches it) or give --vocabulary")
+        }
+        let preprocessing = ModelPreprocessing(
+            text: .init(tokenizer: .bertChinese, vocabulary: ModelBundle.tokenizerFolder + "/" + TokenizerKind.bertChinese.bundleFileName,
+                        contextLength: options.contextLength ?? contextLength, pooling: .firstToken),
+            image: .init(size: shapes.imageSize, resize: .squash, interpolation: .bicubic, normalization: .clip, pooling: .classToken))
+        let imported = ImportedModel(family: .chineseCLIP, source: source, configuration: configuration, weights: weights,
+                                     preprocessing: preprocessing, vocabulary: vocabulary, ignoredKeys: ledger.ignored,
+                                     convertedTensors: ledger.convertedCount)
+        _ = try imported.makeModel()  // the weights fit the model they describe, strictly
+        return imported
+    }
+
+    /// The state dict inside a training checkpoint (its other tensors, `optimizer.*`, kept under
+    /// their own names to be ignored) or a plain one, with `module.` removed; whether it was wrapped.
+    static func unwrap(_ tensors: [String: Tensor], source: String) throws -> ([String: Tensor], wrapped: Bool) {
+        func fail(_ reason: String) -> ModelError { .invalidCheckpoint(source: source, reason: reason) }
+        let wrapped = tensors.keys.contains { $0.hasPrefix("state_dict.") }
+        var inner: [String: Tensor] = [:], outer: [String: Tensor] = [:]
+        for (key, tensor) in tensors {
+            if !wrapped {
+                inner[key] = tensor
+            } else if key.hasPrefix("state_dict.") {
+                inner[String(key.dropFirst("state_dict.".count))] = tensor
+            } else if key.hasPrefix("optimizer.") {
+                outer[key] = tensor
+            } else {
+                throw fail("unexpected key \(key) beside state_dict (a cn_clip training checkpoint holds epoch, step, name, state_dict and optimizer)")
+            }
+        }
+        let prefixed = inner.keys.filter { $0.hasPrefix("module.") }
+        if !prefixed.isEmpty {
+            if let bare = inner.keys.sorted().first(where: { !$0.hasPrefix("module.") }) {
+                throw fail("key \(bare) lacks the module. prefix the other keys have")
+            }
+            inner = Dictionary(uniqueKeysWithValues: inner.map { (String($0.key.dropFirst("module.".count)), $0.value) })
+        }
+        for (key, tensor) in outer {
+            guard inner[key] == nil else { throw fail("key \(key) is both inside and beside the state dict") }
+            inner[key] = tensor
+        }
+        return (inner, wrapped)
+    }
+
+    static func readShapes(_ ledger: SourceTensors) throws -> Shapes {
+        var s = Shapes()
+        let conv = try ledger.shape(of: "visual.conv1.weight", rank: 4)
+        guard conv[1] == 3, conv[2] == conv[3], conv[2] > 0 else {
+            throw ledger.fail("visual.conv1.weight has shape \(conv), expected [width, 3, patch, patch]")
+        }
+        (s.width, s.patchSize) = (conv[0], conv[2])
+        let positions = try ledger.shape(of: "visual.positional_embedding", rank: 2)
+        let patches = positions[0] - 1
+        s.grid = Int(Double(max(patches, 0)).squareRoot().rounded())
+        guard patches > 0, s.grid * s.grid == patches else {
+            throw ledger.fail("visual.positional_embedding has \(positions[0]) rows, expected 1 + a square number of patches")
+        }
+        s.embedDim = try ledger.shape(of: "visual.proj", rank: 2)[1]
+        s.visionLayers = try ledger.blockCount(prefix: "visual.transformer.resblocks.")
+        s.mlpWidth = s.visionLayers > 0 ? try ledger.shape(of: "visual.transformer.resblocks.0.mlp.c_fc.weight", rank: 2)[0] : 4 * s.width
+        let words = try ledger.shape(of: "bert.embeddings.word_embeddings.weight", rank: 2)
+        (s.vocabularySize, s.hidden) = (words[0], words[1])
+        s.maxPositions = try ledger.shape(of: "bert.embeddings.position_embeddings.weight", rank: 2)[0]
+        s.typeVocabularySize = try ledger.shape(of: "bert.embeddings.token_type_embeddings.weight", rank: 2)[0]
+        s.textLayers = try ledger.blockCount(prefix: "bert.encoder.layer.")
+        s.intermediateSize = s.textLayers > 0 ? try ledger.shape(of: "bert.encoder.layer.0.intermediate.dense.weight", rank: 2)[0] : 4 * s.hidden
+        return s
+    }
+
+    /// The dual encoder the shapes describe, with cn_clip's fixed choices (QuickGELU vision MLP,
+    /// exact-GELU BERT, its layer-norm eps and dropouts) and head counts by convention or from
+    /// `options.configuration`, which must agree with the shapes.
+    static func makeConfiguration(_ s: Shapes, options: ImportOptions, source: String) throws -> VLPModelConfiguration {
+        var visionHeads: Int, textHeads: Int
+        if let given = options.configuration {
+            (visionHeads, textHeads) = try headCounts(from: given, matching: s, source: options.configurationSource)
+        } else {
+            let headWidth = visionHeadWidth(width: s.width)
+            guard s.width % headWidth == 0 else {
+                throw ModelError.invalidCheckpoint(source: source, reason: "vision width \(s.width) is not a multiple of cn_clip's head width \(headWidth); give the head counts with --config")
+            }
+            guard s.hidden % textHeadWidth == 0 else {
+                throw ModelError.invalidCheckpoint(source: source, reason: "text hidden size \(s.hidden) is not a multiple of BERT's head width \(textHeadWidth); give the head counts with --config")
+            }
+            (visionHeads, textHeads) = (s.width / headWidth, s.hidden / textHeadWidth)
+        }
+        let text = BertConfiguration(modelType: "bert", vocabularySize: s.vocabularySize, hiddenSize: s.hidden, layers: s.textLayers,
+                                     heads: textHeads, intermediateSize: s.intermediateSize, hiddenActivation: "gelu",
+                                     maxPositions: s.maxPositions, typeVocabularySize: s.typeVocabularySize, layerNormEps: 1e-12,
+                                     hiddenDropout: 0.1, attentionDropout: 0.1, padTokenID: 0)
+        let vision = VisionTransformerConfiguration(imageSize: s.imageSize, patchSize: s.patchSize, width: s.width, layers: s.visionLayers,
+                                                    heads: visionHeads, mlpWidth: s.mlpWidth, projectionDim: 0, layerNormEps: 1e-5,
+                                                    activation: "quick_gelu")
+        let configuration = VLPModelConfiguration(architecture: .dualEncoder, embedDim: s.embedDim, text: text, vision: vision)
+        try configuration.validate(source: "\(source) (sizes read from its tensors)")
+        return configuration
+    }
+
+    /// The head counts of a given configuration, after checking every size it states against the
+    /// checkpoint's and that it computes what cn_clip does.
+    static func headCounts(from given: VLPModelConfiguration, matching s: Shapes, source: String) throws -> (vision: Int, text: Int) {
+        guard given.architecture == .dualEncoder, let vit = given.vision.vit else {
+            throw ModelError.invalidConfiguration(source: source, reason: "a Chinese-CLIP model is a dual_encoder with a ViT image tower; this configuration is \(given.architecture.rawValue) with a \(given.vision.kind.rawValue) tower")
+        }
+        let t = given.text
+        let pairs: [(String, String, String)] = [
+            ("embed_dim", "\(given.embedDim)", "\(s.embedDim)"),
+            ("vision.width", "\(vit.width)", "\(s.width)"), ("vision.patch_size", "\(vit.patchSize)", "\(s.patchSize)"),
+            ("vision.image_size", "\(vit.imageSize)", "\(s.imageSize)"), ("vision.layers", "\(vit.layers)", "\(s.visionLayers)"),
+            ("vision.mlp_width", "\(vit.mlpWidth)", "\(s.mlpWidth)"), ("vision.activation", vit.activation, "quick_gelu"),
+            ("text.model_type", t.modelType, "bert"), ("text.vocab_size", "\(t.vocabularySize)", "\(s.vocabularySize)"),
+            ("text.hidden_size", "\(t.hiddenSize)", "\(s.hidden)"), ("text.num_hidden_layers", "\(t.layers)", "\(s.textLayers)"),
+            ("text.intermediate_size", "\(t.intermediateSize)", "\(s.intermediateSize)"),
+            ("text.max_position_embeddings", "\(t.maxPositions)", "\(s.maxPositions)"),
+            ("text.type_vocab_size", "\(t.typeVocabularySize)", "\(s.typeVocabularySize)"), ("text.hidden_act", t.hiddenActivation, "gelu"),
+        ]
+        let mismatches = pairs.filter { $0.1 != $0.2 }.map { "\($0.0) is \($0.1), the checkpoint's \($0.2)" }
+        guard mismatches.isEmpty else {
+            throw ModelError.invalidConfiguration(source: source, reason: "does not describe this Chinese-CLIP checkpoint: " + mismatches.joined(separator: "; "))
+        }
+        return (vit.heads, t.heads)
+    }
+
+    /// Every tensor of the model under our keys, taken from `ledger` with its shape checked.
+    static func mapWeights(_ ledger: inout SourceTensors, _ s: Shapes) throws -> [String: Tensor] {
+        var weights: [String: Tensor] = [:]
+        func copy(_ from: String, _ to: String, _ shape: [Int]) throws { weights[to] = try ledger.take(from, shape: shape) }
+        func linear(_ from: String, _ to: String, input: Int, output: Int) throws {
+            try copy(from + ".weight", to + ".weight", [output, input])
+            try copy(from + ".bias", to + ".bias", [output])
+        }
+        func layerNorm(_ from: String, _ to: String, _ width: Int) throws {
+            try copy(from + ".weight", to + ".weight", [width])
+            try copy(from + ".bias", to + ".bias", [width])
+        }
+        func transposed(_ from: String, _ to: String, _ shape: [Int]) throws {
+            weights[to] = try ledger.take(from, shape: shape).transposed(0, 1).contiguous()
+        }
+
+        // Image tower.
+        let w = s.width
+        try copy("visual.conv1.weight", "vision.embeddings.patch_embedding.weight", [w, 3, s.patchSize, s.patchSize])
+        try copy("visual.class_embedding", "vision.embeddings.class_embedding", [w])
+        try copy("visual.positional_embedding", "vision.embeddings.position_embedding.weight", [s.grid * s.grid + 1, w])
+        try layerNorm("visual.ln_pre", "vision.pre_layrnorm", w)
+        for i in 0..<s.visionLayers {
+            let from = "visual.transformer.resblocks.\(i).", to = "vision.encoder.layers.\(i)."
+            let packedWeight = try ledger.take(from + "attn.in_proj_weight", shape: [3 * w, w])
+            let packedBias = try ledger.take(from + "attn.in_proj_bias", shape: [3 * w])
+            for (part, name) in ["q", "k", "v"].enumerated() {
+                weights[to + "self_attn.\(name)_proj.weight"] = try packedWeight.narrowed(dim: 0, start: part * w, length: w).clone()
+                weights[to + "self_attn.\(name)_proj.bias"] = try packedBias.narrowed(dim: 0, start: part * w, length: w).clone()
+            }
+            try linear(from + "attn.out_proj", to + "self_attn.out_proj", input: w, output: w)
+            try layerNorm(from + "ln_1", to + "layer_norm1", w)
+            try linear(from + "mlp.c_fc", to + "mlp.fc1", input: w, output: s.mlpWidth)
+            try linear(from + "mlp.c_proj", to + "mlp.fc2", input: s.mlpWidth, output: w)
+            try layerNorm(from + "ln_2", to + "layer_norm2", w)
+        }
+        try layerNorm("visual.ln_post", "vision.post_layernorm", w)
+        try transposed("visual.proj", "visual_projection.weight", [w, s.embedDim])
+
+        // Text tower: the same Hugging Face BERT layout.
+        let h = s.hidden
+        try copy("bert.embeddings.word_embeddings.weight", "text.embeddings.word_embeddings.weight", [s.vocabularySize, h])
+        try copy("bert.embeddings.position_embeddings.weight", "text.embeddings.position_embeddings.weight", [s.maxPositions, h])
+        try copy("bert.embeddings.token_type_embeddings.weight", "text.embeddings.token_type_embeddings.weight", [s.typeVocabularySize, h])
+        try layerNorm("bert.embeddings.LayerNorm", "text.embeddings.LayerNorm", h)
+        for i in 0..<s.textLayers {
+            let from = "bert.encoder.layer.\(i).", to = "text.encoder.layer.\(i)."
+            for name in ["query", "key", "value"] {
+                try linear(from + "attention.self.\(name)", to + "attention.self.\(name)", input: h, output: h)
+            }
+            try linear(from + "attention.output.dense", to + "attention.output.dense", input: h, output: h)
+            try layerNorm(from + "attention.output.LayerNorm", to + "attention.output.LayerNorm", h)
+            try linear(from + "intermediate.dense", to + "intermediate.dense", input: h, output: s.intermediateSize)
+            try linear(from + "output.dense", to + "output.dense", input: s.intermediateSize, output: h)
+            try layerNorm(from + "output.LayerNorm", to + "output.LayerNorm", h)
+        }
+        try transposed("text_projection", "text_projection.weight", [h, s.embedDim])
+        try copy("logit_scale", "temperature.logit_scale", [])
+        return weights
+    }
+}

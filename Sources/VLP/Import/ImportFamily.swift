@@ -1,0 +1,46 @@
+import Foundation
+import Torch
+
+/// The released-model families `vlp import` reads. Each names the checkpoint layout it expects
+/// and converts one into a swift-vlp model bundle; a family is told by `--from`, or detected from
+/// the checkpoint's keys where that is unambiguous (`detect`).
+public enum ImportFamily: String, CaseIterable, Codable, Sendable {
+    /// Chinese-CLIP (`cn_clip`): ViT image tower + Chinese BERT text tower (`ChineseCLIPImport`).
+    case chineseCLIP = "cn-clip"
+
+    /// "cn-clip", for error messages.
+    public static var allowedNames: String { allCases.map(\.rawValue).joined(separator: ", ") }
+
+    /// The family whose layout `keys` (as `CheckpointFile.read` flattens them) are in, when exactly
+    /// one family's marker keys are there.
+    public static func detect(_ keys: some Collection<String>) -> ImportFamily? {
+        let matches = allCases.filter { $0.recognizes(keys) }
+        return matches.count == 1 ? matches[0] : nil
+    }
+
+    /// Whether `keys` carry this family's marker keys.
+    func recognizes(_ keys: some Collection<String>) -> Bool {
+        switch self {
+        case .chineseCLIP:
+            let names = Set(keys.map(ChineseCLIPImport.stateDictKey))
+            return ChineseCLIPImport.markerKeys.isSubset(of: names)
+        }
+    }
+
+    /// Converts the checkpoint's tensors (`source` names it in errors) into a model bundle's contents.
+    public func convert(_ tensors: [String: Tensor], source: String, options: ImportOptions) throws -> ImportedModel {
+        switch self {
+        case .chineseCLIP: return try ChineseCLIPImport.convert(tensors, source: source, options: options)
+        }
+    }
+
+    /// Reads `file` (PyTorch `.pt`/`.pth`/`.bin`/`.ckpt` through the restricted unpickler, or
+    /// `.safetensors`) and converts it as `family`, or as the family detected from its keys.
+    public static func importModel(from file: URL, family: ImportFamily?, options: ImportOptions) throws -> ImportedModel {
+        let tensors = try CheckpointFile.read(file)
+        guard let family = family ?? detect(tensors.keys) else {
+            throw ModelError.invalidCheckpoint(source: file.path, reason: "cannot tell which family this checkpoint is from (its keys match none, or more than one, of: \(allowedNames)); name it with --from")
+        }
+        return try family.convert(tensors, source: file.path, options: options)
+    }
+}

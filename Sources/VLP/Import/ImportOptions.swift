@@ -1,0 +1,22 @@
+import Foundation
+
+/// What an import takes besides the checkpoint: the values its tensor shapes cannot tell.
+public struct ImportOptions: Sendable {
+    /// A configuration to take the head counts (and every other size) from, checked against the
+    /// checkpoint's shapes; nil: the family's conventions decide the heads.
+    public var configuration: VLPModelConfiguration?
+    /// Where `configuration` came from (a name or a file), for messages.
+    public var configurationSource: String
+    /// The tokenizer's vocabulary file copied into the bundle; nil: the family's own under `./assets`.
+    public var vocabulary: URL?
+    /// Token positions per text; nil: the family's own (Chinese-CLIP: 52).
+    public var contextLength: Int?
+
+    public init(configuration: VLPModelConfiguration? = nil, configurationSource: String = "--config",
+                vocabulary: URL? = nil, contextLength: Int? = nil) {
+        self.configuration = configuration
+        self.configurationSource = configurationSource
+        self.vocabulary = vocabulary
+        self.contextLength = contextLength
+    }
+}

@@ -1,0 +1,65 @@
+import ArgumentParser
+import Foundation
+import Torch
+import VLP
+
+extension ImportFamily: ExpressibleByArgument {}
+
+/// `vlp import [--from FAMILY] FILE --output DIR`: a released checkpoint of another project
+/// becomes a swift-vlp model bundle, which `vlp embed`, `vlp evaluate` and the other commands
+/// then open like any checkpoint of ours.
+struct ImportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import",
+        abstract: "Convert a released checkpoint (Chinese-CLIP) into a swift-vlp model bundle.",
+        discussion: """
+            Sizes are read from the tensor shapes; the head counts follow the family's convention \
+            unless --config gives them. Every key of the checkpoint is used or deliberately ignored \
+            (import.json lists the ignored ones); anything else is an error naming it.
+            """)
+
+    @Argument(help: "The checkpoint file (.pt, .pth, .bin, .ckpt or .safetensors).")
+    var file: String
+
+    @Option(name: .customLong("from"), help: "The checkpoint's family: \(ImportFamily.allowedNames) (default: detected from its keys).")
+    var family: ImportFamily?
+
+    @Option(help: "The bundle folder to write.")
+    var output: String
+
+    @Flag(help: "Replace --output when it is already a model bundle (or an empty folder).")
+    var overwrite = false
+
+    @Option(help: "A model configuration (a name from the built-in list, or a .json file) giving the head counts; checked against the checkpoint's shapes.")
+    var config: String?
+
+    @Option(help: "The tokenizer vocabulary to copy into the bundle (default: the family's, e.g. assets/cn-clip/vocab.txt).")
+    var vocabulary: String?
+
+    @Option(help: "Token positions per text (default: the family's, 52 for Chinese-CLIP).")
+    var contextLength: Int?
+
+    func validate() throws {
+        if let contextLength, contextLength < 2 { throw ValidationError("--context-length must leave room for [CLS] and [SEP]") }
+    }
+
+    func run() throws {
+        var options = ImportOptions(vocabulary: vocabulary.map { URL(fileURLWithPath: $0) }, contextLength: contextLength)
+        if let config {
+            let isFile = config.hasSuffix(".json") || FileManager.default.fileExists(atPath: config)
+            options.configuration = isFile ? try ModelConfigurationRegistry.load(contentsOf: URL(fileURLWithPath: config))
+                                           : try ModelConfigurationRegistry.load(config)
+            options.configurationSource = config
+        }
+        let imported = try withNoGrad {
+            try ImportFamily.importModel(from: URL(fileURLWithPath: file), family: family, options: options)
+        }
+        try imported.write(to: URL(fileURLWithPath: output), overwrite: overwrite)
+        let c = imported.configuration
+        let vision = c.vision.vit.map { "ViT \($0.width) wide, \($0.layers) layers, \($0.heads) heads, patch \($0.patchSize), \($0.imageSize) px" } ?? c.vision.kind.rawValue
+        print("import: \(imported.family.rawValue) \(file) -> \(output)")
+        print("  image tower: \(vision); text tower: BERT \(c.text.hiddenSize) wide, \(c.text.layers) layers, \(c.text.heads) heads, \(c.text.vocabularySize) tokens; embed dim \(c.embedDim)")
+        print("  \(imported.weights.count) tensors written (\(imported.convertedTensors) converted to float32); \(imported.ignoredKeys.count) source keys ignored\(imported.ignoredKeys.isEmpty ? "" : " (listed in \(ImportedModel.recordFile))")")
+        print("  inputs: \(imported.preprocessing.text.tokenizer.rawValue) tokenizer, context \(imported.preprocessing.text.contextLength); images \(imported.preprocessing.image.resize.rawValue) to \(imported.preprocessing.image.size) px, \(imported.preprocessing.image.interpolation.rawValue)")
+    }
+}
