@@ -105,6 +105,17 @@ struct FinetuneCommand: ParsableCommand {
         var data = try source()
         data.textKinds = try textKinds()
         data.includeNegatives = task == .matching
+        // Texts and images are prepared as the model expects them: its bundle's tokenizer (with the
+        // vocabulary file inside the bundle), context length and resize mode.
+        let (preprocessing, vocabulary) = try ModelBundle.preprocessing(of: checkpoint)
+        let normalization = configuration.vision.inputNormalization
+        guard preprocessing.image.mean == normalization.mean, preprocessing.image.std == normalization.std else {
+            throw ValidationError("\(checkpoint): its images are normalised with mean \(preprocessing.image.mean), std \(preprocessing.image.std); training a \(configuration.vision.kind.rawValue) tower uses \(normalization.mean), \(normalization.std)")
+        }
+        data.tokenizer = preprocessing.text.tokenizer
+        data.vocabulary = vocabulary.path
+        data.contextLength = preprocessing.text.contextLength
+        data.imageResize = preprocessing.image.resize
         let run = PretrainingRun(
             model: .file(configFile.path), recipe: try Self.recipe(task, supported: supported, checkpoint: checkpoint), data: data,
             steps: steps, batchSize: batchSize, optimizer: .init(learningRate: lr),

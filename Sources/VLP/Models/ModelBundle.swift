@@ -48,6 +48,15 @@ public struct ModelBundle {
         return ModelBundle(folder: folder, model: model, preprocessing: preprocessing, inputs: inputs)
     }
 
+    /// How the bundle at `path` (or a run folder's latest checkpoint) prepares inputs, and its
+    /// vocabulary file, without loading its weights: what fine-tuning it must feed it.
+    public static func preprocessing(of path: String, notice: (String) -> Void = TrainingCheckpoint.warnOnce) throws
+        -> (preprocessing: ModelPreprocessing, vocabularyFile: URL) {
+        let folder = try TrainingCheckpoint.resolve(path, reporting: notice)
+        let configuration = try ModelConfigurationRegistry.load(contentsOf: folder.appendingPathComponent(TrainingCheckpoint.configFile))
+        return try readPreprocessing(folder: folder, configuration: configuration, notice: notice)
+    }
+
     /// Whether `path` is a model this type opens: a folder with `preprocessing.json`, or a
     /// swift-vlp checkpoint (`TrainingCheckpoint.isCheckpoint`). Commands that also take other
     /// models (a Hugging Face BERT folder holds `model.safetensors` and `config.json` too)

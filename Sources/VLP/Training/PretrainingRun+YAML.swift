@@ -170,7 +170,7 @@ extension TrainingDataDescription {
         }
     }
 
-    static let commonKeys = ["source", "context_length", "text_kinds", "mask_ratio", "tokenizer", "vocabulary", "augment",
+    static let commonKeys = ["source", "context_length", "text_kinds", "mask_ratio", "tokenizer", "vocabulary", "augment", "image_resize",
                              "include_negatives"]
 
     /// Named class-name sets `classes:` may give instead of lists.
@@ -227,6 +227,7 @@ extension TrainingDataDescription {
         tokenizer = try r.choice("tokenizer", default: tokenizer)
         vocabulary = try r.string("vocabulary") ?? vocabulary
         augment = try r.bool("augment", default: augment)
+        imageResize = try r.choice("image_resize", default: imageResize)
         includeNegatives = try r.bool("include_negatives", default: includeNegatives)
     }
 }

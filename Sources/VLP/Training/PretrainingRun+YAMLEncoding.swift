@@ -121,7 +121,8 @@ enum YAMLWriting {
         if let kinds = data.textKinds { pairs.append(("text_kinds", texts(kinds.map(\.rawValue)))) }
         pairs += [("mask_ratio", number(data.maskRatio)), ("tokenizer", text(data.tokenizer.rawValue))]
         if let vocabulary = data.vocabulary { pairs.append(("vocabulary", text(vocabulary))) }
-        pairs += [("augment", bool(data.augment)), ("include_negatives", bool(data.includeNegatives))]
+        pairs += [("augment", bool(data.augment)), ("image_resize", text(data.imageResize.rawValue)),
+                  ("include_negatives", bool(data.includeNegatives))]
         return mapping(pairs)
     }
 }

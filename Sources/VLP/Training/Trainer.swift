@@ -281,7 +281,7 @@ public final class Trainer {
                 if isMain, state.badSteps == 0, state.step % run.checkpointEvery == 0 || state.step == total {
                     state.contextLength = stage.data.contextLength
                     let preprocessing = ModelPreprocessing.trained(configuration: configuration, tokenizer: stage.data.tokenizer,
-                                                                   contextLength: stage.data.contextLength)
+                                                                   contextLength: stage.data.contextLength, resize: stage.data.imageResize)
                     lastCheckpoint = try TrainingCheckpoint.save(in: checkpointsURL, state: state, model: model.module,
                                                                  configuration: configuration,
                                                                  bundle: (preprocessing, URL(fileURLWithPath: stage.data.vocabularyFile)),

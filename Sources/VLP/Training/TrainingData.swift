@@ -62,9 +62,8 @@ public enum TrainingData {
     /// statistics it expects — what the checkpoint bundle records.
     public static func inputs(_ data: TrainingDataDescription, for configuration: VLPModelConfiguration) throws -> InputPipeline {
         let size = configuration.vision.imageSize
-        return InputPipeline(tokenizer: try tokenizer(data), contextLength: data.contextLength,
-                             images: try ImagePipeline.clipEvaluation(size: size, normalization: configuration.vision.inputNormalization),
-                             imageSize: size)
+        let images = ModelPreprocessing.Image(size: size, resize: data.imageResize, normalization: configuration.vision.inputNormalization)
+        return InputPipeline(tokenizer: try tokenizer(data), contextLength: data.contextLength, images: try images.pipeline(), imageSize: size)
     }
 
     /// Images resized and centre-cropped (or randomly resized-cropped with `augment`) to the
@@ -73,8 +72,9 @@ public enum TrainingData {
     /// takes each sample's first positive text.
     public static func transform(_ data: TrainingDataDescription, imageSize: Int, normalization: Normalization = .clip,
                                  masking: Bool, evaluation: Bool = false) throws -> SampleTransform {
-        let image = data.augment && !evaluation ? try ImagePipeline.clipTraining(size: imageSize, normalization: normalization)
-                                                : try ImagePipeline.clipEvaluation(size: imageSize, normalization: normalization)
+        let image = data.augment && !evaluation
+            ? try ImagePipeline.clipTraining(size: imageSize, normalization: normalization)
+            : try ModelPreprocessing.Image(size: imageSize, resize: data.imageResize, normalization: normalization).pipeline()
         let tokenizer: any TextTokenizer
         var masker: SampleTransform.Masking?
         if masking {

@@ -32,14 +32,17 @@ public struct TrainingDataDescription: Equatable, Sendable {
     public var tokenizer: TokenizerKind
     /// The tokenizer's vocabulary (or merges) file; nil: the kind's `defaultFile`.
     public var vocabulary: String?
-    /// Random resized crops (0.9–1 scale) instead of resize + centre crop.
+    /// Random resized crops (0.9–1 scale) instead of resizing to the model's square.
     public var augment: Bool
+    /// How images are brought to the model's square without `augment`: shortest side + centre
+    /// crop, or both sides (Chinese-CLIP's squash; `vlp finetune` takes the model bundle's).
+    public var imageResize: ModelPreprocessing.ResizeMode
     /// Hard-negative texts are candidates too (matching sets, with their 0/1 labels).
     public var includeNegatives: Bool
 
     public init(source: Source, contextLength: Int = 32, textKinds: [TextKind]? = nil, maskRatio: Double = 0.15,
                 tokenizer: TokenizerKind = .bertChinese, vocabulary: String? = nil, augment: Bool = false,
-                includeNegatives: Bool = false) {
+                imageResize: ModelPreprocessing.ResizeMode = .crop, includeNegatives: Bool = false) {
         self.source = source
         self.contextLength = contextLength
         self.textKinds = textKinds
@@ -47,6 +50,7 @@ public struct TrainingDataDescription: Equatable, Sendable {
         self.tokenizer = tokenizer
         self.vocabulary = vocabulary
         self.augment = augment
+        self.imageResize = imageResize
         self.includeNegatives = includeNegatives
     }
 

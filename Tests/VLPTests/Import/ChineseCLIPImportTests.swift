@@ -360,4 +360,30 @@ final class ChineseCLIPImportTests: TorchTestCase {
         let metrics = try JSONSerialization.jsonObject(with: Data(zeroShot.output.utf8)) as? [String: Any]
         XCTAssertNotNil(metrics, zeroShot.output)
     }
+
+    /// `vlp finetune` continues from an imported bundle and prepares its data as the bundle says:
+    /// the bundle's own vocabulary file (53 tokens here, not ./assets'), context length 52 and
+    /// Chinese-CLIP's squash resize — and the checkpoint it writes records the same.
+    func testFinetuneFromAnImportedBundleKeepsItsPreprocessing() throws {
+        let root = try folder()
+        let output = root.appendingPathComponent("cn-tiny")
+        let imported = try runVLP(["import", "--from", "cn-clip", CNCLIPFixtures.training.path, "--output", output.path,
+                                   "--config", CNCLIPFixtures.config.path, "--vocabulary", CNCLIPFixtures.vocabulary.path])
+        XCTAssertEqual(imported.status, 0, imported.errors)
+        let tuned = try runVLP(["finetune", "retrieval", "--checkpoint", output.path, "--data", "scenes:icr:train",
+                                "--steps", "2", "--batch-size", "4", "--output", root.appendingPathComponent("tuned").path])
+        XCTAssertEqual(tuned.status, 0, tuned.errors)
+        XCTAssertTrue(tuned.errors.contains("initialised from"), tuned.errors)
+        let losses = try MetricsLog.read(root.appendingPathComponent("tuned/metrics.jsonl")).compactMap { $0["gcpr"] as? Double }
+        XCTAssertEqual(losses.count, 2)
+        XCTAssertTrue(losses.allSatisfy(\.isFinite), "\(losses)")
+        var notices: [String] = []
+        let bundle = try ModelBundle.open(root.appendingPathComponent("tuned").path, notice: { notices.append($0) })
+        XCTAssertEqual(notices, [])
+        let original = try ModelBundle.open(output.path)
+        XCTAssertEqual(bundle.preprocessing, original.preprocessing, "the fine-tuned checkpoint is prepared as the imported model")
+        XCTAssertEqual(bundle.preprocessing.image.resize, .squash)
+        XCTAssertEqual(bundle.preprocessing.text.contextLength, 52)
+        XCTAssertEqual(bundle.inputs.tokenizer.vocabularySize, 53)
+    }
 }

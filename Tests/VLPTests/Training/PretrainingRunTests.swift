@@ -42,6 +42,7 @@ final class PretrainingRunTests: TorchTestCase {
         scenes.tokenizer = .bertEnglish
         scenes.vocabulary = "/tmp/my vocab: v2.txt"
         scenes.augment = true
+        scenes.imageResize = .squash
         scenes.includeNegatives = true
         let prompted = TrainingDataDescription.labelledImages(
             path: "/data/fashion mnist", format: .idx, split: "t10k",
