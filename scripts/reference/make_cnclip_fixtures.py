@@ -46,7 +46,6 @@ three texts, and prints the largest difference from cn_clip's normalised feature
 """
 import json
 import os
-import struct
 import subprocess
 import sys
 import tempfile
@@ -57,10 +56,10 @@ from PIL import Image
 from cn_clip.clip.bert_tokenizer import FullTokenizer
 from cn_clip.clip.model import CLIP, convert_weights
 from cn_clip.clip.utils import image_transform
+from safetensors_writer import write_safetensors
 
 OUT = os.path.join("Tests", "VLPTests", "Fixtures", "cnclip")
 ASSETS = "assets"
-CODES = {torch.float32: "F32", torch.int64: "I64", torch.float16: "F16"}
 
 CONTEXT = 52
 PHOTOS = ["chelsea.png", "coffee.png"]
@@ -71,26 +70,6 @@ EXTRA = "红色绿色蓝色黄色圆形方形三角形物体照片图片这是�
 SHAPE = dict(embed_dim=32, image_resolution=32, vision_layers=2, vision_width=32, vision_patch_size=8,
              vision_head_width=16, text_hidden_size=32, text_num_hidden_layers=2, text_num_attention_heads=4,
              text_intermediate_size=64, text_max_position_embeddings=64, text_type_vocab_size=2)
-
-
-def write_safetensors(path, tensors, metadata=None):
-    header, blobs, offset = {}, [], 0
-    if metadata:
-        header["__metadata__"] = metadata
-    for name in sorted(tensors):
-        t = tensors[name].detach().contiguous().cpu()
-        data = t.numpy().tobytes()
-        header[name] = {"dtype": CODES[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    raw = json.dumps(header, separators=(",", ":")).encode()
-    raw += b" " * ((8 - (8 + len(raw)) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(raw)))
-        f.write(raw)
-        for b in blobs:
-            f.write(b)
-    print(f"wrote {path} ({os.path.getsize(path)} bytes)")
 
 
 def cut_vocabulary():

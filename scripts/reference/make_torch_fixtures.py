@@ -16,33 +16,13 @@ little-endian bytes), so Swift's reader is checked against an independent writer
 """
 import json
 import os
-import struct
 
 import torch
 import torch.nn.functional as F
+from safetensors_writer import write_safetensors
 
 OUT = os.path.join("Tests", "TorchTests", "Fixtures")
 torch.manual_seed(0)
-
-CODES = {torch.float32: "F32", torch.float64: "F64", torch.int64: "I64", torch.int32: "I32",
-         torch.bool: "BOOL", torch.uint8: "U8", torch.float16: "F16"}
-
-
-def write_safetensors(path, tensors):
-    header, blobs, offset = {}, [], 0
-    for name in sorted(tensors):
-        t = tensors[name].detach().contiguous().cpu()
-        data = t.numpy().tobytes() if t.dtype != torch.bool else t.to(torch.uint8).numpy().tobytes()
-        header[name] = {"dtype": CODES[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    raw = json.dumps(header, separators=(",", ":")).encode()
-    raw += b" " * ((8 - (8 + len(raw)) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(raw)))
-        f.write(raw)
-        for b in blobs:
-            f.write(b)
 
 
 ops = {}
