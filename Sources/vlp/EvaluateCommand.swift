@@ -60,13 +60,13 @@ struct EvaluateCommand: ParsableCommand {
         guard PromptTemplates.languages.contains(language.lowercased()) else {
             throw ValidationError("--language \(language): one of \(PromptTemplates.languages.joined(separator: ", "))")
         }
-        _ = try textKinds()
+        _ = try textKinds(kinds)
         if task == .zeroshot {
             if !Self.scenesZeroShot.contains(data) && classes == nil {
                 throw ValidationError("zeroshot on a dataset needs --classes NAME,NAME,… in label order")
             }
-        } else if data.hasPrefix("scenes:") {
-            _ = try scenesPart()
+        } else {
+            _ = try scenesPart(of: data)
         }
     }
 
@@ -118,39 +118,15 @@ struct EvaluateCommand: ParsableCommand {
         if json { print(String(decoding: output, as: UTF8.self)) }
     }
 
-    func textKinds() throws -> [TextKind]? {
-        guard let kinds else { return nil }
-        return try kinds.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.map { name in
-            guard let kind = TextKind(rawValue: name) else {
-                throw ValidationError("--kinds: \"\(name)\" is not a text kind; one of \(TextKind.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            return kind
-        }
-    }
-
-    /// The set and split of `scenes:SET:SPLIT`, checked.
-    func scenesPart() throws -> (set: ScenesSet, split: DataSplit) {
-        let parts = data.split(separator: ":").map(String.init)
-        guard parts.count == 3 else { throw ValidationError("--data scenes:SET:SPLIT, e.g. scenes:icr:test") }
-        guard let set = ScenesSet(rawValue: parts[1]) else {
-            throw ValidationError("--data: scenes set \"\(parts[1])\" is not one of \(ScenesSet.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
-        guard let split = DataSplit(rawValue: parts[2]) else {
-            throw ValidationError("--data: scenes split \"\(parts[2])\" is not one of \(DataSplit.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
-        return (set, split)
-    }
-
     /// The data section evaluation reads; its tokenizer and context length are the bundle's.
     func dataConfig() throws -> TrainingDataDescription {
         var description: TrainingDataDescription
-        if data.hasPrefix("scenes:") {
-            let (set, split) = try scenesPart()
-            description = .scenes(size: scenesSize, seed: scenesSeed, set: set, split: split)
-            description.textKinds = try textKinds() ?? [.title]
+        if let part = try scenesPart(of: data) {
+            description = .scenes(size: scenesSize, seed: scenesSeed, set: part.set, split: part.split)
+            description.textKinds = try textKinds(kinds) ?? [.title]
         } else {
             description = .dataset(path: data, format: dataset.format, split: dataset.split)
-            description.textKinds = try textKinds()
+            description.textKinds = try textKinds(kinds)
         }
         return description
     }

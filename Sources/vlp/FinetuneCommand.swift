@@ -49,34 +49,14 @@ struct FinetuneCommand: ParsableCommand {
         guard batchSize >= 2 else { throw ValidationError("--batch-size must be at least 2 (contrastive objectives need negatives in the batch)") }
         guard lr > 0, lr <= 10 else { throw ValidationError("--lr must be in (0, 10]") }
         _ = try source()
-        _ = try textKinds()
+        _ = try textKinds(kinds)
     }
 
     /// `--data` (with `--format`, `--split`) as a data description.
     func source() throws -> TrainingDataDescription {
-        guard data.hasPrefix("scenes:") else { return .dataset(path: data, format: dataset.format, split: dataset.split) }
-        let parts = data.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
-        guard parts.count == 3 else { throw ValidationError("--data scenes:SET:SPLIT, e.g. scenes:icr:train") }
-        guard let set = ScenesSet(rawValue: parts[1]) else {
-            throw ValidationError("--data \(data): no Scenes set \(parts[1]); allowed: \(ScenesSet.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
-        guard let split = DataSplit(rawValue: parts[2]) else {
-            throw ValidationError("--data \(data): no split \(parts[2]); allowed: \(DataSplit.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
+        guard let part = try scenesPart(of: data) else { return .dataset(path: data, format: dataset.format, split: dataset.split) }
         guard dataset.format == nil, dataset.split == nil else { throw ValidationError("--format and --split are for datasets on disk, not scenes:") }
-        return .scenes(size: Self.scenesSize, seed: Self.scenesSeed, set: set, split: split)
-    }
-
-    func textKinds() throws -> [TextKind]? {
-        try kinds.map { list in
-            try list.split(separator: ",").map { name in
-                let name = name.trimmingCharacters(in: .whitespaces)
-                guard let kind = TextKind(rawValue: name) else {
-                    throw ValidationError("--kinds: no text kind \(name); allowed: \(TextKind.allCases.map(\.rawValue).joined(separator: ", "))")
-                }
-                return kind
-            }
-        }
+        return .scenes(size: Self.scenesSize, seed: Self.scenesSeed, set: part.set, split: part.split)
     }
 
     /// The objectives of `task` for a model that can compute `supported`.
@@ -99,21 +79,21 @@ struct FinetuneCommand: ParsableCommand {
 
     func run() throws {
         // The model's capabilities decide the objectives; the weights are loaded once, by the trainer (init_from).
-        let configFile = try TrainingCheckpoint.resolve(checkpoint).appendingPathComponent(TrainingCheckpoint.configFile)
-        let configuration = try TrainingCheckpoint.configuration(checkpoint)
-        let supported = PretrainingModel.supportedObjectives(configuration)
-        var data = try source()
-        data.textKinds = try textKinds()
-        data.includeNegatives = task == .matching
         // Texts and images are prepared as the model expects them: its bundle's tokenizer (with the
         // vocabulary file inside the bundle), context length and resize mode.
-        let (preprocessing, vocabulary) = try ModelBundle.preprocessing(of: checkpoint)
+        let bundle = try ModelBundle.describe(checkpoint)
+        let (configuration, preprocessing) = (bundle.configuration, bundle.preprocessing)
+        let configFile = bundle.folder.appendingPathComponent(TrainingCheckpoint.configFile)
+        let supported = PretrainingModel.supportedObjectives(configuration)
+        var data = try source()
+        data.textKinds = try textKinds(kinds)
+        data.includeNegatives = task == .matching
         let normalization = configuration.vision.inputNormalization
         guard preprocessing.image.mean == normalization.mean, preprocessing.image.std == normalization.std else {
             throw ValidationError("\(checkpoint): its images are normalised with mean \(preprocessing.image.mean), std \(preprocessing.image.std); training a \(configuration.vision.kind.rawValue) tower uses \(normalization.mean), \(normalization.std)")
         }
         data.tokenizer = preprocessing.text.tokenizer
-        data.vocabulary = vocabulary.path
+        data.vocabulary = bundle.vocabularyFile.path
         data.contextLength = preprocessing.text.contextLength
         data.imageResize = preprocessing.image.resize
         let run = PretrainingRun(

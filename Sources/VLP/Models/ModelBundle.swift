@@ -34,10 +34,9 @@ public struct ModelBundle {
     /// of skipped incomplete checkpoints and of preprocessing derived for an older checkpoint.
     public static func open(_ path: String, device: Device = .cpu,
                             notice: (String) -> Void = TrainingCheckpoint.warnOnce) throws -> ModelBundle {
-        let folder = try TrainingCheckpoint.resolve(path, reporting: notice)
-        let configuration = try ModelConfigurationRegistry.load(contentsOf: folder.appendingPathComponent(TrainingCheckpoint.configFile))
-        let (preprocessing, vocabulary) = try readPreprocessing(folder: folder, configuration: configuration, notice: notice)
-        let inputs = try inputPipeline(preprocessing, vocabularyFile: vocabulary, configuration: configuration, source: folder.path)
+        let described = try describe(path, notice: notice)
+        let (folder, configuration, preprocessing) = (described.folder, described.configuration, described.preprocessing)
+        let inputs = try inputPipeline(preprocessing, vocabularyFile: described.vocabularyFile, configuration: configuration, source: folder.path)
         let model = try PretrainingModel(configuration)
         try TrainingCheckpoint.loadWeights(into: model.module, from: folder)
         model.module.eval()
@@ -48,13 +47,22 @@ public struct ModelBundle {
         return ModelBundle(folder: folder, model: model, preprocessing: preprocessing, inputs: inputs)
     }
 
-    /// How the bundle at `path` (or a run folder's latest checkpoint) prepares inputs, and its
-    /// vocabulary file, without loading its weights: what fine-tuning it must feed it.
-    public static func preprocessing(of path: String, notice: (String) -> Void = TrainingCheckpoint.warnOnce) throws
-        -> (preprocessing: ModelPreprocessing, vocabularyFile: URL) {
+    /// A bundle without its weights: the folder `path` resolves to, the model configuration, how
+    /// inputs are prepared and the vocabulary file — what fine-tuning it needs before the trainer
+    /// loads the weights.
+    public struct Description {
+        public let folder: URL
+        public let configuration: VLPModelConfiguration
+        public let preprocessing: ModelPreprocessing
+        public let vocabularyFile: URL
+    }
+
+    /// Describes the bundle at `path` (or a run folder's latest checkpoint), reading no weights.
+    public static func describe(_ path: String, notice: (String) -> Void = TrainingCheckpoint.warnOnce) throws -> Description {
         let folder = try TrainingCheckpoint.resolve(path, reporting: notice)
         let configuration = try ModelConfigurationRegistry.load(contentsOf: folder.appendingPathComponent(TrainingCheckpoint.configFile))
-        return try readPreprocessing(folder: folder, configuration: configuration, notice: notice)
+        let (preprocessing, vocabulary) = try readPreprocessing(folder: folder, configuration: configuration, notice: notice)
+        return Description(folder: folder, configuration: configuration, preprocessing: preprocessing, vocabularyFile: vocabulary)
     }
 
     /// Whether `path` is a model this type opens: a folder with `preprocessing.json`, or a
