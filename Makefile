@@ -52,7 +52,7 @@ bench: assets
 
 # Fuzzes every parser of untrusted bytes with libFuzzer + AddressSanitizer (Fuzz/fuzz.sh, its own
 # build in .build-fuzz): FUZZ_SECONDS per target, FUZZ_TARGET=tar for one (safetensors, pytorch,
-# tar, config, jsonl, cnclip, image). New inputs are merged into Fuzz/Corpora; crashes land in
+# tar, config, jsonl, cnclip, image, gzip, idx, query). New inputs are merged into Fuzz/Corpora; crashes land in
 # Fuzz/Crashers; `make test` replays both (FuzzCorpusReplayTests).
 FUZZ_SECONDS ?= 300
 FUZZ_TARGET ?= all

@@ -84,7 +84,7 @@ let package = Package(
         ),
         // Fuzzing (Fuzz/fuzz.sh): one function per parser of untrusted bytes, and the binary that
         // is a libFuzzer target when built with -sanitize=fuzzer,address -D VLP_FUZZING.
-        .target(name: "VLPFuzzTargets", dependencies: ["VLP", "Torch"]),
+        .target(name: "VLPFuzzTargets", dependencies: ["VLP", "Torch", "VLPServer"]),
         .executableTarget(name: "vlp-fuzz", dependencies: ["VLPFuzzTargets"]),
         .executableTarget(name: "vlp-bench", dependencies: ["Torch", "VLP", "VLPServer"], path: "Benchmarks/vlp-bench"),
         .testTarget(name: "TorchTests", dependencies: ["Torch"], resources: [.copy("Fixtures")]),

@@ -15,6 +15,14 @@
 #   --duration S     seconds per wrk run (default 20)
 #   --port N         loopback port (default 18080)
 #   --rerank K       candidates re-ranked by the re-ranked queries (default 10)
+#   --kinds "K ..."  which of text, image, rerank to run (default all three)
+#   --connections "N ..."  connection counts (default "1 16 64")
+#   --soak S         afterwards, S seconds of text, image and re-ranked queries at once (64
+#                    connections each), the server's resident memory printed every 30 s
+#   --flood N        afterwards, N connections that each send half a request head and stall:
+#                    how many were refused at once (503 past the server's cap), how many the
+#                    header-read timeout closed and when, and whether a query is answered after
+#   --serve-args "…" extra arguments for vlp serve (e.g. "--max-connections 256")
 # Every build and run is under nice -n 19; the server is stopped when the script ends.
 set -euo pipefail
 
@@ -25,6 +33,11 @@ index=/tmp/vlp-load-demo/search.index
 duration=20
 port=18080
 rerank=10
+kinds="text image rerank"
+connection_counts="1 16 64"
+soak=0
+flood=0
+serve_args=""
 while [ $# -gt 0 ]; do
     case $1 in
         --source) source_dir=$(cd "$2" && pwd); shift 2 ;;
@@ -33,6 +46,11 @@ while [ $# -gt 0 ]; do
         --duration) duration=$2; shift 2 ;;
         --port) port=$2; shift 2 ;;
         --rerank) rerank=$2; shift 2 ;;
+        --kinds) kinds=$2; shift 2 ;;
+        --connections) connection_counts=$2; shift 2 ;;
+        --soak) soak=$2; shift 2 ;;
+        --flood) flood=$2; shift 2 ;;
+        --serve-args) serve_args=$2; shift 2 ;;
         *) echo "unknown option $1 (see the comment at the top of $0)" >&2; exit 2 ;;
     esac
 done
@@ -66,7 +84,8 @@ if [ ! -f "$index/manifest.json" ]; then
 fi
 
 # The server's log goes to a file: with one line a request, a terminal would slow it down.
-(cd "$source_dir" && exec nice -n 19 "$vlp" serve --index "$index" --host 127.0.0.1 --port "$port" > "$work/serve.log" 2>&1) &
+# shellcheck disable=SC2086  # serve_args is a list of arguments
+(cd "$source_dir" && exec nice -n 19 "$vlp" serve --index "$index" --host 127.0.0.1 --port "$port" $serve_args > "$work/serve.log" 2>&1) &
 server_pid=$!
 base=http://127.0.0.1:$port
 for _ in $(seq 1 1200); do
@@ -116,8 +135,8 @@ EOF
 
 rss_start=$(rss)
 printf "%-7s %5s %10s %10s %10s %8s %9s\n" kind conns "req/s" "p50 ms" "p99 ms" errors requests
-for kind in text image rerank; do
-    for connections in 1 16 64; do
+for kind in $kinds; do
+    for connections in $connection_counts; do
         threads=$((connections < 2 ? 1 : 2))
         line=$(nice -n 19 wrk -t"$threads" -c"$connections" -d"${duration}s" --timeout 10s -s "$work/$kind.lua" "$base" | grep '^RESULT') \
             || { echo "wrk failed for $kind at $connections connections" >&2; exit 1; }
@@ -127,3 +146,70 @@ for kind in text image rerank; do
 done
 rss_end=$(rss)
 echo "server resident memory: ${rss_start} MiB at start, ${rss_end} MiB at end"
+
+if [ "$soak" -gt 0 ]; then
+    echo "soak: text, image and re-ranked queries at once, 64 connections each, $soak s"
+    pids=()
+    for kind in text image rerank; do
+        nice -n 19 wrk -t1 -c64 -d"${soak}s" --timeout 10s -s "$work/$kind.lua" "$base" > "$work/soak-$kind.txt" &
+        pids+=($!)
+    done
+    printf "%6s %8s\n" seconds "RSS MiB"
+    printf "%6d %8s\n" 0 "$(rss)"
+    for elapsed in $(seq 30 30 "$soak"); do
+        sleep 30
+        printf "%6d %8s\n" "$elapsed" "$(rss)"
+    done
+    wait "${pids[@]}"
+    for kind in text image rerank; do
+        read -r _ rate p50 p99 errors requests <<< "$(grep '^RESULT' "$work/soak-$kind.txt")"
+        echo "soak $kind: $rate req/s, p50 $p50 ms, p99 $p99 ms, $errors errors, $requests requests"
+    done
+fi
+
+if [ "$flood" -gt 0 ]; then
+    echo "flood: $flood connections, each with half a request head"
+    ulimit -n $((flood + 256))
+    python3 - "$port" "$flood" "$base" << 'PY'
+import socket, sys, time, select, urllib.request, urllib.error
+port, count, base = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+sockets = []
+start = time.monotonic()
+for _ in range(count):
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(b"GET /api/info HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+    s.setblocking(False)
+    sockets.append(s)
+opened = time.monotonic() - start
+refused, closed_at, pending = 0, [], {s.fileno(): s for s in sockets}
+deadline = time.monotonic() + 30
+while pending and time.monotonic() < deadline:
+    ready, _, _ = select.select(list(pending), [], [], 0.5)
+    for fd in ready:
+        s = pending[fd]
+        data = b""
+        try:
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        except (ConnectionResetError, BlockingIOError):
+            pass
+        if data.startswith(b"HTTP/1.1 503"):
+            refused += 1
+        else:
+            closed_at.append(time.monotonic() - start)
+        del pending[fd]
+        s.close()
+print(f"opened {count} in {opened:.1f} s; refused at once with 503: {refused}; "
+      f"closed by the server without an answer: {len(closed_at)} "
+      f"(first at {min(closed_at, default=0):.1f} s, last at {max(closed_at, default=0):.1f} s); still open after 30 s: {len(pending)}")
+try:
+    with urllib.request.urlopen(base + "/api/search?q=two+green+circles&k=3", timeout=10) as answer:
+        print(f"a query after the flood: HTTP {answer.status}")
+except urllib.error.URLError as error:
+    print(f"a query after the flood failed: {error}")
+PY
+    echo "server resident memory after the flood: $(rss) MiB"
+fi

@@ -11,7 +11,7 @@ set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-all_targets=(safetensors pytorch tar config jsonl cnclip image)
+all_targets=(safetensors pytorch tar config jsonl cnclip image gzip idx query)
 targets=("${all_targets[@]}")
 seconds="${2:-300}"
 if [[ $# -ge 1 && "$1" != "all" ]]; then

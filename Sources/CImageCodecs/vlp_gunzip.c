@@ -10,7 +10,7 @@ static int only_zeros(const uint8_t *p, size_t n) {
     return 1;
 }
 
-int vlp_gunzip(const uint8_t *in, size_t n, uint8_t **out, size_t *outn, char *err, size_t errcap) {
+int vlp_gunzip(const uint8_t *in, size_t n, size_t max_out, uint8_t **out, size_t *outn, char *err, size_t errcap) {
     if (out == NULL || outn == NULL || (in == NULL && n > 0))
         return vlp_fail(VLP_ERR_ARGUMENT, err, errcap, "invalid arguments to gunzip");
     *out = NULL;
@@ -21,6 +21,9 @@ int vlp_gunzip(const uint8_t *in, size_t n, uint8_t **out, size_t *outn, char *e
 
     size_t cap = n < SIZE_MAX / 4 ? n * 4 : n;
     if (cap < 4096) cap = 4096;
+    /* One byte past the limit: output that fills it exactly is still told from output over it. */
+    size_t hard_cap = max_out < SIZE_MAX ? max_out + 1 : max_out;
+    if (cap > hard_cap) cap = hard_cap;
     uint8_t *buffer = malloc(cap);
     if (buffer == NULL) return vlp_fail(VLP_ERR_NO_MEMORY, err, errcap, "no memory for %zu bytes", cap);
     size_t produced = 0, consumed = 0;
@@ -38,11 +41,15 @@ int vlp_gunzip(const uint8_t *in, size_t n, uint8_t **out, size_t *outn, char *e
         z.next_in = (Bytef *)(in + consumed);
         z.avail_in = (uInt)(in_left > (1u << 30) ? (1u << 30) : in_left);
         if (produced == cap) {
-            if (cap > SIZE_MAX / 2) { rc = vlp_fail(VLP_ERR_TOO_LARGE, err, errcap, "output too large"); break; }
-            uint8_t *grown = realloc(buffer, cap * 2);
-            if (grown == NULL) { rc = vlp_fail(VLP_ERR_NO_MEMORY, err, errcap, "no memory for %zu bytes", cap * 2); break; }
+            if (cap >= hard_cap) {
+                rc = vlp_fail(VLP_ERR_TOO_LARGE, err, errcap, "decompresses to more than the limit of %zu bytes", max_out);
+                break;
+            }
+            size_t grown_cap = cap > hard_cap / 2 ? hard_cap : cap * 2;
+            uint8_t *grown = realloc(buffer, grown_cap);
+            if (grown == NULL) { rc = vlp_fail(VLP_ERR_NO_MEMORY, err, errcap, "no memory for %zu bytes", grown_cap); break; }
             buffer = grown;
-            cap *= 2;
+            cap = grown_cap;
         }
         size_t out_left = cap - produced;
         z.next_out = buffer + produced;
@@ -74,6 +81,8 @@ int vlp_gunzip(const uint8_t *in, size_t n, uint8_t **out, size_t *outn, char *e
         break;
     }
     inflateEnd(&z);
+    if (rc == VLP_OK && produced > max_out)
+        rc = vlp_fail(VLP_ERR_TOO_LARGE, err, errcap, "decompresses to more than the limit of %zu bytes", max_out);
     if (rc != VLP_OK) {
         free(buffer);
         return rc;

@@ -1,6 +1,7 @@
 import Foundation
 import Torch
 import VLP
+import VLPServer
 
 /// The parsers of untrusted bytes, one fuzz target each. `run` hands the bytes to the parser
 /// the way a command would meet them (a file on disk where the parser reads files) and
@@ -23,6 +24,14 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case cnclip
     /// `ImageSize(header:)`, `ImageDecoder.probe` and `decode` (full and JPEG-scaled): the C codecs and EXIF.
     case image
+    /// `Gzip.decompress` (zlib through `vlp_gunzip`: members, padding, the output limit).
+    case gzip
+    /// `IDXLabels.Reader`: MNIST-style image and label files. The first byte says how many of
+    /// the next bytes (× 16) are the images file; the rest is the labels file.
+    case idx
+    /// `SearchParameters(query:)`: the search API's query string (`q`, `k`, `target`, `rerank`,
+    /// percent escapes). The body of an image search goes to the image decoder (`image`).
+    case query
 
     /// Parses `data`; returns normally whether the parser accepted or refused it.
     public func run(_ data: Data) {
@@ -35,6 +44,9 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             case .jsonl: try Self.readJSONL(Self.scratchFile(data, suffix: "jsonl"))
             case .cnclip: try Self.readChineseCLIP(data)
             case .image: Self.readImage(data)
+            case .gzip: _ = try Gzip.decompress([UInt8](data), maximumBytes: Self.fuzzMaxGzipBytes)
+            case .idx: try Self.readIDX(data)
+            case .query: _ = try SearchParameters(query: String(decoding: data, as: UTF8.self))
             }
         } catch {
             // A refusal: the expected answer to damaged bytes.
@@ -44,6 +56,20 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     /// The pixel limit the image target decodes under: the same code paths as the loader's
     /// limit, without letting one input allocate gigabytes under the fuzzer's memory limit.
     static let fuzzMaxPixels = 1 << 22
+
+    /// The output limit the gzip target decompresses under (the same code path as the real
+    /// limit, within the fuzzer's memory limit).
+    static let fuzzMaxGzipBytes = 1 << 24
+
+    static func readIDX(_ data: Data) throws {
+        let split = min(data.count, 1 + 16 * Int(data.first ?? 0))
+        let folder = try scratchFolder()
+        let images = folder.appendingPathComponent("fuzz-images-idx3-ubyte"), labels = folder.appendingPathComponent("fuzz-labels-idx1-ubyte")
+        try Data(data[data.startIndex.advanced(by: min(1, data.count))..<data.startIndex.advanced(by: split)]).write(to: images)
+        try Data(data[data.startIndex.advanced(by: split)...]).write(to: labels)
+        let reader = try IDXLabels.Reader(images: images.path, labels: labels.path)
+        while try reader.next() != nil {}
+    }
 
     static func readTar(_ url: URL) throws {
         let reader = try TarReader(path: url.path)

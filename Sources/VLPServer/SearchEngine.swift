@@ -8,7 +8,7 @@ import VLP
 /// callers must not block the concurrency pool while it computes). The async searches go
 /// through a `SearchBatcher`: queries that arrive together are embedded in one forward, texts
 /// in one and images in another, looked up in FAISS together, and the re-ranked ones then
-/// re-ordered one by one by the cross encoders.
+/// re-ordered together by the cross encoders (`SearchReranker`: their pairs in shared forwards).
 public final class SearchEngine: @unchecked Sendable {
     public let index: SearchIndex
     public let embedder: TowerEmbedder
@@ -110,7 +110,7 @@ public final class SearchEngine: @unchecked Sendable {
 
     /// Answers queries together (on `queue`): the texts' features in one forward, the images'
     /// in another, the first stage of the queries that ask the same of the index in one FAISS
-    /// search, then each re-ranked query's top K re-ordered by the cross encoders. A query
+    /// search, then the re-ranked queries' top K re-ordered by the cross encoders together. A query
     /// that fails (an image that does not decode) fails alone.
     private func answer(_ queries: [SearchQuery]) -> [Result<[SearchIndex.Hit], Error>] {
         var vectors = [Result<[Float], Error>](repeating: .failure(SearchIndexError.invalidQuery("not embedded")), count: queries.count)
@@ -145,9 +145,7 @@ public final class SearchEngine: @unchecked Sendable {
                 for (i, _) in decoded { vectors[i] = .failure(error) }
             }
         }
-        return firstStage(queries, vectors).enumerated().map { i, hits in
-            hits.flatMap { hits in Result { try secondStage(queries[i], hits) } }
-        }
+        return secondStage(queries, firstStage(queries, vectors))
     }
 
     /// The first stage's `max(count, rerank)` nearest of each embedded query; queries with the
@@ -171,17 +169,28 @@ public final class SearchEngine: @unchecked Sendable {
         return results
     }
 
-    /// With `rerank` > 0 the first stage's top `rerank` re-ordered by the cross encoders, then
-    /// cut to `count`.
-    private func secondStage(_ query: SearchQuery, _ hits: [SearchIndex.Hit]) throws -> [SearchIndex.Hit] {
-        guard query.rerank > 0, let reranker else { return Array(hits.prefix(query.count)) }
-        let top = Array(hits.prefix(query.rerank))
-        let reordered: [SearchIndex.Hit]
-        switch query.input {
-        case .text(let text): reordered = try reranker.rerank(text: text, hits: top, images: top.map { index.imageFile(of: $0.entry) })
-        case .image(let bytes): reordered = try reranker.rerank(image: bytes, hits: top)
+    /// Each query cut to its `count`; those with `rerank` K > 0 first have their top K
+    /// re-ordered by the cross encoders, all such queries of the batch scored together.
+    private func secondStage(_ queries: [SearchQuery], _ found: [Result<[SearchIndex.Hit], Error>]) -> [Result<[SearchIndex.Hit], Error>] {
+        var results = found
+        var requests: [SearchReranker.Request] = []
+        /// Each re-ranked query's position in the batch and the first stage's hits below its top K.
+        var members: [(query: Int, rest: ArraySlice<SearchIndex.Hit>)] = []
+        for (i, query) in queries.enumerated() {
+            guard query.rerank > 0, reranker != nil, case .success(let hits) = found[i] else { continue }
+            let top = Array(hits.prefix(query.rerank))
+            switch query.input {
+            case .text(let text): requests.append(.init(query: .text(text, images: top.map { index.imageFile(of: $0.entry) }), hits: top))
+            case .image(let bytes): requests.append(.init(query: .image(bytes), hits: top))
+            }
+            members.append((i, hits.dropFirst(query.rerank)))
         }
-        return Array((reordered + hits.dropFirst(query.rerank)).prefix(query.count))
+        if let reranker, !requests.isEmpty {
+            for (member, reordered) in zip(members, reranker.rerank(requests)) {
+                results[member.query] = reordered.map { $0 + member.rest }
+            }
+        }
+        return zip(queries, results).map { query, result in result.map { Array($0.prefix(query.count)) } }
     }
 
     /// `crossModal`: the query and what it looks for are an image and a text, the pairs the

@@ -15,18 +15,18 @@ import VLP
 ///
 /// Every error answer has a JSON body `{"error": {"message": …}}` saying what was wrong: 400 for
 /// a bad query (including a malformed percent escape), 404, 413 for an image over
-/// `maximumImageBytes`, 503 with `Retry-After` when too many queries are waiting for the model
+/// the image limit, 503 with `Retry-After` when too many queries are waiting for the model
 /// (`SearchBatching.maximumQueue`). Connections are closed when idle or slow to send
 /// (`ServerTimeouts`) and after an answer that leaves the request's body unread.
 public enum SearchServer {
-    /// Largest query image accepted, in bytes.
-    public static let maximumImageBytes = 20 << 20
-    /// Results when `k` is not given.
-    public static let defaultCount = 12
+    /// Largest query image accepted when not told otherwise, in bytes.
+    public static let defaultMaximumImageBytes = 20 << 20
 
     /// The routes over `engine`. Every request is logged (method and path); with
-    /// `allowAnyOrigin` the API answers browsers on other origins too (CORS `*`).
-    public static func router(_ engine: SearchEngine, allowAnyOrigin: Bool = false) -> Router<SearchRequestContext> {
+    /// `allowAnyOrigin` the API answers browsers on other origins too (CORS `*`); a query image
+    /// over `maximumImageBytes` is a 413.
+    public static func router(_ engine: SearchEngine, allowAnyOrigin: Bool = false,
+                              maximumImageBytes: Int = defaultMaximumImageBytes) -> Router<SearchRequestContext> {
         let router = Router(context: SearchRequestContext.self)
         router.add(middleware: LogRequestsMiddleware(.info))
         if allowAnyOrigin { router.add(middleware: CORSMiddleware(allowOrigin: .all)) }
@@ -36,16 +36,16 @@ public enum SearchServer {
                      body: ResponseBody(byteBuffer: ByteBuffer(string: SearchPage.html)))
         }
         router.get("/api/search") { request, _ -> SearchResponse in
-            let text = try formValue("q", in: request) ?? ""
-            let (count, target, rerank) = (try resultCount(request), try searchTarget(request), try integer("rerank", in: request) ?? 0)
+            let asked = try SearchParameters(query: request.uri.query)
+            let text = asked.text ?? ""
             let start = Date()
-            let hits = try await answer { try await engine.search(text: text, count: count, target: target, rerank: rerank) }
+            let hits = try await answer { try await engine.search(text: text, count: asked.count, target: asked.target, rerank: asked.rerank) }
             return SearchResponse(query: text, hits: hits, since: start)
         }
         router.post("/api/search/image") { request, _ -> SearchResponse in
-            let (count, target, rerank) = (try resultCount(request), try searchTarget(request), try integer("rerank", in: request) ?? 0)
+            let asked = try SearchParameters(query: request.uri.query)
             // A declared length over the limit is refused before reading any of the body.
-            let tooLarge = HTTPError(.contentTooLarge, message: "the query image is over \(maximumImageBytes >> 20) MiB")
+            let tooLarge = HTTPError(.contentTooLarge, message: "the query image is over \(Self.describe(bytes: maximumImageBytes)) (the server's limit)")
             if let declared = request.headers[.contentLength].flatMap({ Int($0) }), declared > maximumImageBytes { throw tooLarge }
             var request = request
             let body: ByteBuffer
@@ -55,7 +55,7 @@ public enum SearchServer {
                 throw tooLarge
             }
             let start = Date()
-            let hits = try await answer { try await engine.search(image: Array(buffer: body), count: count, target: target, rerank: rerank) }
+            let hits = try await answer { try await engine.search(image: Array(buffer: body), count: asked.count, target: asked.target, rerank: asked.rerank) }
             return SearchResponse(query: nil, hits: hits, since: start)
         }
         router.get("/api/info") { _, _ -> IndexInfo in
@@ -76,12 +76,19 @@ public enum SearchServer {
         return router
     }
 
+    /// Most connections open at once when not told otherwise (nginx's default per worker).
+    public static let defaultMaximumConnections = 512
+
     /// An application serving `engine` on `host:port` (port 0: any free port, reported to
-    /// `onRunning`), closing connections that outstay `timeouts`.
+    /// `onRunning`), closing connections that outstay `timeouts` and answering 503 to those past
+    /// `maximumConnections` open at once.
     public static func application(_ engine: SearchEngine, host: String = "127.0.0.1", port: Int = 8080, allowAnyOrigin: Bool = false,
-                                   timeouts: ServerTimeouts = ServerTimeouts(),
+                                   timeouts: ServerTimeouts = ServerTimeouts(), maximumConnections: Int = defaultMaximumConnections,
+                                   maximumImageBytes: Int = defaultMaximumImageBytes,
                                    onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
-        Application(router: router(engine, allowAnyOrigin: allowAnyOrigin), server: GuardedHTTP1Channel.builder(timeouts: timeouts),
+        let connections = ConnectionCounter(maximum: maximumConnections)
+        return Application(router: router(engine, allowAnyOrigin: allowAnyOrigin, maximumImageBytes: maximumImageBytes),
+                    server: GuardedHTTP1Channel.builder(timeouts: timeouts, connections: connections),
                     configuration: .init(address: .hostname(host, port: port), serverName: "vlp serve"),
                     onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) })
     }
@@ -94,42 +101,11 @@ public enum SearchServer {
         return String(decoding: data, as: UTF8.self)
     }
 
-    static func resultCount(_ request: Request) throws -> Int {
-        try integer("k", in: request) ?? defaultCount
-    }
-
-    /// A whole-number query parameter, nil when absent.
-    static func integer(_ name: String, in request: Request) throws -> Int? {
-        guard let text = try formValue(name, in: request) else { return nil }
-        guard let value = Int(text) else { throw HTTPError(.badRequest, message: "\(name) must be a whole number, not \"\(text)\"") }
-        return value
-    }
-
-    static func searchTarget(_ request: Request) throws -> SearchIndex.Target {
-        guard let text = try formValue("target", in: request) else { return .images }
-        guard let target = SearchIndex.Target(rawValue: text) else {
-            throw HTTPError(.badRequest, message: "target must be images or texts, not \"\(text)\"")
-        }
-        return target
-    }
-
-    /// A query-string value decoded as HTML forms and `curl --data-urlencode` encode it: `+` is
-    /// a space, then percent escapes. (Hummingbird's `queryParameters` keeps `+`, which would
-    /// search for "two+green+circles".) An escape that is not two hex digits, or escapes that
-    /// do not spell UTF-8, are a 400: searching for the undecoded text would answer a question
-    /// nobody asked.
-    static func formValue(_ name: String, in request: Request) throws -> String? {
-        guard let query = request.uri.query else { return nil }
-        for pair in query.split(separator: "&") {
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            guard parts[0] == name else { continue }
-            let raw = parts.count > 1 ? parts[1].replacingOccurrences(of: "+", with: " ") : ""
-            guard let value = raw.removingPercentEncoding else {
-                throw HTTPError(.badRequest, message: "\(name) is not valid percent-encoded UTF-8: \"\(raw.prefix(200))\"")
-            }
-            return value
-        }
-        return nil
+    /// "20 MiB", "1.5 MiB", "900 bytes".
+    static func describe(bytes: Int) -> String {
+        guard bytes >= 1 << 20 else { return "\(bytes) bytes" }
+        let mebibytes = Double(bytes) / Double(1 << 20)
+        return mebibytes == mebibytes.rounded() ? "\(Int(mebibytes)) MiB" : String(format: "%.1f MiB", mebibytes)
     }
 
     /// Runs a search, turning a query the engine rejects into a 400 that says why, and a full

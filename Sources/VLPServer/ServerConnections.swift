@@ -37,14 +37,21 @@ struct GuardedHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
 
     let responder: HTTPChannelHandler.Responder
     let timeouts: ServerTimeouts
+    let connections: ConnectionCounter
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
-        let timeouts = timeouts
+        let (timeouts, connections) = (timeouts, connections)
+        let isAdmitted = connections.admit()
+        if isAdmitted { channel.closeFuture.whenComplete { _ in connections.release() } }
         return HTTP1Channel(responder: responder).setup(channel: channel, logger: logger).flatMapThrowing { value in
             let operations = channel.pipeline.syncOperations
             let watcher = ConnectionGuard(timeouts: timeouts)
             try operations.addHandler(watcher, position: .before(try operations.handler(type: HTTPConnectionStateHandler.self)))
             try operations.addHandler(ByteArrivals(watcher), position: .first)
+            if !isAdmitted {
+                logger.warning("refused a connection: \(connections.maximum) are open")
+                try operations.addHandler(ConnectionRefusal(maximum: connections.maximum, linger: timeouts.linger), position: .first)
+            }
             return value
         }
     }
@@ -53,9 +60,9 @@ struct GuardedHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
         await handleHTTP(asyncChannel: value, logger: logger)
     }
 
-    /// A Hummingbird server builder making these channels.
-    static func builder(timeouts: ServerTimeouts) -> HTTPServerBuilder {
-        HTTPServerBuilder { responder in GuardedHTTP1Channel(responder: responder, timeouts: timeouts) }
+    /// A Hummingbird server builder making these channels, admitting at most `connections.maximum` at a time.
+    static func builder(timeouts: ServerTimeouts, connections: ConnectionCounter) -> HTTPServerBuilder {
+        HTTPServerBuilder { responder in GuardedHTTP1Channel(responder: responder, timeouts: timeouts, connections: connections) }
     }
 }
 

@@ -16,8 +16,9 @@ struct IndexOpeningOptions: ParsableArguments {
 
     @OptionGroup var target: DeviceOption
 
-    func engine() throws -> SearchEngine {
-        let engine = try SearchEngine(indexFolder: index, checkpoint: checkpoint, device: target.device)
+    /// - Parameter batching: how concurrent queries share the model (`vlp serve`'s limits).
+    func engine(batching: SearchBatching = SearchBatching()) throws -> SearchEngine {
+        let engine = try SearchEngine(indexFolder: index, checkpoint: checkpoint, device: target.device, batching: batching)
         if let searchParams { try engine.index.setSearchParameters(searchParams) }
         return engine
     }

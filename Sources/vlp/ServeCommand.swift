@@ -26,14 +26,18 @@ struct ServeCommand: ParsableCommand {
     @Flag(help: "Let web pages on any origin call the API (CORS Access-Control-Allow-Origin: *).")
     var cors = false
 
+    @OptionGroup(title: "Limits (README \"Limits and failure behaviour\")") var limits: ServerLimitOptions
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be in 0...65535") }
     }
 
     func run() throws {
-        let engine = try opening.engine()
+        let engine = try opening.engine(batching: limits.batching)
         let (host, count) = (self.host, engine.index.entries.count)
-        let application = SearchServer.application(engine, host: host, port: port, allowAnyOrigin: cors) { port in
+        let application = SearchServer.application(engine, host: host, port: port, allowAnyOrigin: cors, timeouts: limits.timeouts,
+                                                   maximumConnections: limits.maxConnections,
+                                                   maximumImageBytes: limits.maxImageMib << 20) { port in
             print("serving \(count) images on http://\(host):\(port)/")
             fflush(stdout)
         }

@@ -55,4 +55,101 @@ final class SearchRerankTests: TorchTestCase {
             XCTAssertTrue("\($0)".contains("cross encoders"), "\($0)")
         }
     }
+
+    /// Re-ranked queries answered together (one text forward, one image forward, shared pair
+    /// forwards) give what each gives alone, concurrent server queries are batched, and a
+    /// candidate image that does not decode fails only the query that has it.
+    func testBatchedRerankingEqualsOneByOne() throws {
+        let scratch = try SearchFixtures.folder(self, "rerank-batch")
+        let checkpoint = try SearchFixtures.checkpoint(in: scratch, configuration: "r2d2-tiny")
+        let samples = try SearchFixtures.scenes(count: 10)
+        var builder = SearchIndexBuilder(embedder: try TowerEmbedder(checkpoint: checkpoint), checkpoint: checkpoint)
+        builder.indexTexts = true
+        let folder = try builder.build(from: .samples(samples, name: "scenes"), into: scratch.appendingPathComponent("b.index").path).folder
+        let engine = try SearchEngine(indexFolder: folder, batching: SearchBatching(window: 0.5, skipsWindowWhenAlone: false))
+        let reranker = try XCTUnwrap(SearchReranker(engine.embedder, weight: 1))
+
+        let texts = samples.prefix(6).flatMap { $0.texts.prefix(1).map(\.text) }
+        let images = try samples.prefix(3).map { sample -> [UInt8] in
+            guard case .pixels(let image)? = sample.image else { throw XCTSkip("scenes give pixels") }
+            return try ImageEncoder.png(image)
+        }
+        let alone = try texts.map { try engine.search(text: $0, count: 5, rerank: 5) }
+            + images.map { try engine.search(image: $0, count: 4, target: .texts, rerank: 4) }
+
+        // Direct: every request in one call.
+        var requests = try texts.map { text -> SearchReranker.Request in
+            let hits = try engine.search(text: text, count: 5)
+            return .init(query: .text(text, images: hits.map { engine.index.imageFile(of: $0.entry) }), hits: hits)
+        }
+        requests += try images.map { .init(query: .image($0), hits: try engine.search(image: $0, count: 4, target: .texts)) }
+        let together = try reranker.rerank(requests).map { try $0.get() }
+        XCTAssertEqual(together.count, alone.count)
+        for (a, b) in zip(alone, together) {
+            XCTAssertEqual(a.map(\.position), b.map(\.position))
+            XCTAssertEqual(a.map(\.text), b.map(\.text))
+            for (x, y) in zip(a, b) {
+                XCTAssertEqual(x.score, y.score, accuracy: 1e-5)
+                XCTAssertEqual(x.match ?? -1, y.match ?? -2, accuracy: 1e-5)
+            }
+        }
+
+        // Through the async API at once: answered in shared batches, the same answers.
+        let answers = ResultBox(count: alone.count)
+        let group = DispatchGroup()
+        for (i, text) in texts.enumerated() {
+            group.enter()
+            Task { answers.set(i, await attempt { try await engine.search(text: text, count: 5, rerank: 5) }); group.leave() }
+        }
+        for (j, image) in images.enumerated() {
+            group.enter()
+            Task { answers.set(texts.count + j, await attempt { try await engine.search(image: image, count: 4, target: .texts, rerank: 4) }); group.leave() }
+        }
+        XCTAssertEqual(group.wait(timeout: .now() + 120), .success)
+        for (i, expected) in alone.enumerated() {
+            let got = try XCTUnwrap(answers.get(i)).get()
+            XCTAssertEqual(got.map(\.position), expected.map(\.position), "query \(i)")
+            for (x, y) in zip(got, expected) { XCTAssertEqual(x.score, y.score, accuracy: 1e-5) }
+        }
+        XCTAssertLessThan(engine.batchStatistics.batches, alone.count, "\(engine.batchStatistics)")
+
+        // A candidate file that is gone fails its own query, not the other one.
+        var broken = requests[0]
+        if case .text(let text, var files) = broken.query {
+            files[1] = scratch.appendingPathComponent("gone.png")
+            broken.query = .text(text, images: files)
+        }
+        let mixed = reranker.rerank([broken, requests[1]])
+        XCTAssertThrowsError(try mixed[0].get()) { XCTAssertTrue("\($0)".contains("gone.png"), "\($0)") }
+        XCTAssertEqual(try mixed[1].get().map(\.position), together[1].map(\.position))
+    }
+}
+
+/// The outcome of an async search.
+private func attempt(_ search: () async throws -> [SearchIndex.Hit]) async -> Result<[SearchIndex.Hit], Error> {
+    do {
+        return .success(try await search())
+    } catch {
+        return .failure(error)
+    }
+}
+
+/// Answers of concurrent tasks, by index.
+private final class ResultBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var results: [Result<[SearchIndex.Hit], Error>?]
+
+    init(count: Int) { results = Array(repeating: nil, count: count) }
+
+    func set(_ i: Int, _ result: Result<[SearchIndex.Hit], Error>) {
+        lock.lock()
+        results[i] = result
+        lock.unlock()
+    }
+
+    func get(_ i: Int) -> Result<[SearchIndex.Hit], Error>? {
+        lock.lock()
+        defer { lock.unlock() }
+        return results[i]
+    }
 }

@@ -10,9 +10,10 @@ import XCTest
 /// blocking socket reads do not hold a thread of the pool the server's handlers run on.
 final class SearchServerLimitsTests: TorchTestCase {
     /// Starts the server on a free loopback port; it stops when the test ends.
-    func serve(_ engine: SearchEngine, timeouts: ServerTimeouts = ServerTimeouts()) throws -> Int {
+    func serve(_ engine: SearchEngine, timeouts: ServerTimeouts = ServerTimeouts(),
+               maximumConnections: Int = SearchServer.defaultMaximumConnections) throws -> Int {
         let port = PortBox()
-        let application = SearchServer.application(engine, port: 0, timeouts: timeouts) { port.set($0) }
+        let application = SearchServer.application(engine, port: 0, timeouts: timeouts, maximumConnections: maximumConnections) { port.set($0) }
         let server = Task { try await application.run() }
         addTeardownBlock { server.cancel() }
         return try XCTUnwrap(port.wait(seconds: 30), "the server did not start")
@@ -71,7 +72,7 @@ final class SearchServerLimitsTests: TorchTestCase {
 
         // 413: a declared length over the limit, with only 64 KiB of it ever sent.
         let large = try RawHTTPConnection(port: port)
-        try large.send("POST /api/search/image?k=2 HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: \(SearchServer.maximumImageBytes + 1)\r\n\r\n")
+        try large.send("POST /api/search/image?k=2 HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: \(SearchServer.defaultMaximumImageBytes + 1)\r\n\r\n")
         try large.send([UInt8](repeating: 0x55, count: 64 << 10))
         let refused = large.receive(timeout: 10)
         XCTAssertTrue(refused.isClosed, "the connection stays open after a 413")
@@ -155,6 +156,42 @@ final class SearchServerLimitsTests: TorchTestCase {
         XCTAssertTrue(busy.errorMessage?.contains("busy") == true, busy.errorMessage ?? "no JSON")
         let answered = first.receive(timeout: 30, untilReply: true)
         XCTAssertEqual(answered.reply?.status, 200, "the query that was queued is answered")
+    }
+}
+
+extension SearchServerLimitsTests {
+    /// Past the cap a connection gets a JSON 503 with Retry-After at once and is closed; the
+    /// admitted ones are served; a slot freed by a closed connection is taken by the next.
+    func testConnectionsPastTheCapAreAnswered503AndClosed() throws {
+        let engine = try SearchEngine(indexFolder: try SearchFixtures.photoIndex(self, "cap", count: 2).index)
+        let port = try serve(engine, timeouts: ServerTimeouts(linger: 0.5), maximumConnections: 3)
+        var held = try (0..<3).map { _ in try RawHTTPConnection(port: port) }
+        try held[0].send("GET /api/info HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        XCTAssertEqual(held[0].receive(timeout: 30, untilReply: true).reply?.status, 200)
+
+        let extra = try RawHTTPConnection(port: port)
+        try extra.send("GET /api/info HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        let refused = extra.receive(timeout: 10)
+        XCTAssertTrue(refused.isClosed, "a connection past the cap is held open")
+        let reply = try XCTUnwrap(refused.reply, String(decoding: refused.data, as: UTF8.self))
+        XCTAssertEqual(reply.status, 503)
+        XCTAssertEqual(reply.headers["retry-after"], "1")
+        XCTAssertTrue(reply.errorMessage?.contains("maximum of 3 connections") == true, reply.errorMessage ?? "no JSON")
+
+        // The held connections still work; once one closes, a new one is admitted.
+        try held[2].send("GET /api/info HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        XCTAssertEqual(held[2].receive(timeout: 30, untilReply: true).reply?.status, 200)
+        held.removeFirst()
+        var admitted: Int?
+        let deadline = Date().addingTimeInterval(10)
+        while admitted != 200, Date() < deadline {
+            let next = try RawHTTPConnection(port: port)
+            try next.send("GET /api/info HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            admitted = next.receive(timeout: 10, untilReply: true).reply?.status
+            if admitted != 200 { Thread.sleep(forTimeInterval: 0.05) }
+        }
+        XCTAssertEqual(admitted, 200, "a freed slot is not given to a new connection")
+        XCTAssertEqual(held.count, 2)
     }
 }
 

@@ -93,7 +93,7 @@ int vlp_jpeg_encode_rgb(const uint8_t *rgb, int width, int height, int quality, 
 
 /* Decompresses gzip data (one or more concatenated members; zero padding after the last
    member is ignored). *out is malloc'ed (free with free()); returns 0 on success. */
-int vlp_gunzip(const uint8_t *in, size_t n, uint8_t **out, size_t *outn, char *err, size_t errcap);
+int vlp_gunzip(const uint8_t *in, size_t n, size_t max_out, uint8_t **out, size_t *outn, char *err, size_t errcap);
 
 /* A short text for an error code ("truncated", "corrupt", ...). */
 const char *vlp_codec_error_name(int code);

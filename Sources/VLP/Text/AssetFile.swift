@@ -1,4 +1,3 @@
-import CImageCodecs
 import Foundation
 
 /// Reads the bytes of an asset file (vocabulary, merges, dictionary), decompressing it when the
@@ -44,20 +43,13 @@ enum AssetFile {
         return path
     }
 
-    /// Decompresses a gzip stream with zlib (through `vlp_gunzip` of the CImageCodecs target).
+    /// Decompresses a gzip stream (`Gzip`), naming the file in the error.
     static func gunzip(_ bytes: [UInt8], path: String) throws -> [UInt8] {
-        var output: UnsafeMutablePointer<UInt8>? = nil
-        var count = 0
-        var message = [CChar](repeating: 0, count: 256)
-        let status = bytes.withUnsafeBufferPointer { input in
-            vlp_gunzip(input.baseAddress, input.count, &output, &count, &message, message.count)
+        do {
+            return try Gzip.decompress(bytes)
+        } catch {
+            throw TextError.unreadableFile(path: path, reason: error.description)
         }
-        guard status == 0, let output else {
-            let reason = String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            throw TextError.unreadableFile(path: path, reason: "gzip: \(reason)")
-        }
-        defer { free(output) }
-        return Array(UnsafeBufferPointer(start: output, count: count))
     }
 
     /// Splits bytes into lines (on `\n`, dropping a trailing `\r`), as UTF-8 strings.

@@ -91,6 +91,18 @@ final class LabelSetTests: TorchTestCase {
             guard case .badHeader(let path, _)? = error as? DatasetError else { return XCTFail("\(error)") }
             XCTAssertEqual(path, folder + "/x-labels-idx1-ubyte")
         }
+
+        // Crafted: rows × columns of 2^32 − 1 each overflowed Int (a trap); now a header error
+        // naming the pixel limit. A gzip bomb is refused at Gzip's output limit.
+        var huge = Data([0, 0, 8, 3, 0, 0, 0, 1])
+        huge.append(contentsOf: [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF])
+        try huge.write(to: URL(fileURLWithPath: folder + "/x-images-idx3-ubyte"))
+        try Data([0, 0, 8, 1, 0, 0, 0, 1, 4]).write(to: URL(fileURLWithPath: folder + "/x-labels-idx1-ubyte"))
+        XCTAssertThrowsError(try IDXLabels.Reader(images: folder + "/x-images-idx3-ubyte", labels: folder + "/x-labels-idx1-ubyte")) { error in
+            guard case .badHeader(let path, let reason)? = error as? DatasetError else { return XCTFail("\(error)") }
+            XCTAssertEqual(path, folder + "/x-images-idx3-ubyte")
+            XCTAssertTrue(reason.contains("limit of \(ImageDecoder.defaultMaxPixels) pixels"), reason)
+        }
     }
 
     func testFashionMNISTRealFiles() throws {

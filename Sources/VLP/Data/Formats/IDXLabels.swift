@@ -1,4 +1,3 @@
-import CImageCodecs
 import Foundation
 import Torch
 
@@ -38,18 +37,12 @@ public enum IDXLabels {
             throw DatasetError.fileNotFound(path)
         }
         let bytes = [UInt8](data)
-        guard bytes.count >= 2, bytes[0] == 0x1F, bytes[1] == 0x8B else { return bytes }
-        var out: UnsafeMutablePointer<UInt8>?
-        var outCount = 0
-        var message = [CChar](repeating: 0, count: 256)
-        let rc = bytes.withUnsafeBufferPointer { input in
-            vlp_gunzip(input.baseAddress, input.count, &out, &outCount, &message, message.count)
+        guard Gzip.isCompressed(bytes) else { return bytes }
+        do {
+            return try Gzip.decompress(bytes)
+        } catch {
+            throw DatasetError.unreadable(path, reason: error.description)
         }
-        defer { free(out) }
-        guard rc == 0, let out else {
-            throw DatasetError.unreadable(path, reason: "gunzip failed: \(String(cString: message))")
-        }
-        return Array(UnsafeBufferPointer(start: out, count: outCount))
     }
 
     static func header(_ bytes: [UInt8], path: String, magic: UInt32, dimensions: Int) throws -> [Int] {
@@ -93,10 +86,14 @@ public enum IDXLabels {
             guard imageDims[1] > 0, imageDims[2] > 0 else {
                 throw DatasetError.badHeader(imagesPath, reason: "image size \(imageDims[1])×\(imageDims[2])")
             }
+            let (pixels, overflow) = imageDims[1].multipliedReportingOverflow(by: imageDims[2])
+            guard !overflow, pixels <= ImageDecoder.defaultMaxPixels else {
+                throw DatasetError.badHeader(imagesPath, reason: "image size \(imageDims[1])×\(imageDims[2]) is over the limit of \(ImageDecoder.defaultMaxPixels) pixels (ImageDecoder.defaultMaxPixels)")
+            }
             height = imageDims[1]
             width = imageDims[2]
             let stated = imageDims[0]
-            let completeImages = (images.count - 16) / (width * height)
+            let completeImages = (images.count - 16) / pixels
             let completeLabels = labels.count - 8
             count = min(stated, completeImages, completeLabels)
             if count < stated {
