@@ -3,14 +3,15 @@ import Torch
 
 /// The weighted loss terms of one step.
 public struct LossTerms {
-    /// Each objective's (unweighted) loss, by `PretrainingRecipe.Objective` raw value.
-    public var terms: [String: Tensor]
+    /// Each objective's (unweighted) loss.
+    public var terms: [PretrainingRecipe.Objective: Tensor]
     /// Σ weight · term.
     public var total: Tensor
 
-    /// The terms as numbers, for logs.
+    /// The terms as numbers by objective name, and the total as "loss", for logs.
     public func values() throws -> [String: Double] {
-        var result = try terms.mapValues { try $0.item() }
+        var result: [String: Double] = [:]
+        for (objective, term) in terms { result[objective.rawValue] = try term.item() }
         result["loss"] = try total.item()
         return result
     }
@@ -29,7 +30,9 @@ public struct LossTerms {
 /// 3. TgD: the teacher encodes the full batch; soft targets over batch + queue;
 /// 4. FgD: the student encodes masked text (the MLM input) and images with a fraction of patches
 ///    hidden; softmax distributions of features against the teacher's.
-/// After the optimizer step, `afterOptimizerStep` moves the teacher (EMA) and enqueues.
+/// The teacher features of each forward enter the queue when its loss is computed; after the
+/// optimizer step, `afterOptimizerStep` moves the teacher (EMA). Every objective the recipe
+/// weights must produce a term for the model, or the call is an error.
 public final class PretrainingLoss {
     public let recipe: PretrainingRecipe
     public var contrastive: GlobalContrastiveLoss
@@ -38,10 +41,8 @@ public final class PretrainingLoss {
     public var featureDistillation: FeatureDistillation
     /// Fraction of patches hidden from FgD's student.
     public var patchMaskRatio: Double
-    /// EMA momentum of the teacher (R2D2 / ALBEF use 0.995).
-    public var teacherMomentum: Double
-    public private(set) var teacher: DualEncoder?
-    public let queue: DistillationQueue
+    /// The momentum teacher and its queue, when the recipe distils (TgD, FgD).
+    public let teacher: MomentumTeacher?
 
     public init(recipe: PretrainingRecipe, model: PretrainingModel, queueCapacity: Int = 256,
                 patchMaskRatio: Double = 0.3, teacherMomentum: Double = 0.995,
@@ -54,10 +55,10 @@ public final class PretrainingLoss {
         targetDistillation = TeacherGuidedDistillation()
         featureDistillation = FeatureDistillation()
         self.patchMaskRatio = patchMaskRatio
-        self.teacherMomentum = teacherMomentum
-        queue = DistillationQueue(capacity: queueCapacity)
         if recipe.uses(.tgd) || recipe.uses(.fgd), let towers = model.towers {
-            teacher = try towers.frozenCopy()
+            teacher = try MomentumTeacher(copying: towers, queueCapacity: queueCapacity, momentum: teacherMomentum)
+        } else {
+            teacher = nil
         }
     }
 
@@ -67,35 +68,20 @@ public final class PretrainingLoss {
         throw RecipeError(message: "the \(model.architecture.rawValue) model has neither towers nor a joint encoder to train")
     }
 
-    /// EMA update of the teacher and enqueue of this step's teacher features.
+    /// EMA update of the teacher, once per optimizer step.
     public func afterOptimizerStep(_ model: PretrainingModel) throws {
         guard let teacher, let towers = model.towers else { return }
-        try ExponentialMovingAverage.update(teacher: teacher, student: towers, momentum: teacherMomentum)
-        if let pending = pendingTeacherFeatures {
-            try queue.enqueue(imageFeatures: pending.images, textFeatures: pending.texts, imageIDs: pending.ids)
-            pendingTeacherFeatures = nil
-        }
+        try teacher.follow(towers)
     }
 
-    /// Teacher, queue and the teacher's pending features, for checkpoints.
+    /// The teacher and its queue, for checkpoints (empty without a teacher).
     public func stateDict() -> [String: Tensor] {
-        var state: [String: Tensor] = [:]
-        for (k, v) in queue.stateDict() { state["queue.\(k)"] = v }
-        for (k, v) in teacher?.stateDict() ?? [] { state["teacher.\(k)"] = v }
-        return state
+        teacher?.stateDict() ?? [:]
     }
 
     public func loadStateDict(_ state: [String: Tensor]) throws {
-        let queueState = CheckpointFile.selecting(prefix: "queue.", from: state).selected
-        try queue.loadStateDict(queueState)
-        if let teacher {
-            let teacherState = CheckpointFile.selecting(prefix: "teacher.", from: state).selected
-            _ = try teacher.loadStateDict(teacherState, source: "checkpoint teacher")
-        }
-        pendingTeacherFeatures = nil
+        try teacher?.loadStateDict(state)
     }
-
-    private var pendingTeacherFeatures: (images: Tensor, texts: Tensor, ids: Tensor)?
 
     private func masked(_ inputs: PretrainingInputs, for objective: String) throws -> (ids: Tensor, labels: Tensor) {
         guard let ids = inputs.maskedInputIDs, let labels = inputs.mlmLabels else {
@@ -106,12 +92,12 @@ public final class PretrainingLoss {
 
     private func twoTowerLosses(towers: DualEncoder, scorer: (any PairScorer)?, mlmHead: MaskedLanguageModelHead?,
                                 _ inputs: PretrainingInputs) throws -> LossTerms {
-        var terms: [String: Tensor] = [:]
+        var terms: [PretrainingRecipe.Objective: Tensor] = [:]
         let images = try towers.encodeImages(inputs.images)
         let texts = try towers.encodeTexts(inputs.inputIDs, attentionMask: inputs.attentionMask)
         let scale = try towers.temperature.scale()
         if recipe.uses(.gcpr) {
-            terms["gcpr"] = try contrastive(imageFeatures: images.features, textFeatures: texts.features,
+            terms[.gcpr] = try contrastive(imageFeatures: images.features, textFeatures: texts.features,
                                             imageIDs: inputs.imageIDs, logitScale: scale).loss
         }
         let needsMaskedText = recipe.uses(.fgd) || (recipe.uses(.mlm)) || (recipe.uses(.fgr) && recipe.enhancedTraining)
@@ -122,16 +108,14 @@ public final class PretrainingLoss {
             // Labelled pairs (matching fine-tuning): both heads, class-weighted as FGR.
             let labels = try matchLabels(inputs)
             let scores = try scorer.scorePairs(textStates: texts.states, textMask: inputs.attentionMask, imageStates: images.states)
-            terms["match"] = try ranking(headLogits: [scores.textCrossLogits, scores.imageCrossLogits], labels: labels)
+            terms[.match] = try ranking(headLogits: [scores.textCrossLogits, scores.imageCrossLogits], labels: labels)
         }
         if let scorer, recipe.uses(.fgr) || recipe.uses(.mlm) {
             try crossEncoderLosses(scorer, mlmHead: mlmHead, images: images, texts: texts, maskedTexts: maskedTexts, inputs, into: &terms)
         }
         if recipe.uses(.tgd) || recipe.uses(.fgd) {
             guard let teacher else { throw RecipeError(message: "distillation needs a teacher") }
-            let (teacherImages, teacherTexts) = try withNoGrad {
-                (try teacher.encodeImages(inputs.images).features, try teacher.encodeTexts(inputs.inputIDs, attentionMask: inputs.attentionMask).features)
-            }
+            let (teacherImages, teacherTexts) = try teacher.features(images: inputs.images, inputIDs: inputs.inputIDs, attentionMask: inputs.attentionMask)
             // On several processes the batch columns and the queue take every worker's teacher
             // features (no gradient flows to the teacher, so a plain gather would do; the
             // gather hook is reused).
@@ -141,9 +125,9 @@ public final class PretrainingLoss {
                  imageIDs: try contrastive.gather.gather(inputs.imageIDs).all)
             }
             if recipe.uses(.tgd) {
-                terms["tgd"] = try targetDistillation(studentImages: images.features, studentTexts: texts.features,
-                                                      teacherImages: teacherImages, teacherTexts: teacherTexts,
-                                                      imageIDs: inputs.imageIDs, gathered: gathered, queue: queue, logitScale: scale)
+                terms[.tgd] = try targetDistillation(studentImages: images.features, studentTexts: texts.features,
+                                                     teacherImages: teacherImages, teacherTexts: teacherTexts,
+                                                     imageIDs: inputs.imageIDs, gathered: gathered, queue: teacher.queue, logitScale: scale)
             }
             if recipe.uses(.fgd), let maskedTexts {
                 let grid = towers.imageEncoder.patchGrid(height: inputs.images.size(2), width: inputs.images.size(3))
@@ -152,15 +136,16 @@ public final class PretrainingLoss {
                 let maskedImages = try towers.encodeImages(inputs.images, patchMask: patchMask)
                 let imageTerm = try featureDistillation(student: maskedImages.features, teacher: teacherImages)
                 let textTerm = try featureDistillation(student: maskedTexts.features, teacher: teacherTexts)
-                terms["fgd"] = try (imageTerm + textTerm) * 0.5
+                terms[.fgd] = try (imageTerm + textTerm) * 0.5
             }
-            pendingTeacherFeatures = (gathered.images, gathered.texts, gathered.imageIDs)
+            // After this forward's terms: its own features are not its negatives.
+            try teacher.remember(images: gathered.images, texts: gathered.texts, imageIDs: gathered.imageIDs)
         }
-        return try weighted(terms)
+        return try weighted(terms, model: "two-tower")
     }
 
     private func crossEncoderLosses(_ scorer: any PairScorer, mlmHead: MaskedLanguageModelHead?, images: EncodedImages, texts: EncodedTexts, maskedTexts: EncodedTexts?,
-                                    _ inputs: PretrainingInputs, into terms: inout [String: Tensor]) throws {
+                                    _ inputs: PretrainingInputs, into terms: inout [PretrainingRecipe.Objective: Tensor]) throws {
         let batch = inputs.count
         let mask = inputs.attentionMask
         if recipe.uses(.fgr) {
@@ -192,21 +177,21 @@ public final class PretrainingLoss {
             let scores = try scorer.scorePairs(textStates: textStates, textMask: textMask, imageStates: imageStates)
             let labels = try cat([Tensor.ones([batch], dtype: .int64, device: mask.device),
                                   Tensor.zeros([2 * batch], dtype: .int64, device: mask.device)])
-            terms["fgr"] = try ranking(headLogits: [scores.textCrossLogits, scores.imageCrossLogits], labels: labels)
+            terms[.fgr] = try ranking(headLogits: [scores.textCrossLogits, scores.imageCrossLogits], labels: labels)
             if useMasked {
                 let positiveStates = try scores.textCrossStates.narrowed(dim: 0, start: 0, length: batch)
-                terms["mlm"] = try MaskedLanguageModeling.loss(states: positiveStates, labels: masked(inputs, for: "MLM").labels) { try self.predictWords(mlmHead, $0) }
+                terms[.mlm] = try MaskedLanguageModeling.loss(states: positiveStates, labels: masked(inputs, for: "MLM").labels) { try self.predictWords(mlmHead, $0) }
                 return
             }
         }
         if recipe.uses(.mlm), let maskedTexts {
             let scores = try scorer.scorePairs(textStates: maskedTexts.states, textMask: mask, imageStates: images.states)
-            terms["mlm"] = try MaskedLanguageModeling.loss(states: scores.textCrossStates, labels: masked(inputs, for: "MLM").labels) { try self.predictWords(mlmHead, $0) }
+            terms[.mlm] = try MaskedLanguageModeling.loss(states: scores.textCrossStates, labels: masked(inputs, for: "MLM").labels) { try self.predictWords(mlmHead, $0) }
         }
     }
 
     private func singleStreamLosses(_ model: SingleStream, _ inputs: PretrainingInputs) throws -> LossTerms {
-        var terms: [String: Tensor] = [:]
+        var terms: [PretrainingRecipe.Objective: Tensor] = [:]
         let batch = inputs.count
         let regions = try model.regions(of: inputs.images)
         if recipe.uses(.itm) {
@@ -219,11 +204,11 @@ public final class PretrainingLoss {
             let doubled = try ImageRegions(features: cat([regions.features, regions.features]), boxes: cat([regions.boxes, regions.boxes]))
             let output = try model(inputIDs: ids, attentionMask: mask, regions: doubled)
             let labels = try cat([Tensor.ones([batch], dtype: .int64, device: ids.device), Tensor.zeros([batch], dtype: .int64, device: ids.device)])
-            terms["itm"] = try SingleStreamObjectives.imageTextMatching(logits: output.matchLogits, labels: labels)
+            terms[.itm] = try SingleStreamObjectives.imageTextMatching(logits: output.matchLogits, labels: labels)
         }
         if recipe.uses(.match) {
             let output = try model(inputIDs: inputs.inputIDs, attentionMask: inputs.attentionMask, regions: regions)
-            terms["match"] = try SingleStreamObjectives.imageTextMatching(logits: output.matchLogits, labels: matchLabels(inputs))
+            terms[.match] = try SingleStreamObjectives.imageTextMatching(logits: output.matchLogits, labels: matchLabels(inputs))
         }
         if recipe.uses(.mlm) || recipe.uses(.mrfr) {
             // One forward on masked text and masked regions serves MLM and MRFR.
@@ -232,14 +217,14 @@ public final class PretrainingLoss {
             let output = try model(inputIDs: text.0, attentionMask: inputs.attentionMask, regions: regions,
                                    maskedRegions: recipe.uses(.mrfr) ? maskedRegions : nil)
             if recipe.uses(.mlm) {
-                terms["mlm"] = try MaskedLanguageModeling.loss(states: output.textStates, labels: text.1) { try model.mlmHead($0) }
+                terms[.mlm] = try MaskedLanguageModeling.loss(states: output.textStates, labels: text.1) { try model.mlmHead($0) }
             }
             if recipe.uses(.mrfr) {
-                terms["mrfr"] = try SingleStreamObjectives.maskedRegionFeatureRegression(
+                terms[.mrfr] = try SingleStreamObjectives.maskedRegionFeatureRegression(
                     predicted: model.regionFeatureHead(output.regionStates), original: regions.features, mask: maskedRegions)
             }
         }
-        return try weighted(terms)
+        return try weighted(terms, model: "single-stream")
     }
 
     /// Vocabulary logits from the pair scorer's text states: MLM needs the model's MLM head.
@@ -258,12 +243,19 @@ public final class PretrainingLoss {
         return labels
     }
 
-    private func weighted(_ terms: [String: Tensor]) throws -> LossTerms {
+    /// Σ weight · term, summed in the order of the objectives' names (the order the losses of
+    /// earlier runs were summed in, so their curves stay reproducible). An objective the recipe
+    /// weights that produced no term is an error: a recipe must never train less than it says.
+    private func weighted(_ terms: [PretrainingRecipe.Objective: Tensor], model: String) throws -> LossTerms {
+        let missing = PretrainingRecipe.Objective.allCases.filter { recipe.uses($0) && terms[$0] == nil }
+        guard missing.isEmpty else {
+            throw RecipeError(message: "recipe \"\(recipe.name)\" weights \(missing.map(\.rawValue).joined(separator: ", ")), which the \(model) model computed no loss for on this batch")
+        }
         var total: Tensor?
-        for name in terms.keys.sorted() {
-            guard let objective = PretrainingRecipe.Objective(rawValue: name) else { continue }
-            let term = try terms[name]! * recipe.weight(objective)
-            total = try total.map { try $0 + term } ?? term
+        for objective in PretrainingRecipe.Objective.allCases.sorted(by: { $0.rawValue < $1.rawValue }) {
+            guard let term = terms[objective] else { continue }
+            let weighted = try term * recipe.weight(objective)
+            total = try total.map { try $0 + weighted } ?? weighted
         }
         guard let total else { throw RecipeError(message: "recipe \"\(recipe.name)\" produced no loss term") }
         return LossTerms(terms: terms, total: total)

@@ -1,0 +1,50 @@
+import Foundation
+import Torch
+import XCTest
+@testable import VLP
+
+/// The momentum teacher's queue gets every forward's features, and a recipe never trains less
+/// than it weights.
+final class MomentumTeacherTests: TorchTestCase {
+    /// With `gradient_accumulation: 4` one optimizer step puts all four micro-batches' teacher
+    /// features in the queue, oldest decayed most (a pending slot once kept only the last).
+    func testAccumulatedStepQueuesEveryMicroBatch() throws {
+        let root = try temporaryFolder("teacher-queue")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let yaml = tinyPretrainingYAML(output: root.path, steps: 3, recipe: "prd2", model: "r2d2-tiny", checkpointEvery: 1,
+                                       extra: "gradient_accumulation: 4\ndistillation: {queue: 256}")
+        let trainer = try Trainer(try PretrainingRun(yaml: yaml))
+        trainer.log = { _ in }
+        trainer.stopAfterStep = 1
+        _ = try trainer.run(resume: false)
+        let step = try XCTUnwrap(TrainingCheckpoint.list(in: root.appendingPathComponent("checkpoints")).first)
+        XCTAssertEqual(step.step, 1)
+        let state = try SafeTensors.read(step.url.appendingPathComponent(TrainingCheckpoint.objectivesFile)).tensors
+        let weights = try XCTUnwrap(state["queue.weights"]).floats()
+        XCTAssertEqual(weights.count, 32, "4 micro-batches of 8")
+        // Newest first: 8 of weight 1, then 0.99, 0.99², 0.99³.
+        for (block, expected) in [1, 0.99, 0.99 * 0.99, 0.99 * 0.99 * 0.99].enumerated() {
+            for w in weights[(block * 8)..<(block * 8 + 8)] { XCTAssertEqual(Double(w), expected, accuracy: 1e-6) }
+        }
+        XCTAssertEqual(try XCTUnwrap(state["queue.image_features"]).shape.first, 32)
+        XCTAssertEqual(try XCTUnwrap(state["queue.text_features"]).shape.first, 32)
+        let ids = try XCTUnwrap(state["queue.image_ids"]).to(.float32).floats().map { Int($0) }
+        XCTAssertGreaterThan(Set(ids).count, 8, "the four micro-batches hold different images: \(ids)")
+    }
+
+    /// An objective the recipe weights but the model computes nothing for (MOC: the single
+    /// stream has no object-classification loss yet) stops the step with its name.
+    func testAWeightedObjectiveWithoutATermIsAnError() throws {
+        var configuration = TinyModels.configuration(.singleStream)
+        configuration.singleStream = SingleStreamConfiguration(objectClasses: 5)
+        let model = try PretrainingModel(configuration)
+        let loss = try PretrainingLoss(recipe: .imageBERT, model: model)
+        XCTAssertThrowsError(try loss(model, TinyModels.inputs(count: 4, seed: 2))) { error in
+            XCTAssertTrue("\(error)".contains("weights moc, which the single-stream model computed no loss for"), "\(error)")
+        }
+        let noMOC = PretrainingRecipe(name: "imagebert-patches", weights: [.itm: 1, .mlm: 1, .mrfr: 1])
+        let terms = try PretrainingLoss(recipe: noMOC, model: model)(model, TinyModels.inputs(count: 4, seed: 2))
+        XCTAssertEqual(Set(terms.terms.keys), [.itm, .mlm, .mrfr])
+        XCTAssertEqual(Set(try terms.values().keys), ["itm", "mlm", "mrfr", "loss"])
+    }
+}
