@@ -33,6 +33,13 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Re-rank each query's top k with the cross encoders (0: off).")
     var rerankTopK = 10
 
+    @Option(help: ArgumentHelp("Retrieval: also report the two-stage score cos + w·p for these w (comma-separated), and p alone.",
+                               discussion: "The same top k and match probabilities serve every w. Default with --choose-rerank-weight: \(RetrievalEvaluation.defaultSweepWeights.map { String($0) }.joined(separator: ","))."))
+    var rerankWeights: String?
+
+    @Flag(help: "Retrieval: store the swept w with the best two-stage R@M as the bundle's rerank_weight (run it on a validation split, not the test split).")
+    var chooseRerankWeight = false
+
     @Option(help: "Zero-shot: class names in label order, comma-separated.")
     var classes: String?
 
@@ -61,6 +68,10 @@ struct EvaluateCommand: ParsableCommand {
             throw ValidationError("--language \(language): one of \(PromptTemplates.languages.joined(separator: ", "))")
         }
         _ = try textKinds(kinds)
+        _ = try sweepWeights()
+        if (rerankWeights != nil || chooseRerankWeight) && (task != .retrieval || rerankTopK == 0) {
+            throw ValidationError("--rerank-weights and --choose-rerank-weight belong to retrieval with re-ranking (--rerank-top-k > 0)")
+        }
         if task == .zeroshot {
             if !Self.scenesZeroShot.contains(data) && classes == nil {
                 throw ValidationError("zeroshot on a dataset needs --classes NAME,NAME,… in label order")
@@ -83,10 +94,12 @@ struct EvaluateCommand: ParsableCommand {
         case .retrieval:
             let set = try EvaluationSet.load(dataConfig(), inputs: inputs)
             let result = try withNoGrad {
-                try RetrievalEvaluation.run(model, on: set, rerankTopK: rerankTopK, rerankWeight: bundle.preprocessing.rerankWeight ?? 1)
+                try RetrievalEvaluation.run(model, on: set, rerankTopK: rerankTopK, rerankWeight: bundle.preprocessing.rerankWeight ?? 1,
+                                            rerankWeights: try sweepWeights())
             }
             output = try encoder.encode(result)
             if !json { printRetrieval(result, set: set) }
+            if chooseRerankWeight { try store(result, in: bundle, set: set) }
         case .matching:
             let set = try EvaluationSet.load(dataConfig(), inputs: inputs, includeNegatives: true)
             let result = try withNoGrad { try MatchingEvaluation.run(model, on: set) }
@@ -147,6 +160,30 @@ struct EvaluateCommand: ParsableCommand {
         return try ZeroShotEvaluation.run(model, on: set, classNames: names, templates: templates, inputs: inputs)
     }
 
+    /// The weights to sweep: the list given, the default grid when choosing without one, else none.
+    func sweepWeights() throws -> [Double] {
+        guard let rerankWeights else { return chooseRerankWeight ? RetrievalEvaluation.defaultSweepWeights : [] }
+        return try rerankWeights.split(separator: ",").map { item in
+            let text = item.trimmingCharacters(in: .whitespaces)
+            guard let w = Double(text), w.isFinite, w >= 0 else { throw ValidationError("--rerank-weights: \"\(text)\" is not a number ≥ 0") }
+            return w
+        }
+    }
+
+    /// Writes the best swept weight into the bundle's preprocessing.json (atomically).
+    func store(_ result: RetrievalEvaluation, in bundle: ModelBundle, set: EvaluationSet) throws {
+        guard let best = result.bestSweptWeight else { throw ValidationError("no weight was swept, so none can be chosen") }
+        var preprocessing = bundle.preprocessing
+        let previous = preprocessing.rerankWeight
+        preprocessing.rerankWeight = best.weight
+        try ModelBundle.writePreprocessing(preprocessing, tokenizerFile: bundle.folder.appendingPathComponent(preprocessing.text.vocabulary),
+                                           into: bundle.folder)
+        let message = String(format: "rerank_weight %@ (two-stage R@M %.2f on %@) stored in %@; it was %@",
+                             RerankScore.number(best.weight), best.result.rmean, set.name, bundle.folder.appendingPathComponent(ModelBundle.preprocessingFile).path,
+                             previous.map { RerankScore.number($0) } ?? "unset")
+        FileHandle.standardError.write(Data((message + "\n").utf8))
+    }
+
     func printRetrieval(_ result: RetrievalEvaluation, set: EvaluationSet) {
         func row(_ name: String, _ r: RetrievalResult, _ seconds: Double?) -> String {
             String(format: "%-22@ i→t %5.1f %5.1f %5.1f   t→i %5.1f %5.1f %5.1f   R@M %5.1f   %@", name as NSString,
@@ -154,6 +191,11 @@ struct EvaluateCommand: ParsableCommand {
         }
         print("retrieval on \(set.name): \(set.imageCount) images, \(set.texts.count) texts (R@1 R@5 R@10, %)")
         print(row("ranking", result.ranking, result.rankingSeconds))
-        if let reranked = result.reranked { print(row("two-stage (top \(result.rerankTopK))", reranked, result.rerankSeconds)) }
+        if let reranked = result.reranked, let w = result.rerankWeight {
+            print(row("two-stage (top \(result.rerankTopK))", reranked, result.rerankSeconds) + "score = " + RerankScore.weighted(w).formula)
+        }
+        for point in result.sweep ?? [] {
+            print(row("  top \(result.rerankTopK) by " + point.score.formula, point.result, nil))
+        }
     }
 }

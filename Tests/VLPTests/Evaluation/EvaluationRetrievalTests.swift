@@ -150,4 +150,37 @@ final class EvaluationRetrievalTests: TorchTestCase {
         let decoded = try JSONDecoder().decode(RetrievalResult.self, from: JSONEncoder().encode(result))
         XCTAssertEqual(decoded, result)
     }
+
+    /// A sweep re-orders one top k with one set of match probabilities: its point at the
+    /// reported weight is the reported two-stage result, w = 0 (similarity alone) is the first
+    /// stage's ranking at R@1/5/10 when k = 10, and the best weight is the best R@M's.
+    func testRerankSweepAgreesWithTheSingleWeightRuns() throws {
+        manualSeed(4)
+        let model = try PretrainingModel(try ModelConfigurationRegistry.load("r2d2-tiny"))
+        model.module.eval()
+        let size = model.configuration.vision.imageSize
+        let inputs = InputPipeline(tokenizer: try BertTokenizer.chineseCLIP(), contextLength: 16,
+                                   images: try ImagePipeline.clipEvaluation(size: size), imageSize: size)
+        let samples = try ScenesCorpus(seed: 6, imageSize: size).samples(.icr, count: 24, split: .test)
+        let set = try EvaluationSet.make(name: "scenes", samples: samples, inputs: inputs)
+        let weights = [0, 0.3, 1, 3.0]
+        let swept = try withNoGrad { try RetrievalEvaluation.run(model, on: set, rerankTopK: 10, rerankWeight: 0.3, rerankWeights: weights) }
+        let points = try XCTUnwrap(swept.sweep)
+        XCTAssertEqual(points.map(\.score), weights.map(RerankScore.weighted) + [.matchOnly])
+        XCTAssertEqual(swept.rerankWeight, 0.3)
+        XCTAssertEqual(points[1].result, swept.reranked)
+        XCTAssertEqual(points[0].result, swept.ranking)
+        for (w, point) in zip(weights, points) {
+            let alone = try withNoGrad { try RetrievalEvaluation.run(model, on: set, rerankTopK: 10, rerankWeight: w) }
+            XCTAssertEqual(alone.reranked, point.result, "w = \(w)")
+        }
+        let best = try XCTUnwrap(swept.bestSweptWeight)
+        XCTAssertEqual(best.result.rmean, points.dropLast().map(\.result.rmean).max())
+        XCTAssertEqual(best.weight, zip(weights, points).first { $0.1.result.rmean == best.result.rmean }!.0, "the smallest w of a tie")
+        let decoded = try JSONDecoder().decode(RetrievalEvaluation.self, from: JSONEncoder().encode(swept))
+        XCTAssertEqual(decoded.sweep?.map(\.score), points.map(\.score))
+        XCTAssertEqual(RerankScore.weighted(0).formula, "cos")
+        XCTAssertEqual(RerankScore.weighted(0.03).formula, "cos + 0.03·p")
+        XCTAssertEqual(RerankScore.weighted(1).formula, "cos + 1·p")
+    }
 }

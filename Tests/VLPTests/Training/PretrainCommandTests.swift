@@ -68,6 +68,32 @@ final class PretrainCommandTests: TorchTestCase {
         let retrieval = object?["retrieval"] as? [String: Any]
         XCTAssertNotNil(retrieval?["rmean"] as? Double, evaluation.output)
         XCTAssertNotNil(object?["retrieval_reranked"], evaluation.output)
+        XCTAssertEqual(object?["rerank_weight"] as? Double, 1, "a trained R2D2 bundle starts at R2D2's own sum")
+
+        // The re-rank weight swept on the valid split: the best R@M's weight is stored in the
+        // bundle, and evaluation then ranks by it and prints the formula.
+        let out = root.appendingPathComponent("out").path
+        let swept = try runVLP(["evaluate", "retrieval", "--checkpoint", out, "--data", "scenes:icr:valid", "--scenes-size", "60",
+                                "--rerank-weights", "0,0.5,2", "--choose-rerank-weight", "--json"])
+        XCTAssertEqual(swept.status, 0, swept.errors)
+        let sweep = try XCTUnwrap((try JSONSerialization.jsonObject(with: Data(swept.output.utf8)) as? [String: Any])?["sweep"] as? [[String: Any]])
+        XCTAssertEqual(sweep.count, 4, swept.output)
+        XCTAssertEqual(sweep.last?["score"] as? String, "p")
+        let weighted = sweep.compactMap { point -> (Double, Double)? in
+            guard let w = point["score"] as? Double, let rmean = (point["result"] as? [String: Any])?["rmean"] as? Double else { return nil }
+            return (w, rmean)
+        }
+        XCTAssertEqual(weighted.map(\.0), [0, 0.5, 2])
+        let best = weighted.max { $0.1 != $1.1 ? $0.1 < $1.1 : $0.0 > $1.0 }!
+        let stored = try ModelBundle.open(out).preprocessing.rerankWeight
+        XCTAssertEqual(stored, best.0, swept.output)
+        XCTAssertTrue(swept.errors.contains("stored in") && swept.errors.contains("it was 1"), swept.errors)
+        let reevaluated = try runVLP(["evaluate", "retrieval", "--checkpoint", out, "--data", "scenes:icr:test", "--scenes-size", "60"])
+        XCTAssertEqual(reevaluated.status, 0, reevaluated.errors)
+        XCTAssertTrue(reevaluated.output.contains("score = " + RerankScore.weighted(best.0).formula), reevaluated.output)
+        let misplaced = try runVLP(["evaluate", "matching", "--checkpoint", out, "--data", "scenes:icm:test", "--choose-rerank-weight"])
+        XCTAssertNotEqual(misplaced.status, 0)
+        XCTAssertTrue(misplaced.errors.contains("belong to retrieval"), misplaced.errors)
 
         // A Chinese-CLIP folder holds several splits: evaluation names one or says which exist.
         let folder = root.appendingPathComponent("cnclip").path
