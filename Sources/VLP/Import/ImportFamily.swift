@@ -7,8 +7,10 @@ import Torch
 public enum ImportFamily: String, CaseIterable, Codable, Sendable {
     /// Chinese-CLIP (`cn_clip`): ViT image tower + Chinese BERT text tower (`ChineseCLIPImport`).
     case chineseCLIP = "cn-clip"
+    /// OpenCLIP / OpenAI CLIP (`open_clip`): ViT image tower + CLIP text transformer (`OpenCLIPImport`).
+    case openCLIP = "open-clip"
 
-    /// "cn-clip", for error messages.
+    /// "cn-clip, open-clip", for error messages.
     public static var allowedNames: String { allCases.map(\.rawValue).joined(separator: ", ") }
 
     /// The family whose layout `keys` (as `CheckpointFile.read` flattens them) are in, when exactly
@@ -24,6 +26,9 @@ public enum ImportFamily: String, CaseIterable, Codable, Sendable {
         case .chineseCLIP:
             let names = Set(keys.map(ChineseCLIPImport.stateDictKey))
             return ChineseCLIPImport.markerKeys.isSubset(of: names)
+        case .openCLIP:
+            let names = Set(keys.map(WrappedStateDict.stateDictKey))
+            return OpenCLIPImport.markerKeys.isSubset(of: names)
         }
     }
 
@@ -31,6 +36,7 @@ public enum ImportFamily: String, CaseIterable, Codable, Sendable {
     public func convert(_ tensors: [String: Tensor], source: String, options: ImportOptions) throws -> ImportedModel {
         switch self {
         case .chineseCLIP: return try ChineseCLIPImport.convert(tensors, source: source, options: options)
+        case .openCLIP: return try OpenCLIPImport.convert(tensors, source: source, options: options)
         }
     }
 
