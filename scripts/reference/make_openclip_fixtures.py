@@ -201,6 +201,8 @@ def full_size(vlp):
         print(f"full-size ViT-B/32 (fp32 epoch checkpoint, {os.path.getsize(checkpoint) / 1e6:.0f} MB): normalised image features "
               f"max |Δ| = {(ours_image - image).abs().max().item():.3g} on {len(photos)} photos, text features "
               f"max |Δ| = {(ours_text - text).abs().max().item():.3g} on {len(TEXTS)} texts")
+        for name, ours, theirs in zip(photos, ours_image, image):
+            print(f"  {name}: max |Δ| = {(ours - theirs).abs().max().item():.3g}")
         print("  (the features differ between inputs: largest off-diagonal cosine, images "
               f"{(image @ image.t() - torch.eye(len(photos))).max().item():.3f}, texts {(text @ text.t() - torch.eye(len(TEXTS))).max().item():.3f})")
 
