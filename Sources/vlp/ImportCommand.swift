@@ -12,7 +12,7 @@ extension TransformerMLP.ActivationKind: ExpressibleByArgument {}
 struct ImportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
-        abstract: "Convert a released checkpoint (Chinese-CLIP, OpenCLIP / OpenAI CLIP) into a swift-vlp model bundle.",
+        abstract: "Convert a released checkpoint (Chinese-CLIP, OpenCLIP / OpenAI CLIP, Hugging Face CLIP) into a swift-vlp model bundle.",
         discussion: """
             Sizes are read from the tensor shapes; the head counts follow the family's convention \
             unless --config gives them. Every key of the checkpoint is used or deliberately ignored \
@@ -21,7 +21,7 @@ struct ImportCommand: ParsableCommand {
             CLIP weights quick_gelu (--activation quick_gelu).
             """)
 
-    @Argument(help: "The checkpoint file (.pt, .pth, .bin, .ckpt or .safetensors).")
+    @Argument(help: "The checkpoint file (.pt, .pth, .bin, .ckpt or .safetensors), or a Hugging Face CLIPModel directory.")
     var file: String
 
     @Option(name: .customLong("from"), help: "The checkpoint's family: \(ImportFamily.allowedNames) (default: detected from its keys).")
