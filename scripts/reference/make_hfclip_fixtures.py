@@ -27,6 +27,13 @@ image processor; input_ids / attention_mask [3, 77] of TEXTS from the tokenizer 
 with <|endoftext|>, as Hugging Face pads CLIP); image_features [2, 24] / text_features [3, 24]
 from `get_image_features` / `get_text_features` (not normalised; the fp16 weights upcast to fp32); logit_scale [] (its exp);
 logits_per_image [2, 3].
+
+Full-size check (outside the test suite, nothing committed):
+    /usr/bin/python3 scripts/reference/make_hfclip_fixtures.py --full-size .build/debug/vlp
+saves transformers' default CLIPConfig (OpenAI's ViT-B/32 shape, QuickGELU) with random perturbed
+weights, the full vocabulary and the default CLIPImageProcessor as a directory, runs `vlp import`
+on it and `vlp embed` on four photos and three texts, and prints the largest differences from
+transformers' normalised features.
 """
 import json
 import os
@@ -48,19 +55,19 @@ PHOTOS = ["chelsea.png", "coffee.png"]
 TEXTS = ["a photo of a cat", "A cup of coffee on a wooden table.", "an astronaut in front of the U.S. flag, 2024!"]
 
 
-def tokenizer_files():
-    """vocab.json and merges.txt of the cut vocabulary (the open_clip fixture's merges file),
+def tokenizer_files(bpe=OPENCLIP_MERGES, out=OUT):
+    """vocab.json and merges.txt of an open_clip merges file (the open_clip fixture's cut one),
     in Hugging Face's form: the same ids, special tokens named <|startoftext|> / <|endoftext|>."""
     import gzip
-    with gzip.open(OPENCLIP_MERGES) as f:
-        lines = f.read().decode("utf-8").split("\n")
-    merges_path = os.path.join(OUT, "merges.txt")
+    with gzip.open(bpe) as f:
+        lines = f.read().decode("utf-8").split("\n")[:1 + 49152 - 256 - 2]
+    merges_path = os.path.join(out, "merges.txt")
     with open(merges_path, "w", encoding="utf-8") as f:
         f.write("#version: 0.2\n" + "\n".join(lines[1:]) + "\n")
-    encoder = SimpleTokenizer(bpe_path=OPENCLIP_MERGES).encoder
+    encoder = SimpleTokenizer(bpe_path=bpe).encoder
     renamed = {"<start_of_text>": "<|startoftext|>", "<end_of_text>": "<|endoftext|>"}
     vocab = {renamed.get(token, token): index for token, index in encoder.items()}
-    vocab_path = os.path.join(OUT, "vocab.json")
+    vocab_path = os.path.join(out, "vocab.json")
     with open(vocab_path, "w", encoding="utf-8") as f:
         json.dump(vocab, f, ensure_ascii=False)
     return vocab_path, merges_path, len(vocab)
@@ -120,5 +127,45 @@ def main():
         print(f"wrote {os.path.join(OUT, name)} ({os.path.getsize(os.path.join(OUT, name))} bytes)")
 
 
+def full_size(vlp):
+    """transformers' default CLIPConfig (OpenAI's ViT-B/32 shape, QuickGELU) with random perturbed
+    weights and the full 49,408-token vocabulary: its features against `vlp import` + `vlp embed`."""
+    import subprocess
+    import tempfile
+    torch.manual_seed(7)
+    photos = ["chelsea.png", "coffee.png", "astronaut.png", "hubble_deep_field.jpg"]
+    with tempfile.TemporaryDirectory() as folder:
+        directory = os.path.join(folder, "clip-vit-base-patch32-random")
+        os.makedirs(directory)
+        vocab_path, merges_path, _ = tokenizer_files(os.path.join(ASSETS, "open-clip", "bpe_simple_vocab_16e6.txt.gz"), directory)
+        tokenizer = CLIPTokenizer(vocab_file=vocab_path, merges_file=merges_path)
+        model = CLIPModel(CLIPConfig())
+        perturb(model)
+        model.eval()
+        model.save_pretrained(directory, safe_serialization=True)
+        tokenizer.save_pretrained(directory)
+        processor = CLIPImageProcessor()
+        processor.save_pretrained(directory)
+        images = [Image.open(os.path.join(ASSETS, "photos", name)).convert("RGB") for name in photos]
+        with torch.no_grad():
+            image = model.get_image_features(pixel_values=processor(images=images, return_tensors="pt").pixel_values)
+            encoded = tokenizer(TEXTS, padding=True, return_tensors="pt")
+            text = model.get_text_features(input_ids=encoded.input_ids, attention_mask=encoded.attention_mask)
+        image, text = image / image.norm(dim=-1, keepdim=True), text / text.norm(dim=-1, keepdim=True)
+        bundle = os.path.join(folder, "bundle")
+        subprocess.run([vlp, "import", directory, "--output", bundle], check=True)
+        def embed(kind, inputs):
+            out = subprocess.run([vlp, "embed", kind, "--checkpoint", bundle, "--json"] + inputs, check=True, capture_output=True, text=True).stdout
+            return torch.tensor([json.loads(line)["embedding"] for line in out.splitlines()])
+        ours_image = embed("image", [os.path.join(ASSETS, "photos", name) for name in photos])
+        ours_text = embed("text", TEXTS)
+        print(f"full-size Hugging Face CLIPModel (ViT-B/32 shape, fp32 safetensors): text features max |Δ| = "
+              f"{(ours_text - text).abs().max().item():.3g} on {len(TEXTS)} texts")
+        for name, ours, theirs in zip(photos, ours_image, image):
+            print(f"  {name}: max |Δ| = {(ours - theirs).abs().max().item():.3g}")
+
+
 if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--full-size":
+        sys.exit(full_size(sys.argv[2]))
     sys.exit(main())
