@@ -374,4 +374,25 @@ final class OpenCLIPImportTests: TorchTestCase {
         let answer = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(search.output.utf8)) as? [String: Any])
         XCTAssertEqual((answer["results"] as? [Any])?.count, 2, search.output)
     }
+
+    /// `vlp finetune retrieval` continues from an imported OpenCLIP bundle (CLIP text tower, BPE
+    /// tokenizer, crop resize) and the checkpoint it writes keeps the text kind and the preprocessing.
+    func testFinetuneFromAnImportedBundleKeepsItsTowerAndPreprocessing() throws {
+        let root = try folder()
+        let output = root.appendingPathComponent("openclip-tiny")
+        let imported = try runVLP(["import", "--from", "open-clip", OpenCLIPFixtures.epoch.path, "--output", output.path,
+                                   "--config", OpenCLIPFixtures.config.path, "--vocabulary", OpenCLIPFixtures.merges.path])
+        XCTAssertEqual(imported.status, 0, imported.errors)
+        let tuned = try runVLP(["finetune", "retrieval", "--checkpoint", output.path, "--data", "scenes:icr:train",
+                                "--steps", "2", "--batch-size", "4", "--output", root.appendingPathComponent("tuned").path])
+        XCTAssertEqual(tuned.status, 0, tuned.errors)
+        let losses = try MetricsLog.read(root.appendingPathComponent("tuned/metrics.jsonl")).compactMap { $0["gcpr"] as? Double }
+        XCTAssertEqual(losses.count, 2)
+        XCTAssertTrue(losses.allSatisfy(\.isFinite), "\(losses)")
+        let bundle = try ModelBundle.open(root.appendingPathComponent("tuned").path, notice: { XCTFail("notice: \($0)") })
+        let original = try ModelBundle.open(output.path)
+        XCTAssertEqual(bundle.preprocessing, original.preprocessing, "the fine-tuned checkpoint is prepared as the imported model")
+        XCTAssertEqual(bundle.model.configuration.text.kind, .clip)
+        XCTAssertEqual(bundle.inputs.tokenizer.vocabularySize, 914)
+    }
 }
