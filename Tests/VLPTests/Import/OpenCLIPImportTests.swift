@@ -326,6 +326,11 @@ final class OpenCLIPImportTests: TorchTestCase {
         let bert = try ModelConfigurationRegistry.load(contentsOf: CNCLIPFixtures.config)
         XCTAssertEqual(bert.text.kind, .bert)
         XCTAssertFalse(String(decoding: try JSONEncoder().encode(bert), as: UTF8.self).contains("\"kind\""))
+        // The named ViT-B/32 configurations differ only in the activation of both towers.
+        let laion = try ModelConfigurationRegistry.load("openclip-vit-b-32"), openAI = try ModelConfigurationRegistry.load("openai-vit-b-32")
+        XCTAssertEqual([laion.text.clip?.activation, openAI.text.clip?.activation], [.gelu, .quickGELU])
+        XCTAssertEqual([laion.vision.vit?.activation, openAI.vision.vit?.activation], ["gelu", "quick_gelu"])
+        XCTAssertEqual([laion.vision.vit?.heads, laion.text.clip?.heads, laion.text.maxPositions, laion.embedDim], [12, 8, 77, 512])
         let joint = configuration.with(architecture: .singleStream)
         XCTAssertThrowsError(try joint.validate(source: "test")) { XCTAssertTrue("\($0)".contains("needs a BERT text tower"), "\($0)") }
     }
