@@ -43,10 +43,12 @@ Writes:
 
 Full-size check (outside the test suite, nothing committed):
     /usr/bin/python3 scripts/reference/make_openclip_fixtures.py --full-size .build/debug/vlp
-builds open_clip's named ViT-B-32 (GELU) with the real 49,408-token vocabulary and random,
-perturbed weights, saves it in open_clip_train's epoch layout (fp32) under a temporary folder,
-runs `vlp import` (no --config: heads by OpenAI's convention, width / 64) and `vlp embed` on four
-photos and the three texts, and prints the largest difference from open_clip's normalised features.
+builds open_clip's named ViT-B-32 (GELU) and ViT-B-32-quickgelu (OpenAI's activation) with the
+real 49,408-token vocabulary and random, perturbed weights, saves the first in open_clip_train's
+epoch layout (fp32) and the second as an fp16 plain state dict under a temporary folder, runs
+`vlp import` (no --config: heads by OpenAI's convention, width / 64; `--activation quick_gelu` for
+the second) and `vlp embed` on four photos and the three texts, and prints the largest
+differences from open_clip's normalised features.
 """
 import gzip
 import json
@@ -174,37 +176,51 @@ def main():
           "text", (text16 - text).abs().max().item(), "logits", (logits16 - logits).abs().max().item())
 
 
-def full_size(vlp):
-    """open_clip's ViT-B-32 (GELU): its features against `vlp import` + `vlp embed`."""
+def full_size_check(vlp, name, layout, activation):
+    """open_clip's named `name` with random perturbed weights, saved in `layout` ("epoch": the fp32
+    epoch checkpoint; "fp16": a plain state dict after convert_weights_to_lp), against `vlp import`
+    (no --config; `--activation activation` when given) + `vlp embed`."""
     torch.manual_seed(7)
-    model = open_clip.create_model("ViT-B-32")
+    model = open_clip.create_model(name)
     perturb(model)
     model.eval()
-    tokenizer = open_clip.get_tokenizer("ViT-B-32")
+    tokenizer = open_clip.get_tokenizer(name)
     photos = ["chelsea.png", "coffee.png", "astronaut.png", "hubble_deep_field.jpg"]
     with tempfile.TemporaryDirectory() as folder:
-        checkpoint = os.path.join(folder, "epoch_1.pt")
-        torch.save({"epoch": 1, "name": "full-size-check",
-                    "state_dict": {"module." + k: v for k, v in model.state_dict().items()}}, checkpoint)
+        checkpoint = os.path.join(folder, "checkpoint.pt")
+        if layout == "epoch":
+            torch.save({"epoch": 1, "name": "full-size-check",
+                        "state_dict": {"module." + k: v for k, v in model.state_dict().items()}}, checkpoint)
+        else:
+            convert_weights_to_lp(model, torch.float16)
+            torch.save(model.state_dict(), checkpoint)
+            model.float()
         transform = image_transform(224, is_train=False)
-        pixels = torch.stack([transform(Image.open(os.path.join(ASSETS, "photos", name))) for name in photos])
+        pixels = torch.stack([transform(Image.open(os.path.join(ASSETS, "photos", photo))) for photo in photos])
         with torch.no_grad():
             image = model.encode_image(pixels, normalize=True)
             text = model.encode_text(tokenizer(TEXTS), normalize=True)
         bundle = os.path.join(folder, "bundle")
-        subprocess.run([vlp, "import", "--from", "open-clip", checkpoint, "--output", bundle], check=True)
+        subprocess.run([vlp, "import", "--from", "open-clip", checkpoint, "--output", bundle]
+                       + (["--activation", activation] if activation else []), check=True)
         def embed(kind, inputs):
             out = subprocess.run([vlp, "embed", kind, "--checkpoint", bundle, "--json"] + inputs, check=True, capture_output=True, text=True).stdout
             return torch.tensor([json.loads(line)["embedding"] for line in out.splitlines()])
-        ours_image = embed("image", [os.path.join(ASSETS, "photos", name) for name in photos])
+        ours_image = embed("image", [os.path.join(ASSETS, "photos", photo) for photo in photos])
         ours_text = embed("text", TEXTS)
-        print(f"full-size ViT-B/32 (fp32 epoch checkpoint, {os.path.getsize(checkpoint) / 1e6:.0f} MB): normalised image features "
-              f"max |Δ| = {(ours_image - image).abs().max().item():.3g} on {len(photos)} photos, text features "
+        print(f"full-size {name} ({layout} checkpoint, {os.path.getsize(checkpoint) / 1e6:.0f} MB): normalised text features "
               f"max |Δ| = {(ours_text - text).abs().max().item():.3g} on {len(TEXTS)} texts")
-        for name, ours, theirs in zip(photos, ours_image, image):
-            print(f"  {name}: max |Δ| = {(ours - theirs).abs().max().item():.3g}")
+        for photo, ours, theirs in zip(photos, ours_image, image):
+            print(f"  {photo}: max |Δ| = {(ours - theirs).abs().max().item():.3g}")
         print("  (the features differ between inputs: largest off-diagonal cosine, images "
               f"{(image @ image.t() - torch.eye(len(photos))).max().item():.3f}, texts {(text @ text.t() - torch.eye(len(TEXTS))).max().item():.3f})")
+
+
+def full_size(vlp):
+    """ViT-B-32 (GELU, LAION-style) as an fp32 epoch checkpoint, and ViT-B-32-quickgelu (OpenAI's
+    activation) as an fp16 plain state dict imported with --activation quick_gelu."""
+    full_size_check(vlp, "ViT-B-32", "epoch", None)
+    full_size_check(vlp, "ViT-B-32-quickgelu", "fp16", "quick_gelu")
 
 
 if __name__ == "__main__":
