@@ -4,6 +4,7 @@ import Torch
 import VLP
 
 extension ImportFamily: ExpressibleByArgument {}
+extension TransformerMLP.ActivationKind: ExpressibleByArgument {}
 
 /// `vlp import [--from FAMILY] FILE --output DIR`: a released checkpoint of another project
 /// becomes a swift-vlp model bundle, which `vlp embed`, `vlp evaluate` and the other commands
@@ -11,14 +12,16 @@ extension ImportFamily: ExpressibleByArgument {}
 struct ImportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
-        abstract: "Convert a released checkpoint (Chinese-CLIP) into a swift-vlp model bundle.",
+        abstract: "Convert a released checkpoint (Chinese-CLIP, OpenCLIP / OpenAI CLIP, Hugging Face CLIP) into a swift-vlp model bundle.",
         discussion: """
             Sizes are read from the tensor shapes; the head counts follow the family's convention \
             unless --config gives them. Every key of the checkpoint is used or deliberately ignored \
-            (import.json lists the ignored ones); anything else is an error naming it.
+            (import.json lists the ignored ones); anything else is an error naming it. The MLP \
+            activation is not in the weights: OpenCLIP's own models use gelu (the default), OpenAI's \
+            CLIP weights quick_gelu (--activation quick_gelu).
             """)
 
-    @Argument(help: "The checkpoint file (.pt, .pth, .bin, .ckpt or .safetensors).")
+    @Argument(help: "The checkpoint file (.pt, .pth, .bin, .ckpt or .safetensors), or a Hugging Face CLIPModel directory.")
     var file: String
 
     @Option(name: .customLong("from"), help: "The checkpoint's family: \(ImportFamily.allowedNames) (default: detected from its keys).")
@@ -33,18 +36,22 @@ struct ImportCommand: ParsableCommand {
     @Option(help: "A model configuration (a name from the built-in list, or a .json file) giving the head counts; checked against the checkpoint's shapes.")
     var config: String?
 
-    @Option(help: "The tokenizer vocabulary to copy into the bundle (default: the family's, e.g. assets/cn-clip/vocab.txt).")
+    @Option(help: "The tokenizer vocabulary to copy into the bundle (default: the family's, assets/cn-clip/vocab.txt or assets/open-clip/bpe_simple_vocab_16e6.txt.gz).")
     var vocabulary: String?
 
-    @Option(help: "Token positions per text (default: the family's, 52 for Chinese-CLIP).")
+    @Option(help: "Token positions per text (default: the family's, 52 for Chinese-CLIP, the text tower's 77 for OpenCLIP).")
     var contextLength: Int?
+
+    @Option(help: "The towers' MLP activation, not recorded in the weights: gelu or quick_gelu (default: --config's, else the family's: gelu for OpenCLIP, quick_gelu for Chinese-CLIP).")
+    var activation: TransformerMLP.ActivationKind?
 
     func validate() throws {
         if let contextLength, contextLength < 2 { throw ValidationError("--context-length must leave room for [CLS] and [SEP]") }
     }
 
     func run() throws {
-        var options = ImportOptions(vocabulary: vocabulary.map { URL(fileURLWithPath: $0) }, contextLength: contextLength)
+        var options = ImportOptions(vocabulary: vocabulary.map { URL(fileURLWithPath: $0) }, contextLength: contextLength,
+                                    activation: activation)
         if let config {
             let isFile = config.hasSuffix(".json") || FileManager.default.fileExists(atPath: config)
             options.configuration = isFile ? try ModelConfigurationRegistry.load(contentsOf: URL(fileURLWithPath: config))
@@ -58,7 +65,7 @@ struct ImportCommand: ParsableCommand {
         let c = imported.configuration
         let vision = c.vision.vit.map { "ViT \($0.width) wide, \($0.layers) layers, \($0.heads) heads, patch \($0.patchSize), \($0.imageSize) px" } ?? c.vision.kind.rawValue
         print("import: \(imported.family.rawValue) \(file) -> \(output)")
-        print("  image tower: \(vision); text tower: BERT \(c.text.hiddenSize) wide, \(c.text.layers) layers, \(c.text.heads) heads, \(c.text.vocabularySize) tokens; embed dim \(c.embedDim)")
+        print("  image tower: \(vision); text tower: \(c.text.summary); embed dim \(c.embedDim)")
         print("  \(imported.weights.count) tensors written (\(imported.convertedTensors) converted to float32); \(imported.ignoredKeys.count) source keys ignored\(imported.ignoredKeys.isEmpty ? "" : " (listed in \(ImportedModel.recordFile))")")
         print("  inputs: \(imported.preprocessing.text.tokenizer.rawValue) tokenizer, context \(imported.preprocessing.text.contextLength); images \(imported.preprocessing.image.resize.rawValue) to \(imported.preprocessing.image.size) px, \(imported.preprocessing.image.interpolation.rawValue)")
     }

@@ -44,18 +44,18 @@ public enum ChineseCLIPImport {
     public static func visionHeadWidth(width: Int) -> Int { width == 1280 ? 80 : 64 }
 
     /// `key` without a training checkpoint's `state_dict.` and DistributedDataParallel's `module.`.
-    static func stateDictKey(_ key: String) -> String {
-        var name = Substring(key)
-        if name.hasPrefix("state_dict.") { name = name.dropFirst("state_dict.".count) }
-        if name.hasPrefix("module.") { name = name.dropFirst("module.".count) }
-        return String(name)
-    }
+    static func stateDictKey(_ key: String) -> String { WrappedStateDict.stateDictKey(key) }
 
     /// The sizes read from a checkpoint's shapes.
     struct Shapes {
-        var width = 0, patchSize = 0, grid = 0, visionLayers = 0, mlpWidth = 0, embedDim = 0
+        var vision = OpenAICLIPLayout.VisionShapes()
         var vocabularySize = 0, hidden = 0, maxPositions = 0, typeVocabularySize = 0, textLayers = 0, intermediateSize = 0
-        var imageSize: Int { grid * patchSize }
+        var width: Int { vision.width }
+        var patchSize: Int { vision.patchSize }
+        var visionLayers: Int { vision.layers }
+        var mlpWidth: Int { vision.mlpWidth }
+        var embedDim: Int { vision.embedDim }
+        var imageSize: Int { vision.imageSize }
     }
 
     static func convert(_ tensors: [String: Tensor], source: String, options: ImportOptions) throws -> ImportedModel {
@@ -85,53 +85,16 @@ public enum ChineseCLIPImport {
         return imported
     }
 
-    /// The state dict inside a training checkpoint (its other tensors, `optimizer.*`, kept under
-    /// their own names to be ignored) or a plain one, with `module.` removed; whether it was wrapped.
+    /// The state dict inside a training checkpoint (its `optimizer.*` kept to be ignored) or a
+    /// plain one, with `module.` removed; whether it was wrapped.
     static func unwrap(_ tensors: [String: Tensor], source: String) throws -> ([String: Tensor], wrapped: Bool) {
-        func fail(_ reason: String) -> ModelError { .invalidCheckpoint(source: source, reason: reason) }
-        let wrapped = tensors.keys.contains { $0.hasPrefix("state_dict.") }
-        var inner: [String: Tensor] = [:], outer: [String: Tensor] = [:]
-        for (key, tensor) in tensors {
-            if !wrapped {
-                inner[key] = tensor
-            } else if key.hasPrefix("state_dict.") {
-                inner[String(key.dropFirst("state_dict.".count))] = tensor
-            } else if key.hasPrefix("optimizer.") {
-                outer[key] = tensor
-            } else {
-                throw fail("unexpected key \(key) beside state_dict (a cn_clip training checkpoint holds epoch, step, name, state_dict and optimizer)")
-            }
-        }
-        let prefixed = inner.keys.filter { $0.hasPrefix("module.") }
-        if !prefixed.isEmpty {
-            if let bare = inner.keys.sorted().first(where: { !$0.hasPrefix("module.") }) {
-                throw fail("key \(bare) lacks the module. prefix the other keys have")
-            }
-            inner = Dictionary(uniqueKeysWithValues: inner.map { (String($0.key.dropFirst("module.".count)), $0.value) })
-        }
-        for (key, tensor) in outer {
-            guard inner[key] == nil else { throw fail("key \(key) is both inside and beside the state dict") }
-            inner[key] = tensor
-        }
-        return (inner, wrapped)
+        try WrappedStateDict.unwrap(tensors, source: source, besides: ["optimizer."],
+                                    layout: "a cn_clip training checkpoint holds epoch, step, name, state_dict and optimizer")
     }
 
     static func readShapes(_ ledger: SourceTensors) throws -> Shapes {
         var s = Shapes()
-        let conv = try ledger.shape(of: "visual.conv1.weight", rank: 4)
-        guard conv[1] == 3, conv[2] == conv[3], conv[2] > 0 else {
-            throw ledger.fail("visual.conv1.weight has shape \(conv), expected [width, 3, patch, patch]")
-        }
-        (s.width, s.patchSize) = (conv[0], conv[2])
-        let positions = try ledger.shape(of: "visual.positional_embedding", rank: 2)
-        let patches = positions[0] - 1
-        s.grid = Int(Double(max(patches, 0)).squareRoot().rounded())
-        guard patches > 0, s.grid * s.grid == patches else {
-            throw ledger.fail("visual.positional_embedding has \(positions[0]) rows, expected 1 + a square number of patches")
-        }
-        s.embedDim = try ledger.shape(of: "visual.proj", rank: 2)[1]
-        s.visionLayers = try ledger.blockCount(prefix: "visual.transformer.resblocks.")
-        s.mlpWidth = s.visionLayers > 0 ? try ledger.shape(of: "visual.transformer.resblocks.0.mlp.c_fc.weight", rank: 2)[0] : 4 * s.width
+        s.vision = try OpenAICLIPLayout.visionShapes(ledger)
         let words = try ledger.shape(of: "bert.embeddings.word_embeddings.weight", rank: 2)
         (s.vocabularySize, s.hidden) = (words[0], words[1])
         s.maxPositions = try ledger.shape(of: "bert.embeddings.position_embeddings.weight", rank: 2)[0]
@@ -145,6 +108,9 @@ public enum ChineseCLIPImport {
     /// exact-GELU BERT, its layer-norm eps and dropouts) and head counts by convention or from
     /// `options.configuration`, which must agree with the shapes.
     static func makeConfiguration(_ s: Shapes, options: ImportOptions, source: String) throws -> VLPModelConfiguration {
+        if let activation = options.activation, activation != .quickGELU {
+            throw ModelError.invalidConfiguration(source: "--activation", reason: "Chinese-CLIP's image tower uses quick_gelu, not \(activation.rawValue)")
+        }
         var visionHeads: Int, textHeads: Int
         if let given = options.configuration {
             (visionHeads, textHeads) = try headCounts(from: given, matching: s, source: options.configurationSource)
@@ -165,7 +131,7 @@ public enum ChineseCLIPImport {
         let vision = VisionTransformerConfiguration(imageSize: s.imageSize, patchSize: s.patchSize, width: s.width, layers: s.visionLayers,
                                                     heads: visionHeads, mlpWidth: s.mlpWidth, projectionDim: 0, layerNormEps: 1e-5,
                                                     activation: "quick_gelu")
-        let configuration = VLPModelConfiguration(architecture: .dualEncoder, embedDim: s.embedDim, text: text, vision: vision)
+        let configuration = VLPModelConfiguration(architecture: .dualEncoder, embedDim: s.embedDim, text: .bert(text), vision: vision)
         try configuration.validate(source: "\(source) (sizes read from its tensors)")
         return configuration
     }
@@ -173,10 +139,9 @@ public enum ChineseCLIPImport {
     /// The head counts of a given configuration, after checking every size it states against the
     /// checkpoint's and that it computes what cn_clip does.
     static func headCounts(from given: VLPModelConfiguration, matching s: Shapes, source: String) throws -> (vision: Int, text: Int) {
-        guard given.architecture == .dualEncoder, let vit = given.vision.vit else {
-            throw ModelError.invalidConfiguration(source: source, reason: "a Chinese-CLIP model is a dual_encoder with a ViT image tower; this configuration is \(given.architecture.rawValue) with a \(given.vision.kind.rawValue) tower")
+        guard given.architecture == .dualEncoder, let vit = given.vision.vit, let t = given.text.bert else {
+            throw ModelError.invalidConfiguration(source: source, reason: "a Chinese-CLIP model is a dual_encoder with a ViT image tower and a BERT text tower; this configuration is \(given.architecture.rawValue) with a \(given.vision.kind.rawValue) image tower and a \(given.text.kind.rawValue) text tower")
         }
-        let t = given.text
         let pairs: [(String, String, String)] = [
             ("embed_dim", "\(given.embedDim)", "\(s.embedDim)"),
             ("vision.width", "\(vit.width)", "\(s.width)"), ("vision.patch_size", "\(vit.patchSize)", "\(s.patchSize)"),
@@ -211,28 +176,7 @@ public enum ChineseCLIPImport {
             weights[to] = try ledger.take(from, shape: shape).transposed(0, 1).contiguous()
         }
 
-        // Image tower.
-        let w = s.width
-        try copy("visual.conv1.weight", "vision.embeddings.patch_embedding.weight", [w, 3, s.patchSize, s.patchSize])
-        try copy("visual.class_embedding", "vision.embeddings.class_embedding", [w])
-        try copy("visual.positional_embedding", "vision.embeddings.position_embedding.weight", [s.grid * s.grid + 1, w])
-        try layerNorm("visual.ln_pre", "vision.pre_layrnorm", w)
-        for i in 0..<s.visionLayers {
-            let from = "visual.transformer.resblocks.\(i).", to = "vision.encoder.layers.\(i)."
-            let packedWeight = try ledger.take(from + "attn.in_proj_weight", shape: [3 * w, w])
-            let packedBias = try ledger.take(from + "attn.in_proj_bias", shape: [3 * w])
-            for (part, name) in ["q", "k", "v"].enumerated() {
-                weights[to + "self_attn.\(name)_proj.weight"] = try packedWeight.narrowed(dim: 0, start: part * w, length: w).clone()
-                weights[to + "self_attn.\(name)_proj.bias"] = try packedBias.narrowed(dim: 0, start: part * w, length: w).clone()
-            }
-            try linear(from + "attn.out_proj", to + "self_attn.out_proj", input: w, output: w)
-            try layerNorm(from + "ln_1", to + "layer_norm1", w)
-            try linear(from + "mlp.c_fc", to + "mlp.fc1", input: w, output: s.mlpWidth)
-            try linear(from + "mlp.c_proj", to + "mlp.fc2", input: s.mlpWidth, output: w)
-            try layerNorm(from + "ln_2", to + "layer_norm2", w)
-        }
-        try layerNorm("visual.ln_post", "vision.post_layernorm", w)
-        try transposed("visual.proj", "visual_projection.weight", [w, s.embedDim])
+        try OpenAICLIPLayout.mapVisionTower(&ledger, s.vision, into: &weights)
 
         // Text tower: the same Hugging Face BERT layout.
         let h = s.hidden

@@ -7,8 +7,12 @@ import Torch
 public enum ImportFamily: String, CaseIterable, Codable, Sendable {
     /// Chinese-CLIP (`cn_clip`): ViT image tower + Chinese BERT text tower (`ChineseCLIPImport`).
     case chineseCLIP = "cn-clip"
+    /// OpenCLIP / OpenAI CLIP (`open_clip`): ViT image tower + CLIP text transformer (`OpenCLIPImport`).
+    case openCLIP = "open-clip"
+    /// A Hugging Face `CLIPModel` directory (`HuggingFaceCLIPImport`).
+    case huggingFaceCLIP = "hf-clip"
 
-    /// "cn-clip", for error messages.
+    /// "cn-clip, open-clip, hf-clip", for error messages.
     public static var allowedNames: String { allCases.map(\.rawValue).joined(separator: ", ") }
 
     /// The family whose layout `keys` (as `CheckpointFile.read` flattens them) are in, when exactly
@@ -24,6 +28,11 @@ public enum ImportFamily: String, CaseIterable, Codable, Sendable {
         case .chineseCLIP:
             let names = Set(keys.map(ChineseCLIPImport.stateDictKey))
             return ChineseCLIPImport.markerKeys.isSubset(of: names)
+        case .openCLIP:
+            let names = Set(keys.map(WrappedStateDict.stateDictKey))
+            return OpenCLIPImport.markerKeys.isSubset(of: names)
+        case .huggingFaceCLIP:
+            return HuggingFaceCLIPImport.markerKeys.isSubset(of: Set(keys))
         }
     }
 
@@ -31,12 +40,23 @@ public enum ImportFamily: String, CaseIterable, Codable, Sendable {
     public func convert(_ tensors: [String: Tensor], source: String, options: ImportOptions) throws -> ImportedModel {
         switch self {
         case .chineseCLIP: return try ChineseCLIPImport.convert(tensors, source: source, options: options)
+        case .openCLIP: return try OpenCLIPImport.convert(tensors, source: source, options: options)
+        case .huggingFaceCLIP:
+            throw ModelError.invalidCheckpoint(source: source, reason: "a Hugging Face CLIPModel's weights: import its directory (config.json, tokenizer and preprocessor files beside the weights)")
         }
     }
 
     /// Reads `file` (PyTorch `.pt`/`.pth`/`.bin`/`.ckpt` through the restricted unpickler, or
-    /// `.safetensors`) and converts it as `family`, or as the family detected from its keys.
+    /// `.safetensors`) and converts it as `family`, or as the family detected from its keys. A
+    /// folder is a Hugging Face model directory.
     public static func importModel(from file: URL, family: ImportFamily?, options: ImportOptions) throws -> ImportedModel {
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: file.path, isDirectory: &isFolder), isFolder.boolValue {
+            if let family, family != .huggingFaceCLIP {
+                throw ModelError.invalidCheckpoint(source: file.path, reason: "a folder: only Hugging Face model directories (\(ImportFamily.huggingFaceCLIP.rawValue)) are imported from folders; \(family.rawValue) reads a checkpoint file")
+            }
+            return try HuggingFaceCLIPImport.importDirectory(file, options: options)
+        }
         let tensors = try CheckpointFile.read(file)
         guard let family = family ?? detect(tensors.keys) else {
             throw ModelError.invalidCheckpoint(source: file.path, reason: "cannot tell which family this checkpoint is from (its keys match none, or more than one, of: \(allowedNames)); name it with --from")

@@ -9,14 +9,21 @@ public struct ImportOptions: Sendable {
     public var configurationSource: String
     /// The tokenizer's vocabulary file copied into the bundle; nil: the family's own under `./assets`.
     public var vocabulary: URL?
-    /// Token positions per text; nil: the family's own (Chinese-CLIP: 52).
+    /// Token positions per text; nil: the family's own (Chinese-CLIP: 52; OpenCLIP: the text
+    /// tower's position count, 77).
     public var contextLength: Int?
+    /// The towers' feed-forward activation, which the weights do not record: OpenAI's CLIP weights
+    /// were trained with QuickGELU, OpenCLIP's own models with GELU. nil: `configuration`'s, else
+    /// the family's default (OpenCLIP: GELU, as its named configs without "-quickgelu";
+    /// Chinese-CLIP: QuickGELU, the only one it uses).
+    public var activation: TransformerMLP.ActivationKind?
 
     public init(configuration: VLPModelConfiguration? = nil, configurationSource: String = "--config",
-                vocabulary: URL? = nil, contextLength: Int? = nil) {
+                vocabulary: URL? = nil, contextLength: Int? = nil, activation: TransformerMLP.ActivationKind? = nil) {
         self.configuration = configuration
         self.configurationSource = configurationSource
         self.vocabulary = vocabulary
         self.contextLength = contextLength
+        self.activation = activation
     }
 }

@@ -28,15 +28,16 @@ public struct DualEncoderOutput {
     public let logitScale: Tensor
 }
 
-/// ALIGN / CLIP's two-tower model: a text encoder (BERT, `[CLS]` pooled) and an image tower (a
-/// ViT or EfficientNet, as the configuration's `vision.kind` says), each followed by a linear
+/// ALIGN / CLIP's two-tower model: a text tower (BERT, `[CLS]` pooled, or CLIP's causal text
+/// transformer, end-of-text pooled, as the configuration's `text.kind` says) and an image tower (a
+/// ViT or EfficientNet, as `vision.kind` says), each followed by a linear
 /// projection to a shared width, plus a learned temperature. Trained with GCPR + two-way
 /// distillation it is R2D2's baseline PRD2; it is also R2D2's first stage.
 ///
-/// Keys: `text.*` (Hugging Face BERT), `vision.*` (the image tower's own: Hugging Face CLIP vision
+/// Keys: `text.*` (Hugging Face BERT or CLIP text tower), `vision.*` (the image tower's own: Hugging Face CLIP vision
 /// tower, or lukemelas EfficientNet), `text_projection`, `visual_projection`, `temperature.logit_scale`.
 public final class DualEncoder: Module {
-    @Child(key: "text") public var textEncoder: BertModel
+    @Child(key: "text") public var textEncoder: any TextTower
     @Child(key: "vision") public var imageEncoder: any ImageTower
     @Child(key: "text_projection") public var textProjection: Linear
     @Child(key: "visual_projection") public var imageProjection: Linear
@@ -45,7 +46,7 @@ public final class DualEncoder: Module {
 
     public init(_ configuration: VLPModelConfiguration) throws {
         try configuration.validate(source: "DualEncoder")
-        _textEncoder.wrappedValue = try BertModel(configuration.text, withPooler: false)
+        _textEncoder.wrappedValue = try configuration.text.makeTower()
         _imageEncoder.wrappedValue = try configuration.vision.makeTower()
         _textProjection.wrappedValue = try Linear(configuration.text.hiddenSize, configuration.embedDim, bias: false)
         _imageProjection.wrappedValue = try Linear(configuration.vision.width, configuration.embedDim, bias: false)
@@ -64,10 +65,9 @@ public final class DualEncoder: Module {
 
     /// - Parameters: int64 [B, L] ids, mask and (optional) token types, as `TextBatch` holds them.
     public func encodeTexts(_ inputIDs: Tensor, attentionMask: Tensor, tokenTypeIDs: Tensor? = nil) throws -> EncodedTexts {
-        let output = try textEncoder(inputIDs, attentionMask: attentionMask, tokenTypeIDs: tokenTypeIDs)
-        let pooled = try output.hiddenStates.select(dim: 1, index: 0)
-        let features = try Functional.normalize(textProjection(pooled), dim: -1)
-        return EncodedTexts(features: features, states: output.hiddenStates, attentionMask: attentionMask)
+        let output = try textEncoder.towerOutput(inputIDs, attentionMask: attentionMask, tokenTypeIDs: tokenTypeIDs)
+        let features = try Functional.normalize(textProjection(output.pooled), dim: -1)
+        return EncodedTexts(features: features, states: output.states, attentionMask: attentionMask)
     }
 
     public func callAsFunction(images: Tensor, inputIDs: Tensor, attentionMask: Tensor,

@@ -51,7 +51,10 @@ extension DualEncoder {
         if let text = weights.text {
             let directory = URL(fileURLWithPath: AssetFile.locate(text))
             let fileConfiguration = try BertConfiguration.load(contentsOf: directory.appendingPathComponent("config.json"))
-            let differences = configuration.text.shapeDifferences(from: fileConfiguration)
+            guard let bert = configuration.text.bert else {
+                throw ModelError.invalidConfiguration(source: "init.text \(text)", reason: "init.text loads a Hugging Face BERT; this text tower is \(configuration.text.kind.rawValue)")
+            }
+            let differences = bert.shapeDifferences(from: fileConfiguration)
             guard differences.isEmpty else {
                 throw ModelError.invalidConfiguration(source: "init.text \(text)",
                                                       reason: "the text tower's shape differs from the checkpoint's config.json (configuration vs file): \(differences.joined(separator: "; "))")

@@ -117,8 +117,8 @@ public struct ModelBundle {
     static func inputPipeline(_ preprocessing: ModelPreprocessing, vocabularyFile: URL, configuration: VLPModelConfiguration,
                               source: String) throws -> InputPipeline {
         func fail(_ reason: String) -> ModelError { .invalidConfiguration(source: source, reason: reason) }
-        guard preprocessing.text.pooling == .firstToken else {
-            throw fail("text pooling \"\(preprocessing.text.pooling.rawValue)\": this model's text tower pools its first token only")
+        guard preprocessing.text.pooling == configuration.text.pooling else {
+            throw fail("text pooling \"\(preprocessing.text.pooling.rawValue)\": this model's \(configuration.text.kind.rawValue) text tower pools by \(configuration.text.pooling.rawValue)")
         }
         let pooling = ModelPreprocessing.imagePooling(of: configuration.vision.kind)
         guard preprocessing.image.pooling == pooling else {

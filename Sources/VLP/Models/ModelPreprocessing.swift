@@ -106,14 +106,14 @@ public struct ModelPreprocessing: Codable, Equatable, Sendable {
 
     /// What a swift-vlp model trained here is fed: `tokenizer` over the vocabulary stored in the
     /// bundle, resize + centre crop (bicubic) to the model's size, the image tower's statistics
-    /// (CLIP's for a ViT, ImageNet's for EfficientNet), first-token text pooling, the image
+    /// (CLIP's for a ViT, ImageNet's for EfficientNet), the text tower's pooling (first token for BERT), the image
     /// tower's own pooling, and R2D2's unweighted re-ranking sum.
     /// `resize`: how the run brought images to the square (crop unless it said otherwise).
     public static func trained(configuration: VLPModelConfiguration, tokenizer: TokenizerKind, contextLength: Int,
                                resize: ResizeMode = .crop) -> ModelPreprocessing {
         let r2d2 = configuration.textCross != nil && configuration.imageCross != nil
         return ModelPreprocessing(text: Text(tokenizer: tokenizer, vocabulary: ModelBundle.tokenizerFolder + "/" + tokenizer.bundleFileName,
-                                             contextLength: contextLength),
+                                             contextLength: contextLength, pooling: configuration.text.pooling),
                                   image: Image(size: configuration.vision.imageSize, resize: resize, normalization: configuration.vision.inputNormalization,
                                                pooling: imagePooling(of: configuration.vision.kind)),
                                   rerankWeight: r2d2 ? 1 : nil)

@@ -67,7 +67,10 @@ public final class SingleStream: Module {
 
     public init(_ configuration: VLPModelConfiguration) throws {
         try configuration.validate(source: "SingleStream")
-        let text = configuration.text
+        // validate() made sure the text section is a BERT's.
+        guard let text = configuration.text.bert else {
+            throw ModelError.invalidConfiguration(source: "SingleStream", reason: "the text section must be a BERT's")
+        }
         let extra = configuration.singleStream ?? SingleStreamConfiguration()
         guard text.typeVocabularySize >= 2 else {
             throw ModelError.invalidConfiguration(source: "SingleStream", reason: "type_vocab_size must be ≥ 2 (text and image segments)")

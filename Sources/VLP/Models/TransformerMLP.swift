@@ -2,7 +2,7 @@ import Torch
 
 /// A transformer block's feed-forward part, `fc2(act(fc1(x)))` (Hugging Face CLIP's `mlp`).
 public final class TransformerMLP: Module {
-    public enum ActivationKind: String, Sendable, Codable {
+    public enum ActivationKind: String, Sendable, Codable, CaseIterable {
         /// Exact GELU.
         case gelu
         /// `x·σ(1.702·x)`, the approximation OpenAI's CLIP was trained with.

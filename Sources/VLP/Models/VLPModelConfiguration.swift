@@ -28,7 +28,8 @@ public struct VLPModelConfiguration: Codable, Equatable, Sendable {
     public var architecture: Architecture
     /// Width of the contrastive projections of both towers.
     public var embedDim: Int
-    public var text: BertConfiguration
+    /// The text tower: a BERT (swift-vlp, Chinese-CLIP, ALIGN, R2D2) or CLIP's causal transformer.
+    public var text: TextTowerConfiguration
     /// The image tower: a ViT (R2D2, CLIP; the single stream's patch geometry) or EfficientNet (ALIGN).
     public var vision: ImageTowerConfiguration
     /// Text attends image: queries are text states, context the image states.
@@ -45,7 +46,7 @@ public struct VLPModelConfiguration: Codable, Equatable, Sendable {
         case singleStream = "single_stream", initialWeights = "init"
     }
 
-    public init(architecture: Architecture, embedDim: Int, text: BertConfiguration, vision: ImageTowerConfiguration,
+    public init(architecture: Architecture, embedDim: Int, text: TextTowerConfiguration, vision: ImageTowerConfiguration,
                 textCross: CrossEncoderConfiguration? = nil, imageCross: CrossEncoderConfiguration? = nil,
                 singleStream: SingleStreamConfiguration? = nil, initialWeights: InitialWeights? = nil) {
         self.architecture = architecture
@@ -59,7 +60,7 @@ public struct VLPModelConfiguration: Codable, Equatable, Sendable {
     }
 
     /// With a ViT image tower.
-    public init(architecture: Architecture, embedDim: Int, text: BertConfiguration, vision: VisionTransformerConfiguration,
+    public init(architecture: Architecture, embedDim: Int, text: TextTowerConfiguration, vision: VisionTransformerConfiguration,
                 textCross: CrossEncoderConfiguration? = nil, imageCross: CrossEncoderConfiguration? = nil,
                 singleStream: SingleStreamConfiguration? = nil) {
         self.init(architecture: architecture, embedDim: embedDim, text: text, vision: .vit(vision), textCross: textCross,
@@ -81,6 +82,9 @@ public struct VLPModelConfiguration: Codable, Equatable, Sendable {
             throw fail("single_stream cuts images into ViT patches: its vision section must be a ViT (kind vit), not \(vision.kind.rawValue)")
         }
         guard embedDim > 0 else { throw fail("embed_dim must be positive") }
+        if architecture != .dualEncoder && text.bert == nil {
+            throw fail("\(architecture.rawValue) needs a BERT text tower (its cross encoders and masked-language head read BERT states), not \(text.kind.rawValue)")
+        }
         try text.validate(source: "\(source) text")
         try vision.validate(source: "\(source) vision")
         for (name, cross, queryWidth, contextWidth) in [("text_cross", textCross, text.hiddenSize, vision.width),

@@ -130,6 +130,8 @@ public final class VisionEncoder: Module {
 }
 
 /// A pre-LN block: `x + Attention(LN₁(x))`, then `h + MLP(LN₂(h))` (Hugging Face `CLIPEncoderLayer`).
+/// The ViT's blocks attend everywhere; the CLIP text transformer's are the same blocks under a
+/// causal mask.
 public final class VisionTransformerLayer: Module {
     @Child(key: "self_attn") public var selfAttention: MultiHeadAttention
     @Child(key: "layer_norm1") public var attentionNorm: LayerNorm
@@ -137,17 +139,24 @@ public final class VisionTransformerLayer: Module {
     @Child(key: "layer_norm2") public var mlpNorm: LayerNorm
     public let dropout: Dropout
 
-    public init(_ c: VisionTransformerConfiguration) throws {
-        _selfAttention.wrappedValue = try MultiHeadAttention(dimension: c.width, heads: c.heads, dropout: c.dropout)
-        _attentionNorm.wrappedValue = try LayerNorm([c.width], eps: c.layerNormEps)
-        mlp = try TransformerMLP(width: c.width, hidden: c.mlpWidth, activation: c.activation == "quick_gelu" ? .quickGELU : .gelu)
-        _mlpNorm.wrappedValue = try LayerNorm([c.width], eps: c.layerNormEps)
-        dropout = Dropout(c.dropout)
+    public convenience init(_ c: VisionTransformerConfiguration) throws {
+        try self.init(width: c.width, heads: c.heads, mlpWidth: c.mlpWidth, layerNormEps: c.layerNormEps,
+                      activation: c.activation == "quick_gelu" ? .quickGELU : .gelu, dropout: c.dropout)
+    }
+
+    public init(width: Int, heads: Int, mlpWidth: Int, layerNormEps: Double, activation: TransformerMLP.ActivationKind,
+                dropout: Double) throws {
+        _selfAttention.wrappedValue = try MultiHeadAttention(dimension: width, heads: heads, dropout: dropout)
+        _attentionNorm.wrappedValue = try LayerNorm([width], eps: layerNormEps)
+        mlp = try TransformerMLP(width: width, hidden: mlpWidth, activation: activation)
+        _mlpNorm.wrappedValue = try LayerNorm([width], eps: layerNormEps)
+        self.dropout = Dropout(dropout)
         super.init()
     }
 
-    public func callAsFunction(_ x: Tensor) throws -> Tensor {
-        let h = try x + dropout(selfAttention(attentionNorm(x)))
+    /// - Parameter isCausal: each token attends only to itself and earlier tokens.
+    public func callAsFunction(_ x: Tensor, isCausal: Bool = false) throws -> Tensor {
+        let h = try x + dropout(selfAttention(attentionNorm(x), isCausal: isCausal))
         return try h + dropout(mlp(mlpNorm(h)))
     }
 }

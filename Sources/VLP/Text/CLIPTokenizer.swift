@@ -12,6 +12,8 @@ public struct CLIPTokenizer: TextTokenizer {
     public let endID: Int32
     /// open_clip pads with 0 (which is also the byte symbol "!"); attention masks tell them apart.
     public let paddingID: Int32 = 0
+    /// The merges open_clip reads from its file (49,152 − 256 byte symbols − 2 special tokens).
+    public static let maxMergeCount = 49152 - 256 - 2
     /// Context length of CLIP's text encoder.
     public static let defaultContextLength = 77
 
@@ -20,14 +22,16 @@ public struct CLIPTokenizer: TextTokenizer {
     private let byteIDs: [Int32]
     private let specialNames = ["<start_of_text>", "<end_of_text>"]
 
-    /// Loads the merges file (`bpe_simple_vocab_16e6.txt.gz` or its decompressed `.txt`).
+    /// Loads the merges file (`bpe_simple_vocab_16e6.txt.gz` or its decompressed `.txt`). A file
+    /// with fewer merges (a prefix of the list, as small test models use) gives a smaller
+    /// vocabulary, as open_clip's `SimpleTokenizer` reads it.
     public init(mergesFile path: String = "assets/open-clip/bpe_simple_vocab_16e6.txt.gz") throws {
         let lines = AssetFile.lines(try AssetFile.read(path))
         // open_clip keeps lines 1 ... 48,894 (49,152 - 256 - 2): line 0 is a version header.
-        let mergeCount = 49152 - 256 - 2
-        guard lines.count > mergeCount else {
+        let mergeCount = min(Self.maxMergeCount, lines.count - 1)
+        guard mergeCount >= 1 else {
             throw TextError.malformedFile(path: path, line: nil,
-                                          reason: "expected at least \(mergeCount + 1) lines, found \(lines.count)")
+                                          reason: "expected a header line and at least one merge, found \(lines.count) lines")
         }
         var pairs: [(String, String)] = []
         pairs.reserveCapacity(mergeCount)

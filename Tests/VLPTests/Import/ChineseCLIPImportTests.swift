@@ -107,7 +107,7 @@ final class ChineseCLIPImportTests: TorchTestCase {
         let vit = try XCTUnwrap(imported.configuration.vision.vit)
         XCTAssertEqual([vit.width, vit.layers, vit.heads, vit.patchSize, vit.imageSize, vit.mlpWidth], [32, 2, 2, 8, 32, 128])
         XCTAssertEqual(vit.activation, "quick_gelu")
-        let text = imported.configuration.text
+        let text = try XCTUnwrap(imported.configuration.text.bert)
         XCTAssertEqual([text.vocabularySize, text.hiddenSize, text.layers, text.heads, text.intermediateSize, text.maxPositions],
                        [53, 32, 2, 4, 64, 64])
         XCTAssertEqual(imported.configuration.embedDim, 32)
@@ -284,7 +284,7 @@ final class ChineseCLIPImportTests: TorchTestCase {
         }
         let vit = try XCTUnwrap(imported.configuration.vision.vit)
         XCTAssertEqual([vit.width, vit.layers, vit.heads, vit.patchSize, vit.imageSize, vit.mlpWidth], [128, 3, 2, 4, 24, 512])
-        let text = imported.configuration.text
+        let text = try XCTUnwrap(imported.configuration.text.bert)
         XCTAssertEqual([text.vocabularySize, text.hiddenSize, text.layers, text.heads, text.intermediateSize, text.maxPositions],
                        [53, 128, 1, 2, 256, 80])
         XCTAssertEqual(imported.configuration.embedDim, 48)

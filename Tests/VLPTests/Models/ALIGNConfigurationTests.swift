@@ -17,7 +17,7 @@ final class ALIGNConfigurationTests: TorchTestCase {
         XCTAssertEqual(configuration.initialWeights?.vision, "assets/efficientnet-lite0/efficientnet-lite0-57934424.pth")
         // Its text shape is MiniLM's own.
         let miniLM = try BertConfiguration.load(contentsOf: ModelFixtures.asset("minilm/config.json"))
-        XCTAssertEqual(configuration.text.shapeDifferences(from: miniLM), [])
+        XCTAssertEqual(try XCTUnwrap(configuration.text.bert).shapeDifferences(from: miniLM), [])
     }
 
     /// After `loadInitialWeights` each tower computes what the pretrained network computes.
@@ -35,7 +35,7 @@ final class ALIGNConfigurationTests: TorchTestCase {
         let (miniLM, _) = try BertModel.pretrained(directory: ModelFixtures.asset("minilm"))
         try withNoGrad {
             let expected = try miniLM(batch.inputIDs, attentionMask: batch.attentionMask).hiddenStates
-            let actual = try towers.textEncoder(batch.inputIDs, attentionMask: batch.attentionMask).hiddenStates
+            let actual = try XCTUnwrap(towers.textEncoder as? BertModel)(batch.inputIDs, attentionMask: batch.attentionMask).hiddenStates
             XCTAssertEqual(try maxAbsDifference(actual, expected), 0)
 
             let lite0 = try EfficientNet.pretrained(checkpoint: ModelFixtures.asset("efficientnet-lite0/efficientnet-lite0-57934424.pth"))
@@ -68,7 +68,9 @@ final class ALIGNConfigurationTests: TorchTestCase {
     /// A text tower whose shape is not the directory's fails naming the field.
     func testAMismatchedTextTowerIsNamed() throws {
         var configuration = try ModelConfigurationRegistry.load(Self.name)
-        configuration.text.layers = 4
+        var text = try XCTUnwrap(configuration.text.bert)
+        text.layers = 4
+        configuration.text = .bert(text)
         let model = try PretrainingModel(configuration)
         XCTAssertThrowsError(try model.loadInitialWeights { _ in }) { error in
             XCTAssertTrue("\(error)".contains("num_hidden_layers 4 vs 6"), "\(error)")

@@ -12,7 +12,7 @@ enum TinyModels {
                                                     dropout: dropout)
         let cross = CrossEncoderConfiguration(width: 32, layers: 1, heads: 4, mlpWidth: 64, queryInputWidth: 32,
                                               contextInputWidth: 32, dropout: dropout)
-        return VLPModelConfiguration(architecture: architecture, embedDim: 16, text: text, vision: vision,
+        return VLPModelConfiguration(architecture: architecture, embedDim: 16, text: .bert(text), vision: vision,
                                      textCross: architecture == .r2d2 ? cross : nil, imageCross: architecture == .r2d2 ? cross : nil)
     }
 

@@ -130,7 +130,7 @@ final class ModelBundleTests: TorchTestCase {
         try expectError({ $0.image.size = 64 }, "the image tower takes 32")
         try expectError({ $0.text.contextLength = 65 }, "exceeds the text tower's 64 positions")
         try expectError({ $0.version = 99 }, "newer than this swift-vlp reads")
-        try expectError({ $0.text.pooling = .endOfText }, "pools its first token")
+        try expectError({ $0.text.pooling = .endOfText }, "bert text tower pools by cls")
         try expectError({ $0.image.std = [0.2, 0, 0.2] }, "std positive")
         try Data(#"{"version": 1, "text": {"tokenizer": "sentencepiece"}}"#.utf8).write(to: file)
         XCTAssertThrowsError(try ModelBundle.open(root.path)) { XCTAssertTrue("\($0)".contains("preprocessing.json"), "\($0)") }

@@ -62,6 +62,21 @@ final class CLIPTokenizerTests: TorchTestCase {
         XCTAssertEqual(CLIPTextCleaner.clean("  ΟΔΟΣ\u{0007}\r\nx "), "οδος\nx".pythonWhitespaceCollapsed())
     }
 
+    /// A merges file holding a prefix of the merges (as small test models use) gives the smaller
+    /// vocabulary open_clip's `SimpleTokenizer` reads from it; a file without merges is refused.
+    func testAShortMergesFileGivesASmallerVocabulary() throws {
+        let folder = try temporaryFolder("clip-merges")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let short = folder.appendingPathComponent("merges.txt")
+        try "#version: 0.2\nt h\nth e</w>\n".write(to: short, atomically: true, encoding: .utf8)
+        let tokenizer = try CLIPTokenizer(mergesFile: short.path)
+        XCTAssertEqual(tokenizer.vocabularySize, 512 + 2 + 2)
+        XCTAssertEqual(tokenizer.endID, 515)
+        XCTAssertEqual(tokenizer.tokenize("the"), [512 + 1])
+        try "#version: 0.2\n".write(to: short, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try CLIPTokenizer(mergesFile: short.path)) { XCTAssertTrue("\($0)".contains("at least one merge"), "\($0)") }
+    }
+
     func testMissingMergesFileNamesPathAndFix() {
         XCTAssertThrowsError(try CLIPTokenizer(mergesFile: "/nonexistent/bpe.txt.gz")) { error in
             XCTAssertEqual(error as? TextError, .missingFile(path: "/nonexistent/bpe.txt.gz", hint: AssetFile.fetchHint))

@@ -1,0 +1,86 @@
+import Foundation
+import Torch
+
+/// OpenAI CLIP's module layout, which OpenCLIP kept and Chinese-CLIP's image tower copies, read
+/// into our Hugging Face-named modules: the ViT under `visual.` and the residual block stacks
+/// (`transformer.resblocks.N`) of both towers.
+///
+/// A block `{ln_1, attn.in_proj_weight/in_proj_bias ([3W, W], rows q, k, v), attn.out_proj, ln_2,
+/// mlp.c_fc, mlp.c_proj}` becomes `{layer_norm1, self_attn.{q,k,v}_proj (the packed rows split),
+/// self_attn.out_proj, layer_norm2, mlp.fc1, mlp.fc2}`. The ViT's `conv1` (no bias) becomes the
+/// patch embedding, `class_embedding` and `positional_embedding` the embeddings', `ln_pre` /
+/// `ln_post` the pre and post norms, and `proj` ([W, E], right-multiplied) the dual encoder's
+/// `visual_projection.weight` transposed ([E, W]).
+enum OpenAICLIPLayout {
+    /// The ViT's sizes, read from its shapes as OpenAI CLIP's `build_model` does.
+    struct VisionShapes {
+        var width = 0, patchSize = 0, grid = 0, layers = 0, mlpWidth = 0, embedDim = 0
+        var imageSize: Int { grid * patchSize }
+    }
+
+    /// Sizes of the ViT under `visual.`: width and patch from `conv1`, resolution from the
+    /// position count (1 + a square grid), depth from the block indices, embed dim from `proj`.
+    static func visionShapes(_ ledger: SourceTensors) throws -> VisionShapes {
+        var s = VisionShapes()
+        let conv = try ledger.shape(of: "visual.conv1.weight", rank: 4)
+        guard conv[1] == 3, conv[2] == conv[3], conv[2] > 0 else {
+            throw ledger.fail("visual.conv1.weight has shape \(conv), expected [width, 3, patch, patch]")
+        }
+        (s.width, s.patchSize) = (conv[0], conv[2])
+        let positions = try ledger.shape(of: "visual.positional_embedding", rank: 2)
+        let patches = positions[0] - 1
+        s.grid = Int(Double(max(patches, 0)).squareRoot().rounded())
+        guard patches > 0, s.grid * s.grid == patches else {
+            throw ledger.fail("visual.positional_embedding has \(positions[0]) rows, expected 1 + a square number of patches")
+        }
+        s.embedDim = try ledger.shape(of: "visual.proj", rank: 2)[1]
+        s.layers = try ledger.blockCount(prefix: "visual.transformer.resblocks.")
+        s.mlpWidth = s.layers > 0 ? try ledger.shape(of: "visual.transformer.resblocks.0.mlp.c_fc.weight", rank: 2)[0] : 4 * s.width
+        return s
+    }
+
+    /// Takes the ViT's tensors from `ledger` into `weights` under our keys (`vision.*`,
+    /// `visual_projection.weight`), each shape checked.
+    static func mapVisionTower(_ ledger: inout SourceTensors, _ s: VisionShapes, into weights: inout [String: Tensor]) throws {
+        let w = s.width
+        weights["vision.embeddings.patch_embedding.weight"] = try ledger.take("visual.conv1.weight", shape: [w, 3, s.patchSize, s.patchSize])
+        weights["vision.embeddings.class_embedding"] = try ledger.take("visual.class_embedding", shape: [w])
+        weights["vision.embeddings.position_embedding.weight"] = try ledger.take("visual.positional_embedding", shape: [s.grid * s.grid + 1, w])
+        try mapLayerNorm(&ledger, "visual.ln_pre", "vision.pre_layrnorm", width: w, into: &weights)
+        try mapBlocks(&ledger, from: "visual.transformer.resblocks.", to: "vision.encoder.layers.", count: s.layers, width: w,
+                      mlpWidth: s.mlpWidth, into: &weights)
+        try mapLayerNorm(&ledger, "visual.ln_post", "vision.post_layernorm", width: w, into: &weights)
+        weights["visual_projection.weight"] = try ledger.take("visual.proj", shape: [w, s.embedDim]).transposed(0, 1).contiguous()
+    }
+
+    /// Takes `count` residual blocks `from` + N into `to` + N (the layout in the type's comment).
+    static func mapBlocks(_ ledger: inout SourceTensors, from: String, to: String, count: Int, width w: Int, mlpWidth: Int,
+                          into weights: inout [String: Tensor]) throws {
+        for i in 0..<count {
+            let from = from + "\(i).", to = to + "\(i)."
+            let packedWeight = try ledger.take(from + "attn.in_proj_weight", shape: [3 * w, w])
+            let packedBias = try ledger.take(from + "attn.in_proj_bias", shape: [3 * w])
+            for (part, name) in ["q", "k", "v"].enumerated() {
+                weights[to + "self_attn.\(name)_proj.weight"] = try packedWeight.narrowed(dim: 0, start: part * w, length: w).clone()
+                weights[to + "self_attn.\(name)_proj.bias"] = try packedBias.narrowed(dim: 0, start: part * w, length: w).clone()
+            }
+            try mapLinear(&ledger, from + "attn.out_proj", to + "self_attn.out_proj", input: w, output: w, into: &weights)
+            try mapLayerNorm(&ledger, from + "ln_1", to + "layer_norm1", width: w, into: &weights)
+            try mapLinear(&ledger, from + "mlp.c_fc", to + "mlp.fc1", input: w, output: mlpWidth, into: &weights)
+            try mapLinear(&ledger, from + "mlp.c_proj", to + "mlp.fc2", input: mlpWidth, output: w, into: &weights)
+            try mapLayerNorm(&ledger, from + "ln_2", to + "layer_norm2", width: w, into: &weights)
+        }
+    }
+
+    static func mapLinear(_ ledger: inout SourceTensors, _ from: String, _ to: String, input: Int, output: Int,
+                          into weights: inout [String: Tensor]) throws {
+        weights[to + ".weight"] = try ledger.take(from + ".weight", shape: [output, input])
+        weights[to + ".bias"] = try ledger.take(from + ".bias", shape: [output])
+    }
+
+    static func mapLayerNorm(_ ledger: inout SourceTensors, _ from: String, _ to: String, width: Int,
+                             into weights: inout [String: Tensor]) throws {
+        weights[to + ".weight"] = try ledger.take(from + ".weight", shape: [width])
+        weights[to + ".bias"] = try ledger.take(from + ".bias", shape: [width])
+    }
+}
