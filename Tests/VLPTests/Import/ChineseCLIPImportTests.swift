@@ -5,24 +5,12 @@ import XCTest
 
 /// The Chinese-CLIP fixtures of scripts/reference/make_cnclip_fixtures.py: a small cn_clip CLIP
 /// with every parameter perturbed, its checkpoints in cn_clip's layouts, and its outputs.
-enum CNCLIPFixtures {
+enum CNCLIPFixtures: ReferenceFixtures {
     static let directory = ModelFixtures.repositoryRoot.appendingPathComponent("Tests/VLPTests/Fixtures/cnclip")
     static var training: URL { directory.appendingPathComponent("cnclip-train.pt") }
     static var half: URL { directory.appendingPathComponent("cnclip-fp16.pt") }
     static var config: URL { directory.appendingPathComponent("config.json") }
     static var vocabulary: URL { directory.appendingPathComponent("vocab.txt") }
-
-    static func reference() throws -> (tensors: [String: Tensor], metadata: [String: String]) {
-        try SafeTensors.read(directory.appendingPathComponent("reference.safetensors"))
-    }
-
-    static func texts(_ metadata: [String: String]) throws -> [String] {
-        try JSONDecoder().decode([String].self, from: Data((metadata["texts"] ?? "[]").utf8))
-    }
-
-    static func photos(_ metadata: [String: String]) throws -> [String] {
-        try JSONDecoder().decode([String].self, from: Data((metadata["photos"] ?? "[]").utf8)).map { try ModelFixtures.asset("photos/\($0)").path }
-    }
 
     /// The options the fixture model needs: its head counts (2 vision, 4 text: not cn_clip's
     /// 64-wide convention at these widths) and its cut vocabulary.

@@ -6,20 +6,8 @@ import XCTest
 /// The Hugging Face CLIP fixture of scripts/reference/make_hfclip_fixtures.py: a small perturbed
 /// `transformers.CLIPModel` directory (fp16 safetensors, a cut CLIP vocabulary, CLIPImageProcessor
 /// settings) and its outputs.
-enum HuggingFaceCLIPFixtures {
+enum HuggingFaceCLIPFixtures: ReferenceFixtures {
     static let directory = ModelFixtures.repositoryRoot.appendingPathComponent("Tests/VLPTests/Fixtures/hfclip")
-
-    static func reference() throws -> (tensors: [String: Tensor], metadata: [String: String]) {
-        try SafeTensors.read(directory.appendingPathComponent("reference.safetensors"))
-    }
-
-    static func texts(_ metadata: [String: String]) throws -> [String] {
-        try JSONDecoder().decode([String].self, from: Data((metadata["texts"] ?? "[]").utf8))
-    }
-
-    static func photos(_ metadata: [String: String]) throws -> [String] {
-        try JSONDecoder().decode([String].self, from: Data((metadata["photos"] ?? "[]").utf8)).map { try ModelFixtures.asset("photos/\($0)").path }
-    }
 }
 
 final class HuggingFaceCLIPImportTests: TorchTestCase {

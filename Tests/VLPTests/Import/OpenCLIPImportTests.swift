@@ -6,7 +6,7 @@ import XCTest
 /// The OpenCLIP fixtures of scripts/reference/make_openclip_fixtures.py: a small open_clip CLIP
 /// (ViT + CLIP text transformer, GELU) with every parameter perturbed, its checkpoints in
 /// open_clip's layouts, its cut BPE merges file, and its outputs.
-enum OpenCLIPFixtures {
+enum OpenCLIPFixtures: ReferenceFixtures {
     static let directory = ModelFixtures.repositoryRoot.appendingPathComponent("Tests/VLPTests/Fixtures/openclip")
     /// open_clip_train's epoch checkpoint, `module.` keys, fp32.
     static var epoch: URL { directory.appendingPathComponent("openclip-epoch.pt") }
@@ -14,18 +14,6 @@ enum OpenCLIPFixtures {
     static var half: URL { directory.appendingPathComponent("openclip-fp16.pt") }
     static var config: URL { directory.appendingPathComponent("config.json") }
     static var merges: URL { directory.appendingPathComponent("bpe-cut.txt.gz") }
-
-    static func reference() throws -> (tensors: [String: Tensor], metadata: [String: String]) {
-        try SafeTensors.read(directory.appendingPathComponent("reference.safetensors"))
-    }
-
-    static func texts(_ metadata: [String: String]) throws -> [String] {
-        try JSONDecoder().decode([String].self, from: Data((metadata["texts"] ?? "[]").utf8))
-    }
-
-    static func photos(_ metadata: [String: String]) throws -> [String] {
-        try JSONDecoder().decode([String].self, from: Data((metadata["photos"] ?? "[]").utf8)).map { try ModelFixtures.asset("photos/\($0)").path }
-    }
 
     /// The options the fixture model needs: its head counts (2 vision, 4 text: not OpenAI's
     /// 64-wide convention at width 32) and its cut merges file.
