@@ -15,17 +15,12 @@ actor ConcurrencyLimiter {
     }
 
     /// Runs `body` holding a permit for `host`.
-    nonisolated func withPermit<T: Sendable>(host: String, _ body: @Sendable () async throws -> T) async rethrows -> T {
+    nonisolated func withPermit<T: Sendable>(host: String, _ body: @Sendable () async -> T) async -> T {
         await acquire(host: host)
         await acquireTotal()
-        do {
-            let value = try await body()
-            await release(host: host)
-            return value
-        } catch {
-            await release(host: host)
-            throw error
-        }
+        let value = await body()
+        await release(host: host)
+        return value
     }
 
     private func acquire(host: String) async {

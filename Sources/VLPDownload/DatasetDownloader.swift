@@ -140,7 +140,7 @@ public final class DatasetDownloader {
                     }
                     if head > 4096 { queue.removeFirst(head); head = 0 }
                     if listEnded && inFlight == 0 && head == queue.count { break }
-                    if inFlight > 0, let (row, outcome) = try await group.next() {
+                    if inFlight > 0, case let (row, outcome)? = try await group.next() {
                         inFlight -= 1
                         done[row] = outcome
                     }

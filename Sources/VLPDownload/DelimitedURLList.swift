@@ -44,7 +44,13 @@ final class DelimitedURLList: URLListReader {
             defer { row += 1 }
             return URLListEntry(row: row, url: fields[urlIndex].trimmingCharacters(in: .whitespaces), texts: texts)
         }
-        if let error = reader.error { throw DatasetError.unreadable(path, reason: "\(error)") }
+        // CSV.swift reads through an InputStream whose `hasBytesAvailable` stays true at the end
+        // of a file on Linux, so a clean end shows as `cannotReadFile` (its "read 0 bytes");
+        // a failed read is `streamErrorHasOccurred`, and that one is thrown.
+        if let error = reader.error {
+            if case CSVError.cannotReadFile = error { return nil }
+            throw DatasetError.unreadable(path, reason: "\(error)")
+        }
         return nil
     }
 }

@@ -164,7 +164,7 @@ public final class ImageFetcher: Sendable {
             default: return DownloadFailure(.interrupted, detail: text)
             }
         }
-        if let channel = error as? ChannelError, channel == .connectTimeout(.zero) || text.contains("connectTimeout") {
+        if let channel = error as? ChannelError, case .connectTimeout = channel {
             return DownloadFailure(.connect, detail: "connect timeout")
         }
         if error is CancellationError { return DownloadFailure(.timeout, detail: "no whole body in time") }

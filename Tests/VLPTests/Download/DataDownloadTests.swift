@@ -27,9 +27,9 @@ final class DataDownloadTests: TorchTestCase {
             (b + "/html", "not_an_image"),
             (b + "/big", "too_large"),
             (b + "/big-chunked", "too_large"),
-            (b + "/optout/noai", "opted_out"),
-            (b + "/optout/otherbot:%20noai", "success"),
-            (b + "/optout/noindex", "success"),
+            (b + "/optout/noai/rocket.jpg", "opted_out"),
+            (b + "/optout/otherbot:%20noai/astronaut.png", "success"),
+            (b + "/optout/noindex/pattern.png", "success"),
             (b + "/img/rocket-copy.jpg", "duplicate"),
             (b + "/img/small.jpg", "too_small"),
             (b + "/img/rocket-cut.jpg", "decode_error"),
@@ -37,7 +37,7 @@ final class DataDownloadTests: TorchTestCase {
             ("http://127.0.0.1:1/closed-port.jpg", "connect"),
             ("ftp://127.0.0.1/a.jpg", "invalid_url"),
             (b + "/redirect/hubble_deep_field.jpg", "success"),
-            (b + "/optout/noimageai,%20nofollow", "opted_out"),
+            (b + "/optout/noimageai,%20nofollow/chelsea.png", "opted_out"),
         ]
         let list = folder + "/list.jsonl"
         try writeURLList(cases.enumerated().map { index, item in
@@ -99,13 +99,13 @@ final class DataDownloadTests: TorchTestCase {
         XCTAssertEqual(statistics.skipped, 0)
         let tar = try TarReader(path: folder + "/out/000000.tar")
         var json: [String: Any]?
-        while let member = try tar.next() where json == nil {
+        while json == nil, let member = try tar.next() {
             if member.name == "000000000.json" { json = try JSONSerialization.jsonObject(with: member.data) as? [String: Any] }
         }
         XCTAssertEqual(json?["url"] as? String, b + "/img/rocket.jpg")
         XCTAssertEqual(json?["status"] as? String, "success")
-        XCTAssertEqual(json?["original_width"] as? Int, 427)
-        XCTAssertEqual(json?["original_height"] as? Int, 640)
+        XCTAssertEqual(json?["original_width"] as? Int, 640)
+        XCTAssertEqual(json?["original_height"] as? Int, 427)
         XCTAssertEqual((json?["sha256"] as? String)?.count, 64)
         // Nothing temporary left behind.
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder + "/out").filter { $0.hasPrefix(".") }, [])

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import NIOCore
 import VLP
@@ -20,7 +21,7 @@ import XCTest
 ///     /html                a 200 HTML page
 ///     /big                 announces a 50 MB body (and would send it)
 ///     /big-chunked         50 MB without a length, in 1 MiB pieces
-///     /optout/DIRECTIVE    the image `rocket.jpg` with `X-Robots-Tag: DIRECTIVE`
+///     /optout/DIRECTIVE/NAME  the image NAME with `X-Robots-Tag: DIRECTIVE`
 final class DownloadTestServer: @unchecked Sendable {
     let images: [String: Data]
     private let lock = NSLock()
@@ -146,10 +147,10 @@ final class DownloadTestServer: @unchecked Sendable {
                 try await writer.finish(nil)
             })
         }
-        router.get("optout/:directive") { request, context -> Response in
+        router.get("optout/:directive/:name") { request, context -> Response in
             _ = self.record(request)
             let directive = context.parameters.get("directive") ?? ""
-            return Self.ok(self.images["rocket.jpg"] ?? Data(), headers: [HTTPField.Name("X-Robots-Tag")!: directive])
+            return Self.ok(try self.image(context), headers: [HTTPField.Name("X-Robots-Tag")!: directive])
         }
         let (ports, sink) = AsyncStream.makeStream(of: Int.self)
         let application = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),

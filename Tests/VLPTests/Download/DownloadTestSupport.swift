@@ -6,7 +6,7 @@ import XCTest
 /// Real photos (assets/photos) and a truncated copy of one, by the names the server serves.
 func downloadTestPhotos() throws -> [String: Data] {
     var images: [String: Data] = [:]
-    for name in ["rocket.jpg", "chelsea.png", "retina.jpg", "coffee.png", "hubble_deep_field.jpg"] {
+    for name in ["rocket.jpg", "chelsea.png", "retina.jpg", "coffee.png", "hubble_deep_field.jpg", "astronaut.png"] {
         images[name] = try Data(contentsOf: URL(fileURLWithPath: try VisionFixtures.photoPath(name)))
     }
     images["rocket-copy.jpg"] = images["rocket.jpg"]
@@ -15,6 +15,8 @@ func downloadTestPhotos() throws -> [String: Data] {
     images["lossy.webp"] = Data(try VisionFixtures.bytes("edge/lossy.webp"))
     let wide = RGBImage(width: 400, height: 100, fill: (r: 200, g: 30, b: 90))
     images["wide.png"] = Data(try ImageEncoder.png(wide))
+    images["pattern.png"] = Data(try ImageEncoder.png(RGBImage(width: 160, height: 120,
+                                                               pixels: (0..<(160 * 120 * 3)).map { UInt8(truncatingIfNeeded: $0 / 7) })))
     return images
 }
 
