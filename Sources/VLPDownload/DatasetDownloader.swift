@@ -61,10 +61,11 @@ public final class DatasetDownloader {
         while try counter.next() != nil { rowCount += 1 }
 
         // Shards to redo for --retry-failed: their transient failures are asked again, the rest kept.
-        var redo: [Int: (stats: ShardStats, members: [String: [TarMember]])] = [:]
+        var redo: [Int: (stats: ShardStats, records: [Int: RowRecord], members: [String: [TarMember]])] = [:]
         if options.retriesFailed {
             for (shard, stats) in complete where stats.records.contains(where: { $0.transient == true }) {
-                redo[shard] = (stats, try membersByKey(folder + "/" + ShardStats.tarName(shard)))
+                let records = Dictionary(stats.records.map { ($0.row, $0) }, uniquingKeysWith: { first, _ in first })
+                redo[shard] = (stats, records, try membersByKey(folder + "/" + ShardStats.tarName(shard)))
                 complete[shard] = nil
             }
         }
@@ -77,9 +78,8 @@ public final class DatasetDownloader {
         let toFetch = (0..<rowCount).reduce(0) { total, row in
             let shard = row / options.samplesPerShard
             if complete[shard] != nil { return total }
-            if let redone = redo[shard] {
-                let record = redone.stats.records.first { $0.row == row }
-                return total + (record?.transient == true || record == nil ? 1 : 0)
+            if let record = redo[shard]?.records[row] {
+                return total + (record.transient == true ? 1 : 0)
             }
             return total + 1
         }
@@ -95,7 +95,7 @@ public final class DatasetDownloader {
         func plan(_ entry: URLListEntry) -> Plan? {
             let shard = entry.row / options.samplesPerShard
             if complete[shard] != nil { return nil }
-            guard let redone = redo[shard], let record = redone.stats.records.first(where: { $0.row == entry.row }) else { return .fetch }
+            guard let redone = redo[shard], let record = redone.records[entry.row] else { return .fetch }
             if record.transient == true { return .fetch }
             if record.status == .success { return .ready(.kept(record, members: redone.members[record.key] ?? [])) }
             return .ready(.keptFailure(record))

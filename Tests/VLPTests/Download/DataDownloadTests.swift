@@ -198,6 +198,33 @@ final class DataDownloadTests: TorchTestCase {
         XCTAssertEqual(shard1[1].texts.map(\.text), ["caption 5"])
     }
 
+    /// No more fetches at once than `--per-host` to the one host, nor than `--concurrency` in all.
+    func testConcurrencyLimits() async throws {
+        for (perHost, total, expected) in [(3, 8, 3), (8, 2, 2)] {
+            let server = DownloadTestServer(images: try downloadTestGeneratedImages(count: 16), delay: 0.08)
+            try await server.start()
+            defer { server.stop() }
+            let folder = try makeDataTestFolder()
+            try (0..<16).map { "\(server.base)/img/gen-\($0).png" }.joined(separator: "\n").write(toFile: folder + "/list.txt", atomically: true, encoding: .utf8)
+            var settings = downloadTestSettings()
+            settings.perHost = perHost
+            settings.concurrency = total
+            var options = DatasetDownloader.Options(list: folder + "/list.txt", output: folder + "/out", fetcher: settings)
+            options.showsProgress = false
+            let summary = try await DatasetDownloader(options: options).run()
+            XCTAssertEqual(summary.successes, 16)
+            XCTAssertEqual(server.maxInFlight, expected, "per host \(perHost), in all \(total)")
+        }
+    }
+
+    func testProgressLine() {
+        let progress = DownloadProgress(total: 1000, forced: false)
+        let later = DispatchTime.now().uptimeNanoseconds + 10_000_000_000
+        let line = progress.line(done: 250, successes: 200, now: later)
+        XCTAssertTrue(line.hasPrefix("download 250/1000 rows  20.0 samples/s  success 80.0%  ETA 30s"), line)
+        XCTAssertFalse(progress.line(done: 1000, successes: 900, now: later).contains("ETA"))
+    }
+
     func testURLListReaders() throws {
         let folder = try makeDataTestFolder()
         try "url,caption,alt\n\"http://127.0.0.1/a.jpg\",\"a cat, sitting\",x\nhttp://127.0.0.1/b.jpg,\"two\nlines\",\n\nhttp://127.0.0.1/c.jpg,,y\n"

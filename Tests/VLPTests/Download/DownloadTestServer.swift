@@ -27,6 +27,10 @@ final class DownloadTestServer: @unchecked Sendable {
     private let lock = NSLock()
     private var counts: [String: Int] = [:]
     private var healed = false
+    private var inFlight = 0
+    /// The most /img requests answered at once.
+    var maxInFlight: Int { lock.withLock { mostInFlight } }
+    private var mostInFlight = 0
     private var task: Task<Void, Error>?
     private(set) var port = 0
     /// Seconds every /img answer waits first (to stretch a run for the kill test).
@@ -63,6 +67,8 @@ final class DownloadTestServer: @unchecked Sendable {
         let router = Router()
         router.get("img/:name") { request, context -> Response in
             _ = self.record(request)
+            self.lock.withLock { self.inFlight += 1; self.mostInFlight = max(self.mostInFlight, self.inFlight) }
+            defer { self.lock.withLock { self.inFlight -= 1 } }
             if self.delay > 0 { try await Task.sleep(nanoseconds: UInt64(self.delay * 1e9)) }
             return Self.ok(try self.image(context))
         }
