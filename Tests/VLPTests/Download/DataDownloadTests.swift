@@ -61,6 +61,7 @@ final class DataDownloadTests: TorchTestCase {
             case .failed(let reason): status = reason.rawValue
             }
             XCTAssertEqual(status, expected.1, "\(expected.0): \(record.detail ?? "")")
+            print("row \(record.row) \(expected.0.replacingOccurrences(of: b, with: "")): \(status)\(record.httpStatus.map { " \($0)" } ?? "") \(record.detail ?? "")")
         }
         XCTAssertEqual(records[2].httpStatus, 404)
         XCTAssertEqual(records[2].transient, false)
