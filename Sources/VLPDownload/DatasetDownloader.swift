@@ -55,10 +55,19 @@ public final class DatasetDownloader {
         try removeStaleTemporaries(in: folder)
         var complete = try completeShards(in: folder)
 
-        // A first pass counts the rows (for the progress line) and checks the whole list reads.
+        // A first pass counts the rows (for the progress line), checks that the whole list reads,
+        // and that complete shards came from this list (the same URL on each of their rows).
         let counter = try URLListFormat.open(options.list, format: options.format, columns: options.columns)
         var rowCount = 0
-        while try counter.next() != nil { rowCount += 1 }
+        while let entry = try counter.next() {
+            rowCount += 1
+            guard let stats = complete[entry.row / options.samplesPerShard] else { continue }
+            let index = entry.row - stats.firstRow
+            let recorded = stats.records.indices.contains(index) ? stats.records[index] : nil
+            guard let recorded, recorded.row == entry.row, recorded.url == entry.url else {
+                throw DatasetError.invalidArgument("\(folder) holds shards of another list: row \(entry.row) of \(options.list) is \(entry.url), shard \(stats.shard) has \(recorded?.url ?? "no such row"); choose another --out")
+            }
+        }
 
         // Shards to redo for --retry-failed: their transient failures are asked again, the rest kept.
         var redo: [Int: (stats: ShardStats, records: [Int: RowRecord], members: [String: [TarMember]])] = [:]

@@ -147,7 +147,6 @@ public final class ImageFetcher: Sendable {
             case .invalidURL, .emptyHost, .emptyScheme: return DownloadFailure(.invalidURL, detail: text)
             case .remoteConnectionClosed, .bodyLengthMismatch: return DownloadFailure(.interrupted, detail: text)
             default:
-                if text.contains("unsupportedScheme") { return DownloadFailure(.invalidURL, detail: text) }
                 return DownloadFailure(.interrupted, detail: text)
             }
         }

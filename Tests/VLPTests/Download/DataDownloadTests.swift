@@ -194,6 +194,17 @@ final class DataDownloadTests: TorchTestCase {
         XCTAssertEqual(retried.rowsFetchedThisRun, 1)
         XCTAssertEqual(retried.successes, 23)
         XCTAssertEqual(retried.failures["http_status"], 1)
+        // Another list in the same folder is refused, not mixed in.
+        let other = folder + "/other.jsonl"
+        try writeURLList((0..<24).map { ["url": server.base + "/img/gen-\(23 - $0).png"] }, to: other)
+        var mixing = stopped
+        mixing.list = other
+        do {
+            _ = try await DatasetDownloader(options: mixing).run()
+            XCTFail("a folder of another list's shards was resumed")
+        } catch {
+            XCTAssertTrue("\(error)".contains("holds shards of another list: row 0 of \(other) is \(server.base)/img/gen-23.png"), "\(error)")
+        }
         let shard1 = try WebDataset.Reader(shards: [stopped.output + "/000001.tar"]).readAll()
         XCTAssertEqual(shard1.map(\.id), ["000000004", "000000005", "000000006", "000000007"])
         XCTAssertEqual(shard1[1].texts.map(\.text), ["caption 5"])
