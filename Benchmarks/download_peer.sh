@@ -1,5 +1,5 @@
 #!/bin/bash
-# vlp data download against img2dataset (PyPI, when importable from $I2D_PYTHON), same URL list,
+# vlp data download against img2dataset (PyPI; its command from $I2D or PATH), same URL list,
 # same loopback server, same resize and the same number of concurrent fetches: samples/s and peak
 # memory (GNU time's maximum resident set), both in one run.
 #
@@ -14,7 +14,8 @@ copies=${1:-50}
 concurrency=${2:-16}
 root=$(cd "$(dirname "$0")/.." && pwd)
 vlp=${VLP_BIN:-$root/.build/debug/vlp}
-python=${I2D_PYTHON:-python3}
+i2d=${I2D:-img2dataset}
+export NO_ALBUMENTATIONS_UPDATE=1          # albumentations asks the network for updates otherwise
 work=$(mktemp -d)
 trap 'kill $server 2>/dev/null || true; rm -rf "$work"' EXIT
 
@@ -41,16 +42,16 @@ end=$(date +%s.%N)
 ok=$(python3 -c "import json; print(json.load(open('$work/vlp/download_summary.json'))['successes'])")
 python3 -c "print(f'vlp data download: {$ok}/{$n} ok, {($end-$start):.2f} s, {$ok/($end-$start):.1f} samples/s, peak RSS {int(open(\"$work/vlp.mem\").read())/1024:.0f} MiB')"
 
-if "$python" -c 'import img2dataset' 2>/dev/null; then
+if command -v "$i2d" > /dev/null; then
   start=$(date +%s.%N)
-  /usr/bin/time -f "%M" -o "$work/i2d.mem" "$python" -m img2dataset --url_list "$work/list.csv" --input_format csv \
+  /usr/bin/time -f "%M" -o "$work/i2d.mem" "$i2d" --url_list "$work/list.csv" --input_format csv \
     --url_col url --caption_col caption --output_format webdataset --output_folder "$work/i2d" \
     --image_size 256 --resize_mode keep_ratio --resize_only_if_bigger True --processes_count 1 \
     --thread_count "$concurrency" --number_sample_per_shard 1000 --disable_all_reencoding False \
-    --enable_wandb False > "$work/i2d.out" 2>&1
+    --enable_wandb False > "$work/i2d.out" 2>&1 || { tail -20 "$work/i2d.out"; exit 1; }
   end=$(date +%s.%N)
   ok=$(python3 -c "import json,glob; print(sum(json.load(open(f))['successes'] for f in glob.glob('$work/i2d/*_stats.json')))")
   python3 -c "print(f'img2dataset:       {$ok}/{$n} ok, {($end-$start):.2f} s, {$ok/($end-$start):.1f} samples/s, peak RSS {int(open(\"$work/i2d.mem\").read())/1024:.0f} MiB (the parent process)')"
 else
-  echo "img2dataset: not importable from $python (set I2D_PYTHON to a python with img2dataset installed)"
+  echo "img2dataset: no $i2d command (pip install img2dataset; set I2D to its path)"
 fi
