@@ -157,7 +157,9 @@ public final class DatasetDownloader {
             }
             try assembler.finishShard()
         } catch {
-            try await fetcher.shutdown()
+            // The run's own error is the one to report; closing the client's connections after
+            // it is done for tidiness, and a failure there would only hide the first.
+            do { try await fetcher.shutdown() } catch {}
             throw error
         }
         try await fetcher.shutdown()

@@ -19,8 +19,9 @@ final class DataDownloadCommandTests: TorchTestCase {
         init(_ arguments: [String], folder: String) throws {
             outputPath = folder + "/vlp-\(UUID().uuidString).out"
             errorPath = outputPath + ".err"
-            FileManager.default.createFile(atPath: outputPath, contents: nil)
-            FileManager.default.createFile(atPath: errorPath, contents: nil)
+            guard FileManager.default.createFile(atPath: outputPath, contents: nil),
+                  FileManager.default.createFile(atPath: errorPath, contents: nil)
+            else { throw CocoaError(.fileWriteUnknown) }
             process.executableURL = try vlpExecutable()
             process.arguments = arguments
             process.currentDirectoryURL = VisionFixtures.repoRoot
