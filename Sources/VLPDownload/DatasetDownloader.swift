@@ -101,12 +101,18 @@ public final class DatasetDownloader {
         let reader = try URLListFormat.open(options.list, format: options.format, columns: options.columns)
         var fetched = 0, successesThisRun = 0
 
-        func plan(_ entry: URLListEntry) -> Plan? {
+        func plan(_ entry: URLListEntry) throws -> Plan? {
             let shard = entry.row / options.samplesPerShard
             if complete[shard] != nil { return nil }
             guard let redone = redo[shard], let record = redone.records[entry.row] else { return .fetch }
             if record.transient == true { return .fetch }
-            if record.status == .success { return .ready(.kept(record, members: redone.members[record.key] ?? [])) }
+            if record.status == .success {
+                guard let members = redone.members[record.key], !members.isEmpty else {
+                    let tar = folder + "/" + ShardStats.tarName(shard)
+                    throw DatasetError.unreadable(tar, reason: "its stats list sample \(record.key), the shard does not hold it; remove the shard and its stats to fetch them again")
+                }
+                return .ready(.kept(record, members: members))
+            }
             return .ready(.keptFailure(record))
         }
 
@@ -120,7 +126,7 @@ public final class DatasetDownloader {
                 while true {
                     while !listEnded && queue.count - head < window {
                         guard let entry = try reader.next() else { listEnded = true; break }
-                        guard let planned = plan(entry) else { continue }
+                        guard let planned = try plan(entry) else { continue }
                         queue.append(entry)
                         switch planned {
                         case .fetch:
