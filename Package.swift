@@ -18,12 +18,17 @@ let package = Package(
         .library(name: "Torch", targets: ["Torch"]),
         .library(name: "VLP", targets: ["VLP"]),
         .library(name: "VLPServer", targets: ["VLPServer"]),
+        .library(name: "VLPDownload", targets: ["VLPDownload"]),
         .executable(name: "vlp", targets: ["vlp"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.20.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
+        .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.60.0"),
     ],
     targets: [
         .target(
@@ -75,10 +80,24 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
             ]
         ),
+        // `vlp data download`: URL lists to WebDataset shards. Networking (AsyncHTTPClient), the
+        // content hash (swift-crypto) and the CSV reader stay out of the VLP library.
+        .target(
+            name: "VLPDownload",
+            dependencies: [
+                "VLP", "Torch",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CSV", package: "CSV.swift"),
+            ]
+        ),
         .executableTarget(
             name: "vlp",
             dependencies: [
-                "VLP", "Torch", "VLPServer",
+                "VLP", "Torch", "VLPServer", "VLPDownload",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -88,7 +107,7 @@ let package = Package(
         .executableTarget(name: "vlp-fuzz", dependencies: ["VLPFuzzTargets"]),
         .executableTarget(name: "vlp-bench", dependencies: ["Torch", "VLP", "VLPServer"], path: "Benchmarks/vlp-bench"),
         .testTarget(name: "TorchTests", dependencies: ["Torch"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "VLPTests", dependencies: ["VLP", "Torch", "VLPFuzzTargets"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "VLPTests", dependencies: ["VLP", "Torch", "VLPFuzzTargets", "VLPDownload", .product(name: "Hummingbird", package: "hummingbird")], resources: [.copy("Fixtures")]),
         .testTarget(name: "VLPServerTests", dependencies: ["VLPServer", "VLP", "Torch", .product(name: "Hummingbird", package: "hummingbird")]),
     ],
     swiftLanguageModes: [.v5],

@@ -6,8 +6,9 @@ import VLP
 struct DataCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "data",
-        abstract: "Datasets: generate the built-in corpus, inspect, convert, filter web data.",
-        subcommands: [DataSynthCommand.self, DataInspectCommand.self, DataConvertCommand.self, DataFilterCommand.self]
+        abstract: "Datasets: generate the built-in corpus, inspect, convert, filter and download web data.",
+        subcommands: [DataSynthCommand.self, DataInspectCommand.self, DataConvertCommand.self, DataFilterCommand.self,
+                      DataDownloadCommand.self]
     )
 }
 

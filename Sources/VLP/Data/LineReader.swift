@@ -2,15 +2,15 @@ import Foundation
 
 /// Reads a text file line by line through a buffered `FileHandle`, without loading it whole.
 /// Lines end at `\n`; a trailing `\r` is dropped. Line numbers are 1-based.
-final class LineReader {
-    let path: String
+public final class LineReader {
+    public let path: String
     private let handle: FileHandle
     private var buffer = Data()
     private var isAtEnd = false
-    private(set) var lineNumber = 0
+    public private(set) var lineNumber = 0
     private let chunkSize: Int
 
-    init(path: String, chunkSize: Int = 1 << 20) throws {
+    public init(path: String, chunkSize: Int = 1 << 20) throws {
         guard FileManager.default.fileExists(atPath: path) else { throw DatasetError.fileNotFound(path) }
         guard let handle = FileHandle(forReadingAtPath: path) else {
             throw DatasetError.unreadable(path, reason: "cannot open")
@@ -23,7 +23,7 @@ final class LineReader {
     deinit { try? handle.close() }
 
     /// The next line's bytes, or nil at end of file.
-    func nextLine() throws -> Data? {
+    public func nextLine() throws -> Data? {
         while true {
             if let newline = buffer.firstIndex(of: 0x0A) {
                 var line = buffer[buffer.startIndex..<newline]

@@ -164,6 +164,27 @@ public enum WebDataset {
         return .success(Sample(id: id, image: .encoded(image), texts: texts, label: label))
     }
 
+    /// The members of one sample as this project writes them, in order: `KEY.EXT` (the image,
+    /// its extension sniffed from the bytes), `KEY.cls` (with a label), `KEY.json` (`id`, `texts`,
+    /// `label`, and any `metadata` fields beside them), `KEY.txt` (the first positive text).
+    public static func members(key: String, sample: Sample, imageBytes bytes: Data,
+                               metadata: [String: Any] = [:]) throws -> [(name: String, data: Data)] {
+        let ext = ImageContainer.sniff(bytes)?.fileExtension ?? "bin"
+        var members: [(name: String, data: Data)] = [(key + "." + ext, bytes)]
+        var object = metadata
+        object["id"] = sample.id
+        object["texts"] = sample.texts.map(SampleJSON.object)
+        if let label = sample.label {
+            object["label"] = label
+            members.append((key + ".cls", Data("\(label)".utf8)))
+        }
+        members.append((key + ".json", try SampleJSON.line(object)))
+        if let primary = sample.texts.first(where: { $0.role.isPositive }) ?? sample.texts.first {
+            members.append((key + ".txt", Data(primary.text.utf8)))
+        }
+        return members
+    }
+
     /// Writes samples into shards `PREFIX-000000.tar`, `PREFIX-000001.tar`, … in `folder`,
     /// `samplesPerShard` each. Each shard appears (atomically) once full or at `finish()`.
     public final class Writer: SampleWriter {
@@ -215,16 +236,8 @@ public enum WebDataset {
                 tar = try TarWriter(path: path)
             }
             guard let tar else { return }
-            let ext = ImageContainer.sniff(bytes)?.fileExtension ?? "bin"
-            try tar.add(name: key + "." + ext, data: bytes)
-            var object: [String: Any] = ["id": sample.id, "texts": sample.texts.map(SampleJSON.object)]
-            if let label = sample.label {
-                object["label"] = label
-                try tar.add(name: key + ".cls", data: Data("\(label)".utf8))
-            }
-            try tar.add(name: key + ".json", data: try SampleJSON.line(object))
-            if let primary = sample.texts.first(where: { $0.role.isPositive }) ?? sample.texts.first {
-                try tar.add(name: key + ".txt", data: Data(primary.text.utf8))
+            for member in try WebDataset.members(key: key, sample: sample, imageBytes: bytes) {
+                try tar.add(name: member.name, data: member.data)
             }
             inShard += 1
             if inShard == samplesPerShard { try closeShard() }

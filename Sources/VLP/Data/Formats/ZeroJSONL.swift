@@ -13,6 +13,41 @@ import Torch
 /// `title`, `content`, `query` and `text` (a caption) may each be a string or a list of strings;
 /// `texts` carries per-text language, role and id. Without `id`, a sample's id is `FILE:LINE`.
 public enum ZeroJSONL {
+    /// Why a record is left out.
+    public struct Reason: Error, CustomStringConvertible {
+        public var text: String
+        public var description: String { text }
+    }
+
+    /// The texts of one record, in the order `title`, `content`, `query`, `text`, then `texts`
+    /// (empty ones included: callers decide what an empty text means). Shared with the URL-list
+    /// reader of `vlp data download`, so both read the same fields.
+    public static func texts(in object: [String: Any]) throws(Reason) -> [SampleText] {
+        let language = object["lang"] as? String
+        var texts: [SampleText] = []
+        for (key, kind) in [("title", TextKind.title), ("content", .content), ("query", .query), ("text", .caption)] {
+            switch object[key] {
+            case nil, is NSNull: break
+            case let string as String: texts.append(SampleText(string, kind: kind, language: language))
+            case let list as [Any]:
+                for item in list {
+                    guard let string = item as? String else { throw Reason(text: "\"\(key)\" holds a non-string") }
+                    texts.append(SampleText(string, kind: kind, language: language))
+                }
+            default: throw Reason(text: "\"\(key)\" is neither a string nor a list")
+            }
+        }
+        if let list = object["texts"] {
+            guard let list = list as? [Any] else { throw Reason(text: "\"texts\" is not a list") }
+            for item in list {
+                do { texts.append(try SampleJSON.text(item, defaultLanguage: language)) } catch {
+                    throw Reason(text: "\(error)")
+                }
+            }
+        }
+        return texts
+    }
+
     public final class Reader: SampleReader {
         public let path: String
         public let imageRoot: String
@@ -44,8 +79,6 @@ public enum ZeroJSONL {
             return nil
         }
 
-        struct Reason: Error { var text: String }
-
         private func parse(_ line: Data, number: Int) -> Result<Sample, Reason> {
             let object: [String: Any]
             do { object = try SampleJSON.parseObject(line) } catch {
@@ -54,30 +87,8 @@ public enum ZeroJSONL {
             guard let imagePath = object["image_path"] as? String, !imagePath.isEmpty else {
                 return .failure(Reason(text: "no \"image_path\" string"))
             }
-            let language = object["lang"] as? String
-            var texts: [SampleText] = []
-            for (key, kind) in [("title", TextKind.title), ("content", .content), ("query", .query), ("text", .caption)] {
-                switch object[key] {
-                case nil, is NSNull: break
-                case let string as String: texts.append(SampleText(string, kind: kind, language: language))
-                case let list as [Any]:
-                    for item in list {
-                        guard let string = item as? String else {
-                            return .failure(Reason(text: "\"\(key)\" holds a non-string"))
-                        }
-                        texts.append(SampleText(string, kind: kind, language: language))
-                    }
-                default: return .failure(Reason(text: "\"\(key)\" is neither a string nor a list"))
-                }
-            }
-            if let list = object["texts"] {
-                guard let list = list as? [Any] else { return .failure(Reason(text: "\"texts\" is not a list")) }
-                for item in list {
-                    do { texts.append(try SampleJSON.text(item, defaultLanguage: language)) } catch {
-                        return .failure(Reason(text: "\(error)"))
-                    }
-                }
-            }
+            let texts: [SampleText]
+            do { texts = try ZeroJSONL.texts(in: object) } catch { return .failure(error) }
             let nonEmpty = texts.filter { !$0.text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }
             guard !nonEmpty.isEmpty else {
                 return .failure(Reason(text: texts.isEmpty ? "no text" : "empty text"))
