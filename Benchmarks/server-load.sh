@@ -23,6 +23,7 @@
 #                    how many were refused at once (503 past the server's cap), how many the
 #                    header-read timeout closed and when, and whether a query is answered after
 #   --serve-args "…" extra arguments for vlp serve (e.g. "--max-connections 256")
+#   --binary PATH    a vlp already built to measure (no build)
 # Every build and run is under nice -n 19; the server is stopped when the script ends.
 set -euo pipefail
 
@@ -38,6 +39,7 @@ connection_counts="1 16 64"
 soak=0
 flood=0
 serve_args=""
+binary=""
 while [ $# -gt 0 ]; do
     case $1 in
         --source) source_dir=$(cd "$2" && pwd); shift 2 ;;
@@ -51,6 +53,7 @@ while [ $# -gt 0 ]; do
         --soak) soak=$2; shift 2 ;;
         --flood) flood=$2; shift 2 ;;
         --serve-args) serve_args=$2; shift 2 ;;
+        --binary) binary=$2; shift 2 ;;
         *) echo "unknown option $1 (see the comment at the top of $0)" >&2; exit 2 ;;
     esac
 done
@@ -71,10 +74,15 @@ stop_server() {
 }
 trap stop_server EXIT
 
-echo "building the release vlp of $source_dir in $scratch"
-(cd "$source_dir" && nice -n 19 swift build -c release --product vlp --scratch-path "$scratch" > "$work/build.log" 2>&1) \
-    || { tail -20 "$work/build.log"; exit 1; }
-vlp=$scratch/release/vlp
+if [ -n "$binary" ]; then
+    vlp=$binary
+    [ -x "$vlp" ] || { echo "--binary $vlp is not an executable" >&2; exit 2; }
+else
+    echo "building the release vlp of $source_dir in $scratch"
+    (cd "$source_dir" && nice -n 19 swift build -c release --product vlp --scratch-path "$scratch" > "$work/build.log" 2>&1) \
+        || { tail -20 "$work/build.log"; exit 1; }
+    vlp=$scratch/release/vlp
+fi
 
 if [ ! -f "$index/manifest.json" ]; then
     demo=$(dirname "$index")

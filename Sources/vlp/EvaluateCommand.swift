@@ -186,13 +186,13 @@ struct EvaluateCommand: ParsableCommand {
 
     func printRetrieval(_ result: RetrievalEvaluation, set: EvaluationSet) {
         func row(_ name: String, _ r: RetrievalResult, _ seconds: Double?) -> String {
-            String(format: "%-22@ i→t %5.1f %5.1f %5.1f   t→i %5.1f %5.1f %5.1f   R@M %5.1f   %@", name as NSString,
+            String(format: "%-28@ i→t %5.1f %5.1f %5.1f   t→i %5.1f %5.1f %5.1f   R@M %5.1f   %@", name as NSString,
                    r.i2t.r1, r.i2t.r5, r.i2t.r10, r.t2i.r1, r.t2i.r5, r.t2i.r10, r.rmean, seconds.map { String(format: "%.2f s", $0) } ?? "")
         }
         print("retrieval on \(set.name): \(set.imageCount) images, \(set.texts.count) texts (R@1 R@5 R@10, %)")
         print(row("ranking", result.ranking, result.rankingSeconds))
         if let reranked = result.reranked, let w = result.rerankWeight {
-            print(row("two-stage (top \(result.rerankTopK))", reranked, result.rerankSeconds) + "score = " + RerankScore.weighted(w).formula)
+            print(row("two-stage (top \(result.rerankTopK))", reranked, result.rerankSeconds) + "   score = " + RerankScore.weighted(w).formula)
         }
         for point in result.sweep ?? [] {
             print(row("  top \(result.rerankTopK) by " + point.score.formula, point.result, nil))
