@@ -32,7 +32,7 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); p
 python3 -m http.server "$port" --bind 127.0.0.1 --directory "$work/site" > "$work/server.log" 2>&1 &
 server=$!
 sleep 1
-{ echo "url,caption"; for f in $(ls "$work/site" | sort -n); do echo "http://127.0.0.1:$port/$f,photo $f"; done; } > "$work/list.csv"
+{ echo "url,caption"; for f in $(find "$work/site" -type f -printf '%f\n' | sort -n); do echo "http://127.0.0.1:$port/$f,photo $f"; done; } > "$work/list.csv"
 echo "$n URLs, concurrency $concurrency, resize shortest side 256"
 
 start=$(date +%s.%N)
