@@ -25,11 +25,15 @@ public struct PretrainingRecipe: Codable, Equatable, Sendable {
     public var weights: [Objective: Double]
     /// R2D2's Enhanced Training: MLM computed inside the FGR forward of the positive pairs.
     public var enhancedTraining: Bool
+    /// How FGR draws its hard negatives.
+    public var hardNegatives: HardNegativeSampling
 
-    public init(name: String, weights: [Objective: Double], enhancedTraining: Bool = false) {
+    public init(name: String, weights: [Objective: Double], enhancedTraining: Bool = false,
+                hardNegatives: HardNegativeSampling = .cosine) {
         self.name = name
         self.weights = weights
         self.enhancedTraining = enhancedTraining
+        self.hardNegatives = hardNegatives
     }
 
     public func weight(_ objective: Objective) -> Double { weights[objective] ?? 0 }

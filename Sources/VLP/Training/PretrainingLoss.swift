@@ -111,7 +111,7 @@ public final class PretrainingLoss {
             terms[.match] = try ranking(headLogits: [scores.textCrossLogits, scores.imageCrossLogits], labels: labels)
         }
         if let scorer, recipe.uses(.fgr) || recipe.uses(.mlm) {
-            try crossEncoderLosses(scorer, mlmHead: mlmHead, images: images, texts: texts, maskedTexts: maskedTexts, inputs, into: &terms)
+            try crossEncoderLosses(scorer, mlmHead: mlmHead, images: images, texts: texts, maskedTexts: maskedTexts, logitScale: scale, inputs, into: &terms)
         }
         if recipe.uses(.tgd) || recipe.uses(.fgd) {
             guard let teacher else { throw RecipeError(message: "distillation needs a teacher") }
@@ -145,7 +145,7 @@ public final class PretrainingLoss {
     }
 
     private func crossEncoderLosses(_ scorer: any PairScorer, mlmHead: MaskedLanguageModelHead?, images: EncodedImages, texts: EncodedTexts, maskedTexts: EncodedTexts?,
-                                    _ inputs: PretrainingInputs, into terms: inout [PretrainingRecipe.Objective: Tensor]) throws {
+                                    logitScale: Tensor, _ inputs: PretrainingInputs, into terms: inout [PretrainingRecipe.Objective: Tensor]) throws {
         let batch = inputs.count
         let mask = inputs.attentionMask
         if recipe.uses(.fgr) {
@@ -155,15 +155,17 @@ public final class PretrainingLoss {
             let allIDs = try gather.gather(inputs.imageIDs).all
             let allImageFeatures = try gather.gather(images.features.detached()).all
             let allTextFeatures = try gather.gather(texts.features.detached()).all
-            let positives = try inputs.imageIDs.unsqueezed(dim: 1) .== allIDs.unsqueezed(dim: 0)
-            // Sampled ∝ softmax of the cosine similarity (DESIGN.md §1). Sharpening it by the
-            // learned 1/τ, as ALBEF does, left FGR at chance (0.69) for 700 demo steps on Scenes —
-            // short queries make the hardest "negatives" often true captions — and lowered R@M.
-            // A negative text for each local image, a negative image for each local text.
+            let sampling = recipe.hardNegatives
+            let positives = try sampling.positiveMask(imageIDs: inputs.imageIDs, allImageIDs: allIDs,
+                                                      inputIDs: inputs.inputIDs, allInputIDs: gather.gather(inputs.inputIDs).all)
+            // Sampled ∝ softmax(cosine), or ∝ softmax(cosine / τ) as R2D2's code does
+            // (`recipe.hardNegatives`). A negative text for each local image, a negative image
+            // for each local text.
+            let sharpness = try sampling.sharpness(logitScale: logitScale)
             let negativeTexts = try FineGrainedRanking.sampleHardNegatives(
-                similarity: images.features.detached().matmul(allTextFeatures.transposed(0, 1)), positiveMask: positives)
+                similarity: images.features.detached().matmul(allTextFeatures.transposed(0, 1)) * sharpness, positiveMask: positives)
             let negativeImages = try FineGrainedRanking.sampleHardNegatives(
-                similarity: texts.features.detached().matmul(allImageFeatures.transposed(0, 1)), positiveMask: positives)
+                similarity: texts.features.detached().matmul(allImageFeatures.transposed(0, 1)) * sharpness, positiveMask: positives)
             // With ET every FGR pair reads the masked text, negatives included: were only the
             // positives masked, the presence of [MASK] alone would tell the heads the label.
             let useMasked = recipe.enhancedTraining && recipe.uses(.mlm)

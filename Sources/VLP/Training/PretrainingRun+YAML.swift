@@ -123,7 +123,7 @@ extension PretrainingRun {
         }
     }
 
-    /// `recipe:` as a preset name or a table {name, base, weights, enhanced_training}.
+    /// `recipe:` as a preset name or a table {name, base, weights, enhanced_training, hard_negatives}.
     static func recipe(_ r: ConfigReader, _ key: String) throws -> PretrainingRecipe? {
         guard r.has(key) else { return nil }
         if r.isScalar(key) {
@@ -134,7 +134,7 @@ extension PretrainingRun {
             return preset
         }
         let s = try r.section(key)!
-        try s.checkKeys(["name", "base", "weights", "enhanced_training"])
+        try s.checkKeys(["name", "base", "weights", "enhanced_training", "hard_negatives"])
         var recipe = PretrainingRecipe(name: "custom", weights: [:])
         if let base = try s.string("base") {
             guard let preset = PretrainingRecipe.presets.first(where: { $0.name == base }) else {
@@ -150,6 +150,11 @@ extension PretrainingRun {
             recipe.weights[objective] = weight
         }
         recipe.enhancedTraining = try s.bool("enhanced_training", default: recipe.enhancedTraining)
+        if let h = try s.section("hard_negatives") {
+            try h.checkKeys(["weighting", "positives"])
+            recipe.hardNegatives.weighting = try h.choice("weighting", default: recipe.hardNegatives.weighting)
+            recipe.hardNegatives.positives = try h.choice("positives", default: recipe.hardNegatives.positives)
+        }
         return recipe
     }
 }

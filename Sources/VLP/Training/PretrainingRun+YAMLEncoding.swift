@@ -92,8 +92,10 @@ enum YAMLWriting {
         let weights = PretrainingRecipe.Objective.allCases.compactMap { objective in
             recipe.weights[objective].map { (objective.rawValue, number($0)) }
         }
+        let negatives = mapping([("weighting", text(recipe.hardNegatives.weighting.rawValue)),
+                                 ("positives", text(recipe.hardNegatives.positives.rawValue))], flow: true)
         return mapping([("name", text(recipe.name)), ("weights", mapping(weights, flow: true)),
-                        ("enhanced_training", bool(recipe.enhancedTraining))], flow: true)
+                        ("enhanced_training", bool(recipe.enhancedTraining)), ("hard_negatives", negatives)], flow: true)
     }
 
     static func data(_ data: TrainingDataDescription) -> Node {

@@ -65,6 +65,33 @@ final class ObjectiveTests: TorchTestCase {
         XCTAssertThrowsError(try FineGrainedRanking.sampleHardNegatives(similarity: try Tensor.zeros([2, 2]), positiveMask: allPositive))
     }
 
+    /// `positives: image_or_text` keeps a pair whose texts have the same token ids out of the
+    /// negatives (Scenes: many images share a title); `weighting: temperature` multiplies by 1/τ.
+    func testHardNegativeSamplingOptions() throws {
+        let ids = try Tensor([10, 11, 12, 13] as [Int64], shape: [4])
+        // Rows 0 and 2 are the same text of different images; row 3 differs from row 1 only at the end.
+        let tokens = try Tensor([2, 7, 8, 3, 2, 9, 9, 3, 2, 7, 8, 3, 2, 9, 9, 4] as [Int64], shape: [4, 4])
+        let byImage = try HardNegativeSampling(positives: .image)
+            .positiveMask(imageIDs: ids, allImageIDs: ids, inputIDs: tokens, allInputIDs: tokens)
+        let byText = try HardNegativeSampling(positives: .imageOrText)
+            .positiveMask(imageIDs: ids, allImageIDs: ids, inputIDs: tokens, allInputIDs: tokens)
+        XCTAssertEqual(try byImage.toArray(Bool.self), [true, false, false, false, false, true, false, false,
+                                                        false, false, true, false, false, false, false, true])
+        XCTAssertEqual(try byText.toArray(Bool.self), [true, false, true, false, false, true, false, false,
+                                                       true, false, true, false, false, false, false, true])
+        // Row 0 is most similar to row 2 (its twin text): never drawn once it counts as a positive.
+        manualSeed(4)
+        let similarity = try Tensor([1, 0, 0.99, 0.2, 0, 1, 0, 0.9, 0.99, 0, 1, 0.2, 0.2, 0.9, 0.2, 1] as [Float], shape: [4, 4])
+        for _ in 0..<100 {
+            let picks = try FineGrainedRanking.sampleHardNegatives(similarity: similarity, positiveMask: byText).toArray(Int64.self)
+            XCTAssertNotEqual(picks[0], 2)
+            XCTAssertNotEqual(picks[2], 0)
+        }
+        let scale = try Tensor([14.3] as [Float], shape: [])
+        XCTAssertEqual(try HardNegativeSampling(weighting: .cosine).sharpness(logitScale: scale), 1)
+        XCTAssertEqual(try HardNegativeSampling(weighting: .temperature).sharpness(logitScale: scale), 14.3, accuracy: 1e-5)
+    }
+
     func testFineGrainedRankingIsWeightedCrossEntropyAveragedOverHeads() throws {
         manualSeed(3)
         let h1 = try Tensor.randn([6, 2], dtype: .float64), h2 = try Tensor.randn([6, 2], dtype: .float64)

@@ -48,7 +48,8 @@ final class PretrainingRunTests: TorchTestCase {
             path: "/data/fashion mnist", format: .idx, split: "t10k",
             prompts: PromptTemplates(byLanguage: ["zh": ["一张{}的照片。", "{}"], "en": ["a photo of a {}.", "#{}: 'quoted'"]]),
             classes: IDXLabels.fashionMNISTClasses)
-        let custom = PretrainingRecipe(name: "mine", weights: [.gcpr: 1, .tgd: 0.5], enhancedTraining: false)
+        let custom = PretrainingRecipe(name: "mine", weights: [.gcpr: 1, .tgd: 0.5], enhancedTraining: false,
+                                       hardNegatives: .init(weighting: .temperature, positives: .imageOrText))
         var run = PretrainingRun(
             model: .configuration(try ModelConfigurationRegistry.load("r2d2-tiny-dual")), recipe: .prd2, data: scenes, steps: 7,
             batchSize: 16, gradientAccumulation: 3,
@@ -89,7 +90,7 @@ final class PretrainingRunTests: TorchTestCase {
         }
     }
 
-    func testNewKeysNameTheirAllowedValues() {
+    func testNewKeysNameTheirAllowedValues() throws {
         func error(_ yaml: String) -> String {
             do { _ = try PretrainingRun(yaml: yaml, source: "run.yaml"); return "no error" } catch { return "\(error)" }
         }
@@ -114,6 +115,16 @@ final class PretrainingRunTests: TorchTestCase {
         XCTAssertTrue(scenesPath.contains("unknown key \"data.path\""), scenesPath)
         let source = error(base + "data: {source: web}\n")
         XCTAssertTrue(source.contains("data.source") && source.contains("scenes, dataset, labelled_images"), source)
+        let r2d2 = "model: r2d2-tiny\nsteps: 2\ndata: {}\n"
+        let weighting = error(r2d2 + "recipe: {base: r2d2, hard_negatives: {weighting: sharp}}\n")
+        XCTAssertTrue(weighting.contains("recipe.hard_negatives.weighting") && weighting.contains("cosine, temperature"), weighting)
+        let positives = error(r2d2 + "recipe: {base: r2d2, hard_negatives: {positives: text}}\n")
+        XCTAssertTrue(positives.contains("recipe.hard_negatives.positives") && positives.contains("image, image_or_text"), positives)
+        let key = error(r2d2 + "recipe: {base: r2d2, hard_negatives: {tau: 1}}\n")
+        XCTAssertTrue(key.contains("recipe.hard_negatives.tau"), key)
+        let parsed = try PretrainingRun(yaml: r2d2 + "recipe: {base: r2d2, hard_negatives: {weighting: temperature}}\n")
+        XCTAssertEqual(parsed.stages[0].recipe.hardNegatives, HardNegativeSampling(weighting: .temperature, positives: .image))
+        XCTAssertEqual(parsed.stages[0].recipe.weights, PretrainingRecipe.r2d2.weights)
     }
 
     /// A labelled image set with `prompts:` trains on captions made from the templates.
