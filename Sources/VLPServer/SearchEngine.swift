@@ -21,9 +21,15 @@ public final class SearchEngine: @unchecked Sendable {
     private let reranker: SearchReranker?
     private var batcher: SearchBatcher!
 
+    /// Default bound on the re-ranking cache of candidate images' states.
+    public static let defaultRerankCacheBytes = 256 << 20
+
     /// - Parameter rerankWeight: the weight of the cross encoders' match probability in a
     ///   re-ranked score (a bundle's `rerank_weight`).
-    public init(index: SearchIndex, embedder: TowerEmbedder, rerankWeight: Double = 1, batching: SearchBatching = SearchBatching()) throws {
+    /// - Parameter rerankCacheBytes: most bytes of indexed images' token states kept for
+    ///   re-ranking, least recently used out first (0: every candidate is decoded and encoded anew).
+    public init(index: SearchIndex, embedder: TowerEmbedder, rerankWeight: Double = 1, batching: SearchBatching = SearchBatching(),
+                rerankCacheBytes: Int = SearchEngine.defaultRerankCacheBytes) throws {
         let width = embedder.model.configuration.embedDim
         guard width == index.manifest.dimension else {
             throw SearchIndexError.invalidIndex(folder: index.folder.path,
@@ -31,7 +37,7 @@ public final class SearchEngine: @unchecked Sendable {
         }
         self.index = index
         self.embedder = embedder
-        reranker = SearchReranker(embedder, weight: rerankWeight)
+        reranker = SearchReranker(embedder, weight: rerankWeight, cacheBytes: rerankCacheBytes)
         batcher = SearchBatcher(limits: batching) { [weak self] queries in
             guard let self else { return queries.map { _ in .failure(CancellationError()) } }
             return self.queue.sync { self.answer(queries) }
@@ -51,11 +57,12 @@ public final class SearchEngine: @unchecked Sendable {
 
     /// Opens an index folder with the model bundle and text length its manifest names, or
     /// `checkpoint` instead.
-    public convenience init(indexFolder: String, checkpoint: String? = nil, device: Device = .cpu, batching: SearchBatching = SearchBatching()) throws {
+    public convenience init(indexFolder: String, checkpoint: String? = nil, device: Device = .cpu, batching: SearchBatching = SearchBatching(),
+                            rerankCacheBytes: Int = SearchEngine.defaultRerankCacheBytes) throws {
         let index = try SearchIndex(folder: indexFolder)
         let bundle = try ModelBundle.open(checkpoint ?? index.manifest.checkpoint, device: device)
         try self.init(index: index, embedder: TowerEmbedder(bundle, maxLength: index.manifest.contextLength),
-                      rerankWeight: bundle.preprocessing.rerankWeight ?? 1, batching: batching)
+                      rerankWeight: bundle.preprocessing.rerankWeight ?? 1, batching: batching, rerankCacheBytes: rerankCacheBytes)
     }
 
     /// Images (or the indexed texts) for a text query, best first. With `rerank` K > 0 the

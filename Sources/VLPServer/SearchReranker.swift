@@ -12,11 +12,14 @@ import VLP
 /// encoded in one text forward, every distinct image (candidate images, query images) in one
 /// image forward, and all query–candidate pairs are scored by the cross encoders in chunks of
 /// `pairsPerForward`. A candidate image that does not decode fails only the queries that
-/// have it among their candidates.
+/// have it among their candidates. Indexed images' states are kept in `cache` (by file), so a
+/// candidate seen before is neither decoded nor encoded again.
 struct SearchReranker {
     let scorer: any PairScorer
     let embedder: TowerEmbedder
     let weight: Float
+    /// States of indexed candidate images from earlier queries; nil keeps none.
+    let cache: ImageStateCache?
     /// Most pairs in one cross-encoder forward (bounds the activations' memory).
     var pairsPerForward = 256
 
@@ -34,11 +37,13 @@ struct SearchReranker {
     }
 
     /// nil when the model has no pair scorer (a dual encoder): search then keeps the first stage's order.
-    init?(_ embedder: TowerEmbedder, weight: Double) {
+    /// - Parameter cacheBytes: most bytes of indexed images' states kept between queries (0: none).
+    init?(_ embedder: TowerEmbedder, weight: Double, cacheBytes: Int = 0) {
         guard let scorer = embedder.model.pairScorer else { return nil }
         self.scorer = scorer
         self.embedder = embedder
         self.weight = Float(weight)
+        cache = cacheBytes > 0 ? ImageStateCache(capacityBytes: cacheBytes) : nil
     }
 
     /// Images found for a text, re-ordered; `images` are the candidates' image files.
@@ -68,12 +73,19 @@ struct SearchReranker {
         var results = requests.map { Result<[SearchIndex.Hit], Error>.success($0.hits) }
         guard !pairs.list.isEmpty else { return results }
         do {
-            let (pixels, failures) = decode(pairs.images)
+            var cached: [Int: Tensor] = [:]
+            if let cache {
+                for (i, source) in pairs.images.enumerated() {
+                    if case .file(let url) = source, let states = cache.states(for: url.path) { cached[i] = states }
+                }
+            }
+            let (pixels, failures) = decode(pairs.images, skipping: cached)
             for (request, list) in pairs.byRequest {
                 if let failure = list.lazy.compactMap({ failures[$0.image] }).first { results[request] = .failure(failure) }
             }
             let scored = pairs.list.indices.filter { results[pairs.list[$0].request].isSuccess }
-            let probabilities = try score(scored.map { pairs.list[$0] }, texts: pairs.texts, pixels: pixels)
+            let probabilities = try score(scored.map { pairs.list[$0] }, texts: pairs.texts, images: pairs.images,
+                                          pixels: pixels, cached: cached)
             var perRequest: [Int: [Float]] = [:]
             for (pair, probability) in zip(scored.map { pairs.list[$0] }, probabilities) { perRequest[pair.request, default: []].append(probability) }
             for (request, values) in perRequest { results[request] = .success(Self.reorder(requests[request].hits, by: values, weight: weight)) }
@@ -83,11 +95,13 @@ struct SearchReranker {
         return results
     }
 
-    /// Each distinct image preprocessed (nil where it failed), and why the failed ones failed.
-    private func decode(_ images: [PairTable.ImageSource]) -> ([[Float]?], [Int: Error]) {
+    /// Each distinct image preprocessed (nil where it failed or its states are `cached`), and
+    /// why the failed ones failed.
+    private func decode(_ images: [PairTable.ImageSource], skipping cached: [Int: Tensor]) -> ([[Float]?], [Int: Error]) {
         var generator = SystemRandomNumberGenerator()    // evaluation preprocessing draws nothing
         var failures: [Int: Error] = [:]
         let pixels = images.enumerated().map { i, source -> [Float]? in
+            guard cached[i] == nil else { return nil }
             do {
                 switch source {
                 case .file(let url): return try embedder.pipeline(contentsOf: url.path, using: &generator).values
@@ -101,8 +115,10 @@ struct SearchReranker {
         return (pixels, failures)
     }
 
-    /// The match probability of each pair, in order.
-    private func score(_ list: [PairTable.Pair], texts: [String], pixels: [[Float]?]) throws -> [Float] {
+    /// The match probability of each pair, in order. Images with `cached` states are not
+    /// encoded; indexed images encoded here join the cache.
+    private func score(_ list: [PairTable.Pair], texts: [String], images: [PairTable.ImageSource], pixels: [[Float]?],
+                       cached: [Int: Tensor]) throws -> [Float] {
         guard !list.isEmpty else { return [] }
         return try withNoGrad {
             let device = embedder.model.device
@@ -113,13 +129,20 @@ struct SearchReranker {
             let batch = try TextBatch(try usedTexts.map { try embedder.inputs.encode(texts[$0]) }, paddingID: embedder.tokenizer.paddingID, device: device)
             let textStates = try embedder.towers.encodeTexts(batch.inputIDs, attentionMask: batch.attentionMask).states
             let side = embedder.imageSize
-            var imageChunks: [Tensor] = []
-            for start in stride(from: 0, to: usedImages.count, by: embedder.batchSize) {
-                let rows = usedImages[start..<min(start + embedder.batchSize, usedImages.count)]
+            let toEncode = usedImages.filter { cached[$0] == nil }
+            var encoded: [Int: Tensor] = [:]
+            for start in stride(from: 0, to: toEncode.count, by: embedder.batchSize) {
+                let rows = toEncode[start..<min(start + embedder.batchSize, toEncode.count)]
                 let values = rows.flatMap { pixels[$0]! }
-                imageChunks.append(try embedder.towers.encodeImages(Tensor(values, shape: [rows.count, 3, side, side]).to(device: device)).states)
+                let states = try embedder.towers.encodeImages(Tensor(values, shape: [rows.count, 3, side, side]).to(device: device)).states
+                for (k, image) in rows.enumerated() {
+                    let row = try states.narrowed(dim: 0, start: k, length: 1)
+                    encoded[image] = row
+                    // A copy that owns its storage, not a view keeping the whole batch alive.
+                    if let cache, case .file(let url) = images[image] { cache.insert(try row.clone(), for: url.path) }
+                }
             }
-            let imageStates = imageChunks.count == 1 ? imageChunks[0] : try cat(imageChunks, dim: 0)
+            let imageStates = try cat(usedImages.map { cached[$0] ?? encoded[$0]! }, dim: 0)
             var probabilities: [Float] = []
             probabilities.reserveCapacity(list.count)
             for start in stride(from: 0, to: list.count, by: pairsPerForward) {

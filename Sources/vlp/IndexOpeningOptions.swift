@@ -17,8 +17,9 @@ struct IndexOpeningOptions: ParsableArguments {
     @OptionGroup var target: DeviceOption
 
     /// - Parameter batching: how concurrent queries share the model (`vlp serve`'s limits).
-    func engine(batching: SearchBatching = SearchBatching()) throws -> SearchEngine {
-        let engine = try SearchEngine(indexFolder: index, checkpoint: checkpoint, device: target.device, batching: batching)
+    func engine(batching: SearchBatching = SearchBatching(), rerankCacheBytes: Int = SearchEngine.defaultRerankCacheBytes) throws -> SearchEngine {
+        let engine = try SearchEngine(indexFolder: index, checkpoint: checkpoint, device: target.device, batching: batching,
+                                      rerankCacheBytes: rerankCacheBytes)
         if let searchParams { try engine.index.setSearchParameters(searchParams) }
         return engine
     }

@@ -33,7 +33,7 @@ struct ServeCommand: ParsableCommand {
     }
 
     func run() throws {
-        let engine = try opening.engine(batching: limits.batching)
+        let engine = try opening.engine(batching: limits.batching, rerankCacheBytes: limits.rerankCacheMib << 20)
         let (host, count) = (self.host, engine.index.entries.count)
         let application = SearchServer.application(engine, host: host, port: port, allowAnyOrigin: cors, timeouts: limits.timeouts,
                                                    maximumConnections: limits.maxConnections,

@@ -20,6 +20,9 @@ struct ServerLimitOptions: ParsableArguments {
     @Option(help: "Milliseconds the first query of a batch waits for others (0: no wait).")
     var batchWindowMs = SearchBatching().window * 1000
 
+    @Option(name: .customLong("rerank-cache-mib"), help: "MiB of indexed images' states kept for re-ranking, least recently used out first (0: none).")
+    var rerankCacheMib = SearchEngine.defaultRerankCacheBytes >> 20
+
     @Option(help: "Seconds a kept-alive connection may sit idle before it is closed.")
     var idleTimeout = ServerTimeouts().idle
 
@@ -34,6 +37,7 @@ struct ServerLimitOptions: ParsableArguments {
             guard value >= 1 else { throw ValidationError("\(name) must be at least 1, not \(value)") }
         }
         guard maxImageMib <= 4096 else { throw ValidationError("--max-image-mib must be at most 4096, not \(maxImageMib)") }
+        guard (0...1 << 20).contains(rerankCacheMib) else { throw ValidationError("--rerank-cache-mib must be in 0...\(1 << 20), not \(rerankCacheMib)") }
         guard batchWindowMs >= 0, batchWindowMs <= 1000 else { throw ValidationError("--batch-window-ms must be in 0...1000, not \(batchWindowMs)") }
         for (name, value) in [("--idle-timeout", idleTimeout), ("--header-timeout", headerTimeout), ("--body-timeout", bodyTimeout)] {
             guard value > 0, value <= 86_400 else { throw ValidationError("\(name) must be in (0, 86400] seconds, not \(value)") }

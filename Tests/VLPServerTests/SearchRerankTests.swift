@@ -123,6 +123,52 @@ final class SearchRerankTests: TorchTestCase {
         XCTAssertThrowsError(try mixed[0].get()) { XCTAssertTrue("\($0)".contains("gone.png"), "\($0)") }
         XCTAssertEqual(try mixed[1].get().map(\.position), together[1].map(\.position))
     }
+
+    /// Candidates' image states kept between queries: a second pass decodes and encodes nothing
+    /// and gives the same scores; the cache stays within its bytes, least recently used out first.
+    func testCachedCandidateStatesGiveTheSameScores() throws {
+        let scratch = try SearchFixtures.folder(self, "rerank-cache")
+        let checkpoint = try SearchFixtures.checkpoint(in: scratch, configuration: "r2d2-tiny")
+        let samples = try SearchFixtures.scenes(count: 8)
+        let builder = SearchIndexBuilder(embedder: try TowerEmbedder(checkpoint: checkpoint), checkpoint: checkpoint)
+        let folder = try builder.build(from: .samples(samples, name: "scenes"), into: scratch.appendingPathComponent("c.index").path).folder
+        let engine = try SearchEngine(indexFolder: folder, rerankCacheBytes: 0)
+        let plain = try XCTUnwrap(SearchReranker(engine.embedder, weight: 1))
+        let cached = try XCTUnwrap(SearchReranker(engine.embedder, weight: 1, cacheBytes: 1 << 20))
+        let cache = try XCTUnwrap(cached.cache)
+        let requests = try samples.prefix(4).map { sample -> SearchReranker.Request in
+            let text = sample.texts[0].text
+            let hits = try engine.search(text: text, count: 6)
+            return .init(query: .text(text, images: hits.map { engine.index.imageFile(of: $0.entry) }), hits: hits)
+        }
+        let distinct = Set(requests.flatMap { $0.hits.map(\.position) }).count
+        let expected = try plain.rerank(requests).map { try $0.get() }
+        for pass in 0..<2 {
+            let got = try cached.rerank(requests).map { try $0.get() }
+            for (a, b) in zip(expected, got) {
+                XCTAssertEqual(a.map(\.position), b.map(\.position), "pass \(pass)")
+                for (x, y) in zip(a, b) { XCTAssertEqual(x.match ?? -1, y.match ?? -2, accuracy: 1e-5, "pass \(pass)") }
+            }
+            XCTAssertEqual(cache.count, distinct)
+            XCTAssertEqual(cache.misses, distinct, "the first pass encodes each candidate once; the second none")
+            XCTAssertEqual(cache.hits, pass * distinct)
+        }
+
+        // Room for two images' states: the least recently used leaves.
+        let one = try Tensor.zeros([1, 5, 4])
+        let small = ImageStateCache(capacityBytes: 2 * 5 * 4 * 4)
+        small.insert(one, for: "a")
+        small.insert(try one.clone(), for: "b")
+        XCTAssertNotNil(small.states(for: "a"))
+        small.insert(try one.clone(), for: "c")
+        XCTAssertNil(small.states(for: "b"))
+        XCTAssertNotNil(small.states(for: "a"))
+        XCTAssertNotNil(small.states(for: "c"))
+        XCTAssertEqual(small.totalBytes, 2 * 5 * 4 * 4)
+        small.insert(try Tensor.zeros([1, 50, 4]), for: "too big")
+        XCTAssertEqual(small.count, 2)
+        XCTAssertNil(small.states(for: "too big"))
+    }
 }
 
 /// The outcome of an async search.

@@ -61,13 +61,15 @@ final class SearchCommandsTests: TorchTestCase {
         server.executableURL = try vlpExecutable()
         for (flag, value, words) in [("--max-connections", "0", "--max-connections must be at least 1"),
                                      ("--header-timeout", "0", "--header-timeout must be in"),
-                                     ("--batch-window-ms", "5000", "--batch-window-ms must be in 0...1000")] {
+                                     ("--batch-window-ms", "5000", "--batch-window-ms must be in 0...1000"),
+                                     ("--rerank-cache-mib", "2000000", "--rerank-cache-mib must be in 0...1048576")] {
             let refused = try runVLP(["serve", "--index", index, "--port", "0", flag, value])
             XCTAssertNotEqual(refused.status, 0, flag)
             XCTAssertTrue(refused.errors.contains(words), refused.errors)
         }
         server.arguments = ["serve", "--index", index, "--port", "0", "--max-connections", "16", "--max-image-mib", "4", "--max-queue", "64",
-                            "--max-batch", "8", "--batch-window-ms", "1", "--idle-timeout", "30", "--header-timeout", "5", "--body-timeout", "30"]
+                            "--max-batch", "8", "--batch-window-ms", "1", "--idle-timeout", "30", "--header-timeout", "5", "--body-timeout", "30",
+                            "--rerank-cache-mib", "8"]
         let out = Pipe(), err = Pipe()
         server.standardOutput = out
         server.standardError = err
