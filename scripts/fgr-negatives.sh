@@ -4,7 +4,8 @@
 # on a 1,000-image test split (scenes:icr:test of a 10,000-item corpus, titles) with the cosine
 # alone, p alone and cos + w·p, and prints one line per run plus mean ± sd per setting.
 #   scripts/fgr-negatives.sh [--steps N] [--seeds "0 1 2"] [--out DIR] [--vlp PATH] [SETTING...]
-# SETTING is WEIGHTING/POSITIVES, e.g. cosine/image (today's preset) or temperature/image_or_text.
+# SETTING is WEIGHTING/POSITIVES[/no-et], e.g. cosine/image (today's preset) or
+# temperature/image_or_text; /no-et turns Enhanced Training off (FGR reads unmasked texts).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 steps=600 seeds="0 1 2" out=runs/fgr-negatives vlp=.build/debug/vlp settings=()
@@ -24,13 +25,15 @@ done
 mkdir -p "$out"
 weights=0.01,0.03,0.1,0.3,1
 for setting in "${settings[@]}"; do
-  weighting=${setting%/*} positives=${setting#*/}
+  IFS=/ read -r weighting positives variant <<< "$setting"
+  et=true
+  [[ $variant == no-et ]] && et=false
   for seed in $seeds; do
-    run="$out/${weighting}-${positives}-seed$seed"
+    run="$out/${weighting}-${positives}${variant:+-$variant}-seed$seed"
     if [[ ! -f $run/eval.json ]]; then
       cat > "$run.yaml" <<YAML
 model: r2d2-tiny
-recipe: {base: r2d2, name: r2d2-$weighting-$positives, hard_negatives: {weighting: $weighting, positives: $positives}}
+recipe: {base: r2d2, name: r2d2-$weighting-$positives, enhanced_training: $et, hard_negatives: {weighting: $weighting, positives: $positives}}
 data: {source: scenes, size: 4000, seed: 7, context_length: 32}
 steps: $steps
 batch_size: 32
@@ -56,10 +59,9 @@ def stat(xs):
 print("R@M (mean of R@1/5/10 both ways) on 1,000 test images; FGR loss at the last logged step")
 print(f"{'setting':28} {'cosine':>12} {'cos + p':>12} {'best w (test)':>15} {'p alone':>12} {'FGR loss':>9}  per seed: cosine → cos + p")
 for setting in settings:
-    weighting, positives = setting.split("/")
     rows = []
     for seed in seeds:
-        run = f"{out}/{weighting}-{positives}-seed{seed}"
+        run = f"{out}/{setting.replace('/', '-')}-seed{seed}"
         e = json.load(open(run + "/eval.json"))
         sweep = {str(p["score"]): p["result"]["rmean"] for p in e["sweep"]}
         fgr = [float(m) for m in re.findall(r"fgr ([0-9.]+)", open(run + ".log").read())]
