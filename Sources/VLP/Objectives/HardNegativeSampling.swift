@@ -37,12 +37,13 @@ public struct HardNegativeSampling: Codable, Equatable, Sendable {
 
     /// [B, N]: true where local row i and column j (of the batch gathered from every worker)
     /// form a positive pair, never to be drawn as a negative. `inputIDs` [B, L] and
-    /// `allInputIDs` [N, L] are the unmasked token ids.
-    public func positiveMask(imageIDs: Tensor, allImageIDs: Tensor, inputIDs: Tensor, allInputIDs: Tensor) throws -> Tensor {
+    /// `allInputIDs` [N, L] are the unmasked token ids; the latter is asked for only when
+    /// texts count (on several processes it is a collective gather).
+    public func positiveMask(imageIDs: Tensor, allImageIDs: Tensor, inputIDs: Tensor, allInputIDs: () throws -> Tensor) throws -> Tensor {
         try withNoGrad {
             let sameImage = try imageIDs.unsqueezed(dim: 1) .== allImageIDs.unsqueezed(dim: 0)
             guard positives == .imageOrText else { return sameImage }
-            let sameText = try (inputIDs.unsqueezed(dim: 1) .== allInputIDs.unsqueezed(dim: 0)).to(.int64).min(dim: 2).values .== 1
+            let sameText = try (inputIDs.unsqueezed(dim: 1) .== allInputIDs().unsqueezed(dim: 0)).to(.int64).min(dim: 2).values .== 1
             return try sameImage.logicalOr(sameText)
         }
     }

@@ -157,7 +157,7 @@ public final class PretrainingLoss {
             let allTextFeatures = try gather.gather(texts.features.detached()).all
             let sampling = recipe.hardNegatives
             let positives = try sampling.positiveMask(imageIDs: inputs.imageIDs, allImageIDs: allIDs,
-                                                      inputIDs: inputs.inputIDs, allInputIDs: gather.gather(inputs.inputIDs).all)
+                                                      inputIDs: inputs.inputIDs, allInputIDs: { try gather.gather(inputs.inputIDs).all })
             // Sampled ∝ softmax(cosine), or ∝ softmax(cosine / τ) as R2D2's code does
             // (`recipe.hardNegatives`). A negative text for each local image, a negative image
             // for each local text.
