@@ -20,14 +20,8 @@ enum CNCLIPFixtures: ReferenceFixtures {
     }
 }
 
-final class ChineseCLIPImportTests: TorchTestCase {
-    private func folder() throws -> URL {
-        let url = try temporaryFolder("cnclip-import")
-        addTeardownBlock { try? FileManager.default.removeItem(at: url) }
-        return url
-    }
-
-    private func normalized(_ t: Tensor) throws -> Tensor { try Functional.normalize(t, dim: -1) }
+final class ChineseCLIPImportTests: ImportTestCase {
+    override class var scratchName: String { "cnclip-import" }
 
     /// Imports `file`, writes the bundle, opens it, and compares everything with the reference
     /// outputs under `suffix` ("" for the fp32 model, "_fp16" for the half-precision weights).
@@ -130,19 +124,9 @@ final class ChineseCLIPImportTests: TorchTestCase {
     // MARK: malformed checkpoints
 
     /// The fixture's state dict (no prefix), edited by `edit`, saved as safetensors and imported.
+    /// The fixture's fp16 state dict, edited, imported with `options` (the fixture's by default).
     private func importEdited(_ edit: (inout [String: Tensor]) throws -> Void, options: ImportOptions? = nil) throws -> ImportedModel {
-        var tensors = try CheckpointFile.read(CNCLIPFixtures.half)
-        try edit(&tensors)
-        let file = try folder().appendingPathComponent("edited.safetensors")
-        try SafeTensors.write(tensors, to: file)
-        return try withNoGrad { try ImportFamily.importModel(from: file, family: .chineseCLIP, options: try options ?? CNCLIPFixtures.options()) }
-    }
-
-    private func assertFails(_ expected: [String], file: StaticString = #filePath, line: UInt = #line, _ body: () throws -> Void) {
-        XCTAssertThrowsError(try body(), file: file, line: line) { error in
-            let message = "\(error)"
-            for part in expected { XCTAssertTrue(message.contains(part), "\"\(part)\" not in: \(message)", file: file, line: line) }
-        }
+        try importEdited(CNCLIPFixtures.half, family: .chineseCLIP, options: try options ?? CNCLIPFixtures.options(), edit)
     }
 
     func testATruncatedCheckpointIsRefusedNamingTheFile() throws {

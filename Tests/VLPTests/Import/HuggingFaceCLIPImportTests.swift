@@ -10,27 +10,14 @@ enum HuggingFaceCLIPFixtures: ReferenceFixtures {
     static let directory = ModelFixtures.repositoryRoot.appendingPathComponent("Tests/VLPTests/Fixtures/hfclip")
 }
 
-final class HuggingFaceCLIPImportTests: TorchTestCase {
-    private func folder() throws -> URL {
-        let url = try temporaryFolder("hfclip-import")
-        addTeardownBlock { try? FileManager.default.removeItem(at: url) }
-        return url
-    }
-
-    private func normalized(_ t: Tensor) throws -> Tensor { try Functional.normalize(t, dim: -1) }
+final class HuggingFaceCLIPImportTests: ImportTestCase {
+    override class var scratchName: String { "hfclip-import" }
 
     /// A copy of the fixture directory to edit.
     private func copiedDirectory() throws -> URL {
         let copy = try folder().appendingPathComponent("clip")
         try FileManager.default.copyItem(at: HuggingFaceCLIPFixtures.directory, to: copy)
         return copy
-    }
-
-    private func assertFails(_ expected: [String], file: StaticString = #filePath, line: UInt = #line, _ body: () throws -> Void) {
-        XCTAssertThrowsError(try body(), file: file, line: line) { error in
-            let message = "\(error)"
-            for part in expected { XCTAssertTrue(message.contains(part), "\"\(part)\" not in: \(message)", file: file, line: line) }
-        }
     }
 
     private func importDirectory(_ url: URL) throws -> ImportedModel {

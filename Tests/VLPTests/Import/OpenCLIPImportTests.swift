@@ -23,14 +23,8 @@ enum OpenCLIPFixtures: ReferenceFixtures {
     }
 }
 
-final class OpenCLIPImportTests: TorchTestCase {
-    private func folder() throws -> URL {
-        let url = try temporaryFolder("openclip-import")
-        addTeardownBlock { try? FileManager.default.removeItem(at: url) }
-        return url
-    }
-
-    private func normalized(_ t: Tensor) throws -> Tensor { try Functional.normalize(t, dim: -1) }
+final class OpenCLIPImportTests: ImportTestCase {
+    override class var scratchName: String { "openclip-import" }
 
     /// The raw (unnormalised) image and text features of `towers` on the reference's own pixels and ids.
     private func rawFeatures(_ towers: DualEncoder, _ reference: [String: Tensor]) throws -> (image: Tensor, text: Tensor) {
@@ -172,19 +166,9 @@ final class OpenCLIPImportTests: TorchTestCase {
     // MARK: malformed checkpoints
 
     /// The fixture's plain state dict, edited by `edit`, saved as safetensors and imported.
+    /// The fixture's fp16 state dict, edited, imported with `options` (the fixture's by default).
     private func importEdited(_ edit: (inout [String: Tensor]) throws -> Void, options: ImportOptions? = nil) throws -> ImportedModel {
-        var tensors = try CheckpointFile.read(OpenCLIPFixtures.half)
-        try edit(&tensors)
-        let file = try folder().appendingPathComponent("edited.safetensors")
-        try SafeTensors.write(tensors, to: file)
-        return try withNoGrad { try ImportFamily.importModel(from: file, family: .openCLIP, options: try options ?? OpenCLIPFixtures.options()) }
-    }
-
-    private func assertFails(_ expected: [String], file: StaticString = #filePath, line: UInt = #line, _ body: () throws -> Void) {
-        XCTAssertThrowsError(try body(), file: file, line: line) { error in
-            let message = "\(error)"
-            for part in expected { XCTAssertTrue(message.contains(part), "\"\(part)\" not in: \(message)", file: file, line: line) }
-        }
+        try importEdited(OpenCLIPFixtures.half, family: .openCLIP, options: try options ?? OpenCLIPFixtures.options(), edit)
     }
 
     func testATruncatedCheckpointIsRefusedNamingTheFile() throws {

@@ -1,0 +1,37 @@
+import Foundation
+import Torch
+import XCTest
+@testable import VLP
+
+/// What the import tests of every family share: a scratch folder removed after the test,
+/// normalised features, errors that must name each given part, and a fixture checkpoint
+/// imported after an edit of its tensors.
+class ImportTestCase: TorchTestCase {
+    /// The scratch folders' name prefix.
+    class var scratchName: String { "import" }
+
+    func folder() throws -> URL {
+        let url = try temporaryFolder(Self.scratchName)
+        addTeardownBlock { try? FileManager.default.removeItem(at: url) }
+        return url
+    }
+
+    func normalized(_ t: Tensor) throws -> Tensor { try Functional.normalize(t, dim: -1) }
+
+    func assertFails(_ expected: [String], file: StaticString = #filePath, line: UInt = #line, _ body: () throws -> Void) {
+        XCTAssertThrowsError(try body(), file: file, line: line) { error in
+            let message = "\(error)"
+            for part in expected { XCTAssertTrue(message.contains(part), "\"\(part)\" not in: \(message)", file: file, line: line) }
+        }
+    }
+
+    /// `source`'s tensors after `edit`, written as safetensors and imported as `family`.
+    func importEdited(_ source: URL, family: ImportFamily, options: ImportOptions,
+                      _ edit: (inout [String: Tensor]) throws -> Void) throws -> ImportedModel {
+        var tensors = try CheckpointFile.read(source)
+        try edit(&tensors)
+        let file = try folder().appendingPathComponent("edited.safetensors")
+        try SafeTensors.write(tensors, to: file)
+        return try withNoGrad { try ImportFamily.importModel(from: file, family: family, options: options) }
+    }
+}
