@@ -1,21 +1,19 @@
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
+import VLP
 
 /// The one-line progress display of a download on standard error:
 /// `download 1200/5000 rows  38.5 samples/s  success 91.2%  ETA 1m39s`. Shown on a terminal
 /// (or when forced), redrawn at most five times a second.
 final class DownloadProgress {
     let total: Int
-    let isEnabled: Bool
+    private let status: TerminalStatusLine
     private let started = DispatchTime.now().uptimeNanoseconds
-    private var lastDraw: UInt64 = 0
-    private var lastLength = 0
+
+    var isEnabled: Bool { status.isEnabled }
 
     init(total: Int, forced: Bool?) {
         self.total = total
-        isEnabled = forced ?? (isatty(STDERR_FILENO) == 1)
+        status = TerminalStatusLine(forced: forced, minimumInterval: 200_000_000)
     }
 
     /// The line after `done` rows of which `successes` became samples.
@@ -33,21 +31,11 @@ final class DownloadProgress {
     }
 
     func update(done: Int, successes: Int) {
-        guard isEnabled else { return }
-        let now = DispatchTime.now().uptimeNanoseconds
-        guard now &- lastDraw >= 200_000_000 else { return }
-        lastDraw = now
-        draw(line(done: done, successes: successes, now: now), ending: "")
+        status.update { line(done: done, successes: successes, now: $0) }
     }
 
     func finish(done: Int, successes: Int) {
         guard isEnabled else { return }
-        draw(line(done: done, successes: successes), ending: "\n")
-    }
-
-    private func draw(_ text: String, ending: String) {
-        let padding = String(repeating: " ", count: max(0, lastLength - text.count))
-        lastLength = ending.isEmpty ? text.count : 0
-        FileHandle.standardError.write(Data(("\r" + text + padding + ending).utf8))
+        status.finish(line(done: done, successes: successes))
     }
 }

@@ -1,9 +1,4 @@
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// A one-line progress display on standard error:
 /// `epoch 2 [#########.........] 450/1000 batches  1234.5 img/s`. Shown only when standard
@@ -12,18 +7,18 @@ import Darwin
 public final class ProgressBar {
     public let label: String
     public let total: Int?
-    public let isEnabled: Bool
+    private let status: TerminalStatusLine
     private let width = 24
     private let started = DispatchTime.now().uptimeNanoseconds
-    private var lastDraw: UInt64 = 0
-    private var lastLineLength = 0
+
+    public var isEnabled: Bool { status.isEnabled }
 
     /// `forced` true shows it even when standard error is not a terminal; false never shows it;
     /// nil shows it on a terminal.
     public init(label: String, total: Int? = nil, forced: Bool? = nil) {
         self.label = label
         self.total = total.flatMap { $0 > 0 ? $0 : nil }
-        self.isEnabled = forced ?? (isatty(STDERR_FILENO) == 1)
+        status = TerminalStatusLine(forced: forced, minimumInterval: 100_000_000)
     }
 
     /// The line for `done` steps and `items` items so far (no drawing).
@@ -40,22 +35,12 @@ public final class ProgressBar {
 
     /// Redraws (throttled) after `done` steps and `items` items.
     public func update(done: Int, items: Int) {
-        guard isEnabled else { return }
-        let now = DispatchTime.now().uptimeNanoseconds
-        guard now &- lastDraw >= 100_000_000 || done == total else { return }
-        lastDraw = now
-        draw(line(done: done, items: items, now: now), ending: "")
+        status.update(always: done == total) { line(done: done, items: items, now: $0) }
     }
 
     /// Draws the final state and ends the line.
     public func finish(done: Int, items: Int) {
         guard isEnabled else { return }
-        draw(line(done: done, items: items), ending: "\n")
-    }
-
-    private func draw(_ text: String, ending: String) {
-        let padding = String(repeating: " ", count: max(0, lastLineLength - text.count))
-        lastLineLength = ending.isEmpty ? text.count : 0
-        FileHandle.standardError.write(Data(("\r" + text + padding + ending).utf8))
+        status.finish(line(done: done, items: items))
     }
 }
