@@ -10,14 +10,16 @@ using namespace ctorch;
 
 namespace {
 
-// Attention with explicit weights. Masked scores get the dtype's lowest finite value rather
+// Attention with explicit weights. Masked scores get float's lowest finite value rather
 // than -inf, so a query whose keys are all masked (padding) attends uniformly instead of
 // producing NaN, as Hugging Face's BERT does.
 at::Tensor attention_with_weights(const at::Tensor &q, const at::Tensor &k, const at::Tensor &v,
                                   const c10::optional<at::Tensor> &mask, double dropout_p, bool is_causal,
                                   bool train, at::Tensor *weights) {
   const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
-  auto scores = at::matmul(q, k.transpose(-2, -1)) * scale;
+  // Under autocast the product is bf16 / fp16; masking and softmax run in fp32 (the fp32 policy,
+  // and float's lowest value would not fit the lower precision).
+  auto scores = autocast_fp32(at::matmul(q, k.transpose(-2, -1))) * scale;
   const auto lowest = at::Scalar(std::numeric_limits<float>::lowest());
   if (is_causal) {
     auto L = q.size(-2), S = k.size(-2);
@@ -43,10 +45,10 @@ extern "C" {
 
 vt_tensor vt_linear(vt_tensor x, vt_tensor w, vt_tensor b) { VT_HANDLE(at::linear(T(x), T(w), optional_tensor(b))) }
 vt_tensor vt_gelu(vt_tensor x, int32_t approximate) { VT_HANDLE(at::gelu(T(x), approximate == 1 ? "tanh" : "none")) }
-vt_tensor vt_softmax(vt_tensor x, int64_t dim) { VT_HANDLE(at::softmax(T(x), dim)) }
-vt_tensor vt_log_softmax(vt_tensor x, int64_t dim) { VT_HANDLE(at::log_softmax(T(x), dim)) }
+vt_tensor vt_softmax(vt_tensor x, int64_t dim) { VT_HANDLE(at::softmax(autocast_fp32(T(x)), dim)) }
+vt_tensor vt_log_softmax(vt_tensor x, int64_t dim) { VT_HANDLE(at::log_softmax(autocast_fp32(T(x)), dim)) }
 vt_tensor vt_layer_norm(vt_tensor x, const int64_t *s, size_t n, vt_tensor w, vt_tensor b, double eps) {
-  VT_HANDLE(at::layer_norm(T(x), dims(s, n), optional_tensor(w), optional_tensor(b), eps))
+  VT_HANDLE(at::layer_norm(autocast_fp32(T(x)), dims(s, n), optional_tensor(w), optional_tensor(b), eps))
 }
 vt_tensor vt_dropout(vt_tensor x, double p, bool train) { VT_HANDLE(at::dropout(T(x), p, train)) }
 vt_tensor vt_embedding(vt_tensor weight, vt_tensor indices, int64_t padding_idx) {
@@ -93,7 +95,7 @@ vt_tensor vt_scaled_dot_product_attention(vt_tensor q, vt_tensor k, vt_tensor v,
 
 vt_tensor vt_cross_entropy(vt_tensor logits, vt_tensor target, vt_tensor weight, int32_t reduction,
                            int64_t ignore_index, double label_smoothing) {
-  VT_HANDLE(at::cross_entropy_loss(T(logits), T(target), optional_tensor(weight), reduction, ignore_index,
+  VT_HANDLE(at::cross_entropy_loss(autocast_fp32(T(logits)), T(target), optional_tensor(weight), reduction, ignore_index,
                                    label_smoothing))
 }
 vt_tensor vt_binary_cross_entropy_with_logits(vt_tensor logits, vt_tensor target, vt_tensor weight,
@@ -104,8 +106,9 @@ vt_tensor vt_binary_cross_entropy_with_logits(vt_tensor logits, vt_tensor target
 vt_tensor vt_mse_loss(vt_tensor a, vt_tensor b, int32_t reduction) { VT_HANDLE(at::mse_loss(T(a), T(b), reduction)) }
 vt_tensor vt_normalize(vt_tensor x, double p, int64_t dim, double eps) {
   VT_TRY
-  auto denom = at::norm(T(x), p, {dim}, true).clamp_min(eps).expand_as(T(x));
-  return H(T(x) / denom);
+  auto x32 = autocast_fp32(T(x));
+  auto denom = at::norm(x32, p, {dim}, true).clamp_min(eps).expand_as(x32);
+  return H(x32 / denom);
   VT_CATCH(nullptr)
 }
 vt_tensor vt_cosine_similarity(vt_tensor a, vt_tensor b, int64_t dim, double eps) {

@@ -49,6 +49,11 @@ inline std::vector<at::Tensor> tensors(const vt_tensor *ts, size_t n) {
 /// A NULL-terminated malloc'ed list of new handles.
 vt_tensor *handle_list(const std::vector<at::Tensor> &ts);
 
+/// Autocast's fp32 policy for the ops libtorch 1.13's CPU autocast leaves in the input's lower
+/// precision (softmax, log_softmax, layer_norm, norm; CUDA autocast lists them as fp32 ops): under
+/// autocast a bfloat16 / float16 input is read in float32. Anything else passes through.
+at::Tensor autocast_fp32(const at::Tensor &x);
+
 }  // namespace ctorch
 
 #define VT_TRY try {

@@ -105,6 +105,16 @@ void vt_set_grad_enabled(bool enabled);
 vt_guard vt_inference_mode_enter(void);
 void vt_inference_mode_exit(vt_guard g);
 
+// MARK: mixed precision (libtorch's autocast)
+/// Turns autocast on for one device type (VT_CPU / VT_CUDA) with a lower-precision dtype
+/// (VT_BFLOAT16, or VT_FLOAT16 on CUDA) until `vt_autocast_exit`, which restores the previous
+/// setting and, leaving the outermost region, clears autocast's cache of cast weights (as
+/// torch.autocast does). Thread-local, like autocast itself.
+vt_guard vt_autocast_enter(int32_t device_type, int32_t dtype);
+void vt_autocast_exit(vt_guard g);
+/// Whether autocast is on for the device type on this thread.
+bool vt_autocast_enabled(int32_t device_type);
+
 // MARK: elementwise
 /// The operations of `vt_binary` / `vt_binary_scalar` (tensor (op) tensor, tensor (op) scalar).
 /// With a scalar, MAXIMUM / MINIMUM are clamp_min / clamp_max and LOGICAL_AND, LOGICAL_OR,

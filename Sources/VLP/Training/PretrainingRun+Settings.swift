@@ -1,4 +1,5 @@
 import Foundation
+import Torch
 
 // The sections of a run that group several keys (`optimizer:`, `schedule:`, `checkpoint:`,
 // `evaluation:`, `distillation:`) and the towers `lock:` names. Each initialiser's arguments
@@ -92,6 +93,23 @@ extension PretrainingRun {
             self.momentum = momentum
             self.patchMaskRatio = patchMaskRatio
         }
+    }
+
+    /// The precision of the forward pass (`precision:`).
+    public enum Precision: String, CaseIterable, Sendable {
+        case fp32, bf16, fp16
+
+        /// The dtype autocast computes in; nil for plain fp32.
+        public var autocastType: DType? {
+            switch self {
+            case .fp32: return nil
+            case .bf16: return .bfloat16
+            case .fp16: return .float16
+            }
+        }
+
+        /// Whether gradients need dynamic loss scaling (fp16's narrow range).
+        public var scalesLoss: Bool { self == .fp16 }
     }
 
     /// A tower of a two-tower model, as `lock:` names it.

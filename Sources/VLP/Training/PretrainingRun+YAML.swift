@@ -9,7 +9,7 @@ import Yams
 extension PretrainingRun {
     static let topKeys = ["model", "recipe", "data", "steps", "stages", "batch_size", "gradient_accumulation", "optimizer",
                           "schedule", "seed", "output", "checkpoint", "log_every", "evaluation", "workers", "max_bad_steps",
-                          "distillation", "init_from", "device", "lock"]
+                          "distillation", "init_from", "device", "lock", "precision", "activation_checkpointing"]
 
     public static func load(contentsOf url: URL) throws -> PretrainingRun {
         let text: String
@@ -97,6 +97,11 @@ extension PretrainingRun {
             do { device = try Device(parsing: text) } catch { throw r.notAllowed("device", text, ["cpu", "cuda", "cuda:N"]) }
         }
         lock = try r.choices("lock", as: Tower.self).map(Set.init) ?? lock
+        precision = try r.choice("precision", default: precision)
+        if precision == .fp16, device == .cpu {
+            throw r.fail("precision", "fp16 needs a CUDA device (libtorch's CPU autocast computes in bf16 only): use bf16 on the CPU")
+        }
+        activationCheckpointing = try r.bool("activation_checkpointing", default: activationCheckpointing)
         for stage in stages {
             do {
                 try PretrainingModel.checkSupport(configuration: configuration, recipe: stage.recipe)

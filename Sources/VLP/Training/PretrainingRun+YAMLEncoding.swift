@@ -51,6 +51,8 @@ extension PretrainingRun {
             ], flow: true)),
             ("device", YAMLWriting.text(device.description)),
             ("lock", YAMLWriting.list(lock.sorted().map { YAMLWriting.text($0.rawValue) })),
+            ("precision", YAMLWriting.text(precision.rawValue)),
+            ("activation_checkpointing", YAMLWriting.bool(activationCheckpointing)),
         ]
         return try Yams.serialize(node: YAMLWriting.mapping(top), width: 120, allowUnicode: true)
     }

@@ -44,6 +44,8 @@ public struct TrainingStage: Equatable, Sendable {
 /// evaluation: {every: 100, data: {source: scenes, set: icr, split: valid}}
 /// device: cpu                   # cpu, cuda or cuda:N
 /// lock: [image]                 # towers kept frozen (LiT)
+/// precision: bf16              # fp32, bf16 (autocast on CPU or CUDA) or fp16 (CUDA, loss scaling)
+/// activation_checkpointing: true
 /// ```
 public struct PretrainingRun: Equatable, Sendable {
     public var model: ModelChoice
@@ -70,6 +72,12 @@ public struct PretrainingRun: Equatable, Sendable {
     public var device: Device
     /// Towers whose parameters stay frozen for the whole run (LiT: `lock: [image]`).
     public var lock: Set<Tower>
+    /// The forward's arithmetic (`precision:`): fp32, or bf16 / fp16 under libtorch's autocast
+    /// with fp32 parameters and optimizer state (fp16: CUDA only, with dynamic loss scaling).
+    public var precision: Precision = .fp32
+    /// Recompute each transformer block's activations during backward instead of keeping them
+    /// (`activation_checkpointing: true`): less memory, one more forward per step.
+    public var activationCheckpointing = false
 
     public init(model: ModelChoice, recipe: PretrainingRecipe, data: TrainingDataDescription, steps: Int,
                 batchSize: Int = 32, gradientAccumulation: Int = 1, optimizer: OptimizerSettings = OptimizerSettings(),

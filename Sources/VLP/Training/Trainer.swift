@@ -31,6 +31,11 @@ public struct TrainingSummary: Sendable {
 /// **Non-finite losses**: the step is skipped (no update) and reported; `max_bad_steps` in a row
 /// stop the run with the last good checkpoint left intact.
 ///
+/// **Mixed precision** (`precision: bf16 | fp16`): each micro-batch's forward and losses run under
+/// libtorch's autocast, the backward outside it; parameters, gradients and AdamW's state stay
+/// fp32. fp16 scales the loss (`GradientScaler`): a step whose unscaled gradients overflow is
+/// skipped (counted, logged, not a bad step) and the scale, saved in checkpoints, backs off.
+///
 /// **Locked towers** (`lock:`, LiT) are frozen when the trainer is made: they get no gradients,
 /// the optimizer never holds them, and they stay as initialised (or as `init_from` loads them).
 public final class Trainer {
@@ -66,6 +71,9 @@ public final class Trainer {
         var device = run.device
         if case .cuda = device, let distributed { device = .cuda(distributed.localRank) }
         try device.checkAvailable()
+        if run.precision == .fp16, device == .cpu {
+            throw ConfigError("precision: fp16 needs a CUDA device (libtorch's CPU autocast computes in bf16 only): use bf16 on the CPU")
+        }
         self.device = device
         if let distributed {
             group = try ProcessGroup(distributed, backend: .forTensors(on: device))
@@ -146,6 +154,7 @@ public final class Trainer {
         var state = TrainerState(step: 0, stage: 0, stageStep: 0, loaderPosition: LoaderPosition(seed: run.seed), badSteps: 0,
                                  seed: run.seed, worldSize: worldSize)
         var resumedObjectives: [String: Tensor]?
+        var scaler = run.precision.scalesLoss ? GradientScaler() : nil
         if resume, let latest = TrainingCheckpoint.latest(in: checkpointsURL, reporting: isMain ? log : { _ in }) {
             state = try TrainingCheckpoint.readState(latest.url)
             state.loaderPosition = state.loaderPosition(forWorldSize: worldSize)
@@ -156,6 +165,9 @@ public final class Trainer {
                 throw ModelError.invalidCheckpoint(source: optimizerURL.path, reason: "\(error) (a checkpoint saved without an optimizer cannot resume)")
             }
             resumedObjectives = try SafeTensors.read(latest.url.appendingPathComponent(TrainingCheckpoint.objectivesFile)).tensors
+            if scaler != nil, let saved = state.lossScaling {
+                try scaler?.restore(scale: saved.scale, goodSteps: saved.goodSteps, skippedSteps: saved.skippedSteps)
+            }
             log("resumed from \(latest.url.path) at step \(state.step) (stage \(state.stage + 1), \(state.loaderPosition))")
         } else if resume {
             log("no checkpoint in \(checkpointsURL.path); starting from step 0")
@@ -216,7 +228,7 @@ public final class Trainer {
                         throw TrainingStopped(message: "stage \(stage.name): the data gave no batch")
                     }
                     windowPairs += batch.count * worldSize
-                    let terms = try objectives(model, try PretrainingInputs(batch, device: device))
+                    let terms = try forward { try objectives(model, try PretrainingInputs(batch, device: device)) }
                     var current: [String: Double] = try terms.values()
                     if let group {
                         // Every rank must take the same branch: skip when any rank's loss is not finite.
@@ -226,7 +238,8 @@ public final class Trainer {
                         if try flag.item() > 0 { current["loss"] = Double.nan }
                     }
                     guard current.values.allSatisfy({ $0.isFinite }) else { finite = false; values = current; break }
-                    let scaled = try terms.total * (1 / Double(run.gradientAccumulation))
+                    var scaled = try terms.total * (1 / Double(run.gradientAccumulation))
+                    if let scaler { scaled = try scaler.scaled(scaled) }
                     if let parallel, micro < run.gradientAccumulation - 1 {
                         try parallel.withoutGradientSynchronization { try scaled.backward() }
                     } else {
@@ -235,8 +248,22 @@ public final class Trainer {
                     for (k, v) in current { values[k, default: 0] += v / Double(run.gradientAccumulation) }
                 }
                 if finite { try parallel?.synchronizeGradients() }
+                // fp16: gradients back to their true size; an overflow skips the step (every
+                // rank holds the same reduced gradients, so every rank decides alike).
+                var overflowed = false
+                if finite, var current = scaler {
+                    overflowed = try !current.unscaleGradients(model.module.parameters().filter(\.requiresGrad))
+                    current.update(finite: !overflowed)
+                    scaler = current
+                    if overflowed {
+                        log("step \(state.step + 1): fp16 gradients overflowed at loss scale \(current.scale / current.backoffFactor); step skipped, scale now \(current.scale)")
+                        try metrics?.append(["step": state.step + 1, "skipped": true, "reason": "fp16 overflow", "loss_scale": current.scale])
+                    }
+                }
                 let learningRate = schedule(state.step)
-                if finite {
+                if overflowed {
+                    skipped += 1  // the scaler's decision, not a bad step: the loss was finite
+                } else if finite {
                     if settings.clipNorm > 0 { try clipGradientNorm(model.module.parameters().filter(\.requiresGrad), maxNorm: settings.clipNorm) }
                     optimizer.learningRate = learningRate
                     try optimizer.step()
@@ -262,6 +289,7 @@ public final class Trainer {
                     let seconds = max(1e-9, Date().timeIntervalSince(windowStart))
                     let rate = Double(windowPairs) / seconds
                     var record: [String: Any] = ["step": state.step, "stage": stage.name, "lr": learningRate, "pairs_per_second": rate]
+                    if let scaler { record["loss_scale"] = scaler.scale; record["overflow_skips"] = scaler.skippedSteps }
                     for (k, v) in values { record[k] = v }
                     try metrics?.append(record)
                     let remaining = Double(total - state.step) * Double(run.batchSize * run.gradientAccumulation) / max(rate, 1e-9)
@@ -280,6 +308,7 @@ public final class Trainer {
                 // No checkpoint during a run of non-finite losses: the last good one stays the latest.
                 if isMain, state.badSteps == 0, state.step % run.checkpointEvery == 0 || state.step == total {
                     state.contextLength = stage.data.contextLength
+                    state.lossScaling = scaler.map(TrainerState.LossScaling.init)
                     let preprocessing = ModelPreprocessing.trained(configuration: configuration, tokenizer: stage.data.tokenizer,
                                                                    contextLength: stage.data.contextLength, resize: stage.data.imageResize)
                     lastCheckpoint = try TrainingCheckpoint.save(in: checkpointsURL, state: state, model: model.module,
@@ -298,6 +327,12 @@ public final class Trainer {
             TrainingSummary(steps: state.step, seconds: Date().timeIntervalSince(started), skippedSteps: skipped,
                             lastLoss: lastValues, checkpoint: lastCheckpoint, dataSkips: dataSkips)
         }
+    }
+
+    /// Runs a micro-batch's forward and losses in the run's precision (autocast for bf16 / fp16).
+    func forward<R>(_ body: () throws -> R) throws -> R {
+        guard let lower = pretrainingRun.precision.autocastType else { return try body() }
+        return try withAutocast(on: device, dtype: lower, body)
     }
 
     /// The stage that step `step` (0-based) belongs to and the stage's first step; nil past the end.

@@ -17,10 +17,29 @@ public struct TrainerState: Codable, Equatable, Sendable {
     /// Tokens per text the current stage trained with (its `context_length`): what embedding
     /// and search cut texts to. Nil in checkpoints written before it was recorded.
     public var contextLength: Int?
+    /// float16 runs' dynamic loss scale (`GradientScaler`); nil for other precisions.
+    public var lossScaling: LossScaling?
+
+    /// What a float16 run's `GradientScaler` must resume with.
+    public struct LossScaling: Codable, Equatable, Sendable {
+        public var scale: Double
+        public var goodSteps: Int
+        public var skippedSteps: Int
+
+        enum CodingKeys: String, CodingKey { case scale, goodSteps = "good_steps", skippedSteps = "skipped_steps" }
+
+        public init(scale: Double, goodSteps: Int, skippedSteps: Int) {
+            (self.scale, self.goodSteps, self.skippedSteps) = (scale, goodSteps, skippedSteps)
+        }
+
+        public init(_ scaler: GradientScaler) {
+            self.init(scale: scaler.scale, goodSteps: scaler.goodSteps, skippedSteps: scaler.skippedSteps)
+        }
+    }
 
     enum CodingKeys: String, CodingKey {
         case step, stage, stageStep = "stage_step", loaderPosition = "loader_position", badSteps = "bad_steps", seed
-        case worldSize = "world_size", contextLength = "context_length"
+        case worldSize = "world_size", contextLength = "context_length", lossScaling = "loss_scaling"
     }
 
     public init(step: Int, stage: Int, stageStep: Int, loaderPosition: LoaderPosition, badSteps: Int, seed: UInt64, worldSize: Int = 1,
@@ -36,6 +55,7 @@ public struct TrainerState: Codable, Equatable, Sendable {
                   badSteps: try c.decode(Int.self, forKey: .badSteps), seed: try c.decode(UInt64.self, forKey: .seed),
                   worldSize: try c.decodeIfPresent(Int.self, forKey: .worldSize) ?? 1,
                   contextLength: try c.decodeIfPresent(Int.self, forKey: .contextLength))
+        lossScaling = try c.decodeIfPresent(LossScaling.self, forKey: .lossScaling)
     }
 
     /// This rank's loader position when resuming with `worldSize` processes. Ranks read disjoint

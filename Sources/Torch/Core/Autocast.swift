@@ -1,0 +1,22 @@
+import CTorch
+
+/// Runs `body` under libtorch's autocast on `device`'s type (torch.autocast): matrix products and
+/// convolutions compute in `dtype` (bfloat16, or float16 on CUDA), reading fp32 parameters through
+/// cast copies, while losses, softmax, layer norms and norms read their inputs in float32 (the
+/// shim's fp32 policy, `autocast_fp32`). Parameters and their gradients stay float32. Run the
+/// forward inside and the backward outside, as with PyTorch.
+///
+/// ```swift
+/// let loss = try withAutocast(on: .cpu, dtype: .bfloat16) { try model(inputs) }
+/// try loss.backward()
+/// ```
+public func withAutocast<R>(on device: Device, dtype: DType, _ body: () throws -> R) throws -> R {
+    guard let region = vt_autocast_enter(device.code.type, dtype.rawValue) else {
+        throw TorchError("autocast", "\(dtype) on \(device): \(String(cString: vt_last_error()))")
+    }
+    defer { vt_autocast_exit(region) }
+    return try body()
+}
+
+/// Whether autocast is on for `device`'s type on this thread.
+public func isAutocastEnabled(on device: Device) -> Bool { vt_autocast_enabled(device.code.type) }
