@@ -105,6 +105,21 @@ void vt_set_grad_enabled(bool enabled);
 vt_guard vt_inference_mode_enter(void);
 void vt_inference_mode_exit(vt_guard g);
 
+// MARK: activation checkpointing
+/// A caller's block for `vt_checkpoint`: takes ownership of the `n` input handles and returns a
+/// malloc'ed NULL-terminated list of new output handles, or NULL after `vt_set_error`.
+typedef vt_tensor *(*vt_checkpoint_body)(void *context, const vt_tensor *inputs, size_t n);
+/// Runs `body` on `inputs` without keeping its activations (torch.utils.checkpoint, re-entrant):
+/// during backward it runs again with gradients on, with the random generators' and autocast's
+/// states of the first run, and back-propagates through that. Every tensor that needs a gradient
+/// must be an input (parameters are reached directly). `release(context)` is called once the
+/// autograd graph no longer needs the body, also on failure. Returns the outputs as a
+/// NULL-terminated list (free with vt_free_list), or NULL on error.
+vt_tensor *vt_checkpoint(vt_checkpoint_body body, void *context, void (*release)(void *context), const vt_tensor *inputs,
+                         size_t n);
+/// Sets this thread's error message (for callbacks reporting a failure to the shim).
+void vt_set_error(const char *message);
+
 // MARK: mixed precision (libtorch's autocast)
 /// Turns autocast on for one device type (VT_CPU / VT_CUDA) with a lower-precision dtype
 /// (VT_BFLOAT16, or VT_FLOAT16 on CUDA) until `vt_autocast_exit`, which restores the previous

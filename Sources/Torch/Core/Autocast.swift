@@ -12,7 +12,7 @@ import CTorch
 /// ```
 public func withAutocast<R>(on device: Device, dtype: DType, _ body: () throws -> R) throws -> R {
     guard let region = vt_autocast_enter(device.code.type, dtype.rawValue) else {
-        throw TorchError("autocast", "\(dtype) on \(device): \(String(cString: vt_last_error()))")
+        throw TorchError.lastError("autocast \(dtype) on \(device)")
     }
     defer { vt_autocast_exit(region) }
     return try body()

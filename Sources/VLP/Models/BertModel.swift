@@ -98,8 +98,9 @@ public final class BertModel: Module {
 }
 
 /// The stack of blocks, under `layer.N` as in Hugging Face.
-public final class BertEncoder: Module {
+public final class BertEncoder: Module, ActivationCheckpointing {
     @Child(key: "layer") public var layers: [BertLayer]
+    public var checkpointsActivations = false
 
     public init(_ c: BertConfiguration) throws {
         _layers.wrappedValue = try (0..<c.layers).map { _ in try BertLayer(c) }
@@ -110,6 +111,10 @@ public final class BertEncoder: Module {
         var h = x
         var weights: [Tensor] = []
         for layer in layers {
+            if checkpointsActivations && !returnWeights {
+                h = try checkpointed([h]) { [try layer($0[0], mask: mask).output] }[0]
+                continue
+            }
             let (next, w) = try layer(h, mask: mask, returnWeights: returnWeights)
             h = next
             if let w { weights.append(w) }

@@ -81,8 +81,9 @@ public final class CLIPTextEmbeddings: Module {
 }
 
 /// The causal block stack, under `layers.N` (each block is the ViT's pre-LN block).
-public final class CLIPTextEncoder: Module {
+public final class CLIPTextEncoder: Module, ActivationCheckpointing {
     public var layers: [VisionTransformerLayer]
+    public var checkpointsActivations = false
 
     public init(_ c: CLIPTextConfiguration) throws {
         layers = try (0..<c.layers).map { _ in
@@ -93,6 +94,9 @@ public final class CLIPTextEncoder: Module {
     }
 
     public func callAsFunction(_ x: Tensor) throws -> Tensor {
-        try layers.reduce(x) { try $1($0, isCausal: true) }
+        try layers.reduce(x) { h, layer in
+            guard checkpointsActivations else { return try layer(h, isCausal: true) }
+            return try checkpointed([h]) { [try layer($0[0], isCausal: true)] }[0]
+        }
     }
 }

@@ -75,11 +75,12 @@ public struct CrossEncoderOutput {
 /// Keys: `query_map`, `context_map`, `layers.N.{self_attn, self_attn_layer_norm, cross_attn,
 /// cross_attn_layer_norm, mlp.fc1, mlp.fc2, final_layer_norm}` (attention projections
 /// `q_proj`/`k_proj`/`v_proj`/`out_proj`).
-public final class CrossEncoder: Module {
+public final class CrossEncoder: Module, ActivationCheckpointing {
     @Child(key: "query_map") public var queryMap: Linear
     @Child(key: "context_map") public var contextMap: Linear
     public var layers: [CrossEncoderLayer]
     public let configuration: CrossEncoderConfiguration
+    public var checkpointsActivations = false
 
     public init(_ configuration: CrossEncoderConfiguration) throws {
         let c = configuration
@@ -114,6 +115,13 @@ public final class CrossEncoder: Module {
         let mappedContext = try contextMap(context)
         var weights: [Tensor] = []
         for layer in layers {
+            if checkpointsActivations && !returnCrossAttention {
+                // The context needs its gradient too, so it is an input of every block.
+                h = try checkpointed([h, mappedContext]) {
+                    [try layer($0[0], queryPadding: queryPadding, context: $0[1], contextPadding: contextPadding).output]
+                }[0]
+                continue
+            }
             let (next, w) = try layer(h, queryPadding: queryPadding, context: mappedContext, contextPadding: contextPadding,
                                       returnCrossAttention: returnCrossAttention)
             h = next

@@ -116,8 +116,9 @@ public final class VisionEmbeddings: Module {
 }
 
 /// The block stack, under `layers.N`.
-public final class VisionEncoder: Module {
+public final class VisionEncoder: Module, ActivationCheckpointing {
     public var layers: [VisionTransformerLayer]
+    public var checkpointsActivations = false
 
     public init(_ c: VisionTransformerConfiguration) throws {
         layers = try (0..<c.layers).map { _ in try VisionTransformerLayer(c) }
@@ -125,7 +126,10 @@ public final class VisionEncoder: Module {
     }
 
     public func callAsFunction(_ x: Tensor) throws -> Tensor {
-        try layers.reduce(x) { try $1($0) }
+        try layers.reduce(x) { h, layer in
+            guard checkpointsActivations else { return try layer(h) }
+            return try checkpointed([h]) { [try layer($0[0])] }[0]
+        }
     }
 }
 

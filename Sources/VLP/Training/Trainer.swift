@@ -36,6 +36,9 @@ public struct TrainingSummary: Sendable {
 /// fp32. fp16 scales the loss (`GradientScaler`): a step whose unscaled gradients overflow is
 /// skipped (counted, logged, not a bad step) and the scale, saved in checkpoints, backs off.
 ///
+/// **Activation checkpointing** (`activation_checkpointing: true`): every transformer block stack
+/// (ViT, BERT, CLIP text, cross encoders) recomputes its blocks in backward (`checkpointed`).
+///
 /// **Locked towers** (`lock:`, LiT) are frozen when the trainer is made: they get no gradients,
 /// the optimizer never holds them, and they stay as initialised (or as `init_from` loads them).
 public final class Trainer {
@@ -84,6 +87,9 @@ public final class Trainer {
         manualSeed(run.seed)
         model = try PretrainingModel(configuration)
         try Self.lock(run.lock, of: model)
+        if run.activationCheckpointing, model.module.checkpointActivations() == 0 {
+            throw ConfigError("activation_checkpointing: the \(configuration.architecture.rawValue) model has no transformer block stack to checkpoint")
+        }
         try model.module.to(device)
     }
 
