@@ -63,7 +63,13 @@ public final class PretrainingLoss {
     }
 
     public func callAsFunction(_ model: PretrainingModel, _ inputs: PretrainingInputs) throws -> LossTerms {
-        if let towers = model.towers { return try twoTowerLosses(towers: towers, scorer: model.pairScorer, mlmHead: model.mlmHead, inputs) }
+        try losses(model, inputs, share: nil)
+    }
+
+    /// The terms of one forward; with `share`, one micro-batch's part of an accumulated step.
+    func losses(_ model: PretrainingModel, _ inputs: PretrainingInputs, share: AccumulatedShare?) throws -> LossTerms {
+        if let towers = model.towers { return try twoTowerLosses(towers: towers, scorer: model.pairScorer, mlmHead: model.mlmHead, inputs, share: share) }
+        guard share == nil else { throw RecipeError(message: "only two-tower models accumulate batch-wide objectives") }
         if let joint = model.jointEncoder { return try singleStreamLosses(joint, inputs) }
         throw RecipeError(message: "the \(model.architecture.rawValue) model has neither towers nor a joint encoder to train")
     }
@@ -91,14 +97,19 @@ public final class PretrainingLoss {
     }
 
     private func twoTowerLosses(towers: DualEncoder, scorer: (any PairScorer)?, mlmHead: MaskedLanguageModelHead?,
-                                _ inputs: PretrainingInputs) throws -> LossTerms {
+                                _ inputs: PretrainingInputs, share: AccumulatedShare? = nil) throws -> LossTerms {
         var terms: [PretrainingRecipe.Objective: Tensor] = [:]
         let images = try towers.encodeImages(inputs.images)
         let texts = try towers.encodeTexts(inputs.inputIDs, attentionMask: inputs.attentionMask)
         let scale = try towers.temperature.scale()
-        if recipe.uses(.gcpr) {
-            terms[.gcpr] = try contrastive(imageFeatures: images.features, textFeatures: texts.features,
-                                            imageIDs: inputs.imageIDs, logitScale: scale).loss
+        let distils = recipe.uses(.tgd) || recipe.uses(.fgd)
+        guard !distils || teacher != nil else { throw RecipeError(message: "distillation needs a teacher") }
+        // In an accumulated step the teacher saw this micro-batch when the step began.
+        let teacherFeatures = try share?.teacherFeatures
+            ?? (distils ? teacher!.features(images: inputs.images, inputIDs: inputs.inputIDs, attentionMask: inputs.attentionMask) : nil)
+        if share == nil {
+            terms.merge(try batchWideTerms(imageFeatures: images.features, textFeatures: texts.features, imageIDs: inputs.imageIDs,
+                                           teacherFeatures: teacherFeatures, logitScale: scale)) { a, _ in a }
         }
         let needsMaskedText = recipe.uses(.fgd) || (recipe.uses(.mlm)) || (recipe.uses(.fgr) && recipe.enhancedTraining)
         let maskedTexts: EncodedTexts? = needsMaskedText
@@ -113,35 +124,54 @@ public final class PretrainingLoss {
         if let scorer, recipe.uses(.fgr) || recipe.uses(.mlm) {
             try crossEncoderLosses(scorer, mlmHead: mlmHead, images: images, texts: texts, maskedTexts: maskedTexts, logitScale: scale, inputs, into: &terms)
         }
-        if recipe.uses(.tgd) || recipe.uses(.fgd) {
-            guard let teacher else { throw RecipeError(message: "distillation needs a teacher") }
-            let (teacherImages, teacherTexts) = try teacher.features(images: inputs.images, inputIDs: inputs.inputIDs, attentionMask: inputs.attentionMask)
+        if recipe.uses(.fgd), let maskedTexts, let teacherFeatures {
+            let grid = towers.imageEncoder.patchGrid(height: inputs.images.size(2), width: inputs.images.size(3))
+            let patches = grid.rows * grid.columns
+            let patchMask = try Tensor.rand([inputs.count, patches], device: inputs.images.device) .< patchMaskRatio
+            let maskedImages = try towers.encodeImages(inputs.images, patchMask: patchMask)
+            let imageTerm = try featureDistillation(student: maskedImages.features, teacher: teacherFeatures.images)
+            let textTerm = try featureDistillation(student: maskedTexts.features, teacher: teacherFeatures.texts)
+            terms[.fgd] = try (imageTerm + textTerm) * 0.5
+        }
+        guard let share else { return try weighted(terms, model: "two-tower") }
+        // This micro-batch's part of the accumulated step: its own terms' share, and the
+        // batch-wide terms through ⟨features, ∂L/∂features⟩ (their values came with the share).
+        let surrogate = try (images.features * share.imageGradient).sum() + (texts.features * share.textGradient).sum()
+        let onlyBatchWide = PretrainingRecipe.Objective.allCases.allSatisfy { !recipe.uses($0) || batchWideObjectives.contains($0) }
+        guard !onlyBatchWide else { return LossTerms(terms: [:], total: surrogate) }
+        let own = try weighted(terms, model: "two-tower", computedElsewhere: batchWideObjectives)
+        return LossTerms(terms: own.terms, total: try own.total * (1 / Double(share.microBatches)) + surrogate)
+    }
+
+    /// The objectives whose loss ranges over the whole batch (its contrastive columns): GCPR
+    /// and TgD. Gradient accumulation computes them once over all micro-batches (GradCache).
+    public var batchWideObjectives: Set<PretrainingRecipe.Objective> { Set([.gcpr, .tgd].filter(recipe.uses)) }
+
+    /// GCPR and TgD over a batch's features; with TgD, the teacher features then enter the
+    /// queue (after the loss: a batch's own features are not its negatives).
+    func batchWideTerms(imageFeatures: Tensor, textFeatures: Tensor, imageIDs: Tensor, teacherFeatures: (images: Tensor, texts: Tensor)?,
+                        logitScale: Tensor) throws -> [PretrainingRecipe.Objective: Tensor] {
+        var terms: [PretrainingRecipe.Objective: Tensor] = [:]
+        if recipe.uses(.gcpr) {
+            terms[.gcpr] = try contrastive(imageFeatures: imageFeatures, textFeatures: textFeatures, imageIDs: imageIDs, logitScale: logitScale).loss
+        }
+        if let teacher, let teacherFeatures {
             // On several processes the batch columns and the queue take every worker's teacher
             // features (no gradient flows to the teacher, so a plain gather would do; the
             // gather hook is reused).
             let gathered = try withNoGrad {
-                (images: try contrastive.gather.gather(teacherImages).all.detached(),
-                 texts: try contrastive.gather.gather(teacherTexts).all.detached(),
-                 imageIDs: try contrastive.gather.gather(inputs.imageIDs).all)
+                (images: try contrastive.gather.gather(teacherFeatures.images).all.detached(),
+                 texts: try contrastive.gather.gather(teacherFeatures.texts).all.detached(),
+                 imageIDs: try contrastive.gather.gather(imageIDs).all)
             }
             if recipe.uses(.tgd) {
-                terms[.tgd] = try targetDistillation(studentImages: images.features, studentTexts: texts.features,
-                                                     teacherImages: teacherImages, teacherTexts: teacherTexts,
-                                                     imageIDs: inputs.imageIDs, gathered: gathered, queue: teacher.queue, logitScale: scale)
+                terms[.tgd] = try targetDistillation(studentImages: imageFeatures, studentTexts: textFeatures,
+                                                     teacherImages: teacherFeatures.images, teacherTexts: teacherFeatures.texts,
+                                                     imageIDs: imageIDs, gathered: gathered, queue: teacher.queue, logitScale: logitScale)
             }
-            if recipe.uses(.fgd), let maskedTexts {
-                let grid = towers.imageEncoder.patchGrid(height: inputs.images.size(2), width: inputs.images.size(3))
-                let patches = grid.rows * grid.columns
-                let patchMask = try Tensor.rand([inputs.count, patches], device: inputs.images.device) .< patchMaskRatio
-                let maskedImages = try towers.encodeImages(inputs.images, patchMask: patchMask)
-                let imageTerm = try featureDistillation(student: maskedImages.features, teacher: teacherImages)
-                let textTerm = try featureDistillation(student: maskedTexts.features, teacher: teacherTexts)
-                terms[.fgd] = try (imageTerm + textTerm) * 0.5
-            }
-            // After this forward's terms: its own features are not its negatives.
             try teacher.remember(images: gathered.images, texts: gathered.texts, imageIDs: gathered.imageIDs)
         }
-        return try weighted(terms, model: "two-tower")
+        return terms
     }
 
     private func crossEncoderLosses(_ scorer: any PairScorer, mlmHead: MaskedLanguageModelHead?, images: EncodedImages, texts: EncodedTexts, maskedTexts: EncodedTexts?,
@@ -248,8 +278,9 @@ public final class PretrainingLoss {
     /// Σ weight · term, summed in the order of the objectives' names (the order the losses of
     /// earlier runs were summed in, so their curves stay reproducible). An objective the recipe
     /// weights that produced no term is an error: a recipe must never train less than it says.
-    private func weighted(_ terms: [PretrainingRecipe.Objective: Tensor], model: String) throws -> LossTerms {
-        let missing = PretrainingRecipe.Objective.allCases.filter { recipe.uses($0) && terms[$0] == nil }
+    func weighted(_ terms: [PretrainingRecipe.Objective: Tensor], model: String,
+                  computedElsewhere: Set<PretrainingRecipe.Objective> = []) throws -> LossTerms {
+        let missing = PretrainingRecipe.Objective.allCases.filter { recipe.uses($0) && terms[$0] == nil && !computedElsewhere.contains($0) }
         guard missing.isEmpty else {
             throw RecipeError(message: "recipe \"\(recipe.name)\" weights \(missing.map(\.rawValue).joined(separator: ", ")), which the \(model) model computed no loss for on this batch")
         }

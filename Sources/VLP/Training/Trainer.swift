@@ -36,6 +36,10 @@ public struct TrainingSummary: Sendable {
 /// fp32. fp16 scales the loss (`GradientScaler`): a step whose unscaled gradients overflow is
 /// skipped (counted, logged, not a bad step) and the scale, saved in checkpoints, backs off.
 ///
+/// **Gradient accumulation** (`gradient_accumulation: K`) keeps the whole K·B batch as the
+/// negatives of the batch-wide objectives (GCPR, TgD) by GradCache
+/// (`PretrainingLoss.accumulated`); recipes without them sum K ordinary backward passes.
+///
 /// **Activation checkpointing** (`activation_checkpointing: true`): every transformer block stack
 /// (ViT, BERT, CLIP text, cross encoders) recomputes its blocks in backward (`checkpointed`).
 ///
@@ -229,29 +233,50 @@ public final class Trainer {
                 optimizer.zeroGrad()
                 var values: [String: Double] = [:]
                 var finite = true
-                for micro in 0..<run.gradientAccumulation {
+                func nextInputs() throws -> PretrainingInputs {
                     guard let batch = try loader.next() ?? loader.next() else {
                         throw TrainingStopped(message: "stage \(stage.name): the data gave no batch")
                     }
                     windowPairs += batch.count * worldSize
-                    let terms = try forward { try objectives(model, try PretrainingInputs(batch, device: device)) }
-                    var current: [String: Double] = try terms.values()
+                    return try PretrainingInputs(batch, device: device)
+                }
+                // Every rank must take the same branch: skip when any rank's loss is not finite.
+                func agreeFinite(_ current: inout [String: Double]) throws -> Bool {
                     if let group {
-                        // Every rank must take the same branch: skip when any rank's loss is not finite.
                         let localFinite = current.values.allSatisfy { $0.isFinite }
                         let flag = try Tensor([localFinite ? 0.0 : 1.0], shape: [1]).to(device: device)  // NCCL reduces GPU tensors
                         try group.allReduce(flag)
                         if try flag.item() > 0 { current["loss"] = Double.nan }
                     }
-                    guard current.values.allSatisfy({ $0.isFinite }) else { finite = false; values = current; break }
-                    var scaled = try terms.total * (1 / Double(run.gradientAccumulation))
-                    if let scaler { scaled = try scaler.scaled(scaled) }
-                    if let parallel, micro < run.gradientAccumulation - 1 {
-                        try parallel.withoutGradientSynchronization { try scaled.backward() }
+                    return current.values.allSatisfy { $0.isFinite }
+                }
+                // Gradients synchronise across ranks on a step's last backward only.
+                func backward(_ loss: Tensor, last: Bool) throws {
+                    if let parallel, !last {
+                        try parallel.withoutGradientSynchronization { try loss.backward() }
                     } else {
-                        try scaled.backward()
+                        try loss.backward()
                     }
-                    for (k, v) in current { values[k, default: 0] += v / Double(run.gradientAccumulation) }
+                }
+                if run.gradientAccumulation > 1, !objectives.batchWideObjectives.isEmpty {
+                    // GradCache: GCPR / TgD over all K micro-batches at once (every negative kept).
+                    let microBatches = try (0..<run.gradientAccumulation).map { _ in try nextInputs() }
+                    let seeds = (0..<run.gradientAccumulation).map { Self.microBatchSeed(run.seed, state.step, $0) }
+                    let outcome = try objectives.accumulated(model, microBatches: microBatches, seeds: seeds, lossScale: scaler?.scale ?? 1,
+                                                             autocast: run.precision.autocastType, agreeFinite: agreeFinite,
+                                                             backward: { try backward($0, last: $1) })
+                    (values, finite) = (outcome.values, outcome.finite)
+                } else {
+                    for micro in 0..<run.gradientAccumulation {
+                        let inputs = try nextInputs()
+                        let terms = try forward { try objectives(model, inputs) }
+                        var current: [String: Double] = try terms.values()
+                        guard try agreeFinite(&current) else { finite = false; values = current; break }
+                        var scaled = try terms.total * (1 / Double(run.gradientAccumulation))
+                        if let scaler { scaled = try scaler.scaled(scaled) }
+                        try backward(scaled, last: micro == run.gradientAccumulation - 1)
+                        for (k, v) in current { values[k, default: 0] += v / Double(run.gradientAccumulation) }
+                    }
                 }
                 if finite { try parallel?.synchronizeGradients() }
                 // fp16: gradients back to their true size; an overflow skips the step (every
@@ -349,6 +374,13 @@ public final class Trainer {
             start += stage.steps
         }
         return nil
+    }
+
+    /// The generator seed of micro-batch `micro` of an accumulated step (its two forwards draw
+    /// the same dropout): a SplitMix64 mix of (seed, step, micro).
+    static func microBatchSeed(_ seed: UInt64, _ step: Int, _ micro: Int) -> UInt64 {
+        var rng = SplitMix64(seed: stepSeed(seed, step), stream: "micro-batch", index: micro)
+        return rng.next()
     }
 
     /// The generator seed of one step: a SplitMix64 mix of (seed, step).

@@ -1,0 +1,114 @@
+import Torch
+
+/// What one micro-batch of an accumulated step receives from the step's batch-wide pass.
+struct AccumulatedShare {
+    /// ∂L_batch-wide / ∂(this micro-batch's image and text features), L already weighted.
+    var imageGradient: Tensor
+    var textGradient: Tensor
+    /// The teacher's features of this micro-batch, computed when the step began.
+    var teacherFeatures: (images: Tensor, texts: Tensor)?
+    /// Micro-batches in the step: this one's own terms count 1/K.
+    var microBatches: Int
+}
+
+/// How an accumulated step went.
+public struct AccumulatedStep {
+    /// Each objective's value (batch-wide ones over the whole batch, the others averaged over the
+    /// micro-batches) and the total as "loss".
+    public var values: [String: Double]
+    /// False when a loss was not finite: nothing past the batch-wide pass ran backward.
+    public var finite: Bool
+}
+
+extension PretrainingLoss {
+    /// One optimizer step's losses over K micro-batches whose batch-wide objectives (GCPR, TgD)
+    /// keep every negative of the whole K·B batch, as GradCache and OpenCLIP's `--accum-freq` do:
+    ///
+    /// 1. each micro-batch's features (and the teacher's) are computed without graphs;
+    /// 2. the batch-wide terms run over all K·B rows; backward gives the temperature its gradient
+    ///    and each cached feature ∂L/∂feature; the teacher queue then takes the whole batch;
+    /// 3. each micro-batch runs forward again with graphs — the same generator seed as in 1, so
+    ///    the same dropout — and back-propagates its own terms / K plus ⟨features, ∂L/∂features⟩.
+    ///
+    /// The gradients equal one batch of K·B for GCPR and TgD; the per-pair objectives (FGR, MLM,
+    /// FgD) stay per micro-batch, each counting 1/K. `seeds[k]` seeds micro-batch k's forwards;
+    /// `lossScale` multiplies every backward (fp16's scale; gradients of the features are taken
+    /// back to their true size before use); `autocast` is the forwards' lower precision (bf16 /
+    /// fp16 runs), backward runs outside it. `backward(loss, last)` runs backward (`last`: the
+    /// step's final one, where data-parallel gradients synchronise). `agreeFinite` decides whether
+    /// the step's values are finite (on every rank, when distributed).
+    public func accumulated(_ model: PretrainingModel, microBatches: [PretrainingInputs], seeds: [UInt64], lossScale: Double = 1,
+                            autocast: DType? = nil, agreeFinite: (inout [String: Double]) throws -> Bool,
+                            backward: (Tensor, _ last: Bool) throws -> Void) throws -> AccumulatedStep {
+        let count = microBatches.count
+        guard count == seeds.count, count >= 1 else { throw RecipeError(message: "accumulated: \(count) micro-batches and \(seeds.count) seeds") }
+        guard let towers = model.towers, !batchWideObjectives.isEmpty else {
+            throw RecipeError(message: "accumulated: recipe \"\(recipe.name)\" has no batch-wide objective (gcpr, tgd) on a two-tower model")
+        }
+        func forward<R>(_ body: () throws -> R) throws -> R {
+            guard let autocast else { return try body() }
+            return try withAutocast(on: microBatches[0].images.device, dtype: autocast, body)
+        }
+        // 1. Features without graphs.
+        var imageFeatures: [Tensor] = [], textFeatures: [Tensor] = []
+        var teacherFeatures: [(images: Tensor, texts: Tensor)] = []
+        for (inputs, seed) in zip(microBatches, seeds) {
+            manualSeed(seed)
+            try forward { try withNoGrad {
+                imageFeatures.append(try towers.encodeImages(inputs.images).features)
+                textFeatures.append(try towers.encodeTexts(inputs.inputIDs, attentionMask: inputs.attentionMask).features)
+                if let teacher, recipe.uses(.tgd) || recipe.uses(.fgd) {
+                    teacherFeatures.append(try teacher.features(images: inputs.images, inputIDs: inputs.inputIDs, attentionMask: inputs.attentionMask))
+                }
+            } }
+        }
+        // 2. The batch-wide terms over the whole batch, back to the cached features.
+        let images = try cat(imageFeatures).requiringGrad()
+        let texts = try cat(textFeatures).requiringGrad()
+        let wholeTeacher = try teacherFeatures.isEmpty ? nil : (images: cat(teacherFeatures.map(\.images)), texts: cat(teacherFeatures.map(\.texts)))
+        let batchWide = try forward {
+            try batchWideTerms(imageFeatures: images, textFeatures: texts, imageIDs: cat(microBatches.map(\.imageIDs)),
+                               teacherFeatures: wholeTeacher, logitScale: towers.temperature.scale())
+        }
+        var values: [String: Double] = [:]
+        var batchWideTotal: Tensor?
+        for objective in batchWide.keys.sorted(by: { $0.rawValue < $1.rawValue }) {
+            let term = batchWide[objective]!
+            values[objective.rawValue] = try term.item()
+            let weighted = try term * recipe.weight(objective)
+            batchWideTotal = try batchWideTotal.map { try $0 + weighted } ?? weighted
+        }
+        guard let batchWideTotal else { throw RecipeError(message: "accumulated: no batch-wide term was computed") }
+        var total = try batchWideTotal.item()
+        var check = values.merging(["loss": total]) { a, _ in a }
+        guard try agreeFinite(&check) else { return AccumulatedStep(values: check, finite: false) }
+        try backward(try batchWideTotal * lossScale, false)
+        let sizes = microBatches.map(\.count)
+        let imageGradients = try gradient(of: images, "image features").split(sizes: sizes)
+        let textGradients = try gradient(of: texts, "text features").split(sizes: sizes)
+        // 3. Each micro-batch again, with graphs.
+        for (k, (inputs, seed)) in zip(microBatches, seeds).enumerated() {
+            manualSeed(seed)
+            let share = AccumulatedShare(imageGradient: try imageGradients[k] * (1 / lossScale), textGradient: try textGradients[k] * (1 / lossScale),
+                                         teacherFeatures: teacherFeatures.isEmpty ? nil : teacherFeatures[k], microBatches: count)
+            let terms = try forward { try losses(model, inputs, share: share) }
+            var own: [String: Double] = [:]
+            for (objective, term) in terms.terms { own[objective.rawValue] = try term.item() }
+            var current = own.merging(["loss": own.values.reduce(0, +)]) { a, _ in a }
+            guard try agreeFinite(&current) else { return AccumulatedStep(values: values.merging(current) { a, _ in a }, finite: false) }
+            try backward(try terms.total * lossScale, k == count - 1)
+            for (objective, term) in terms.terms {
+                let value = try term.item()
+                values[objective.rawValue, default: 0] += value / Double(count)
+                total += value * recipe.weight(objective) / Double(count)
+            }
+        }
+        values["loss"] = total
+        return AccumulatedStep(values: values, finite: true)
+    }
+
+    private func gradient(of features: Tensor, _ name: String) throws -> Tensor {
+        guard let gradient = features.grad else { throw RecipeError(message: "accumulated: the batch-wide terms gave the \(name) no gradient") }
+        return gradient
+    }
+}
