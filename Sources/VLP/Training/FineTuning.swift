@@ -15,6 +15,19 @@ enum FineTuning {
         if let lora = run.lora { try attachAdapters(lora, to: model.module) }
     }
 
+    /// One line on what trains, for the run's log; nil for a run that trains every weight at one rate.
+    static func summary(_ model: PretrainingModel, for run: PretrainingRun) -> String? {
+        guard !run.freeze.isEmpty || run.lora != nil || run.optimizer.layerDecay != 1 else { return nil }
+        let module = model.module
+        var parts: [String] = []
+        if !run.freeze.isEmpty { parts.append(describe(run.freeze)) }
+        if let lora = run.lora {
+            parts.append("LoRA rank \(lora.rank), alpha \(lora.alpha) on \(module.adaptedLayers().count) layers (\(lora.targets.sorted().map(\.rawValue).joined(separator: ", ")))")
+        }
+        if run.optimizer.layerDecay != 1 { parts.append("layer decay \(run.optimizer.layerDecay)") }
+        return "fine-tuning: \(module.parameterCount(trainableOnly: true)) of \(module.parameterCount()) parameters train; " + parts.joined(separator: "; ")
+    }
+
     /// `freeze:` as the user wrote it: `lock: [image]` when every entry is a whole tower.
     static func describe(_ freeze: [PretrainingRun.Tower: PretrainingRun.Freezing]) -> String {
         let towers = freeze.keys.sorted()

@@ -132,6 +132,7 @@ public final class Trainer {
         let settings = run.optimizer
         let optimizer = AdamW(FineTuning.parameterGroups(model, settings: settings),
                               learningRate: settings.learningRate, betas: settings.betas, eps: settings.eps, weightDecay: settings.weightDecay)
+        if isMain, let line = FineTuning.summary(model, for: run) { log(line) }
         let total = run.totalSteps
         let schedule: LearningRateSchedule
         switch run.schedule.shape {

@@ -254,3 +254,57 @@ final class FineTuningTests: TorchTestCase {
         XCTAssertTrue(decay.contains("optimizer.layer_decay"), decay)
     }
 }
+
+/// The controls from the command line: `vlp pretrain --config` with lora: and freeze:, `vlp export
+/// --merge-lora`, the merged bundle used by `vlp embed`, and `vlp finetune`'s flags.
+final class FineTuningCommandTests: TorchTestCase {
+    func testLoRAAndFreezeThroughTheCLIThenMerge() throws {
+        let root = try temporaryFolder("cli-lora")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let out = root.appendingPathComponent("out").path
+        let config = root.appendingPathComponent("run.yaml")
+        try tinyPretrainingYAML(output: out, steps: 2, checkpointEvery: 2, extra: """
+            freeze: {image: {except_last: 1}}
+            lora: {rank: 8, alpha: 16, targets: [query, value]}
+            """).write(to: config, atomically: true, encoding: .utf8)
+        let run = try runVLP(["pretrain", "--config", config.path])
+        XCTAssertEqual(run.status, 0, run.errors)
+        XCTAssertTrue(run.errors.contains("fine-tuning: ") && run.errors.contains("LoRA rank 8"), run.errors)
+        // The adapted checkpoint embeds as it is.
+        let adapted = try runVLP(["embed", "text", "--checkpoint", out, "--json", "红色的圆形"])
+        XCTAssertEqual(adapted.status, 0, adapted.errors)
+
+        let merged = root.appendingPathComponent("merged").path
+        let refused = try runVLP(["export", out, "--output", merged])
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.errors.contains("--merge-lora"), refused.errors)
+        let export = try runVLP(["export", "--merge-lora", out, "--output", merged])
+        XCTAssertEqual(export.status, 0, export.errors)
+        XCTAssertTrue(export.output.contains("LoRA adapter(s) merged"), export.output)
+        let plain = try runVLP(["embed", "text", "--checkpoint", merged, "--json", "红色的圆形"])
+        XCTAssertEqual(plain.status, 0, plain.errors)
+        func vector(_ output: String) throws -> [Double] {
+            let line = try XCTUnwrap(output.split(separator: "\n").first)
+            return try XCTUnwrap((try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["embedding"] as? [Double])
+        }
+        for (a, b) in zip(try vector(plain.output), try vector(adapted.output)) { XCTAssertEqual(a, b, accuracy: 1e-5) }
+        let again = try runVLP(["export", "--merge-lora", out, "--output", merged])
+        XCTAssertNotEqual(again.status, 0)
+        XCTAssertTrue(again.errors.contains("--overwrite"), again.errors)
+
+        // vlp finetune: the same controls as flags, recorded in finetune.yaml.
+        let tuned = root.appendingPathComponent("tuned")
+        let finetune = try runVLP(["finetune", "retrieval", "--checkpoint", merged, "--data", "scenes:icr:train", "--steps", "2",
+                                   "--batch-size", "8", "--output", tuned.path, "--freeze", "image", "--freeze", "text:1",
+                                   "--layer-decay", "0.8", "--lora-rank", "4", "--lora-targets", "query,value,mlp"])
+        XCTAssertEqual(finetune.status, 0, finetune.errors)
+        let recorded = try PretrainingRun.load(contentsOf: tuned.appendingPathComponent("finetune.yaml"))
+        XCTAssertEqual(recorded.freeze, [.image: .all, .text: .allButLast(blocks: 1)])
+        XCTAssertEqual(recorded.optimizer.layerDecay, 0.8)
+        XCTAssertEqual(recorded.lora, PretrainingRun.LoRA(rank: 4, alpha: 4, targets: [.query, .value, .mlp]))
+        let badFreeze = try runVLP(["finetune", "retrieval", "--checkpoint", merged, "--data", "scenes:icr:train", "--output", tuned.path,
+                                    "--freeze", "audio"])
+        XCTAssertNotEqual(badFreeze.status, 0)
+        XCTAssertTrue(badFreeze.errors.contains("--freeze audio"), badFreeze.errors)
+    }
+}
