@@ -10,7 +10,8 @@ import Torch
 /// matching trains the match heads on the set's labelled pairs (1 = the text describes the
 /// image, 0 = it does not; ICM / IQM style), which needs a model with match heads. The run is an
 /// ordinary pretraining run (written to OUTPUT/finetune.yaml), so `--resume`, checkpoints and
-/// `metrics.jsonl` work the same.
+/// `metrics.jsonl` work the same. `--freeze`, `--layer-decay` and `--lora-*` are the run's
+/// `freeze:`, `optimizer.layer_decay` and `lora:` (README, "Fine-tuning controls").
 struct FinetuneCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "finetune",
@@ -39,6 +40,18 @@ struct FinetuneCommand: ParsableCommand {
     var output: String
     @Flag(help: "Continue from the latest checkpoint in the output folder.")
     var resume = false
+    @Option(help: "Keep a tower frozen (repeatable): image or text for the whole tower, image:N or text:N for all but its last N blocks (YAML freeze:).")
+    var freeze: [String] = []
+    @Option(help: "Layer-wise learning-rate decay in (0, 1]: each block down a tower trains at this factor of the one above (YAML optimizer.layer_decay).")
+    var layerDecay = 1.0
+    @Option(help: "Train LoRA adapters of this rank instead of the weights (YAML lora.rank).")
+    var loraRank: Int?
+    @Option(help: "LoRA alpha; the update is scaled by alpha/rank (default: the rank).")
+    var loraAlpha: Double?
+    @Option(help: "Dropout on the LoRA adapters' inputs.")
+    var loraDropout = 0.0
+    @Option(help: "The projections LoRA adapts (comma-separated: \(PretrainingRun.LoRA.Target.allCases.map(\.rawValue).joined(separator: ", "))).")
+    var loraTargets = "query,value"
     @OptionGroup var target: DeviceOption
 
     /// The built-in corpus a `scenes:` source draws (the seed the README's numbers use).
@@ -50,6 +63,49 @@ struct FinetuneCommand: ParsableCommand {
         guard lr > 0, lr <= 10 else { throw ValidationError("--lr must be in (0, 10]") }
         _ = try source()
         _ = try textKinds(kinds)
+        _ = try freezing()
+        guard layerDecay > 0, layerDecay <= 1 else { throw ValidationError("--layer-decay must be in (0, 1]") }
+        _ = try lora()
+    }
+
+    /// `--freeze` values as the run's `freeze:`.
+    func freezing() throws -> [PretrainingRun.Tower: PretrainingRun.Freezing] {
+        var result: [PretrainingRun.Tower: PretrainingRun.Freezing] = [:]
+        for value in freeze {
+            let parts = value.split(separator: ":", maxSplits: 1).map(String.init)
+            guard let tower = PretrainingRun.Tower(rawValue: parts[0]) else {
+                throw ValidationError("--freeze \(value): the tower must be image or text (image, text, image:N, text:N)")
+            }
+            guard result[tower] == nil else { throw ValidationError("--freeze names the \(tower.rawValue) tower twice") }
+            if parts.count == 1 {
+                result[tower] = .all
+            } else if let blocks = Int(parts[1]), blocks >= 0 {
+                result[tower] = .allButLast(blocks: blocks)
+            } else {
+                throw ValidationError("--freeze \(value): after the colon comes the number of last blocks that train, e.g. \(tower.rawValue):2")
+            }
+        }
+        return result
+    }
+
+    /// The `--lora-*` options as the run's `lora:`; nil without `--lora-rank`.
+    func lora() throws -> PretrainingRun.LoRA? {
+        guard let loraRank else {
+            guard loraAlpha == nil else { throw ValidationError("--lora-alpha needs --lora-rank") }
+            return nil
+        }
+        guard loraRank >= 1 else { throw ValidationError("--lora-rank must be at least 1") }
+        guard loraAlpha.map({ $0 > 0 }) ?? true else { throw ValidationError("--lora-alpha must be positive") }
+        guard loraDropout >= 0, loraDropout < 1 else { throw ValidationError("--lora-dropout must be in [0, 1)") }
+        var targets: Set<PretrainingRun.LoRA.Target> = []
+        for name in loraTargets.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) {
+            guard let target = PretrainingRun.LoRA.Target(rawValue: name) else {
+                throw ValidationError("--lora-targets: \"\(name)\" is not one of \(PretrainingRun.LoRA.Target.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            targets.insert(target)
+        }
+        guard !targets.isEmpty else { throw ValidationError("--lora-targets is empty") }
+        return PretrainingRun.LoRA(rank: loraRank, alpha: loraAlpha ?? Double(loraRank), dropout: loraDropout, targets: targets)
     }
 
     /// `--data` (with `--format`, `--split`) as a data description.
@@ -98,9 +154,10 @@ struct FinetuneCommand: ParsableCommand {
         data.imageResize = preprocessing.image.resize
         let run = PretrainingRun(
             model: .file(configFile.path), recipe: try Self.recipe(task, supported: supported, checkpoint: checkpoint), data: data,
-            steps: steps, batchSize: batchSize, optimizer: .init(learningRate: lr),
+            steps: steps, batchSize: batchSize, optimizer: .init(learningRate: lr, layerDecay: layerDecay),
             schedule: .init(shape: .cosine, warmupSteps: max(1, steps / 10)), output: output,
-            checkpoints: .init(every: max(1, steps / 2), keep: 2), logEvery: max(1, steps / 20), initFrom: checkpoint, device: target.device)
+            checkpoints: .init(every: max(1, steps / 2), keep: 2), logEvery: max(1, steps / 20), initFrom: checkpoint, device: target.device,
+            freeze: try freezing(), lora: try lora())
         try AtomicFile.makeFolder(output)
         try Data(try run.yaml().utf8).write(to: URL(fileURLWithPath: output).appendingPathComponent("finetune.yaml"))
         let summary = try Trainer(run).run(resume: resume)

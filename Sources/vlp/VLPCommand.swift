@@ -21,6 +21,7 @@ struct VLPCommand: ParsableCommand {
             SearchCommand.self,
             ServeCommand.self,
             ImportCommand.self,
+            ExportCommand.self,
             // Subcommands register here, one line each.
         ]
     )

@@ -41,9 +41,11 @@ public final class MultiHeadAttention: Module {
             try x.reshaped([batch, length, heads, headSize]).transposed(1, 2)
         }
         let q: Tensor, k: Tensor, v: Tensor
-        if query === key, key === value, queryProjection.bias != nil {
+        let adapted = queryProjection.hasAdapter || keyProjection.hasAdapter || valueProjection.hasAdapter
+        if query === key, key === value, queryProjection.bias != nil, !adapted {
             // Self-attention: one packed projection (as nn.MultiheadAttention's in_proj) instead
-            // of three matmuls; the checkpoint keys stay separate.
+            // of three matmuls; the checkpoint keys stay separate. Projections with LoRA adapters
+            // run one by one, each through its adapter.
             let weight = try cat([queryProjection.weight, keyProjection.weight, valueProjection.weight])
             let bias = try cat([queryProjection.bias!, keyProjection.bias!, valueProjection.bias!])
             let parts = try Functional.linear(query, weight: weight, bias: bias).chunked(3, dim: -1)

@@ -31,8 +31,9 @@ public struct StateDictError: Error, CustomStringConvertible {
 
 extension Module {
     /// Copies checkpoint tensors into this module's parameters and buffers (converting dtype
-    /// and device). Strict by default: any missing or unexpected key is an error. Shape
-    /// mismatches are always an error. Nothing is modified when it throws.
+    /// and device). Strict by default: any missing or unexpected key is an error, except the
+    /// LoRA adapters of an adapted model when the checkpoint has none at all. Shape mismatches
+    /// are always an error. Nothing is modified when it throws.
     @discardableResult
     public func loadStateDict(_ tensors: [String: Tensor], strict: Bool = true, source: String = "state dict") throws -> StateDictLoadReport {
         var report = StateDictLoadReport()
@@ -47,6 +48,10 @@ extension Module {
                 report.loaded.append(name)
             }
         }
+        // A checkpoint without LoRA adapters (a base model) loads into an adapted model: the
+        // adapters keep their initial values (B = 0, so the outputs are the base model's). A
+        // checkpoint that has adapters must have them all.
+        if !tensors.keys.contains(where: Module.isAdapterKey) { report.missing.removeAll(where: Module.isAdapterKey) }
         let known = Set(own.map(\.name))
         report.unexpected = tensors.keys.filter { !known.contains($0) }.sorted()
         if !report.shapeMismatches.isEmpty || (strict && (!report.missing.isEmpty || !report.unexpected.isEmpty)) {

@@ -11,14 +11,26 @@ public struct ParameterGroup {
         self.learningRateScale = learningRateScale
     }
 
-    /// Two groups: weight decay on matrices and embeddings (rank ≥ 2), none on biases and
-    /// norm gains (rank < 2) — the rule of BERT, CLIP and nanoGPT. Frozen parameters are left out.
-    public static func decayingMatricesOnly(_ named: [(name: String, tensor: Tensor)], weightDecay: Double) -> [ParameterGroup] {
-        let trainable = named.map(\.tensor).filter(\.requiresGrad)
-        return [
-            ParameterGroup(trainable.filter { $0.rank >= 2 }, weightDecay: weightDecay),
-            ParameterGroup(trainable.filter { $0.rank < 2 }, weightDecay: 0),
-        ]
+    /// Weight decay on matrices and embeddings (rank ≥ 2), none on biases and norm gains
+    /// (rank < 2) — the rule of BERT, CLIP and nanoGPT. Frozen parameters are left out.
+    ///
+    /// Two groups per learning-rate scale, in the order the scales first appear (layer-wise
+    /// decay gives each depth its own); with every scale 1 (the default), exactly two groups.
+    public static func decayingMatricesOnly(_ named: [(name: String, tensor: Tensor)], weightDecay: Double,
+                                            learningRateScale: (_ name: String, _ tensor: Tensor) -> Double = { _, _ in 1 }) -> [ParameterGroup] {
+        var scales: [Double] = []
+        var members: [Double: [Tensor]] = [:]
+        for (name, tensor) in named where tensor.requiresGrad {
+            let scale = learningRateScale(name, tensor)
+            if members[scale] == nil { scales.append(scale) }
+            members[scale, default: []].append(tensor)
+        }
+        if scales.isEmpty { scales = [1] }
+        return scales.flatMap { scale in
+            let tensors = members[scale] ?? []
+            return [ParameterGroup(tensors.filter { $0.rank >= 2 }, weightDecay: weightDecay, learningRateScale: scale),
+                    ParameterGroup(tensors.filter { $0.rank < 2 }, weightDecay: 0, learningRateScale: scale)]
+        }
     }
 }
 

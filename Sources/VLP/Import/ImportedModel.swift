@@ -108,7 +108,7 @@ public struct ImportedModel {
         }
     }
 
-    private static func rename(_ from: URL, to: URL) throws {
+    static func rename(_ from: URL, to: URL) throws {
         guard Glibc.rename(from.path, to.path) == 0 else {
             throw ImportError.cannotWrite(path: to.path, reason: "renaming \(from.path): \(String(cString: strerror(errno)))")
         }

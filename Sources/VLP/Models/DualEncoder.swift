@@ -82,6 +82,8 @@ public final class DualEncoder: Module {
         let copy = try DualEncoder(configuration)
         try withNoGrad {
             let source = Dictionary(stateDict().map { ($0.name, $0.tensor) }, uniquingKeysWith: { a, _ in a })
+            // A student with LoRA adapters gets a teacher with the same adapters (the EMA follows them by name).
+            try copy.attachAdapters(for: source)
             _ = try copy.loadStateDict(source.mapValues { try $0.detached().clone() }, source: "student")
         }
         try copy.freeze()

@@ -14,7 +14,7 @@ public struct ImageTowerOutput {
 /// An image encoder a `DualEncoder` (and so R2D2) can use as its image tower: `VisionTransformer`
 /// (R2D2, CLIP) or `EfficientNet` (ALIGN). The model configuration's `vision` section chooses one
 /// (`ImageTowerConfiguration`).
-public protocol ImageTower: Module {
+public protocol ImageTower: Module, BlockStack {
     /// Width of the pooled vector and of every token state.
     var width: Int { get }
     /// The side of the square images the tower is configured for.

@@ -16,6 +16,9 @@ import Torch
 /// values are derived from its configuration (image size), its `trainer.json` (context length,
 /// else the default then) and the project's Chinese BERT vocabulary under `./assets`, with a
 /// one-line notice saying so.
+///
+/// A checkpoint of a LoRA run (`lora:`) opens with its adapters attached to the layers they
+/// adapt; `ModelBundle.export(_:to:mergingAdapters:overwrite:)` writes it as a plain bundle.
 public struct ModelBundle {
     public static let preprocessingFile = "preprocessing.json"
     /// The folder inside a bundle holding the tokenizer's files.
@@ -38,7 +41,13 @@ public struct ModelBundle {
         let (folder, configuration, preprocessing) = (described.folder, described.configuration, described.preprocessing)
         let inputs = try inputPipeline(preprocessing, vocabularyFile: described.vocabularyFile, configuration: configuration, source: folder.path)
         let model = try PretrainingModel(configuration)
-        try TrainingCheckpoint.loadWeights(into: model.module, from: folder)
+        let weightsURL = folder.appendingPathComponent(TrainingCheckpoint.modelFile)
+        let weights = try SafeTensors.read(weightsURL).tensors
+        // A checkpoint of a LoRA run holds its adapters (`….lora_a`, `lora_b`, `lora_scaling`): the
+        // model gets the same adapters, so it computes what was trained (`vlp export --merge-lora`
+        // folds them into the weights).
+        try model.module.attachAdapters(for: weights)
+        _ = try model.module.loadStateDict(weights, source: weightsURL.path)
         model.module.eval()
         if device != .cpu {
             try device.checkAvailable()

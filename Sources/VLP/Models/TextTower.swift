@@ -13,7 +13,7 @@ public struct TextTowerOutput {
 /// A text encoder a `DualEncoder` can use as its text tower: `BertModel` (swift-vlp, Chinese-CLIP,
 /// ALIGN, R2D2) or `CLIPTextTransformer` (OpenAI CLIP, OpenCLIP). The model configuration's `text`
 /// section chooses one (`TextTowerConfiguration`).
-public protocol TextTower: Module {
+public protocol TextTower: Module, BlockStack {
     /// Width of the pooled vector and of every token state.
     var width: Int { get }
     /// - Parameters: int64 [B, L] ids, the [B, L] mask (1 at real tokens) and optional segment

@@ -2,7 +2,7 @@ import Foundation
 import Torch
 
 // The sections of a run that group several keys (`optimizer:`, `schedule:`, `checkpoint:`,
-// `evaluation:`, `distillation:`) and the towers `lock:` names. Each initialiser's arguments
+// `evaluation:`, `distillation:`, `lora:`), the towers `lock:` names and how `freeze:` freezes them. Each initialiser's arguments
 // are the defaults.
 extension PretrainingRun {
     /// AdamW's settings.
@@ -13,19 +13,25 @@ extension PretrainingRun {
         public var eps: Double
         /// Gradient-norm clipping; 0 turns it off.
         public var clipNorm: Double
+        /// Layer-wise learning-rate decay (BEiT, OpenCLIP fine-tuning): a tower parameter at depth d
+        /// of L blocks (0 the embeddings, i + 1 block i, L + 1 what follows the last block) trains
+        /// at the learning rate × `layerDecay`^(L + 1 − d); the parts outside the towers
+        /// (projections, temperature, cross encoders, heads) at the full rate. 1 turns it off.
+        public var layerDecay: Double
 
         public init(learningRate: Double = 5e-4, weightDecay: Double = 0.05, betas: (Double, Double) = (0.9, 0.98),
-                    eps: Double = 1e-6, clipNorm: Double = 1.0) {
+                    eps: Double = 1e-6, clipNorm: Double = 1.0, layerDecay: Double = 1) {
             self.learningRate = learningRate
             self.weightDecay = weightDecay
             self.betas = betas
             self.eps = eps
             self.clipNorm = clipNorm
+            self.layerDecay = layerDecay
         }
 
         public static func == (a: Self, b: Self) -> Bool {
             a.learningRate == b.learningRate && a.weightDecay == b.weightDecay && a.betas == b.betas
-                && a.eps == b.eps && a.clipNorm == b.clipNorm
+                && a.eps == b.eps && a.clipNorm == b.clipNorm && a.layerDecay == b.layerDecay
         }
     }
 
@@ -110,6 +116,51 @@ extension PretrainingRun {
 
         /// Whether gradients need dynamic loss scaling (fp16's narrow range).
         public var scalesLoss: Bool { self == .fp16 }
+    }
+
+    /// How much of a tower `freeze:` keeps fixed.
+    public enum Freezing: Equatable, Sendable {
+        /// The whole tower (`all`; LiT's `lock:`), kept in eval mode.
+        case all
+        /// Everything before the last `blocks` blocks (`{except_last: N}`): the embeddings and
+        /// the earlier blocks stay; the last N blocks and what follows them (the final norm, a
+        /// pooler) train — OpenCLIP's `lock_image_unlocked_groups` / `lock_text_unlocked_layers`.
+        case allButLast(blocks: Int)
+    }
+
+    /// Low-rank adapters (LoRA) on the attention and MLP projections of every block that is not
+    /// frozen (towers, cross encoders, a single-stream encoder). Every other weight is frozen:
+    /// only the adapters train, as with Hugging Face PEFT. The defaults are PEFT's `LoraConfig`'s
+    /// (r 8, alpha 8, no dropout) with the LoRA paper's targets (query and value).
+    public struct LoRA: Equatable, Sendable {
+        /// A projection that can carry an adapter.
+        public enum Target: String, CaseIterable, Comparable, Sendable {
+            /// Attention's query, key and value projections (`q_proj`, `k_proj`, `v_proj`; BERT's `query`, `key`, `value`).
+            case query, key, value
+            /// Attention's output projection (`out_proj`; BERT's `attention.output.dense`).
+            case output
+            /// Both linears of the feed-forward block (`mlp.fc1`, `mlp.fc2`; BERT's `intermediate.dense`, `output.dense`).
+            case mlp
+
+            public static func < (a: Target, b: Target) -> Bool {
+                allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
+            }
+        }
+
+        /// r, the rank of B·A.
+        public var rank: Int
+        /// The update is scaled by alpha / r.
+        public var alpha: Double
+        /// Dropout on each adapter's input while training.
+        public var dropout: Double
+        public var targets: Set<Target>
+
+        public init(rank: Int = 8, alpha: Double = 8, dropout: Double = 0, targets: Set<Target> = [.query, .value]) {
+            self.rank = rank
+            self.alpha = alpha
+            self.dropout = dropout
+            self.targets = targets
+        }
     }
 
     /// A tower of a two-tower model, as `lock:` names it.

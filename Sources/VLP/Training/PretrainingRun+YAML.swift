@@ -9,7 +9,7 @@ import Yams
 extension PretrainingRun {
     static let topKeys = ["model", "recipe", "data", "steps", "stages", "batch_size", "gradient_accumulation", "optimizer",
                           "schedule", "seed", "output", "checkpoint", "log_every", "evaluation", "workers", "max_bad_steps",
-                          "distillation", "init_from", "device", "lock", "precision", "activation_checkpointing"]
+                          "distillation", "init_from", "device", "lock", "freeze", "lora", "precision", "activation_checkpointing"]
 
     public static func load(contentsOf url: URL) throws -> PretrainingRun {
         let text: String
@@ -51,7 +51,7 @@ extension PretrainingRun {
         batchSize = try r.int("batch_size", default: batchSize, range: 2...65536)
         gradientAccumulation = try r.int("gradient_accumulation", default: gradientAccumulation, range: 1...1024)
         if let o = try r.section("optimizer") {
-            try o.checkKeys(["name", "lr", "weight_decay", "betas", "eps", "clip_norm"])
+            try o.checkKeys(["name", "lr", "weight_decay", "betas", "eps", "clip_norm", "layer_decay"])
             _ = try o.choice("name", allowed: ["adamw"], default: "adamw")
             optimizer.learningRate = try o.double("lr", default: optimizer.learningRate, range: 0...10)
             optimizer.weightDecay = try o.double("weight_decay", default: optimizer.weightDecay, range: 0...10)
@@ -63,6 +63,7 @@ extension PretrainingRun {
             }
             optimizer.eps = try o.double("eps", default: optimizer.eps, range: 0...1)
             optimizer.clipNorm = try o.double("clip_norm", default: optimizer.clipNorm, range: 0...1e6)
+            optimizer.layerDecay = try o.double("layer_decay", default: optimizer.layerDecay, range: 1e-6...1)
         }
         let total = totalSteps
         if let s = try r.section("schedule") {
@@ -97,6 +98,27 @@ extension PretrainingRun {
             do { device = try Device(parsing: text) } catch { throw r.notAllowed("device", text, ["cpu", "cuda", "cuda:N"]) }
         }
         lock = try r.choices("lock", as: Tower.self).map(Set.init) ?? lock
+        if let f = try r.section("freeze") {
+            try f.checkKeys(Tower.allCases.map(\.rawValue))
+            for tower in Tower.allCases where f.has(tower.rawValue) {
+                guard !lock.contains(tower) else {
+                    throw f.fail(tower.rawValue, "the \(tower.rawValue) tower is also in lock:; give it in one of them (freeze: {\(tower.rawValue): all} is lock: [\(tower.rawValue)])")
+                }
+                freeze[tower] = try Self.freezing(f, tower.rawValue)
+            }
+        }
+        if let l = try r.section("lora") {
+            try l.checkKeys(["rank", "alpha", "dropout", "targets"])
+            var settings = LoRA()
+            settings.rank = try l.int("rank", default: settings.rank, range: 1...4096)
+            settings.alpha = try l.double("alpha", default: settings.alpha, range: 1e-6...1e6)
+            settings.dropout = try l.double("dropout", default: settings.dropout, range: 0...0.99)
+            if let targets = try l.choices("targets", as: LoRA.Target.self) {
+                guard !targets.isEmpty else { throw l.fail("targets", "the list is empty; allowed values: \(LoRA.Target.allCases.map(\.rawValue).joined(separator: ", "))") }
+                settings.targets = Set(targets)
+            }
+            lora = settings
+        }
         precision = try r.choice("precision", default: precision)
         if precision == .fp16, device == .cpu {
             throw r.fail("precision", "fp16 needs a CUDA device (libtorch's CPU autocast computes in bf16 only): use bf16 on the CPU")
@@ -109,6 +131,22 @@ extension PretrainingRun {
                 throw ConfigError("\(source): stage \"\(stage.name)\": \(error)")
             }
         }
+    }
+
+    /// One tower's `freeze:` value: `all` or `{except_last: N}`.
+    static func freezing(_ r: ConfigReader, _ key: String) throws -> Freezing {
+        let allowed = ["all", "{except_last: N}"]
+        if r.isScalar(key) {
+            let value = try r.string(key)!
+            guard value == "all" else { throw r.notAllowed(key, value, allowed) }
+            return .all
+        }
+        guard let s = try r.section(key) else { throw r.fail(key, "expected one of \(allowed.joined(separator: ", "))") }
+        try s.checkKeys(["except_last"])
+        guard let blocks = try s.optionalInt("except_last", range: 0...100_000) else {
+            throw s.fail("except_last", "missing: how many of the tower's last blocks train, e.g. {except_last: 2}")
+        }
+        return .allButLast(blocks: blocks)
     }
 
     /// `model:` as a configuration name, a `.json` file, or a configuration written out as a mapping.

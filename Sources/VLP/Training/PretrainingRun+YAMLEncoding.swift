@@ -26,6 +26,7 @@ extension PretrainingRun {
                 ("lr", YAMLWriting.number(optimizer.learningRate)), ("weight_decay", YAMLWriting.number(optimizer.weightDecay)),
                 ("betas", YAMLWriting.list([YAMLWriting.number(optimizer.betas.0), YAMLWriting.number(optimizer.betas.1)])),
                 ("eps", YAMLWriting.number(optimizer.eps)), ("clip_norm", YAMLWriting.number(optimizer.clipNorm)),
+                ("layer_decay", YAMLWriting.number(optimizer.layerDecay)),
             ], flow: true)),
             ("schedule", YAMLWriting.mapping([("name", YAMLWriting.text(schedule.shape.rawValue))]
                 + (schedule.warmupSteps.map { [("warmup_steps", YAMLWriting.number($0))] } ?? [])
@@ -50,10 +51,17 @@ extension PretrainingRun {
                 ("patch_mask_ratio", YAMLWriting.number(distillation.patchMaskRatio)),
             ], flow: true)),
             ("device", YAMLWriting.text(device.description)),
-            ("lock", YAMLWriting.list(lock.sorted().map { YAMLWriting.text($0.rawValue) })),
+            // `lock:` is the `all` entries of `freeze:`, written there.
+            ("freeze", YAMLWriting.freeze(freeze)),
             ("precision", YAMLWriting.text(precision.rawValue)),
             ("activation_checkpointing", YAMLWriting.bool(activationCheckpointing)),
         ]
+        if let lora {
+            top.append(("lora", YAMLWriting.mapping([
+                ("rank", YAMLWriting.number(lora.rank)), ("alpha", YAMLWriting.number(lora.alpha)),
+                ("dropout", YAMLWriting.number(lora.dropout)), ("targets", YAMLWriting.texts(lora.targets.sorted().map(\.rawValue))),
+            ], flow: true)))
+        }
         return try Yams.serialize(node: YAMLWriting.mapping(top), width: 120, allowUnicode: true)
     }
 }
@@ -73,6 +81,15 @@ enum YAMLWriting {
 
     static func mapping(_ pairs: [(String, Node)], flow: Bool = false) -> Node {
         .mapping(.init(pairs.map { (Node($0.0), $0.1) }, .implicit, flow ? .flow : .block))
+    }
+
+    static func freeze(_ freeze: [PretrainingRun.Tower: PretrainingRun.Freezing]) -> Node {
+        mapping(freeze.sorted { $0.key < $1.key }.map { tower, freezing in
+            switch freezing {
+            case .all: return (tower.rawValue, text("all"))
+            case .allButLast(let blocks): return (tower.rawValue, mapping([("except_last", number(blocks))], flow: true))
+            }
+        }, flow: true)
     }
 
     static func model(_ model: ModelChoice) throws -> Node {

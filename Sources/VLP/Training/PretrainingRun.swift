@@ -36,14 +36,16 @@ public struct TrainingStage: Equatable, Sendable {
 /// steps: 300                    # or stages: [{name:, steps:, data:, recipe:}, …]
 /// batch_size: 32
 /// gradient_accumulation: 1
-/// optimizer: {lr: 5.0e-4, weight_decay: 0.05, betas: [0.9, 0.98], clip_norm: 1.0}
+/// optimizer: {lr: 5.0e-4, weight_decay: 0.05, betas: [0.9, 0.98], clip_norm: 1.0, layer_decay: 1}
 /// schedule: {name: cosine, warmup_steps: 20}
 /// seed: 0
 /// output: runs/r2d2-tiny
 /// checkpoint: {every: 100, keep: 2}
 /// evaluation: {every: 100, data: {source: scenes, set: icr, split: valid}}
 /// device: cpu                   # cpu, cuda or cuda:N
-/// lock: [image]                 # towers kept frozen (LiT)
+/// lock: [image]                 # towers kept frozen (LiT); the same as freeze: {image: all}
+/// freeze: {image: all, text: {except_last: 2}}   # all, or all but the last N blocks
+/// lora: {rank: 8, alpha: 16, dropout: 0.05, targets: [query, value, output, mlp]}
 /// precision: bf16              # fp32, bf16 (autocast on CPU or CUDA) or fp16 (CUDA, loss scaling)
 /// activation_checkpointing: true
 /// ```
@@ -70,8 +72,20 @@ public struct PretrainingRun: Equatable, Sendable {
     public var initFrom: String?
     /// Where the model trains (a launcher's `cuda` means `cuda:LOCAL_RANK`).
     public var device: Device
-    /// Towers whose parameters stay frozen for the whole run (LiT: `lock: [image]`).
-    public var lock: Set<Tower>
+    /// What stays frozen of each tower for the whole run (`freeze: {image: all, text: {except_last: 2}}`).
+    public var freeze: [Tower: Freezing]
+    /// LoRA adapters; nil trains the weights themselves.
+    public var lora: LoRA?
+
+    /// The towers frozen whole (LiT: `lock: [image]`), the `.all` entries of `freeze`; setting it
+    /// replaces them.
+    public var lock: Set<Tower> {
+        get { Set(freeze.filter { $0.value == .all }.keys) }
+        set {
+            freeze = freeze.filter { $0.value != .all }
+            for tower in newValue { freeze[tower] = .all }
+        }
+    }
     /// The forward's arithmetic (`precision:`): fp32, or bf16 / fp16 under libtorch's autocast
     /// with fp32 parameters and optimizer state (fp16: CUDA only, with dynamic loss scaling).
     public var precision: Precision = .fp32
@@ -84,7 +98,7 @@ public struct PretrainingRun: Equatable, Sendable {
                 schedule: Schedule = Schedule(), seed: UInt64 = 0, output: String? = nil,
                 checkpoints: Checkpoints = Checkpoints(), logEvery: Int = 10, evaluation: Evaluation = Evaluation(), workers: Int = 2,
                 maxBadSteps: Int = 5, distillation: Distillation = Distillation(), initFrom: String? = nil,
-                device: Device = .cpu, lock: Set<Tower> = []) {
+                device: Device = .cpu, lock: Set<Tower> = [], freeze: [Tower: Freezing] = [:], lora: LoRA? = nil) {
         self.model = model
         self.stages = [TrainingStage(name: Self.singleStageName, steps: steps, recipe: recipe, data: data)]
         self.batchSize = batchSize
@@ -101,7 +115,9 @@ public struct PretrainingRun: Equatable, Sendable {
         self.distillation = distillation
         self.initFrom = initFrom
         self.device = device
-        self.lock = lock
+        self.freeze = freeze
+        self.lora = lora
+        self.lock.formUnion(lock)
     }
 
     /// The name of the stage a single-stage run (`steps:`) has.

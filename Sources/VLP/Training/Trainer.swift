@@ -43,8 +43,11 @@ public struct TrainingSummary: Sendable {
 /// **Activation checkpointing** (`activation_checkpointing: true`): every transformer block stack
 /// (ViT, BERT, CLIP text, cross encoders) recomputes its blocks in backward (`checkpointed`).
 ///
-/// **Locked towers** (`lock:`, LiT) are frozen when the trainer is made: they get no gradients,
-/// the optimizer never holds them, and they stay as initialised (or as `init_from` loads them).
+/// **Locked towers** (`lock:`, LiT), **frozen blocks** (`freeze:`) and, under **LoRA** (`lora:`),
+/// every weight but the adapters are frozen when the trainer is made (`FineTuning`): they get no
+/// gradients, the optimizer never holds them, and they stay as initialised (or as `init_from`
+/// loads them; a checkpoint without adapters loads into an adapted model, whose adapters then
+/// start at zero change).
 public final class Trainer {
     public let pretrainingRun: PretrainingRun
     /// The model's configuration, as `run.model` resolved it.
@@ -90,40 +93,20 @@ public final class Trainer {
         }
         manualSeed(run.seed)
         model = try PretrainingModel(configuration)
-        try Self.lock(run.lock, of: model)
+        try FineTuning.prepare(model, for: run)
         if run.activationCheckpointing, model.module.checkpointActivations() == 0 {
             throw ConfigError("activation_checkpointing: the \(configuration.architecture.rawValue) model has no transformer block stack to checkpoint")
         }
         try model.module.to(device)
     }
 
-    /// Freezes the parameters of the `towers` (LiT's locked image tower); an error for a model
-    /// without two towers.
-    static func lock(_ towers: Set<PretrainingRun.Tower>, of model: PretrainingModel) throws {
-        guard !towers.isEmpty else { return }
-        guard let pair = model.towers else {
-            throw ConfigError("lock: [\(towers.sorted().map(\.rawValue).joined(separator: ", "))] needs a model with an image and a text tower; the \(model.configuration.architecture.rawValue) architecture has none")
-        }
-        for tower in towers.sorted() {
-            switch tower {
-            case .image: try pair.imageEncoder.freeze()
-            case .text: try pair.textEncoder.freeze()
-            }
-        }
-    }
-
-    /// Training mode (dropout, batch statistics) for everything but the locked towers, which stay
-    /// in eval mode: locked means unchanged, and a locked EfficientNet's batch norms would
-    /// otherwise normalise by each batch and move their running statistics.
+    /// Training mode (dropout, batch statistics) for everything but what `lock:` / `freeze:` keep,
+    /// which stays in eval mode: frozen means unchanged, and a frozen EfficientNet's batch norms
+    /// would otherwise normalise by each batch and move their running statistics. (Under LoRA the
+    /// frozen base weights still run in training mode, as with PEFT: dropout stays on.)
     func trainingMode() {
         model.module.train()
-        guard let pair = model.towers else { return }
-        for tower in pretrainingRun.lock {
-            switch tower {
-            case .image: pair.imageEncoder.eval()
-            case .text: pair.textEncoder.eval()
-            }
-        }
+        for module in FineTuning.frozenModules(model, pretrainingRun.freeze) { module.eval() }
     }
 
     public var outputURL: URL { URL(fileURLWithPath: pretrainingRun.outputFolder) }
@@ -148,10 +131,12 @@ public final class Trainer {
                 log("removed \(swept.count) unfinished checkpoint folder(s) an interrupted run left in \(checkpointsURL.path): \(swept.joined(separator: ", "))")
             }
         }
-        // Only trainable parameters: a locked tower's never reach the optimizer.
+        // Only trainable parameters: frozen ones (lock:, freeze:, the base weights under LoRA) never
+        // reach the optimizer. Layer-wise decay gives each tower depth its own learning-rate scale.
         let settings = run.optimizer
-        let optimizer = AdamW(ParameterGroup.decayingMatricesOnly(model.module.namedParameters(), weightDecay: settings.weightDecay),
+        let optimizer = AdamW(FineTuning.parameterGroups(model, settings: settings),
                               learningRate: settings.learningRate, betas: settings.betas, eps: settings.eps, weightDecay: settings.weightDecay)
+        if isMain, let line = FineTuning.summary(model, for: run) { log(line) }
         let total = run.totalSteps
         let schedule: LearningRateSchedule
         switch run.schedule.shape {

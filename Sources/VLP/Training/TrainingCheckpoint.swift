@@ -288,10 +288,16 @@ public enum TrainingCheckpoint {
         throw ModelError.missingFile(path: path, hint: hint + ": expected a folder with \(modelFile) and \(configFile), or a run folder with checkpoints/step-*")
     }
 
-    /// Loads a checkpoint folder's `model.safetensors` into `module`, strictly.
+    /// Loads a checkpoint folder's `model.safetensors` into `module`, strictly. A checkpoint
+    /// without LoRA adapters loads into a module with adapters (they keep their start); one with
+    /// adapters needs a module with the same adapters.
     public static func loadWeights(into module: Module, from folder: URL) throws {
         let weights = folder.appendingPathComponent(modelFile)
-        _ = try module.loadStateDict(SafeTensors.read(weights).tensors, source: weights.path)
+        let tensors = try SafeTensors.read(weights).tensors
+        if module.adaptedLayers().isEmpty, let key = tensors.keys.sorted().first(where: { $0.hasSuffix(".lora_a") }) {
+            throw ModelError.invalidCheckpoint(source: weights.path, reason: "it holds LoRA adapters (\(key), …) and this model has none: give the run the lora: settings it was trained with, or make a plain bundle first with `vlp export --merge-lora \(folder.path) --output DIR`")
+        }
+        _ = try module.loadStateDict(tensors, source: weights.path)
     }
 
     /// A checkpoint's model configuration, without its weights.
