@@ -5,6 +5,7 @@ import VLP
 // error listing the allowed values. (`Device` options parse with `transform: Device.init(parsing:)`,
 // whose error says what a device looks like.)
 extension TokenizerKind: ExpressibleByArgument {}
+extension PretrainingRun.Precision: ExpressibleByArgument {}
 
 extension DatasetFormat: ExpressibleByArgument {
     /// Names are matched ignoring case, as `vlp data` always has.

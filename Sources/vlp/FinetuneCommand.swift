@@ -52,6 +52,12 @@ struct FinetuneCommand: ParsableCommand {
     var loraDropout = 0.0
     @Option(help: "The projections LoRA adapts (comma-separated: \(PretrainingRun.LoRA.Target.allCases.map(\.rawValue).joined(separator: ", "))).")
     var loraTargets = "query,value"
+    @Option(help: "Micro-batches per optimizer step; GCPR keeps all of their negatives (YAML gradient_accumulation).")
+    var gradientAccumulation = 1
+    @Option(help: "fp32, bf16 (autocast, CPU or CUDA) or fp16 (CUDA, loss scaling) (YAML precision).")
+    var precision: PretrainingRun.Precision = .fp32
+    @Flag(help: "Recompute transformer blocks in backward instead of keeping their activations (YAML activation_checkpointing).")
+    var activationCheckpointing = false
     @OptionGroup var target: DeviceOption
 
     /// The built-in corpus a `scenes:` source draws (the seed the README's numbers use).
@@ -66,6 +72,10 @@ struct FinetuneCommand: ParsableCommand {
         _ = try freezing()
         guard layerDecay > 0, layerDecay <= 1 else { throw ValidationError("--layer-decay must be in (0, 1]") }
         _ = try lora()
+        guard (1...1024).contains(gradientAccumulation) else { throw ValidationError("--gradient-accumulation must be in 1…1024") }
+        if precision == .fp16, target.device == .cpu {
+            throw ValidationError("--precision fp16 needs --device cuda (libtorch's CPU autocast computes in bf16 only): use bf16 on the CPU")
+        }
     }
 
     /// `--freeze` values as the run's `freeze:`.
@@ -152,12 +162,15 @@ struct FinetuneCommand: ParsableCommand {
         data.vocabulary = bundle.vocabularyFile.path
         data.contextLength = preprocessing.text.contextLength
         data.imageResize = preprocessing.image.resize
-        let run = PretrainingRun(
+        var run = PretrainingRun(
             model: .file(configFile.path), recipe: try Self.recipe(task, supported: supported, checkpoint: checkpoint), data: data,
             steps: steps, batchSize: batchSize, optimizer: .init(learningRate: lr, layerDecay: layerDecay),
             schedule: .init(shape: .cosine, warmupSteps: max(1, steps / 10)), output: output,
             checkpoints: .init(every: max(1, steps / 2), keep: 2), logEvery: max(1, steps / 20), initFrom: checkpoint, device: target.device,
             freeze: try freezing(), lora: try lora())
+        run.gradientAccumulation = gradientAccumulation
+        run.precision = precision
+        run.activationCheckpointing = activationCheckpointing
         try AtomicFile.makeFolder(output)
         try Data(try run.yaml().utf8).write(to: URL(fileURLWithPath: output).appendingPathComponent("finetune.yaml"))
         let summary = try Trainer(run).run(resume: resume)
