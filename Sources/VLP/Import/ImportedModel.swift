@@ -56,37 +56,16 @@ public struct ImportedModel {
     /// `output` is an error unless `overwrite` — and even then only a model bundle or an empty
     /// folder is replaced, never other files.
     public func write(to output: URL, overwrite: Bool) throws {
-        let fm = FileManager.default
         let output = output.standardizedFileURL
         try Self.checkOutput(output, overwrite: overwrite)
         // The bundle's inputs must fit its model before anything is written.
         _ = try ModelBundle.inputPipeline(preprocessing, vocabularyFile: vocabulary, configuration: configuration,
                                           source: "\(family.rawValue) import of \(source)")
-        let parent = output.deletingLastPathComponent()
-        try AtomicFile.makeFolder(parent.path)
-        let staging = parent.appendingPathComponent(".\(output.lastPathComponent).tmp-import-\(getpid())")
-        if fm.fileExists(atPath: staging.path) { try fm.removeItem(at: staging) }
-        try AtomicFile.makeFolder(staging.path)
-        do {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try AtomicFile.write(encoder.encode(configuration), to: staging.appendingPathComponent(TrainingCheckpoint.configFile))
-            try ModelBundle.writePreprocessing(preprocessing, tokenizerFile: vocabulary, into: staging)
-            try SafeTensors.write(weights, metadata: ["format": "pt", "imported_from": family.rawValue],
-                                  to: staging.appendingPathComponent(TrainingCheckpoint.modelFile))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try ModelBundle.writeStaged(to: output, purpose: "import", configuration: configuration, preprocessing: preprocessing,
+                                    vocabulary: vocabulary, weights: weights, metadata: ["format": "pt", "imported_from": family.rawValue]) { staging in
             try AtomicFile.write(encoder.encode(record), to: staging.appendingPathComponent(Self.recordFile))
-            var displaced: URL?
-            if fm.fileExists(atPath: output.path) {
-                let trash = parent.appendingPathComponent(".\(output.lastPathComponent).trash-import-\(getpid())")
-                if fm.fileExists(atPath: trash.path) { try fm.removeItem(at: trash) }
-                try Self.rename(output, to: trash)
-                displaced = trash
-            }
-            try Self.rename(staging, to: output)
-            if let displaced { try fm.removeItem(at: displaced) }
-        } catch {
-            try? fm.removeItem(at: staging)
-            throw error
         }
     }
 

@@ -31,33 +31,9 @@ extension ModelBundle {
         let merged = try module.mergeAdapters()
         let weights = Dictionary(module.stateDict().map { ($0.name, $0.tensor) }, uniquingKeysWith: { a, _ in a })
 
-        let fm = FileManager.default
-        let parent = output.deletingLastPathComponent()
-        try AtomicFile.makeFolder(parent.path)
-        let staging = parent.appendingPathComponent(".\(output.lastPathComponent).tmp-export-\(getpid())")
-        if fm.fileExists(atPath: staging.path) { try fm.removeItem(at: staging) }
-        try AtomicFile.makeFolder(staging.path)
-        do {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try AtomicFile.write(encoder.encode(description.configuration), to: staging.appendingPathComponent(TrainingCheckpoint.configFile))
-            try writePreprocessing(description.preprocessing, tokenizerFile: description.vocabularyFile, into: staging)
-            try SafeTensors.write(weights, metadata: ["format": "pt", "exported_from": description.folder.path,
-                                                      "merged_lora_layers": String(merged)],
-                                  to: staging.appendingPathComponent(TrainingCheckpoint.modelFile))
-            var displaced: URL?
-            if fm.fileExists(atPath: output.path) {
-                let trash = parent.appendingPathComponent(".\(output.lastPathComponent).trash-export-\(getpid())")
-                if fm.fileExists(atPath: trash.path) { try fm.removeItem(at: trash) }
-                try ImportedModel.rename(output, to: trash)
-                displaced = trash
-            }
-            try ImportedModel.rename(staging, to: output)
-            if let displaced { try fm.removeItem(at: displaced) }
-        } catch {
-            try? fm.removeItem(at: staging)
-            throw error
-        }
+        try writeStaged(to: output, purpose: "export", configuration: description.configuration, preprocessing: description.preprocessing,
+                        vocabulary: description.vocabularyFile, weights: weights,
+                        metadata: ["format": "pt", "exported_from": description.folder.path, "merged_lora_layers": String(merged)])
         return ExportSummary(folder: output, mergedLayers: merged, tensors: weights.count, parameters: module.parameterCount())
     }
 }
