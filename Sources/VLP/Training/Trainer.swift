@@ -63,6 +63,9 @@ public final class Trainer {
     public var stopAfterStep: Int?
     /// Called after each step with its loss values (tests, custom hooks).
     public var onStep: ((Int, [String: Double]) -> Void)?
+    /// fp16's dynamic loss scaling, as a run starts it (nil: no scaling). Tests give fp32 runs a
+    /// scaler too, to exercise overflow skips without a GPU.
+    var lossScaler: GradientScaler?
 
     /// The process group when the run is distributed (torchrun / Slurm / Open MPI variables
     /// with a world size above 1, e.g. under `vlp launch`).
@@ -98,6 +101,7 @@ public final class Trainer {
             throw ConfigError("activation_checkpointing: the \(configuration.architecture.rawValue) model has no transformer block stack to checkpoint")
         }
         try model.module.to(device)
+        lossScaler = run.precision.scalesLoss ? GradientScaler() : nil
     }
 
     /// Training mode (dropout, batch statistics) for everything but what `lock:` / `freeze:` keep,
@@ -149,7 +153,7 @@ public final class Trainer {
         var state = TrainerState(step: 0, stage: 0, stageStep: 0, loaderPosition: LoaderPosition(seed: run.seed), badSteps: 0,
                                  seed: run.seed, worldSize: worldSize)
         var resumedObjectives: [String: Tensor]?
-        var scaler = run.precision.scalesLoss ? GradientScaler() : nil
+        var scaler = lossScaler
         if resume, let latest = TrainingCheckpoint.latest(in: checkpointsURL, reporting: isMain ? log : { _ in }) {
             state = try TrainingCheckpoint.readState(latest.url)
             state.loaderPosition = state.loaderPosition(forWorldSize: worldSize)

@@ -58,6 +58,39 @@ final class MixedPrecisionTests: TorchTestCase {
         XCTAssertThrowsError(try Trainer(code)) { XCTAssertTrue("\($0)".contains("fp16 needs a CUDA device"), "\($0)") }
     }
 
+    /// The trainer's loss-scaling path without a GPU: an fp32 run given a scale past float32's
+    /// range overflows, skips those steps (counted, logged, parameters untouched, not bad steps),
+    /// backs off until the scaled loss fits, then trains; the scale reaches the checkpoint.
+    func testOverflowingLossScaleSkipsStepsThenTrains() throws {
+        let root = try temporaryFolder("loss-scale")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let run = try PretrainingRun(yaml: tinyPretrainingYAML(output: root.path, steps: 12, recipe: "prd2", model: "r2d2-tiny-dual",
+                                                               checkpointEvery: 12, extra: "max_bad_steps: 2"))
+        let trainer = try Trainer(run)
+        trainer.lossScaler = GradientScaler(scale: 0x1p128)
+        var lines: [String] = []
+        trainer.log = { lines.append($0) }
+        let before = try trainer.model.towers!.textProjection.weight.clone()
+        var unchangedAfterSkip = true
+        trainer.onStep = { step, _ in
+            if step == 1 { unchangedAfterSkip = (try? (trainer.model.towers!.textProjection.weight .== before).all()) ?? false }
+        }
+        let summary = try trainer.run()
+        XCTAssertEqual(summary.steps, 12)
+        XCTAssertTrue(unchangedAfterSkip, "an overflowed step moved the weights")
+        let overflows = lines.filter { $0.contains("fp16 gradients overflowed") }
+        XCTAssertGreaterThanOrEqual(overflows.count, 3, "2¹²⁸ × a loss of ~10 needs several halvings: \(lines)")
+        XCTAssertLessThan(overflows.count, 12, "the run never trained")
+        XCTAssertEqual(summary.skippedSteps, overflows.count)
+        XCTAssertFalse(try (trainer.model.towers!.textProjection.weight .== before).all(), "no step trained")
+        let state = try TrainingCheckpoint.readState(XCTUnwrap(summary.checkpoint))
+        let scaling = try XCTUnwrap(state.lossScaling)
+        XCTAssertEqual(scaling.skippedSteps, overflows.count)
+        XCTAssertEqual(scaling.scale, 0x1p128 / pow(2, Double(overflows.count)))
+        let skipped = try MetricsLog.read(root.appendingPathComponent("metrics.jsonl")).filter { $0["reason"] as? String == "fp16 overflow" }
+        XCTAssertEqual(skipped.count, overflows.count)
+    }
+
     func testLossScalingStateRoundTripsThroughTheCheckpointState() throws {
         var scaler = GradientScaler(scale: 512)
         scaler.update(finite: false)
