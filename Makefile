@@ -48,6 +48,8 @@ bench: assets
 	@bash scripts/setup-system.sh --with bench
 	@/usr/bin/python3 -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('cn_clip') is None)" || \
 		/usr/bin/python3 -m pip install -q --no-deps --break-system-packages cn-clip==1.6.0
+	@/usr/bin/python3 -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('open_clip') is None)" || \
+		/usr/bin/python3 -m pip install -q --no-deps --break-system-packages open_clip_torch==2.32.0 regex ftfy wcwidth tqdm
 	$(SWIFT) run -c release $(BUILD_FLAGS) vlp-bench $(BENCH_ARGS)
 
 # Fuzzes every parser of untrusted bytes with libFuzzer + AddressSanitizer (Fuzz/fuzz.sh, its own

@@ -15,6 +15,7 @@ let benchmarks: [String: () throws -> Void] = [
     "et": EnhancedTrainingBenchmark.run,
     "search": SearchBenchmark.run,
     "align": ALIGNTowerBenchmark.run,
+    "train-step": TrainStepBenchmark.run,
 ]
 
 let arguments = Array(CommandLine.arguments.dropFirst())
