@@ -9,7 +9,8 @@
 #
 # With a CUDA torch it also sets VLP_WITH_NCCL=1, which compiles the NCCL backend into the shim.
 # That needs the CUDA headers torch's wheels do not carry: pip install nvidia-cuda-nvcc-cu12
-# nvidia-cuda-cccl-cu12 (the same CUDA major version as torch's nvidia-cuda-runtime wheel).
+# nvidia-cuda-cccl-cu12 for a CUDA 12 torch, nvidia-cuda-nvcc==13.0.* nvidia-cuda-cccl==13.0.* for
+# a CUDA 13 one (the version of torch's nvidia-cuda-runtime wheel).
 site="${1:?usage: source scripts/torch-env.sh SITE_PACKAGES}"
 if [ ! -f "$site/torch/include/torch/csrc/api/include/torch/version.h" ]; then
     echo "torch-env: no torch headers under $site/torch/include" >&2
@@ -33,11 +34,17 @@ export CPATH="$include${CPATH:+:$CPATH}"
 export LIBRARY_PATH="$library${LIBRARY_PATH:+:$LIBRARY_PATH}"
 export LD_LIBRARY_PATH="$library${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 if [ -f "$site/torch/lib/libtorch_cuda.so" ]; then
-    if [ -f "$site/nvidia/nccl/include/nccl.h" ] && [ -d "$site/nvidia/cuda_nvcc/include/crt" ] && [ -d "$site/nvidia/cuda_cccl/include/nv" ]; then
+    # CUDA 12 wheels put each component in its own folder (nvidia/cuda_nvcc/include/crt,
+    # nvidia/cuda_cccl/include/nv); CUDA 13 wheels put them all in nvidia/cu13/include.
+    has() { compgen -G "$site/nvidia/*/include/$1" >/dev/null; }
+    if has nccl.h && has crt && has nv; then
         export VLP_WITH_NCCL=1
     else
-        echo "torch-env: CUDA torch without nccl.h, crt/ (nvidia-cuda-nvcc-cu12) or nv/ (nvidia-cuda-cccl-cu12): building without NCCL" >&2
+        echo "torch-env: CUDA torch without nccl.h, crt/ (nvidia-cuda-nvcc) or nv/ (nvidia-cuda-cccl): building without NCCL" >&2
     fi
+    unset -f has
 fi
-version=$(sed -n 's/^#define TORCH_VERSION_\(MAJOR\|MINOR\|PATCH\) \([0-9]*\)$/\2/p' "$site/torch/include/torch/csrc/api/include/torch/version.h" | paste -sd.)
+# torch 2.10 and later keep the numbers in torch/headeronly/version.h, which version.h includes
+version=$(cat "$site/torch/include/torch/csrc/api/include/torch/version.h" "$site/torch/include/torch/headeronly/version.h" 2>/dev/null |
+    sed -n 's/^#define TORCH_VERSION_\(MAJOR\|MINOR\|PATCH\) \([0-9]*\)$/\2/p' | paste -sd.)
 echo "torch-env: torch $version${VLP_WITH_NCCL:+ with NCCL} from $site" >&2

@@ -1,0 +1,315 @@
+#!/usr/bin/env bash
+# The GPU check, in two halves (README, "The GPU check"):
+#
+#   bash scripts/gpu-check.sh build [--venv DIR] [--bundle DIR] [--config debug|release]
+#       here, on a machine with the Swift toolchain and the package mirror: installs PyPI's CUDA
+#       torch wheel into a virtual environment (TORCH_VERSION below; it must be the torch of the
+#       GPU machine, since libtorch's C++ symbols change between releases), builds vlp, vlp-bench
+#       and the test bundle against it with NCCL (scripts/torch-env.sh), and packs what a machine
+#       that has PyTorch but no Swift lacks into one folder: the binaries, the Swift runtime and
+#       the other shared libraries they load that torch does not bring, the resource bundles,
+#       the tokenizer assets and this script.
+#
+#   bash scripts/gpu-check.sh run [--bundle DIR] [--out DIR] [--python PYTHON]
+#       there: loads torch's libraries from the installed PyTorch (python -c 'import torch'),
+#       then, each step under its own time limit (together at most 8 minutes):
+#         1. tests   the TorchTests target of the test bundle (CUDATests among them: ops against
+#                    the CPU, bf16 autocast, a 1-rank NCCL group), with the GPU visible
+#         2. pretrain  vlp pretrain --device cuda: R2D2-tiny, bf16, PRETRAIN_STEPS steps
+#         3. evaluate  vlp evaluate retrieval --device cuda on that checkpoint
+#         4. nccl    the 1-rank NCCL process group alone: all-reduce, all-gather, broadcast
+#         5. bench   vlp-bench train-step with VLP_BENCH_DEVICE=cuda, against PyTorch on the GPU
+#       and writes OUT/summary.md (one row a step: passed / failed / skipped, seconds, numbers)
+#       and OUT/gpu-check.log (every step's output). Without a GPU the CUDA steps are reported
+#       "skipped: no GPU" and their CPU fall-backs run instead (the tests as they are, a short
+#       bf16 pretrain on the CPU, its evaluation), so the run path can be tried anywhere.
+#
+# With this workplace's device tool the bundle travels as a carried, git-ignored folder:
+#   run(command: "bash scripts/gpu-check.sh run --out $OUT", carry: ["gpu-check-bundle"])
+#
+# vlp-bench train-step (being written on another branch) is expected to read VLP_BENCH_DEVICE
+# (cpu | cuda) and to find its Python peer as the other benchmarks do (VLP_PEER_PYTHON, the
+# peer script under Benchmarks/ relative to the working folder); the step is skipped while the
+# bundle's vlp-bench does not list it.
+set -euo pipefail
+
+TORCH_VERSION=${TORCH_VERSION:-2.11.0}   # the GPU machine's torch (2.11.0+cu130, PyPI's default wheel)
+CUDA_HEADERS=${CUDA_HEADERS:-"nvidia-cuda-nvcc==13.0.* nvidia-cuda-cccl==13.0.*"}   # for NCCL; the wheel's CUDA
+PRETRAIN_STEPS=${PRETRAIN_STEPS:-300}    # on the GPU; the CPU fall-back runs CPU_PRETRAIN_STEPS
+CPU_PRETRAIN_STEPS=${CPU_PRETRAIN_STEPS:-20}
+TEST_FILTER=${TEST_FILTER:-TorchTests}
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+say() { echo "gpu-check: $*" >&2; }
+die() { say "$*"; exit 1; }
+
+# ---------------------------------------------------------------------------------------------
+# build
+# ---------------------------------------------------------------------------------------------
+
+# The shared libraries a binary loads that the GPU machine may lack: everything ldd resolves
+# outside torch's and the nvidia wheels' folders, except the C and C++ runtimes every Linux has
+# (and that must match the machine's own loader).
+foreign_libraries() {
+    ldd "$@" | awk '$2 == "=>" && $3 ~ /^\// { print $3 }' | sort -u | while read -r path; do
+        case "$path" in
+            "$site"/*) ;;
+            */libc.so.* | */libm.so.* | */libdl.so.* | */librt.so.* | */libpthread.so.* | */ld-linux*) ;;
+            */libstdc++.so.* | */libgcc_s.so.*) ;;
+            *) echo "$path" ;;
+        esac
+    done
+}
+
+build() {
+    local venv="$repo/.venv-cuda" bundle="$repo/gpu-check-bundle" config=debug
+    while [ $# -gt 0 ]; do
+        case "$1" in
+            --venv) venv=$2; shift 2 ;;
+            --bundle) bundle=$2; shift 2 ;;
+            --config) config=$2; shift 2 ;;
+            *) die "build: unknown argument $1" ;;
+        esac
+    done
+    local started=$SECONDS
+    if ! "$venv/bin/python" -c "import torch, sys; sys.exit(torch.__version__.split('+')[0] != '$TORCH_VERSION')" 2>/dev/null; then
+        say "installing torch==$TORCH_VERSION and the CUDA headers into $venv (a few GB)"
+        [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+        # shellcheck disable=SC2086  # CUDA_HEADERS is a list of requirements
+        "$venv/bin/python" -m pip install -q "torch==$TORCH_VERSION" $CUDA_HEADERS
+    fi
+    site=$("$venv/bin/python" -c 'import site; print(site.getsitepackages()[0])')
+    # shellcheck disable=SC1091  # sourced by path; shellcheck checks it on its own
+    source "$repo/scripts/torch-env.sh" "$site"
+    [ "${VLP_WITH_NCCL:-}" = 1 ] || die "torch-env did not enable NCCL: is $site's torch a CUDA build?"
+
+    local scratch="$repo/.build-cuda" flags=()
+    # A release build of the tests needs -enable-testing for their @testable imports.
+    [ "$config" = release ] && flags=(-Xswiftc -enable-testing)
+    say "building vlp, vlp-bench and the tests ($config) in $scratch"
+    # shellcheck disable=SC2086  # TORCH_SWIFT_FLAGS is a list of flags
+    (cd "$repo" && swift build -c "$config" --scratch-path "$scratch" --build-tests "${flags[@]}" $TORCH_SWIFT_FLAGS)
+    local bin
+    # shellcheck disable=SC2086
+    bin=$(cd "$repo" && swift build -c "$config" --scratch-path "$scratch" --show-bin-path "${flags[@]}" $TORCH_SWIFT_FLAGS)
+    local built=$((SECONDS - started))
+
+    say "packing $bundle"
+    rm -rf "$bundle"
+    mkdir -p "$bundle/bin" "$bundle/lib" "$bundle/assets/minilm" "$bundle/Benchmarks"
+    local tests="$bin/swift-vlpPackageTests.xctest"
+    [ -f "$tests" ] || die "no test bundle at $tests"
+    cp "$bin/vlp" "$bin/vlp-bench" "$tests" "$bundle/bin/"
+    cp -R "$bin"/*.resources "$bundle/bin/"
+    # Debug information is most of a debug binary's size; the check needs symbols only.
+    strip --strip-debug "$bundle"/bin/vlp "$bundle"/bin/vlp-bench "$bundle/bin/swift-vlpPackageTests.xctest"
+    local library
+    foreign_libraries "$bin/vlp" "$bin/vlp-bench" "$tests" | while read -r library; do
+        cp -L "$library" "$bundle/lib/"
+    done
+    strip --strip-debug "$bundle"/lib/*.so*
+    # What R2D2-tiny's tokenizers and the tests read from assets/ (no model weights).
+    cp -R "$repo/assets/cn-clip" "$repo/assets/jieba" "$repo/assets/open-clip" "$bundle/assets/"
+    cp "$repo/assets/minilm/vocab.txt" "$bundle/assets/minilm/"
+    cp "$repo"/Benchmarks/*.py "$bundle/Benchmarks/" 2>/dev/null || true
+    cp "$repo/scripts/gpu-check.sh" "$bundle/"
+    {
+        echo "torch=$TORCH_VERSION"
+        echo "config=$config"
+        echo "commit=$(git -C "$repo" rev-parse --short HEAD)$(git -C "$repo" diff --quiet HEAD || echo '+changes')"
+        echo "built=$(date -u +%Y-%m-%dT%H:%MZ)"
+    } > "$bundle/manifest"
+    say "built in ${built} s; bundle: $(du -sh "$bundle" | cut -f1) ($(find "$bundle/lib" -type f | wc -l) libraries); packed in $((SECONDS - started - built)) s"
+}
+
+# ---------------------------------------------------------------------------------------------
+# run
+# ---------------------------------------------------------------------------------------------
+
+rows=()      # summary rows: | step | status | seconds | result |
+log=""       # the combined log
+
+# step NAME LIMIT_SECONDS COMMAND...: runs the command under `timeout`, its output appended to
+# the log and kept in $step_output; sets step_status (passed / failed / timed out) and step_seconds.
+step() {
+    local name=$1 limit=$2; shift 2
+    local started=$SECONDS rc=0
+    say "[$name] $* (at most $limit s)"
+    { echo; echo "=== $name: $* (limit $limit s)"; } >> "$log"
+    step_output=$(timeout --kill-after=10 "$limit" "$@" 2>&1) || rc=$?
+    printf '%s\n' "$step_output" >> "$log"
+    step_seconds=$((SECONDS - started))
+    case $rc in
+        0) step_status=passed ;;
+        124 | 137) step_status="timed out" ;;
+        *) step_status="failed (exit $rc)" ;;
+    esac
+    echo "=== $name: $step_status in $step_seconds s" >> "$log"
+}
+
+row() { rows+=("| $1 | $2 | $3 | $4 |"); }
+skip() { say "[$1] skipped: $2"; echo "=== $1: skipped: $2" >> "$log"; row "$1" "skipped: $2" "" ""; }
+
+# The XCTest summary line ("Executed 12 tests, with 0 failures (0 unexpected)") and the skips.
+test_counts() {
+    local executed
+    executed=$(printf '%s\n' "$1" | grep -E "^[[:space:]]*Executed [0-9]+ tests?" | tail -1 | sed 's/^[[:space:]]*//; s/ in .*//')
+    echo "${executed:-no XCTest summary}"
+}
+
+# A run folder's metrics.jsonl in one line: the loss at the first and last logged steps and the
+# mean throughput after the first log (which holds the warm-up).
+loss_summary() {
+    "$python" - "$1/metrics.jsonl" <<'EOF'
+import json, sys
+rows = [r for r in map(json.loads, filter(str.strip, open(sys.argv[1]))) if "loss" in r]
+if not rows:
+    sys.exit(print("no training metrics"))
+first, last = rows[0], rows[-1]
+rates = [r["pairs_per_second"] for r in rows[1:] or rows if "pairs_per_second" in r]
+print(f"loss {first['loss']:.3f} (step {first['step']}) -> {last['loss']:.3f} (step {last['step']}); "
+      f"{sum(rates) / max(len(rates), 1):.0f} pairs/s")
+EOF
+}
+
+pretrain_config() {   # DEVICE STEPS OUTPUT: R2D2-tiny in bf16 on the built-in corpus
+    cat <<EOF
+# Written by scripts/gpu-check.sh: configs/r2d2-tiny.yaml in bf16, no evaluation during the run.
+model: r2d2-tiny
+recipe: r2d2
+data: {source: scenes, size: 4000, seed: 7, context_length: 32}
+steps: $2
+batch_size: 32
+precision: bf16
+device: $1
+optimizer: {lr: 1.0e-3, weight_decay: 0.05, betas: [0.9, 0.98], clip_norm: 1.0}
+schedule: {name: cosine, warmup_steps: $(($2 / 10))}
+seed: 0
+output: $3
+checkpoint: {every: $2, keep: 1}
+log_every: $(($2 / 10 > 0 ? $2 / 10 : 1))
+EOF
+}
+
+run() {
+    local bundle="$repo/gpu-check-bundle" out="$PWD/gpu-check-output" python=python3
+    while [ $# -gt 0 ]; do
+        case "$1" in
+            --bundle) bundle=$2; shift 2 ;;
+            --out) out=$2; shift 2 ;;
+            --python) python=$2; shift 2 ;;
+            *) die "run: unknown argument $1" ;;
+        esac
+    done
+    [ -f "$bundle/manifest" ] || die "no bundle at $bundle: run 'bash scripts/gpu-check.sh build' on the build machine"
+    bundle=$(cd "$bundle" && pwd)
+    mkdir -p "$out"
+    out=$(cd "$out" && pwd)
+    log="$out/gpu-check.log"
+    : > "$log"
+    work=$(mktemp -d)   # global: the EXIT trap reads it after run returns
+    trap 'rm -rf "$work"' EXIT
+    local started=$SECONDS
+
+    # torch's libraries from the machine's PyTorch, the nvidia wheels' beside them.
+    local torch_dir torch_version cuda gpu
+    torch_dir=$("$python" -c 'import os, torch; print(os.path.dirname(torch.__file__))' 2>>"$log") ||
+        die "$python cannot import torch (see $log)"
+    torch_version=$("$python" -c 'import torch; print(torch.__version__)' 2>>"$log")
+    cuda=$("$python" -c 'import torch; print(torch.cuda.is_available())' 2>>"$log")
+    gpu="none"
+    if [ "$cuda" = True ]; then
+        gpu=$(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>>"$log" | head -1 ||
+            "$python" -c 'import torch; print(torch.cuda.get_device_name(0))')
+    fi
+    local library_path="$bundle/lib:$torch_dir/lib" package
+    for package in "$(dirname "$torch_dir")"/nvidia/*/lib; do
+        [ -d "$package" ] && library_path="$library_path:$package"
+    done
+    export LD_LIBRARY_PATH="$library_path${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+    local built_torch
+    built_torch=$(sed -n 's/^torch=//p' "$bundle/manifest")
+    say "torch $torch_version at $torch_dir (bundle built against $built_torch); GPU: $gpu"
+    [ "${torch_version%%+*}" = "$built_torch" ] || say "warning: torch $torch_version here, the bundle was built against $built_torch: libtorch's symbols may not match"
+
+    # vlp reads assets/ relative to the working folder; vlp-bench its peers under Benchmarks/.
+    cd "$bundle"
+    local vlp="$bundle/bin/vlp" device=cpu steps=$CPU_PRETRAIN_STEPS suffix=" (CPU fall-back)"
+    if [ "$cuda" = True ]; then device=cuda; steps=$PRETRAIN_STEPS; suffix=""; fi
+
+    # 0. the binaries start and find every library
+    step start 30 "$vlp" --help
+    if [ "$step_status" != passed ]; then
+        row "binaries start" "$step_status" "$step_seconds" "$(printf '%s\n' "$step_output" | grep -m1 -i "error\|not found" || true)"
+    else
+        row "binaries start" passed "$step_seconds" "vlp --help"
+    fi
+
+    # 1. the test target, GPU visible (CUDATests skip without one)
+    # XCTest on Linux filters by Module.Class[/test], comma-separated: a bare module name becomes
+    # the list of its classes.
+    local filter=$TEST_FILTER
+    case "$filter" in
+        *.*) ;;
+        *) filter=$("$bundle/bin/swift-vlpPackageTests.xctest" --list-tests 2>>"$log" | sed -n "s|^\($filter\.[A-Za-z0-9_]*\)/.*|\1|p" | sort -u | paste -sd,) ;;
+    esac
+    step tests 200 "$bundle/bin/swift-vlpPackageTests.xctest" "$filter"
+    row "tests ($TEST_FILTER)$([ "$cuda" = True ] || echo ', no GPU: CUDATests skip')" "$step_status" "$step_seconds" "$(test_counts "$step_output")"
+
+    # 2. pretrain R2D2-tiny in bf16
+    [ "$cuda" = True ] || skip "pretrain --device cuda" "no GPU"
+    pretrain_config "$device" "$steps" "$work/run" > "$work/r2d2-tiny-bf16.yaml"
+    step pretrain 150 "$vlp" pretrain --config "$work/r2d2-tiny-bf16.yaml" --device "$device"
+    local metrics="no metrics"
+    [ -f "$work/run/metrics.jsonl" ] && metrics=$(loss_summary "$work/run")
+    row "pretrain --device $device, R2D2-tiny bf16, $steps steps$suffix" "$step_status" "$step_seconds" "$metrics"
+
+    # 3. evaluate its checkpoint
+    [ "$cuda" = True ] || skip "evaluate --device cuda" "no GPU"
+    if [ -d "$work/run" ]; then
+        step evaluate 45 "$vlp" evaluate retrieval --checkpoint "$work/run" --data scenes:icr:test --scenes-size 1000 --scenes-seed 7 --device "$device" --json
+        row "evaluate retrieval --device $device$suffix" "$step_status" "$step_seconds" "$(printf '%s\n' "$step_output" | grep -m1 '^{' | cut -c1-300)"
+    else
+        skip "evaluate retrieval --device $device" "no checkpoint from pretrain"
+    fi
+
+    # 4. a 1-rank NCCL group
+    if [ "$cuda" = True ]; then
+        step nccl 30 "$bundle/bin/swift-vlpPackageTests.xctest" TorchTests.CUDATests/testNCCLOneRankCollectives
+        row "NCCL 1 rank: all-reduce, all-gather, broadcast" "$step_status" "$step_seconds" "$(test_counts "$step_output")"
+    else
+        skip "NCCL 1 rank" "no GPU"
+    fi
+
+    # 5. vlp-bench train-step against PyTorch on the same GPU
+    local known
+    known=$("$bundle/bin/vlp-bench" --list 2>&1 || true)
+    if ! printf '%s\n' "$known" | grep -q '"train-step"'; then
+        skip "vlp-bench train-step" "this vlp-bench has no train-step benchmark"
+    elif [ "$cuda" != True ]; then
+        skip "vlp-bench train-step --device cuda" "no GPU"
+    else
+        step bench 45 env VLP_BENCH_DEVICE=cuda VLP_PEER_PYTHON="$python" "$bundle/bin/vlp-bench" train-step
+        row "vlp-bench train-step (cuda, against PyTorch)" "$step_status" "$step_seconds" "$(printf '%s\n' "$step_output" | tail -3 | tr '\n' ' ' | cut -c1-300)"
+    fi
+
+    {
+        echo "# GPU check"
+        echo
+        echo "- machine: $(uname -n), $(nproc) CPUs; GPU: $gpu"
+        echo "- torch here: $torch_version ($torch_dir); bundle: $(tr '\n' ' ' < "$bundle/manifest")"
+        echo "- total: $((SECONDS - started)) s; every step's output: gpu-check.log"
+        echo
+        echo "| step | status | seconds | result |"
+        echo "| --- | --- | --- | --- |"
+        printf '%s\n' "${rows[@]}"
+    } > "$out/summary.md"
+    cat "$out/summary.md"
+    say "summary in $out/summary.md"
+}
+
+case "${1:-}" in
+    build) shift; build "$@" ;;
+    run) shift; run "$@" ;;
+    *) die "usage: $0 build [--venv DIR] [--bundle DIR] [--config debug|release] | run [--bundle DIR] [--out DIR] [--python PYTHON]" ;;
+esac
