@@ -146,17 +146,10 @@ enum TrainStepBenchmark {
 
     /// Runs this executable again as `vlp-bench train-step` with `childVariable` set.
     static func child(precision: String) throws -> Measurement {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
-        process.arguments = ["train-step"]
-        process.environment = ProcessInfo.processInfo.environment.merging([childVariable: precision]) { $1 }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0, let json = try? JSONSerialization.jsonObject(with: output) as? [String: Any] else {
-            throw TorchError("train-step benchmark", "the swift-vlp child (\(precision)) failed (status \(process.terminationStatus)); see its message above")
+        let (status, json) = try PythonPeer.jsonOutput(of: URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL, ["train-step"],
+                                                       environment: [childVariable: precision])
+        guard let json else {
+            throw TorchError("train-step benchmark", "the swift-vlp child (\(precision)) failed (status \(status)); see its message above")
         }
         return try Measurement(json: json, from: "the swift-vlp child")
     }
