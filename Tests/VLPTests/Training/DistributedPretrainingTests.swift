@@ -60,4 +60,25 @@ final class DistributedPretrainingTests: TorchTestCase {
         // Two steps × 2 ranks × batch 8 teacher features in the queue.
         XCTAssertEqual(objectives["queue.image_ids"]?.shape, [32])
     }
+
+    /// bf16, activation checkpointing and GradCache accumulation together on two processes: the
+    /// re-entrant recomputation and the batch-wide pass run under the bucketed all-reduce.
+    func testTwoProcessesTrainWithTheScaleKeys() throws {
+        let root = try temporaryFolder("ddp-scale")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let config = root.appendingPathComponent("run.yaml")
+        let output = root.appendingPathComponent("out")
+        try tinyPretrainingYAML(output: output.path, steps: 2, checkpointEvery: 2,
+                                extra: "workers: 1\nprecision: bf16\nactivation_checkpointing: true\ngradient_accumulation: 2")
+            .replacingOccurrences(of: "workers: 2\n", with: "").write(to: config, atomically: true, encoding: .utf8)
+        let port = String(29_000 + Int(getpid() % 300))
+        let run = try runVLP(["launch", "-n", "2", "--master-port", port, "--", "vlp", "pretrain", "--config", config.path])
+        XCTAssertEqual(run.status, 0, run.errors + run.output)
+        let metrics = try MetricsLog.read(output.appendingPathComponent("metrics.jsonl"))
+        XCTAssertEqual(metrics.compactMap { $0["step"] as? Int }, [1, 2])
+        for term in ["gcpr", "fgr", "mlm", "tgd", "fgd"] { XCTAssertNotNil(metrics.last?[term] as? Double, term) }
+        // Two steps × 2 ranks × 2 micro-batches × batch 8 teacher features in the queue.
+        let objectives = try SafeTensors.read(output.appendingPathComponent("checkpoints/step-000002/objectives.safetensors")).tensors
+        XCTAssertEqual(objectives["queue.image_ids"]?.shape, [64])
+    }
 }
