@@ -42,43 +42,37 @@ final class DistributedPretrainingTests: TorchTestCase {
     /// R2D2 on two processes: GCPR, FGR negatives drawn from both ranks' batches (token states
     /// gathered with gradient), MLM, and the distillation queue taking both ranks' teacher features.
     func testTwoProcessesTrainR2D2WithGlobalNegatives() throws {
-        let root = try temporaryFolder("ddp-r2d2")
-        defer { try? FileManager.default.removeItem(at: root) }
-        let config = root.appendingPathComponent("run.yaml")
-        let output = root.appendingPathComponent("out")
-        try tinyPretrainingYAML(output: output.path, steps: 2, checkpointEvery: 2, extra: "workers: 1")
-            .replacingOccurrences(of: "workers: 2\n", with: "").write(to: config, atomically: true, encoding: .utf8)
-        let port = String(29_300 + Int(getpid() % 300))
-        let run = try runVLP(["launch", "-n", "2", "--master-port", port, "--", "vlp", "pretrain", "--config", config.path])
-        XCTAssertEqual(run.status, 0, run.errors + run.output)
-        let metrics = try MetricsLog.read(output.appendingPathComponent("metrics.jsonl"))
-        XCTAssertEqual(metrics.compactMap { $0["step"] as? Int }, [1, 2])
-        for term in ["gcpr", "fgr", "mlm", "tgd", "fgd"] {
-            XCTAssertNotNil(metrics.last?[term] as? Double, term)
-        }
-        let objectives = try SafeTensors.read(output.appendingPathComponent("checkpoints/step-000002/objectives.safetensors")).tensors
         // Two steps × 2 ranks × batch 8 teacher features in the queue.
-        XCTAssertEqual(objectives["queue.image_ids"]?.shape, [32])
+        try assertTwoProcessR2D2Run("ddp-r2d2", port: 29_300, queueRows: 32)
     }
 
     /// bf16, activation checkpointing and GradCache accumulation together on two processes: the
     /// re-entrant recomputation and the batch-wide pass run under the bucketed all-reduce.
     func testTwoProcessesTrainWithTheScaleKeys() throws {
-        let root = try temporaryFolder("ddp-scale")
+        // Two steps × 2 ranks × 2 micro-batches × batch 8 teacher features in the queue.
+        try assertTwoProcessR2D2Run("ddp-scale", port: 29_000, queueRows: 64,
+                                    extra: "precision: bf16\nactivation_checkpointing: true\ngradient_accumulation: 2")
+    }
+
+    /// Two steps of R2D2-tiny under `vlp launch -n 2` (port: the base of a 300-port range): every
+    /// objective logged, and `queueRows` teacher features queued at the end.
+    func assertTwoProcessR2D2Run(_ name: String, port: Int, queueRows: Int, extra: String = "",
+                                 file: StaticString = #filePath, line: UInt = #line) throws {
+        let root = try temporaryFolder(name)
         defer { try? FileManager.default.removeItem(at: root) }
         let config = root.appendingPathComponent("run.yaml")
         let output = root.appendingPathComponent("out")
-        try tinyPretrainingYAML(output: output.path, steps: 2, checkpointEvery: 2,
-                                extra: "workers: 1\nprecision: bf16\nactivation_checkpointing: true\ngradient_accumulation: 2")
+        try tinyPretrainingYAML(output: output.path, steps: 2, checkpointEvery: 2, extra: "workers: 1\n" + extra)
             .replacingOccurrences(of: "workers: 2\n", with: "").write(to: config, atomically: true, encoding: .utf8)
-        let port = String(29_000 + Int(getpid() % 300))
-        let run = try runVLP(["launch", "-n", "2", "--master-port", port, "--", "vlp", "pretrain", "--config", config.path])
-        XCTAssertEqual(run.status, 0, run.errors + run.output)
+        let run = try runVLP(["launch", "-n", "2", "--master-port", String(port + Int(getpid() % 300)), "--",
+                              "vlp", "pretrain", "--config", config.path])
+        XCTAssertEqual(run.status, 0, run.errors + run.output, file: file, line: line)
         let metrics = try MetricsLog.read(output.appendingPathComponent("metrics.jsonl"))
-        XCTAssertEqual(metrics.compactMap { $0["step"] as? Int }, [1, 2])
-        for term in ["gcpr", "fgr", "mlm", "tgd", "fgd"] { XCTAssertNotNil(metrics.last?[term] as? Double, term) }
-        // Two steps × 2 ranks × 2 micro-batches × batch 8 teacher features in the queue.
+        XCTAssertEqual(metrics.compactMap { $0["step"] as? Int }, [1, 2], file: file, line: line)
+        for term in ["gcpr", "fgr", "mlm", "tgd", "fgd"] {
+            XCTAssertNotNil(metrics.last?[term] as? Double, term, file: file, line: line)
+        }
         let objectives = try SafeTensors.read(output.appendingPathComponent("checkpoints/step-000002/objectives.safetensors")).tensors
-        XCTAssertEqual(objectives["queue.image_ids"]?.shape, [64])
+        XCTAssertEqual(objectives["queue.image_ids"]?.shape, [queueRows], file: file, line: line)
     }
 }
