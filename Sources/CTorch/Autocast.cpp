@@ -7,7 +7,7 @@
 
 using namespace ctorch;
 
-namespace {
+namespace ctorch {
 
 // libtorch 2.4 replaced the per-device setters by ones taking the device type.
 #if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
@@ -35,6 +35,16 @@ void set_autocast(at::DeviceType type, bool enabled, at::ScalarType dtype) {
 }
 #endif
 
+at::Tensor autocast_fp32(const at::Tensor &x) {
+  const auto type = x.scalar_type();
+  if ((type != at::kBFloat16 && type != at::kHalf) || !autocast_enabled(x.device().type())) return x;
+  return x.to(at::kFloat);
+}
+
+}  // namespace ctorch
+
+namespace {
+
 /// The setting a region replaced, restored when it ends.
 struct AutocastRegion {
   at::DeviceType type;
@@ -45,16 +55,6 @@ struct AutocastRegion {
 at::DeviceType device_type(int32_t type) { return type == VT_CUDA ? at::kCUDA : at::kCPU; }
 
 }  // namespace
-
-namespace ctorch {
-
-at::Tensor autocast_fp32(const at::Tensor &x) {
-  const auto type = x.scalar_type();
-  if ((type != at::kBFloat16 && type != at::kHalf) || !autocast_enabled(x.device().type())) return x;
-  return x.to(at::kFloat);
-}
-
-}  // namespace ctorch
 
 extern "C" {
 

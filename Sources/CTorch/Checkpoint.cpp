@@ -1,14 +1,12 @@
 // Activation checkpointing (torch.utils.checkpoint, the re-entrant kind): a block runs without
 // keeping its activations; during backward it runs again, from its saved inputs and with the
 // random generators and autocast as they were, and that second graph gives the gradients.
-#include <ATen/autocast_mode.h>
 #include <ATen/core/ivalue.h>
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/csrc/autograd/custom_function.h>
-#include <torch/csrc/api/include/torch/version.h>
 
+#include <algorithm>
 #include <cstdlib>
-#include <optional>
 
 #include "Support.h"
 
@@ -78,31 +76,13 @@ struct AutocastState {
   bool cpu, cuda;
   at::ScalarType cpu_dtype, cuda_dtype;
 
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
   static AutocastState capture() {
-    using namespace at::autocast;
-    return {is_autocast_enabled(at::kCPU), is_autocast_enabled(at::kCUDA), get_autocast_dtype(at::kCPU), get_autocast_dtype(at::kCUDA)};
+    return {autocast_enabled(at::kCPU), autocast_enabled(at::kCUDA), autocast_dtype(at::kCPU), autocast_dtype(at::kCUDA)};
   }
   void apply() const {
-    using namespace at::autocast;
-    set_autocast_enabled(at::kCPU, cpu);
-    set_autocast_enabled(at::kCUDA, cuda);
-    set_autocast_dtype(at::kCPU, cpu_dtype);
-    set_autocast_dtype(at::kCUDA, cuda_dtype);
+    set_autocast(at::kCPU, cpu, cpu_dtype);
+    set_autocast(at::kCUDA, cuda, cuda_dtype);
   }
-#else
-  static AutocastState capture() {
-    using namespace at::autocast;
-    return {is_cpu_enabled(), is_enabled(), get_autocast_cpu_dtype(), get_autocast_gpu_dtype()};
-  }
-  void apply() const {
-    using namespace at::autocast;
-    set_cpu_enabled(cpu);
-    set_enabled(cuda);
-    set_autocast_cpu_dtype(cpu_dtype);
-    set_autocast_gpu_dtype(cuda_dtype);
-  }
-#endif
 };
 
 /// Holds what the recomputation needs besides the saved inputs.

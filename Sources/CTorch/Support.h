@@ -54,6 +54,12 @@ vt_tensor *handle_list(const std::vector<at::Tensor> &ts);
 /// autocast a bfloat16 / float16 input is read in float32. Anything else passes through.
 at::Tensor autocast_fp32(const at::Tensor &x);
 
+/// Autocast's setting for one device type (kCPU / kCUDA) on this thread, over libtorch 1.x's
+/// per-device functions and 2.4's device-typed ones.
+bool autocast_enabled(at::DeviceType type);
+at::ScalarType autocast_dtype(at::DeviceType type);
+void set_autocast(at::DeviceType type, bool enabled, at::ScalarType dtype);
+
 }  // namespace ctorch
 
 #define VT_TRY try {

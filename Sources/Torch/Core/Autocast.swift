@@ -18,5 +18,12 @@ public func withAutocast<R>(on device: Device, dtype: DType, _ body: () throws -
     return try body()
 }
 
+/// `withAutocast(on:dtype:_:)` for a precision that may be plain: with `dtype` nil, `body` runs as
+/// it is (fp32 runs).
+public func withAutocast<R>(on device: Device, dtype: DType?, _ body: () throws -> R) throws -> R {
+    guard let dtype else { return try body() }
+    return try withAutocast(on: device, dtype: dtype, body)
+}
+
 /// Whether autocast is on for `device`'s type on this thread.
 public func isAutocastEnabled(on device: Device) -> Bool { vt_autocast_enabled(device.code.type) }

@@ -45,19 +45,16 @@ extension PretrainingLoss {
         guard let towers = model.towers, !batchWideObjectives.isEmpty else {
             throw RecipeError(message: "accumulated: recipe \"\(recipe.name)\" has no batch-wide objective (gcpr, tgd) on a two-tower model")
         }
-        func forward<R>(_ body: () throws -> R) throws -> R {
-            guard let autocast else { return try body() }
-            return try withAutocast(on: microBatches[0].images.device, dtype: autocast, body)
-        }
+        let device = microBatches[0].images.device
         // 1. Features without graphs.
         var imageFeatures: [Tensor] = [], textFeatures: [Tensor] = []
         var teacherFeatures: [(images: Tensor, texts: Tensor)] = []
         for (inputs, seed) in zip(microBatches, seeds) {
             manualSeed(seed)
-            try forward { try withNoGrad {
+            try withAutocast(on: device, dtype: autocast) { try withNoGrad {
                 imageFeatures.append(try towers.encodeImages(inputs.images).features)
                 textFeatures.append(try towers.encodeTexts(inputs.inputIDs, attentionMask: inputs.attentionMask).features)
-                if let teacher, recipe.uses(.tgd) || recipe.uses(.fgd) {
+                if let teacher {  // there is one exactly when the recipe distils
                     teacherFeatures.append(try teacher.features(images: inputs.images, inputIDs: inputs.inputIDs, attentionMask: inputs.attentionMask))
                 }
             } }
@@ -66,23 +63,17 @@ extension PretrainingLoss {
         let images = try cat(imageFeatures).requiringGrad()
         let texts = try cat(textFeatures).requiringGrad()
         let wholeTeacher = try teacherFeatures.isEmpty ? nil : (images: cat(teacherFeatures.map(\.images)), texts: cat(teacherFeatures.map(\.texts)))
-        let batchWide = try forward {
+        let batchWide = try withAutocast(on: device, dtype: autocast) {
             try batchWideTerms(imageFeatures: images, textFeatures: texts, imageIDs: cat(microBatches.map(\.imageIDs)),
                                teacherFeatures: wholeTeacher, logitScale: towers.temperature.scale())
         }
-        var values: [String: Double] = [:]
-        var batchWideTotal: Tensor?
-        for objective in batchWide.keys.sorted(by: { $0.rawValue < $1.rawValue }) {
-            let term = batchWide[objective]!
-            values[objective.rawValue] = try term.item()
-            let weighted = try term * recipe.weight(objective)
-            batchWideTotal = try batchWideTotal.map { try $0 + weighted } ?? weighted
-        }
-        guard let batchWideTotal else { throw RecipeError(message: "accumulated: no batch-wide term was computed") }
-        var total = try batchWideTotal.item()
-        var check = values.merging(["loss": total]) { a, _ in a }
-        guard try agreeFinite(&check) else { return AccumulatedStep(values: check, finite: false) }
-        try backward(try batchWideTotal * lossScale, false)
+        // Σ weight · term as a whole step sums it; the per-pair objectives come in pass 3.
+        let perPair = Set(PretrainingRecipe.Objective.allCases).subtracting(batchWideObjectives)
+        let wholeBatch = try weighted(batchWide, model: "two-tower", computedElsewhere: perPair)
+        var values = try wholeBatch.values()
+        guard try agreeFinite(&values) else { return AccumulatedStep(values: values, finite: false) }
+        var total = values["loss"]!
+        try backward(try wholeBatch.total * lossScale, false)
         let sizes = microBatches.map(\.count)
         let imageGradients = try gradient(of: images, "image features").split(sizes: sizes)
         let textGradients = try gradient(of: texts, "text features").split(sizes: sizes)
@@ -91,14 +82,14 @@ extension PretrainingLoss {
             manualSeed(seed)
             let share = AccumulatedShare(imageGradient: try imageGradients[k] * (1 / lossScale), textGradient: try textGradients[k] * (1 / lossScale),
                                          teacherFeatures: teacherFeatures.isEmpty ? nil : teacherFeatures[k], microBatches: count)
-            let terms = try forward { try losses(model, inputs, share: share) }
-            var own: [String: Double] = [:]
-            for (objective, term) in terms.terms { own[objective.rawValue] = try term.item() }
-            var current = own.merging(["loss": own.values.reduce(0, +)]) { a, _ in a }
+            let terms = try withAutocast(on: device, dtype: autocast) { try losses(model, inputs, share: share) }
+            var own: [PretrainingRecipe.Objective: Double] = [:]
+            for (objective, term) in terms.terms { own[objective] = try term.item() }
+            var current = Dictionary(uniqueKeysWithValues: own.map { ($0.key.rawValue, $0.value) })
+            current["loss"] = own.values.reduce(0, +)
             guard try agreeFinite(&current) else { return AccumulatedStep(values: values.merging(current) { a, _ in a }, finite: false) }
             try backward(try terms.total * lossScale, k == count - 1)
-            for (objective, term) in terms.terms {
-                let value = try term.item()
+            for (objective, value) in own {
                 values[objective.rawValue, default: 0] += value / Double(count)
                 total += value * recipe.weight(objective) / Double(count)
             }

@@ -141,6 +141,8 @@ public final class Trainer {
         let optimizer = AdamW(FineTuning.parameterGroups(model, settings: settings),
                               learningRate: settings.learningRate, betas: settings.betas, eps: settings.eps, weightDecay: settings.weightDecay)
         if isMain, let line = FineTuning.summary(model, for: run) { log(line) }
+        // What the optimizer updates; fixed for the run (freezing happens when the trainer is made).
+        let trainable = model.module.parameters().filter(\.requiresGrad)
         let total = run.totalSteps
         let schedule: LearningRateSchedule
         switch run.schedule.shape {
@@ -258,7 +260,7 @@ public final class Trainer {
                 } else {
                     for micro in 0..<run.gradientAccumulation {
                         let inputs = try nextInputs()
-                        let terms = try forward { try objectives(model, inputs) }
+                        let terms = try withAutocast(on: device, dtype: run.precision.autocastType) { try objectives(model, inputs) }
                         var current: [String: Double] = try terms.values()
                         guard try agreeFinite(&current) else { finite = false; values = current; break }
                         var scaled = try terms.total * (1 / Double(run.gradientAccumulation))
@@ -272,11 +274,12 @@ public final class Trainer {
                 // rank holds the same reduced gradients, so every rank decides alike).
                 var overflowed = false
                 if finite, var current = scaler {
-                    overflowed = try !current.unscaleGradients(model.module.parameters().filter(\.requiresGrad))
+                    let usedScale = current.scale
+                    overflowed = try !current.unscaleGradients(trainable)
                     current.update(finite: !overflowed)
                     scaler = current
                     if overflowed {
-                        log("step \(state.step + 1): fp16 gradients overflowed at loss scale \(current.scale / current.backoffFactor); step skipped, scale now \(current.scale)")
+                        log("step \(state.step + 1): fp16 gradients overflowed at loss scale \(usedScale); step skipped, scale now \(current.scale)")
                         try metrics?.append(["step": state.step + 1, "skipped": true, "reason": "fp16 overflow", "loss_scale": current.scale])
                     }
                 }
@@ -284,7 +287,7 @@ public final class Trainer {
                 if overflowed {
                     skipped += 1  // the scaler's decision, not a bad step: the loss was finite
                 } else if finite {
-                    if settings.clipNorm > 0 { try clipGradientNorm(model.module.parameters().filter(\.requiresGrad), maxNorm: settings.clipNorm) }
+                    if settings.clipNorm > 0 { try clipGradientNorm(trainable, maxNorm: settings.clipNorm) }
                     optimizer.learningRate = learningRate
                     try optimizer.step()
                     try objectives.afterOptimizerStep(model)
@@ -347,12 +350,6 @@ public final class Trainer {
             TrainingSummary(steps: state.step, seconds: Date().timeIntervalSince(started), skippedSteps: skipped,
                             lastLoss: lastValues, checkpoint: lastCheckpoint, dataSkips: dataSkips)
         }
-    }
-
-    /// Runs a micro-batch's forward and losses in the run's precision (autocast for bf16 / fp16).
-    func forward<R>(_ body: () throws -> R) throws -> R {
-        guard let lower = pretrainingRun.precision.autocastType else { return try body() }
-        return try withAutocast(on: device, dtype: lower, body)
     }
 
     /// The stage that step `step` (0-based) belongs to and the stage's first step; nil past the end.
