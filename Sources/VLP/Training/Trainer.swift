@@ -336,7 +336,7 @@ public final class Trainer {
                                                                    contextLength: stage.data.contextLength, resize: stage.data.imageResize)
                     lastCheckpoint = try TrainingCheckpoint.save(in: checkpointsURL, state: state, model: model.module,
                                                                  configuration: configuration,
-                                                                 bundle: (preprocessing, URL(fileURLWithPath: stage.data.vocabularyFile)),
+                                                                 bundle: (preprocessing, URL(fileURLWithPath: AssetFile.locate(stage.data.vocabularyFile))),
                                                                  optimizer: optimizer,
                                                                  objectives: objectives.stateDict(), keep: run.checkpoints.keep)
                 }
