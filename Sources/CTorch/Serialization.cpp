@@ -34,4 +34,10 @@ int vt_archive_read(vt_archive archive, const char *name, void **data, size_t *s
   VT_CATCH(1)
 }
 
+int vt_archive_has_record(vt_archive archive, const char *name) {
+  VT_TRY
+  return reinterpret_cast<caffe2::serialize::PyTorchStreamReader *>(archive)->hasRecord(name) ? 1 : 0;
+  VT_CATCH(-1)
+}
+
 }  // extern "C"

@@ -18,10 +18,11 @@ struct ImportCommand: ParsableCommand {
             unless --config gives them. Every key of the checkpoint is used or deliberately ignored \
             (import.json lists the ignored ones); anything else is an error naming it. The MLP \
             activation is not in the weights: OpenCLIP's own models use gelu (the default), OpenAI's \
-            CLIP weights quick_gelu (--activation quick_gelu).
+            CLIP weights quick_gelu (--activation quick_gelu; assumed for OpenAI's TorchScript archives, \
+            ViT-B-32.pt as OpenAI distributes it, which are read through libtorch's TorchScript loader).
             """)
 
-    @Argument(help: "The checkpoint file (.pt, .pth, .bin, .ckpt or .safetensors), or a Hugging Face CLIPModel directory.")
+    @Argument(help: "The checkpoint file (.pt, .pth, .bin, .ckpt or .safetensors; a TorchScript archive for OpenAI's CLIPs), or a Hugging Face CLIPModel directory.")
     var file: String
 
     @Option(name: .customLong("from"), help: "The checkpoint's family: \(ImportFamily.allowedNames) (default: detected from its keys).")
@@ -42,7 +43,7 @@ struct ImportCommand: ParsableCommand {
     @Option(help: "Token positions per text (default: the family's, 52 for Chinese-CLIP, the text tower's 77 for OpenCLIP).")
     var contextLength: Int?
 
-    @Option(help: "The towers' MLP activation, not recorded in the weights: gelu or quick_gelu (default: --config's, else the family's: gelu for OpenCLIP, quick_gelu for Chinese-CLIP).")
+    @Option(help: "The towers' MLP activation, not recorded in the weights: gelu or quick_gelu (default: --config's, else the family's: gelu for OpenCLIP, quick_gelu for OpenAI's TorchScript archives and Chinese-CLIP).")
     var activation: TransformerMLP.ActivationKind?
 
     func validate() throws {

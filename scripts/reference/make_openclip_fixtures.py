@@ -39,7 +39,11 @@ Writes:
                           image_features [2, 32] / text_features [3, 32]: `encode_image` /
                           `encode_text` (not normalised); logit_scale [] (its exp); logits_per_image
                           [2, 3] (scale · cosine); *_fp16: the same from the fp16 checkpoint's
-                          values upcast to fp32 (CPU torch 1.13 has no fp16 matmul).
+                          values upcast to fp32 (CPU torch 1.13 has no fp16 matmul); *_jit: the same
+                          for openai-jit.pt.
+  openai-jit.pt           a stand-in for OpenAI's released `ViT-B-32.pt`: the same weights in a
+                          QuickGELU model (OpenAI's activation), converted to fp16 as above, saved by
+                          `torch.jit.save(torch.jit.script(model))` — a TorchScript archive.
 
 Full-size check (outside the test suite, nothing committed):
     /usr/bin/python3 scripts/reference/make_openclip_fixtures.py --full-size .build/debug/vlp
@@ -115,8 +119,8 @@ def outputs(model, pixels, ids):
     return image, text, logits
 
 
-def make_model(vocabulary):
-    return CLIP(embed_dim=EMBED, vision_cfg=VISION, text_cfg=dict(TEXT, vocab_size=vocabulary), quick_gelu=False)
+def make_model(vocabulary, quick_gelu=False):
+    return CLIP(embed_dim=EMBED, vision_cfg=VISION, text_cfg=dict(TEXT, vocab_size=vocabulary), quick_gelu=quick_gelu)
 
 
 def main():
@@ -152,11 +156,25 @@ def main():
     half.float().eval()
     image16, text16, logits16 = outputs(half, pixels, ids)
 
+    # OpenAI distributes its CLIPs as TorchScript archives of a QuickGELU model with fp16 weights.
+    openai = make_model(vocabulary, quick_gelu=True)
+    openai.load_state_dict(state)
+    convert_weights_to_lp(openai, torch.float16)
+    openai.eval()
+    jit_path = os.path.join(OUT, "openai-jit.pt")
+    torch.jit.save(torch.jit.script(openai), jit_path)
+    archived = torch.jit.load(jit_path).state_dict()
+    assert all(torch.equal(archived[k], v) for k, v in openai.state_dict().items())
+    print(f"wrote openai-jit.pt ({os.path.getsize(jit_path)} bytes, TorchScript, QuickGELU, {len(archived)} tensors)")
+    openai.float()
+    image_jit, text_jit, logits_jit = outputs(openai, pixels, ids)
+
     write_safetensors(os.path.join(OUT, "reference.safetensors"), {
         "pixels": pixels, "text_ids": ids,
         "image_features": image, "text_features": text, "logit_scale": model.logit_scale.exp().detach(),
         "logits_per_image": logits,
         "image_features_fp16": image16, "text_features_fp16": text16, "logits_per_image_fp16": logits16,
+        "image_features_jit": image_jit, "text_features_jit": text_jit, "logits_per_image_jit": logits_jit,
     }, metadata={"photos": json.dumps(PHOTOS), "texts": json.dumps(TEXTS), "context_length": str(CONTEXT),
                  "torch": torch.__version__, "open_clip": open_clip.__version__})
 
@@ -178,7 +196,8 @@ def main():
 
 def full_size_check(vlp, name, layout, activation):
     """open_clip's named `name` with random perturbed weights, saved in `layout` ("epoch": the fp32
-    epoch checkpoint; "fp16": a plain state dict after convert_weights_to_lp), against `vlp import`
+    epoch checkpoint; "fp16": a plain state dict after convert_weights_to_lp; "jit": the fp16
+    model as a TorchScript archive, OpenAI's form), against `vlp import`
     (no --config; `--activation activation` when given) + `vlp embed`."""
     torch.manual_seed(7)
     model = open_clip.create_model(name)
@@ -191,6 +210,10 @@ def full_size_check(vlp, name, layout, activation):
         if layout == "epoch":
             torch.save({"epoch": 1, "name": "full-size-check",
                         "state_dict": {"module." + k: v for k, v in model.state_dict().items()}}, checkpoint)
+        elif layout == "jit":
+            convert_weights_to_lp(model, torch.float16)
+            torch.jit.save(torch.jit.script(model), checkpoint)
+            model.float()
         else:
             convert_weights_to_lp(model, torch.float16)
             torch.save(model.state_dict(), checkpoint)
@@ -218,9 +241,11 @@ def full_size_check(vlp, name, layout, activation):
 
 def full_size(vlp):
     """ViT-B-32 (GELU, LAION-style) as an fp32 epoch checkpoint, and ViT-B-32-quickgelu (OpenAI's
-    activation) as an fp16 plain state dict imported with --activation quick_gelu."""
+    activation) as an fp16 plain state dict imported with --activation quick_gelu and as an fp16
+    TorchScript archive (OpenAI's released form) imported with no --activation."""
     full_size_check(vlp, "ViT-B-32", "epoch", None)
     full_size_check(vlp, "ViT-B-32-quickgelu", "fp16", "quick_gelu")
+    full_size_check(vlp, "ViT-B-32-quickgelu", "jit", None)  # an archive: QuickGELU assumed
 
 
 if __name__ == "__main__":

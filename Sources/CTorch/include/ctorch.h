@@ -316,6 +316,13 @@ void vt_archive_close(vt_archive archive);
 /// Copies record `name` (e.g. "data.pkl", "data/0"; the archive's top folder is implied) into a
 /// malloc'ed buffer the caller frees with free().
 int vt_archive_read(vt_archive archive, const char *name, void **data, size_t *size);
+/// 1 if the archive has record `name`, 0 if not, -1 on error.
+int vt_archive_has_record(vt_archive archive, const char *name);
+/// The parameters and buffers of the TorchScript archive at `path` (torch.jit.save), loaded on the
+/// CPU by torch::jit::load: `*count` dotted names (a NULL-terminated list freed with
+/// vt_free_names) and as many tensors (freed with vt_free_list), detached.
+int vt_torchscript_state(const char *path, char ***names, vt_tensor **tensors, size_t *count);
+void vt_free_names(char **names);
 
 // MARK: distributed (c10d)
 typedef struct vt_process_group_opaque *vt_process_group;

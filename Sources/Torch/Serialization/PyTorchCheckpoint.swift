@@ -21,16 +21,23 @@ public enum PyTorchCheckpoint {
     static let legacyMagic = "0x1950a86a20f9469cfc6c"
 
     public static func read(_ url: URL) throws -> [String: Tensor] {
+        try isZip(url) ? readZip(url) : readLegacy(url)
+    }
+
+    /// Whether the file starts with a zip header (torch.save since 1.6, and TorchScript archives).
+    static func isZip(_ url: URL) throws -> Bool {
         let handle = try FileHandle(forReadingFrom: url)
         let magic = try handle.read(upToCount: 4) ?? Data()
         try handle.close()
-        if magic.starts(with: [0x50, 0x4B, 0x03, 0x04]) { return try readZip(url) }
-        return try readLegacy(url)
+        return magic.starts(with: [0x50, 0x4B, 0x03, 0x04])
     }
 
     static func readZip(_ url: URL) throws -> [String: Tensor] {
         guard let archive = vt_archive_open(url.path) else { throw TorchError.lastError("opening \(url.path)") }
         defer { vt_archive_close(archive) }
+        if try TorchScriptArchive.isArchive(archive, source: url.path) {
+            throw CheckpointFormatError(source: url.path, reason: "a TorchScript archive (torch.jit.save, as OpenAI's released CLIP files), not a torch.save file; `vlp import --from open-clip` reads CLIP archives through libtorch's TorchScript loader")
+        }
         func record(_ name: String) throws -> Data {
             var pointer: UnsafeMutableRawPointer?
             var size = 0

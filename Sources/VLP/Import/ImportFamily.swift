@@ -46,9 +46,11 @@ public enum ImportFamily: String, CaseIterable, Codable, Sendable {
         }
     }
 
-    /// Reads `file` (PyTorch `.pt`/`.pth`/`.bin`/`.ckpt` through the restricted unpickler, or
-    /// `.safetensors`) and converts it as `family`, or as the family detected from its keys. A
-    /// folder is a Hugging Face model directory.
+    /// Reads `file` (PyTorch `.pt`/`.pth`/`.bin`/`.ckpt` through the restricted unpickler, a
+    /// TorchScript archive such as OpenAI's released CLIPs through libtorch's `torch::jit::load`,
+    /// or `.safetensors`) and converts it as `family`, or as the family detected from its keys. A
+    /// folder is a Hugging Face model directory. An OpenCLIP-layout TorchScript archive is taken to
+    /// be OpenAI's, with QuickGELU, unless the options state an activation or a configuration.
     public static func importModel(from file: URL, family: ImportFamily?, options: ImportOptions) throws -> ImportedModel {
         var isFolder: ObjCBool = false
         if FileManager.default.fileExists(atPath: file.path, isDirectory: &isFolder), isFolder.boolValue {
@@ -57,10 +59,13 @@ public enum ImportFamily: String, CaseIterable, Codable, Sendable {
             }
             return try HuggingFaceCLIPImport.importDirectory(file, options: options)
         }
-        let tensors = try CheckpointFile.read(file)
+        let isTorchScript = try FileManager.default.fileExists(atPath: file.path) && TorchScriptArchive.isArchive(file)
+        let tensors = try isTorchScript ? TorchScriptArchive.stateDict(file) : CheckpointFile.read(file)
         guard let family = family ?? detect(tensors.keys) else {
             throw ModelError.invalidCheckpoint(source: file.path, reason: "cannot tell which family this checkpoint is from (its keys match none, or more than one, of: \(allowedNames)); name it with --from")
         }
-        return try family.convert(tensors, source: file.path, options: options)
+        // The TorchScript CLIPs in circulation are OpenAI's releases, trained with QuickGELU.
+        let assumed = isTorchScript && family == .openCLIP ? options.assuming(activation: .quickGELU) : options
+        return try family.convert(tensors, source: file.path, options: assumed)
     }
 }

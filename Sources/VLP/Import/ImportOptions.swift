@@ -26,4 +26,12 @@ public struct ImportOptions: Sendable {
         self.contextLength = contextLength
         self.activation = activation
     }
+
+    /// These options with `activation` set to `kind` where neither `activation` nor
+    /// `configuration` states one.
+    public func assuming(activation kind: TransformerMLP.ActivationKind) -> ImportOptions {
+        var options = self
+        if activation == nil && configuration == nil { options.activation = kind }
+        return options
+    }
 }

@@ -7,8 +7,9 @@ import Torch
 /// Layouts read: a plain state dict (open_clip's released `open_clip_pytorch_model.bin`, or OpenAI
 /// CLIP's weights as `model.state_dict()` saves them) and open_clip_train's epoch checkpoint
 /// (`{"epoch", "name", "state_dict", "optimizer", "scaler"}` with `module.`-prefixed keys), in
-/// fp32 or with the fp16 tensors of `convert_weights_to_lp` (converted to float32 here). OpenAI's
-/// TorchScript archives are not read.
+/// fp32 or with the fp16 tensors of `convert_weights_to_lp` (converted to float32 here), and
+/// OpenAI's released TorchScript archives (`ViT-B-32.pt`), whose parameters and buffers
+/// `TorchScriptArchive` reads through libtorch — the same keys as OpenAI's state dict.
 ///
 /// What open_clip computes, and how it maps:
 /// - Image tower (`visual.*`, a ViT): as OpenAI CLIP's, see `OpenAICLIPLayout`.
@@ -27,7 +28,8 @@ import Torch
 /// convention, width / 64 for both towers (as every open_clip ViT config has it), or
 /// `ImportOptions.configuration`, checked against the shapes. The activation is not in the
 /// weights either: `ImportOptions.activation`, the configuration's, or GELU (open_clip's named
-/// configs; OpenAI's own weights need QuickGELU).
+/// configs; OpenAI's own weights need QuickGELU, which `ImportFamily.importModel` assumes for a
+/// TorchScript archive).
 ///
 /// Deliberately ignored: `attn_mask` (the causal mask buffer, which open_clip ≥ 2 no longer
 /// saves), OpenAI's `input_resolution`, `context_length` and `vocab_size` entries, and an epoch

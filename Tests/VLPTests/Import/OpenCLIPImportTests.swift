@@ -12,6 +12,8 @@ enum OpenCLIPFixtures: ReferenceFixtures {
     static var epoch: URL { directory.appendingPathComponent("openclip-epoch.pt") }
     /// A plain state dict after `convert_weights_to_lp` (fp16), legacy format.
     static var half: URL { directory.appendingPathComponent("openclip-fp16.pt") }
+    /// The same weights in a QuickGELU model, fp16, as a TorchScript archive (OpenAI's form).
+    static var openAIArchive: URL { directory.appendingPathComponent("openai-jit.pt") }
     static var config: URL { directory.appendingPathComponent("config.json") }
     static var merges: URL { directory.appendingPathComponent("bpe-cut.txt.gz") }
 
@@ -20,6 +22,14 @@ enum OpenCLIPFixtures: ReferenceFixtures {
     static func options() throws -> ImportOptions {
         ImportOptions(configuration: try ModelConfigurationRegistry.load(contentsOf: config), configurationSource: config.path,
                       vocabulary: merges)
+    }
+
+    /// The fixture's configuration with OpenAI's QuickGELU in both towers.
+    static func quickGELUConfiguration() throws -> VLPModelConfiguration {
+        var quick = try ModelConfigurationRegistry.load(contentsOf: config)
+        if case .vit(var vit) = quick.vision { vit.activation = "quick_gelu"; quick.vision = .vit(vit) }
+        if case .clip(var text) = quick.text { text.activation = .quickGELU; quick.text = .clip(text) }
+        return quick
     }
 }
 
@@ -37,8 +47,9 @@ final class OpenCLIPImportTests: ImportTestCase {
 
     /// Imports `file`, writes the bundle, opens it, and compares everything with the reference
     /// outputs under `suffix` ("" for the fp32 model, "_fp16" for the half-precision weights).
-    private func checkParity(_ file: URL, suffix: String, label: String) throws -> ImportedModel {
-        let imported = try withNoGrad { try ImportFamily.importModel(from: file, family: .openCLIP, options: try OpenCLIPFixtures.options()) }
+    private func checkParity(_ file: URL, suffix: String, label: String, options: ImportOptions? = nil) throws -> ImportedModel {
+        let options = try options ?? OpenCLIPFixtures.options()
+        let imported = try withNoGrad { try ImportFamily.importModel(from: file, family: .openCLIP, options: options) }
         let output = try folder().appendingPathComponent("bundle")
         try imported.write(to: output, overwrite: false)
         let bundle = try ModelBundle.open(output.path)
@@ -132,6 +143,41 @@ final class OpenCLIPImportTests: ImportTestCase {
         }
     }
 
+    /// OpenAI's form: a TorchScript archive (`torch.jit.save`) of a QuickGELU model with fp16
+    /// weights, read through libtorch's loader; the restricted unpickler refuses it by name.
+    func testOpenAITorchScriptArchiveGivesTheReferenceFeatures() throws {
+        var options = try OpenCLIPFixtures.options()
+        options.configuration = try OpenCLIPFixtures.quickGELUConfiguration()
+        let imported = try checkParity(OpenCLIPFixtures.openAIArchive, suffix: "_jit", label: " TorchScript", options: options)
+        XCTAssertEqual(imported.convertedTensors, 35)
+        XCTAssertEqual(imported.ignoredKeys, ["attn_mask"])
+        XCTAssertEqual(imported.configuration.text.clip?.activation, .quickGELU)
+        XCTAssertTrue(try TorchScriptArchive.isArchive(OpenCLIPFixtures.openAIArchive))
+        XCTAssertFalse(try TorchScriptArchive.isArchive(OpenCLIPFixtures.epoch))
+        XCTAssertFalse(try TorchScriptArchive.isArchive(OpenCLIPFixtures.half))
+        assertFails([OpenCLIPFixtures.openAIArchive.path, "a TorchScript archive", "vlp import"]) {
+            _ = try CheckpointFile.read(OpenCLIPFixtures.openAIArchive)
+        }
+    }
+
+    /// An archive is taken to be OpenAI's (QuickGELU) only where nothing states the activation.
+    func testATorchScriptArchiveAssumesQuickGELUUnlessTold() throws {
+        XCTAssertEqual(ImportOptions().assuming(activation: .quickGELU).activation, .quickGELU)
+        XCTAssertEqual(ImportOptions(activation: .gelu).assuming(activation: .quickGELU).activation, .gelu)
+        let configured = try OpenCLIPFixtures.options()
+        XCTAssertNil(configured.assuming(activation: .quickGELU).activation)
+        // The fixture's own configuration says GELU: the archive then imports as GELU, and gives
+        // other features than the QuickGELU reference.
+        let imported = try withNoGrad { try ImportFamily.importModel(from: OpenCLIPFixtures.openAIArchive, family: nil, options: configured) }
+        XCTAssertEqual(imported.family, .openCLIP)
+        XCTAssertEqual(imported.configuration.text.clip?.activation, .gelu)
+        let (reference, _) = try OpenCLIPFixtures.reference()
+        try withNoGrad {
+            let towers = try XCTUnwrap(try imported.makeModel().towers)
+            XCTAssertGreaterThan(try maxAbsDifference(rawFeatures(towers, reference).text, ModelFixtures.tensor(reference, "text_features_jit")), 1e-3)
+        }
+    }
+
     func testFamilyIsDetectedFromTheKeys() throws {
         XCTAssertEqual(ImportFamily.detect(try CheckpointFile.read(OpenCLIPFixtures.epoch).keys), .openCLIP)
         XCTAssertEqual(ImportFamily.detect(try CheckpointFile.read(OpenCLIPFixtures.half).keys), .openCLIP)
@@ -144,10 +190,7 @@ final class OpenCLIPImportTests: ImportTestCase {
     /// the GELU the fixture was made with; a configuration and `--activation` that disagree are refused.
     func testTheActivationIsChosenNotRead() throws {
         var options = try OpenCLIPFixtures.options()
-        var quick = try XCTUnwrap(options.configuration)
-        if case .vit(var vit) = quick.vision { vit.activation = "quick_gelu"; quick.vision = .vit(vit) }
-        if case .clip(var text) = quick.text { text.activation = .quickGELU; quick.text = .clip(text) }
-        options.configuration = quick
+        options.configuration = try OpenCLIPFixtures.quickGELUConfiguration()
         let imported = try withNoGrad { try ImportFamily.importModel(from: OpenCLIPFixtures.epoch, family: .openCLIP, options: options) }
         XCTAssertEqual(imported.configuration.text.clip?.activation, .quickGELU)
         let (reference, _) = try OpenCLIPFixtures.reference()
@@ -172,7 +215,7 @@ final class OpenCLIPImportTests: ImportTestCase {
     }
 
     func testATruncatedCheckpointIsRefusedNamingTheFile() throws {
-        for source in [OpenCLIPFixtures.epoch, OpenCLIPFixtures.half] {
+        for source in [OpenCLIPFixtures.epoch, OpenCLIPFixtures.half, OpenCLIPFixtures.openAIArchive] {
             let bytes = try Data(contentsOf: source)
             let file = try folder().appendingPathComponent("truncated.pt")
             try bytes.prefix(bytes.count / 2).write(to: file)
