@@ -12,7 +12,7 @@ extension TransformerMLP.ActivationKind: ExpressibleByArgument {}
 struct ImportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
-        abstract: "Convert a released checkpoint (Chinese-CLIP, OpenCLIP / OpenAI CLIP, Hugging Face CLIP) into a swift-vlp model bundle.",
+        abstract: "Convert a released checkpoint (Chinese-CLIP, OpenCLIP / OpenAI CLIP, Hugging Face CLIP or Chinese-CLIP) into a swift-vlp model bundle.",
         discussion: """
             Sizes are read from the tensor shapes; the head counts follow the family's convention \
             unless --config gives them. Every key of the checkpoint is used or deliberately ignored \
@@ -22,7 +22,7 @@ struct ImportCommand: ParsableCommand {
             ViT-B-32.pt as OpenAI distributes it, which are read through libtorch's TorchScript loader).
             """)
 
-    @Argument(help: "The checkpoint file (.pt, .pth, .bin, .ckpt or .safetensors; a TorchScript archive for OpenAI's CLIPs), or a Hugging Face CLIPModel directory.")
+    @Argument(help: "The checkpoint file (.pt, .pth, .bin, .ckpt or .safetensors; a TorchScript archive for OpenAI's CLIPs), or a Hugging Face CLIPModel / ChineseCLIPModel directory.")
     var file: String
 
     @Option(name: .customLong("from"), help: "The checkpoint's family: \(ImportFamily.allowedNames) (default: detected from its keys).")

@@ -78,8 +78,10 @@ struct HuggingFaceCLIPConfiguration: Decodable {
         projectionDim = try c.decodeIfPresent(Int.self, forKey: .projectionDim) ?? 512
     }
 
-    /// `preprocessor_config.json` (`CLIPImageProcessor`).
+    /// `preprocessor_config.json` (`CLIPImageProcessor`, `ChineseCLIPImageProcessor`).
     struct ImageProcessor: Decodable {
+        /// `size` as written.
+        var size: SizeField?
         /// `size`: `{"shortest_edge": N}` or a bare N (older files), the side the shortest edge is resized to.
         var shortestEdge: Int?
         /// `crop_size`: `{"height": H, "width": W}` or a bare N.
@@ -96,7 +98,7 @@ struct HuggingFaceCLIPConfiguration: Decodable {
         }
 
         /// A size as image processors write it: one number, or named sides.
-        enum SizeField: Decodable {
+        enum SizeField: Decodable, Equatable {
             case side(Int)
             case named([String: Int])
 
@@ -108,9 +110,23 @@ struct HuggingFaceCLIPConfiguration: Decodable {
             }
         }
 
+        /// The resampling filter and normalisation, after checking the ÷255 rescale; errors name `source`.
+        func pixelSteps(source: String) throws -> (ModelPreprocessing.Image.Interpolation, Normalization) {
+            func fail(_ reason: String) -> ModelError { .invalidConfiguration(source: source, reason: reason) }
+            guard abs(rescaleFactor - 1 / 255) < 1e-9 else { throw fail("rescale_factor \(rescaleFactor) is not 1/255") }
+            let interpolation: ModelPreprocessing.Image.Interpolation
+            switch resample {
+            case 2: interpolation = .bilinear
+            case 3: interpolation = .bicubic
+            default: throw fail("resample \(resample) is not supported (2 bilinear, 3 bicubic)")
+            }
+            do { return (interpolation, try Normalization(mean: mean, std: std)) } catch { throw fail("image_mean / image_std: \(error)") }
+        }
+
         init(from decoder: Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
-            switch try c.decodeIfPresent(SizeField.self, forKey: .size) {
+            size = try c.decodeIfPresent(SizeField.self, forKey: .size)
+            switch size {
             case .side(let side)?: shortestEdge = side
             case .named(let sides)?: shortestEdge = sides["shortest_edge"]
             case nil: shortestEdge = nil

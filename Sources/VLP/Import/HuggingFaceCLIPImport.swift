@@ -35,22 +35,12 @@ public enum HuggingFaceCLIPImport {
         func file(_ name: String) -> URL { folder.appendingPathComponent(name) }
         let fm = FileManager.default
         let configFile = file("config.json")
-        guard fm.fileExists(atPath: configFile.path) else {
-            throw ModelError.missingFile(path: configFile.path, hint: "a Hugging Face CLIPModel directory holds config.json beside its weights")
-        }
         let hf = try HuggingFaceCLIPConfiguration.read(HuggingFaceCLIPConfiguration.self, from: configFile)
         guard hf.modelType == "clip" else {
-            throw ModelError.invalidConfiguration(source: configFile.path, reason: "model_type \"\(hf.modelType)\": only Hugging Face CLIPModel directories (\"clip\") are imported")
+            throw ModelError.invalidConfiguration(source: configFile.path, reason: "model_type \"\(hf.modelType)\", not a CLIPModel's \"clip\"")
         }
-        if options.configuration != nil || options.activation != nil {
-            throw ModelError.invalidConfiguration(source: options.configuration != nil ? options.configurationSource : "--activation",
-                                                  reason: "a Hugging Face directory's config.json states every size, head count and activation; leave out --config and --activation")
-        }
-        guard let weightsFile = weightFiles.map(file).first(where: { fm.fileExists(atPath: $0.path) }) else {
-            let sharded = ["model.safetensors.index.json", "pytorch_model.bin.index.json"].first { fm.fileExists(atPath: file($0).path) }
-            throw ModelError.missingFile(path: folder.path, hint: sharded.map { "\($0): sharded weights are not read; merge them into one model.safetensors" }
-                                         ?? "no \(weightFiles.joined(separator: " or ")) in the directory")
-        }
+        try refuseSizeOptions(options)
+        let weightsFile = try self.weightsFile(in: folder)
         let configuration = try makeConfiguration(hf, source: configFile.path)
         var ledger = SourceTensors(try CheckpointFile.read(weightsFile), source: weightsFile.path)
         let weights = try mapWeights(&ledger, configuration)
@@ -78,6 +68,45 @@ public enum HuggingFaceCLIPImport {
         return imported
     }
 
+    /// The family of the Hugging Face model directory `folder`, by its `config.json`'s `model_type`.
+    static func directoryFamily(_ folder: URL) throws -> ImportFamily {
+        let configFile = folder.appendingPathComponent("config.json")
+        guard FileManager.default.fileExists(atPath: configFile.path) else {
+            throw ModelError.missingFile(path: configFile.path, hint: "a Hugging Face model directory holds config.json beside its weights")
+        }
+        struct ModelType: Decodable {
+            var modelType: String?
+            enum CodingKeys: String, CodingKey { case modelType = "model_type" }
+        }
+        switch try HuggingFaceCLIPConfiguration.read(ModelType.self, from: configFile).modelType {
+        case "clip": return .huggingFaceCLIP
+        case "chinese_clip": return .huggingFaceChineseCLIP
+        case let other:
+            throw ModelError.invalidConfiguration(source: configFile.path, reason: "model_type \(other.map { "\"\($0)\"" } ?? "absent"): only Hugging Face CLIPModel (\"clip\") and ChineseCLIPModel (\"chinese_clip\") directories are imported")
+        }
+    }
+
+    /// A directory's `config.json` states every size, head count and activation: options that
+    /// would set them are refused rather than ignored.
+    static func refuseSizeOptions(_ options: ImportOptions) throws {
+        if options.configuration != nil || options.activation != nil {
+            throw ModelError.invalidConfiguration(source: options.configuration != nil ? options.configurationSource : "--activation",
+                                                  reason: "a Hugging Face directory's config.json states every size, head count and activation; leave out --config and --activation")
+        }
+    }
+
+    /// The single weights file of the directory (`weightFiles`, in order).
+    static func weightsFile(in folder: URL) throws -> URL {
+        let fm = FileManager.default
+        func file(_ name: String) -> URL { folder.appendingPathComponent(name) }
+        guard let weights = weightFiles.map(file).first(where: { fm.fileExists(atPath: $0.path) }) else {
+            let sharded = ["model.safetensors.index.json", "pytorch_model.bin.index.json"].first { fm.fileExists(atPath: file($0).path) }
+            throw ModelError.missingFile(path: folder.path, hint: sharded.map { "\($0): sharded weights are not read; merge them into one model.safetensors" }
+                                         ?? "no \(weightFiles.joined(separator: " or ")) in the directory")
+        }
+        return weights
+    }
+
     /// The dual encoder `config.json` describes.
     static func makeConfiguration(_ hf: HuggingFaceCLIPConfiguration, source: String) throws -> VLPModelConfiguration {
         func activation(_ name: String, _ key: String) throws -> TransformerMLP.ActivationKind {
@@ -100,7 +129,8 @@ public enum HuggingFaceCLIPImport {
     }
 
     /// Every tensor of the model `configuration` builds, taken from `ledger` under its Hugging
-    /// Face key with the model's shape.
+    /// Face key with the model's shape (`CLIPModel` and `ChineseCLIPModel` name them alike: our
+    /// BERT, ViT and CLIP text modules carry Hugging Face's names).
     static func mapWeights(_ ledger: inout SourceTensors, _ configuration: VLPModelConfiguration) throws -> [String: Tensor] {
         let model = try PretrainingModel(configuration)
         var weights: [String: Tensor] = [:]
@@ -152,15 +182,7 @@ public enum HuggingFaceCLIPImport {
         guard p.shortestEdge == imageSize, p.cropHeight == imageSize, p.cropWidth == imageSize else {
             throw fail("size.shortest_edge \(p.shortestEdge.map(String.init) ?? "absent") and crop_size \(p.cropHeight.map(String.init) ?? "?")×\(p.cropWidth.map(String.init) ?? "?") must both be the model's image size \(imageSize)")
         }
-        guard abs(p.rescaleFactor - 1 / 255) < 1e-9 else { throw fail("rescale_factor \(p.rescaleFactor) is not 1/255") }
-        let interpolation: ModelPreprocessing.Image.Interpolation
-        switch p.resample {
-        case 2: interpolation = .bilinear
-        case 3: interpolation = .bicubic
-        default: throw fail("resample \(p.resample) is not supported (2 bilinear, 3 bicubic)")
-        }
-        let normalization: Normalization
-        do { normalization = try Normalization(mean: p.mean, std: p.std) } catch { throw fail("image_mean / image_std: \(error)") }
+        let (interpolation, normalization) = try p.pixelSteps(source: file.path)
         return ModelPreprocessing.Image(size: imageSize, resize: .crop, interpolation: interpolation, normalization: normalization,
                                         pooling: .classToken)
     }

@@ -11,8 +11,10 @@ public enum ImportFamily: String, CaseIterable, Codable, Sendable {
     case openCLIP = "open-clip"
     /// A Hugging Face `CLIPModel` directory (`HuggingFaceCLIPImport`).
     case huggingFaceCLIP = "hf-clip"
+    /// A Hugging Face `ChineseCLIPModel` directory (`HuggingFaceChineseCLIPImport`).
+    case huggingFaceChineseCLIP = "hf-chinese-clip"
 
-    /// "cn-clip, open-clip, hf-clip", for error messages.
+    /// "cn-clip, open-clip, hf-clip, hf-chinese-clip", for error messages.
     public static var allowedNames: String { allCases.map(\.rawValue).joined(separator: ", ") }
 
     /// The family whose layout `keys` (as `CheckpointFile.read` flattens them) are in, when exactly
@@ -33,6 +35,8 @@ public enum ImportFamily: String, CaseIterable, Codable, Sendable {
             return OpenCLIPImport.markerKeys.isSubset(of: names)
         case .huggingFaceCLIP:
             return HuggingFaceCLIPImport.markerKeys.isSubset(of: Set(keys))
+        case .huggingFaceChineseCLIP:
+            return HuggingFaceChineseCLIPImport.markerKeys.isSubset(of: Set(keys))
         }
     }
 
@@ -41,8 +45,19 @@ public enum ImportFamily: String, CaseIterable, Codable, Sendable {
         switch self {
         case .chineseCLIP: return try ChineseCLIPImport.convert(tensors, source: source, options: options)
         case .openCLIP: return try OpenCLIPImport.convert(tensors, source: source, options: options)
-        case .huggingFaceCLIP:
-            throw ModelError.invalidCheckpoint(source: source, reason: "a Hugging Face CLIPModel's weights: import its directory (config.json, tokenizer and preprocessor files beside the weights)")
+        case .huggingFaceCLIP, .huggingFaceChineseCLIP:
+            throw ModelError.invalidCheckpoint(source: source, reason: "a Hugging Face \(modelName)'s weights: import its directory (config.json, tokenizer and preprocessor files beside the weights)")
+        }
+    }
+
+    /// Whether this family is read from a Hugging Face model directory rather than a file.
+    var isFolderFamily: Bool { self == .huggingFaceCLIP || self == .huggingFaceChineseCLIP }
+
+    /// transformers' class name of a folder family's model.
+    var modelName: String {
+        switch self {
+        case .huggingFaceChineseCLIP: return "ChineseCLIPModel"
+        default: return "CLIPModel"
         }
     }
 
@@ -54,10 +69,15 @@ public enum ImportFamily: String, CaseIterable, Codable, Sendable {
     public static func importModel(from file: URL, family: ImportFamily?, options: ImportOptions) throws -> ImportedModel {
         var isFolder: ObjCBool = false
         if FileManager.default.fileExists(atPath: file.path, isDirectory: &isFolder), isFolder.boolValue {
-            if let family, family != .huggingFaceCLIP {
-                throw ModelError.invalidCheckpoint(source: file.path, reason: "a folder: only Hugging Face model directories (\(ImportFamily.huggingFaceCLIP.rawValue)) are imported from folders; \(family.rawValue) reads a checkpoint file")
+            if let family, !family.isFolderFamily {
+                throw ModelError.invalidCheckpoint(source: file.path, reason: "a folder: only Hugging Face model directories (\(ImportFamily.huggingFaceCLIP.rawValue), \(ImportFamily.huggingFaceChineseCLIP.rawValue)) are imported from folders; \(family.rawValue) reads a checkpoint file")
             }
-            return try HuggingFaceCLIPImport.importDirectory(file, options: options)
+            let found = try HuggingFaceCLIPImport.directoryFamily(file)
+            if let family, family != found {
+                throw ModelError.invalidCheckpoint(source: file.path, reason: "--from \(family.rawValue), but its config.json describes a \(found.modelName) (\(found.rawValue))")
+            }
+            return found == .huggingFaceChineseCLIP ? try HuggingFaceChineseCLIPImport.importDirectory(file, options: options)
+                                                    : try HuggingFaceCLIPImport.importDirectory(file, options: options)
         }
         let isTorchScript = try FileManager.default.fileExists(atPath: file.path) && TorchScriptArchive.isArchive(file)
         let tensors = try isTorchScript ? TorchScriptArchive.stateDict(file) : CheckpointFile.read(file)

@@ -134,8 +134,13 @@ final class HuggingFaceCLIPImportTests: ImportTestCase {
         }
         func restore(_ name: String, _ data: Data) throws { try data.write(to: directory.appendingPathComponent(name)) }
 
-        var saved = try rewrite("config.json") { $0["model_type"] = "chinese_clip" }
-        assertFails(["model_type \"chinese_clip\""]) { _ = try importDirectory(directory) }
+        var saved = try rewrite("config.json") { $0["model_type"] = "siglip" }
+        assertFails(["model_type \"siglip\"", "only Hugging Face CLIPModel (\"clip\") and ChineseCLIPModel"]) { _ = try importDirectory(directory) }
+        try restore("config.json", saved)
+
+        // A CLIPModel's weights under a ChineseCLIPModel's config.json: its BERT keys are missing.
+        saved = try rewrite("config.json") { $0["model_type"] = "chinese_clip" }
+        assertFails(["missing key text_model."]) { _ = try importDirectory(directory) }
         try restore("config.json", saved)
 
         saved = try rewrite("config.json") { config in
