@@ -67,6 +67,9 @@ vt_tensor vt_adaptive_avg_pool2d(vt_tensor x, int64_t h, int64_t w) { VT_HANDLE(
 vt_tensor vt_max_pool2d(vt_tensor x, int64_t kernel, int64_t stride, int64_t padding) {
   VT_HANDLE(at::max_pool2d(T(x), {kernel, kernel}, {stride, stride}, {padding, padding}))
 }
+vt_tensor vt_avg_pool2d(vt_tensor x, int64_t kernel, int64_t stride) {
+  VT_HANDLE(at::avg_pool2d(T(x), {kernel, kernel}, {stride, stride}))
+}
 vt_tensor vt_interpolate_bicubic(vt_tensor x, int64_t h, int64_t w, bool align_corners) {
   VT_HANDLE(at::upsample_bicubic2d(T(x), {h, w}, align_corners, c10::nullopt, c10::nullopt))
 }

@@ -64,9 +64,8 @@ struct ImportCommand: ParsableCommand {
         }
         try imported.write(to: URL(fileURLWithPath: output), overwrite: overwrite)
         let c = imported.configuration
-        let vision = c.vision.vit.map { "ViT \($0.width) wide, \($0.layers) layers, \($0.heads) heads, patch \($0.patchSize), \($0.imageSize) px" } ?? c.vision.kind.rawValue
         print("import: \(imported.family.rawValue) \(file) -> \(output)")
-        print("  image tower: \(vision); text tower: \(c.text.summary); embed dim \(c.embedDim)")
+        print("  image tower: \(c.vision.summary); text tower: \(c.text.summary); embed dim \(c.embedDim)")
         print("  \(imported.weights.count) tensors written (\(imported.convertedTensors) converted to float32); \(imported.ignoredKeys.count) source keys ignored\(imported.ignoredKeys.isEmpty ? "" : " (listed in \(ImportedModel.recordFile))")")
         print("  inputs: \(imported.preprocessing.text.tokenizer.rawValue) tokenizer, context \(imported.preprocessing.text.contextLength); images \(imported.preprocessing.image.resize.rawValue) to \(imported.preprocessing.image.size) px, \(imported.preprocessing.image.interpolation.rawValue)")
     }

@@ -292,6 +292,8 @@ vt_tensor vt_batch_norm(vt_tensor x, vt_tensor w_or_null, vt_tensor b_or_null, v
                         vt_tensor var, bool training, double momentum, double eps);
 vt_tensor vt_adaptive_avg_pool2d(vt_tensor x, int64_t h, int64_t w);
 vt_tensor vt_max_pool2d(vt_tensor x, int64_t kernel, int64_t stride, int64_t padding);
+/// Average pooling over kernel × kernel windows (no padding, floor mode, as nn.AvgPool2d(kernel, stride)).
+vt_tensor vt_avg_pool2d(vt_tensor x, int64_t kernel, int64_t stride);
 vt_tensor vt_interpolate_bicubic(vt_tensor x, int64_t h, int64_t w, bool align_corners);
 vt_tensor vt_pad(vt_tensor x, const int64_t *pads, size_t npads, double value);
 /// Scaled dot-product attention over [..., L, E] queries and [..., S, E] keys/values.

@@ -56,6 +56,12 @@ public enum Functional {
         try wrap(vt_max_pool2d(x.handle, Int64(kernelSize), Int64(stride ?? kernelSize), Int64(padding)), "maxPool2d of \(x.shape)")
     }
 
+    /// Average over `kernelSize` × `kernelSize` windows of [N, C, H, W], `stride` apart (default:
+    /// the kernel size), without padding (`nn.AvgPool2d(kernelSize, stride)`).
+    public static func averagePool2d(_ x: Tensor, kernelSize: Int, stride: Int? = nil) throws -> Tensor {
+        try wrap(vt_avg_pool2d(x.handle, Int64(kernelSize), Int64(stride ?? kernelSize)), "averagePool2d of \(x.shape)")
+    }
+
     /// Bicubic resampling of [N, C, H, W] to `size` (as F.interpolate(mode="bicubic")).
     public static func interpolateBicubic(_ x: Tensor, size: (Int, Int), alignCorners: Bool = false) throws -> Tensor {
         try wrap(vt_interpolate_bicubic(x.handle, Int64(size.0), Int64(size.1), alignCorners), "interpolateBicubic of \(x.shape)")

@@ -31,7 +31,8 @@ import Torch
 /// never used by cn_clip), `bert.embeddings.position_ids` (a constant buffer), and a training
 /// checkpoint's `optimizer.*`. Any other key is an error.
 ///
-/// Not read yet: the RN50 image tower (ModifiedResNet with attention pooling).
+/// The RN50 model (a ModifiedResNet image tower with attention pooling, paired with RBT3) imports
+/// as a `resnet` tower (`OpenAICLIPLayout.resNetShapes`), its heads 32 · width / 64.
 public enum ChineseCLIPImport {
     /// The context length every released Chinese-CLIP model trained with.
     public static let contextLength = 52
@@ -48,12 +49,8 @@ public enum ChineseCLIPImport {
 
     /// The sizes read from a checkpoint's shapes.
     struct Shapes {
-        var vision = OpenAICLIPLayout.VisionShapes()
+        var vision = OpenAICLIPLayout.ImageShapes.vit(.init())
         var vocabularySize = 0, hidden = 0, maxPositions = 0, typeVocabularySize = 0, textLayers = 0, intermediateSize = 0
-        var width: Int { vision.width }
-        var patchSize: Int { vision.patchSize }
-        var visionLayers: Int { vision.layers }
-        var mlpWidth: Int { vision.mlpWidth }
         var embedDim: Int { vision.embedDim }
         var imageSize: Int { vision.imageSize }
     }
@@ -61,9 +58,6 @@ public enum ChineseCLIPImport {
     static func convert(_ tensors: [String: Tensor], source: String, options: ImportOptions) throws -> ImportedModel {
         let (stateDict, wrapped) = try unwrap(tensors, source: source)
         var ledger = SourceTensors(stateDict, source: source)
-        if let key = ledger.keys.first(where: { $0.hasPrefix("visual.layer1.") || $0.hasPrefix("visual.attnpool.") }) {
-            throw ledger.fail("\(key): a ModifiedResNet (RN50) image tower, which swift-vlp cannot import yet (ViT towers only)")
-        }
         let shapes = try readShapes(ledger)
         let configuration = try makeConfiguration(shapes, options: options, source: source)
         let weights = try mapWeights(&ledger, shapes)
@@ -77,7 +71,8 @@ public enum ChineseCLIPImport {
         let preprocessing = ModelPreprocessing(
             text: .init(tokenizer: .bertChinese, vocabulary: ModelBundle.tokenizerFolder + "/" + TokenizerKind.bertChinese.bundleFileName,
                         contextLength: options.contextLength ?? contextLength, pooling: .firstToken),
-            image: .init(size: shapes.imageSize, resize: .squash, interpolation: .bicubic, normalization: .clip, pooling: .classToken))
+            image: .init(size: shapes.imageSize, resize: .squash, interpolation: .bicubic, normalization: .clip,
+                         pooling: ModelPreprocessing.imagePooling(of: configuration.vision.kind)))
         let imported = ImportedModel(family: .chineseCLIP, source: source, configuration: configuration, weights: weights,
                                      preprocessing: preprocessing, vocabulary: vocabulary, ignoredKeys: ledger.ignored,
                                      convertedTensors: ledger.convertedCount)
@@ -94,7 +89,7 @@ public enum ChineseCLIPImport {
 
     static func readShapes(_ ledger: SourceTensors) throws -> Shapes {
         var s = Shapes()
-        s.vision = try OpenAICLIPLayout.visionShapes(ledger)
+        s.vision = try OpenAICLIPLayout.ImageShapes.read(ledger)
         let words = try ledger.shape(of: "bert.embeddings.word_embeddings.weight", rank: 2)
         (s.vocabularySize, s.hidden) = (words[0], words[1])
         s.maxPositions = try ledger.shape(of: "bert.embeddings.position_embeddings.weight", rank: 2)[0]
@@ -115,22 +110,26 @@ public enum ChineseCLIPImport {
         if let given = options.configuration {
             (visionHeads, textHeads) = try headCounts(from: given, matching: s, source: options.configurationSource)
         } else {
-            let headWidth = visionHeadWidth(width: s.width)
-            guard s.width % headWidth == 0 else {
-                throw ModelError.invalidCheckpoint(source: source, reason: "vision width \(s.width) is not a multiple of cn_clip's head width \(headWidth); give the head counts with --config")
+            switch s.vision {
+            case .vit(let vit):
+                let headWidth = visionHeadWidth(width: vit.width)
+                guard vit.width % headWidth == 0 else {
+                    throw ModelError.invalidCheckpoint(source: source, reason: "vision width \(vit.width) is not a multiple of cn_clip's head width \(headWidth); give the head counts with --config")
+                }
+                visionHeads = vit.width / headWidth
+            case .resNet(let resNet):
+                visionHeads = resNet.conventionalHeads
             }
             guard s.hidden % textHeadWidth == 0 else {
                 throw ModelError.invalidCheckpoint(source: source, reason: "text hidden size \(s.hidden) is not a multiple of BERT's head width \(textHeadWidth); give the head counts with --config")
             }
-            (visionHeads, textHeads) = (s.width / headWidth, s.hidden / textHeadWidth)
+            textHeads = s.hidden / textHeadWidth
         }
         let text = BertConfiguration(modelType: "bert", vocabularySize: s.vocabularySize, hiddenSize: s.hidden, layers: s.textLayers,
                                      heads: textHeads, intermediateSize: s.intermediateSize, hiddenActivation: "gelu",
                                      maxPositions: s.maxPositions, typeVocabularySize: s.typeVocabularySize, layerNormEps: 1e-12,
                                      hiddenDropout: 0.1, attentionDropout: 0.1, padTokenID: 0)
-        let vision = VisionTransformerConfiguration(imageSize: s.imageSize, patchSize: s.patchSize, width: s.width, layers: s.visionLayers,
-                                                    heads: visionHeads, mlpWidth: s.mlpWidth, projectionDim: 0, layerNormEps: 1e-5,
-                                                    activation: "quick_gelu")
+        let vision = OpenAICLIPLayout.towerConfiguration(s.vision, vitHeads: visionHeads, resNetHeads: visionHeads, activation: "quick_gelu")
         let configuration = VLPModelConfiguration(architecture: .dualEncoder, embedDim: s.embedDim, text: .bert(text), vision: vision)
         try configuration.validate(source: "\(source) (sizes read from its tensors)")
         return configuration
@@ -139,14 +138,11 @@ public enum ChineseCLIPImport {
     /// The head counts of a given configuration, after checking every size it states against the
     /// checkpoint's and that it computes what cn_clip does.
     static func headCounts(from given: VLPModelConfiguration, matching s: Shapes, source: String) throws -> (vision: Int, text: Int) {
-        guard given.architecture == .dualEncoder, let vit = given.vision.vit, let t = given.text.bert else {
-            throw ModelError.invalidConfiguration(source: source, reason: "a Chinese-CLIP model is a dual_encoder with a ViT image tower and a BERT text tower; this configuration is \(given.architecture.rawValue) with a \(given.vision.kind.rawValue) image tower and a \(given.text.kind.rawValue) text tower")
+        guard given.architecture == .dualEncoder, let vision = OpenAICLIPLayout.compare(given.vision, with: s.vision, activation: "quick_gelu"),
+              let t = given.text.bert else {
+            throw ModelError.invalidConfiguration(source: source, reason: "this Chinese-CLIP checkpoint is a dual_encoder with a \(s.vision.kind.rawValue) image tower and a BERT text tower; the configuration is \(given.architecture.rawValue) with a \(given.vision.kind.rawValue) image tower and a \(given.text.kind.rawValue) text tower")
         }
-        let pairs: [(String, String, String)] = [
-            ("embed_dim", "\(given.embedDim)", "\(s.embedDim)"),
-            ("vision.width", "\(vit.width)", "\(s.width)"), ("vision.patch_size", "\(vit.patchSize)", "\(s.patchSize)"),
-            ("vision.image_size", "\(vit.imageSize)", "\(s.imageSize)"), ("vision.layers", "\(vit.layers)", "\(s.visionLayers)"),
-            ("vision.mlp_width", "\(vit.mlpWidth)", "\(s.mlpWidth)"), ("vision.activation", vit.activation, "quick_gelu"),
+        let pairs: [(String, String, String)] = [("embed_dim", "\(given.embedDim)", "\(s.embedDim)")] + vision.fields + [
             ("text.model_type", t.modelType, "bert"), ("text.vocab_size", "\(t.vocabularySize)", "\(s.vocabularySize)"),
             ("text.hidden_size", "\(t.hiddenSize)", "\(s.hidden)"), ("text.num_hidden_layers", "\(t.layers)", "\(s.textLayers)"),
             ("text.intermediate_size", "\(t.intermediateSize)", "\(s.intermediateSize)"),
@@ -157,7 +153,7 @@ public enum ChineseCLIPImport {
         guard mismatches.isEmpty else {
             throw ModelError.invalidConfiguration(source: source, reason: "does not describe this Chinese-CLIP checkpoint: " + mismatches.joined(separator: "; "))
         }
-        return (vit.heads, t.heads)
+        return (vision.heads, t.heads)
     }
 
     /// Every tensor of the model under our keys, taken from `ledger` with its shape checked.
@@ -176,7 +172,7 @@ public enum ChineseCLIPImport {
             weights[to] = try ledger.take(from, shape: shape).transposed(0, 1).contiguous()
         }
 
-        try OpenAICLIPLayout.mapVisionTower(&ledger, s.vision, into: &weights)
+        try s.vision.map(&ledger, into: &weights)
 
         // Text tower: the same Hugging Face BERT layout.
         let h = s.hidden

@@ -33,7 +33,8 @@ import Torch
 ///
 /// Deliberately ignored: `attn_mask` (the causal mask buffer, which open_clip ≥ 2 no longer
 /// saves), OpenAI's `input_resolution`, `context_length` and `vocab_size` entries, and an epoch
-/// checkpoint's `optimizer.*` and `scaler.*`. Any other key is an error: a ModifiedResNet or timm
+/// checkpoint's `optimizer.*` and `scaler.*`. A ModifiedResNet image tower (OpenAI's RN50 family)
+/// imports as a `resnet` tower (`OpenAICLIPLayout.resNetShapes`). Any other key is an error: a timm
 /// image tower, layer scale (`ls_1`, `ls_2`), an attentional pooler or a SigLIP `logit_bias`.
 public enum OpenCLIPImport {
     /// Keys every open_clip CLIP checkpoint with a ViT has, by which `ImportFamily` detects it.
@@ -47,7 +48,7 @@ public enum OpenCLIPImport {
 
     /// The sizes read from a checkpoint's shapes.
     struct Shapes {
-        var vision = OpenAICLIPLayout.VisionShapes()
+        var vision = OpenAICLIPLayout.ImageShapes.vit(.init())
         var vocabularySize = 0, textWidth = 0, contextLength = 0, textLayers = 0, textMLPWidth = 0
     }
 
@@ -55,9 +56,6 @@ public enum OpenCLIPImport {
         let (stateDict, wrapped) = try WrappedStateDict.unwrap(tensors, source: source, besides: ["optimizer.", "scaler."],
                                                                layout: "an open_clip epoch checkpoint holds epoch, name, state_dict, optimizer and scaler")
         var ledger = SourceTensors(stateDict, source: source)
-        if let key = ledger.keys.first(where: { $0.hasPrefix("visual.layer1.") || $0.hasPrefix("visual.attnpool.") }) {
-            throw ledger.fail("\(key): a ModifiedResNet image tower, which swift-vlp cannot import yet (ViT towers only)")
-        }
         if let key = ledger.keys.first(where: { $0.hasPrefix("visual.trunk.") }) {
             throw ledger.fail("\(key): a timm image tower, which swift-vlp cannot import (open_clip ViT towers only)")
         }
@@ -74,7 +72,8 @@ public enum OpenCLIPImport {
         let preprocessing = ModelPreprocessing(
             text: .init(tokenizer: .clip, vocabulary: ModelBundle.tokenizerFolder + "/" + TokenizerKind.clip.bundleFileName,
                         contextLength: options.contextLength ?? shapes.contextLength, pooling: .endOfText),
-            image: .init(size: shapes.vision.imageSize, resize: .crop, interpolation: .bicubic, normalization: .clip, pooling: .classToken))
+            image: .init(size: shapes.vision.imageSize, resize: .crop, interpolation: .bicubic, normalization: .clip,
+                         pooling: ModelPreprocessing.imagePooling(of: configuration.vision.kind)))
         let imported = ImportedModel(family: .openCLIP, source: source, configuration: configuration, weights: weights,
                                      preprocessing: preprocessing, vocabulary: vocabulary, ignoredKeys: ledger.ignored,
                                      convertedTensors: ledger.convertedCount)
@@ -84,7 +83,7 @@ public enum OpenCLIPImport {
 
     static func readShapes(_ ledger: SourceTensors) throws -> Shapes {
         var s = Shapes()
-        s.vision = try OpenAICLIPLayout.visionShapes(ledger)
+        s.vision = try OpenAICLIPLayout.ImageShapes.read(ledger)
         let tokens = try ledger.shape(of: "token_embedding.weight", rank: 2)
         (s.vocabularySize, s.textWidth) = (tokens[0], tokens[1])
         s.contextLength = try ledger.shape(of: "positional_embedding", rank: 2)[0]
@@ -107,16 +106,21 @@ public enum OpenCLIPImport {
             }
             activation = read.activation
         } else {
-            for (name, width) in [("vision width", s.vision.width), ("text width", s.textWidth)] where width % headWidth != 0 {
-                throw ModelError.invalidCheckpoint(source: source, reason: "\(name) \(width) is not a multiple of CLIP's head width \(headWidth); give the head counts with --config")
+            func conventionalHeads(_ name: String, _ width: Int) throws -> Int {
+                guard width % headWidth == 0 else {
+                    throw ModelError.invalidCheckpoint(source: source, reason: "\(name) \(width) is not a multiple of CLIP's head width \(headWidth); give the head counts with --config")
+                }
+                return width / headWidth
             }
-            (visionHeads, textHeads) = (s.vision.width / headWidth, s.textWidth / headWidth)
+            switch s.vision {
+            case .vit(let vit): visionHeads = try conventionalHeads("vision width", vit.width)
+            case .resNet(let resNet): visionHeads = resNet.conventionalHeads
+            }
+            textHeads = try conventionalHeads("text width", s.textWidth)
         }
         let text = CLIPTextConfiguration(vocabularySize: s.vocabularySize, width: s.textWidth, layers: s.textLayers, heads: textHeads,
                                          contextLength: s.contextLength, mlpWidth: s.textMLPWidth, layerNormEps: 1e-5, activation: activation)
-        let vision = VisionTransformerConfiguration(imageSize: s.vision.imageSize, patchSize: s.vision.patchSize, width: s.vision.width,
-                                                    layers: s.vision.layers, heads: visionHeads, mlpWidth: s.vision.mlpWidth, projectionDim: 0,
-                                                    layerNormEps: 1e-5, activation: activation.rawValue)
+        let vision = OpenAICLIPLayout.towerConfiguration(s.vision, vitHeads: visionHeads, resNetHeads: visionHeads, activation: activation.rawValue)
         let configuration = VLPModelConfiguration(architecture: .dualEncoder, embedDim: s.vision.embedDim, text: .clip(text), vision: vision)
         try configuration.validate(source: "\(source) (sizes read from its tensors)")
         return configuration
@@ -126,14 +130,11 @@ public enum OpenCLIPImport {
     /// states against the checkpoint's and that it computes what open_clip does.
     static func settings(from given: VLPModelConfiguration, matching s: Shapes,
                          source: String) throws -> (visionHeads: Int, textHeads: Int, activation: TransformerMLP.ActivationKind) {
-        guard given.architecture == .dualEncoder, let vit = given.vision.vit, let t = given.text.clip else {
-            throw ModelError.invalidConfiguration(source: source, reason: "an OpenCLIP model is a dual_encoder with a ViT image tower and a clip text tower; this configuration is \(given.architecture.rawValue) with a \(given.vision.kind.rawValue) image tower and a \(given.text.kind.rawValue) text tower")
+        guard given.architecture == .dualEncoder, let t = given.text.clip,
+              let vision = OpenAICLIPLayout.compare(given.vision, with: s.vision, activation: t.activation.rawValue) else {
+            throw ModelError.invalidConfiguration(source: source, reason: "this OpenCLIP checkpoint is a dual_encoder with a \(s.vision.kind.rawValue) image tower and a clip text tower; the configuration is \(given.architecture.rawValue) with a \(given.vision.kind.rawValue) image tower and a \(given.text.kind.rawValue) text tower")
         }
-        let pairs: [(String, String, String)] = [
-            ("embed_dim", "\(given.embedDim)", "\(s.vision.embedDim)"),
-            ("vision.width", "\(vit.width)", "\(s.vision.width)"), ("vision.patch_size", "\(vit.patchSize)", "\(s.vision.patchSize)"),
-            ("vision.image_size", "\(vit.imageSize)", "\(s.vision.imageSize)"), ("vision.layers", "\(vit.layers)", "\(s.vision.layers)"),
-            ("vision.mlp_width", "\(vit.mlpWidth)", "\(s.vision.mlpWidth)"), ("vision.activation", vit.activation, t.activation.rawValue),
+        let pairs: [(String, String, String)] = [("embed_dim", "\(given.embedDim)", "\(s.vision.embedDim)")] + vision.fields + [
             ("text.vocab_size", "\(t.vocabularySize)", "\(s.vocabularySize)"), ("text.width", "\(t.width)", "\(s.textWidth)"),
             ("text.layers", "\(t.layers)", "\(s.textLayers)"), ("text.context_length", "\(t.contextLength)", "\(s.contextLength)"),
             ("text.mlp_width", "\(t.mlpWidth)", "\(s.textMLPWidth)"),
@@ -141,15 +142,15 @@ public enum OpenCLIPImport {
         let mismatches = pairs.filter { $0.1 != $0.2 }.map { "\($0.0) is \($0.1), the checkpoint's \($0.2)" }
         guard mismatches.isEmpty else {
             throw ModelError.invalidConfiguration(source: source, reason: "does not describe this OpenCLIP checkpoint: " + mismatches.joined(separator: "; ")
-                                                  + " (vision.activation must equal text.activation: open_clip uses one for both towers)")
+                                                  + (s.vision.kind == .vit ? " (vision.activation must equal text.activation: open_clip uses one for both towers)" : ""))
         }
-        return (vit.heads, t.heads, t.activation)
+        return (vision.heads, t.heads, t.activation)
     }
 
     /// Every tensor of the model under our keys, taken from `ledger` with its shape checked.
     static func mapWeights(_ ledger: inout SourceTensors, _ s: Shapes) throws -> [String: Tensor] {
         var weights: [String: Tensor] = [:]
-        try OpenAICLIPLayout.mapVisionTower(&ledger, s.vision, into: &weights)
+        try s.vision.map(&ledger, into: &weights)
         let w = s.textWidth
         weights["text.embeddings.token_embedding.weight"] = try ledger.take("token_embedding.weight", shape: [s.vocabularySize, w])
         weights["text.embeddings.position_embedding.weight"] = try ledger.take("positional_embedding", shape: [s.contextLength, w])

@@ -47,6 +47,14 @@ struct SourceTensors {
         return try tensor.to(.float32)
     }
 
+    /// Takes `key` if it is there: a batch norm's `num_batches_tracked`, an integer scalar that
+    /// evaluation never reads (some saves leave it out).
+    mutating func takeCounter(_ key: String) throws -> Tensor? {
+        guard let tensor = remaining.removeValue(forKey: key) else { return nil }
+        guard tensor.rank == 0, !tensor.dtype.isFloatingPoint else { throw fail("\(key) has shape \(tensor.shape) and type \(tensor.dtype), expected an integer scalar (a batch norm's step count)") }
+        return try tensor.to(.int64)
+    }
+
     /// Sets aside every remaining key that `isIgnored` accepts.
     mutating func ignore(where isIgnored: (String) -> Bool) {
         for key in remaining.keys where isIgnored(key) {

@@ -93,23 +93,6 @@ extension EfficientNet: ImageTower {
         return ImageTowerOutput(pooled: pooled, states: try cat([pooled.unsqueezed(dim: 1), positions], dim: 1))
     }
 
-    /// [B, 1, H, W]: 0 at the pixels of masked cells, 1 elsewhere; pixel row y lies in cell row
-    /// ⌊y · rows / H⌋ (likewise columns).
-    func visiblePixels(_ patchMask: Tensor, images: Tensor) throws -> Tensor {
-        let (batch, height, width) = (images.size(0), images.size(2), images.size(3))
-        let grid = patchGrid(height: height, width: width)
-        guard patchMask.shape == [batch, grid.rows * grid.columns] else {
-            throw ModelError.invalidInput(name: "patchMask", reason: "expected [\(batch), \(grid.rows * grid.columns)] (a \(grid.rows)×\(grid.columns) grid), got \(patchMask.shape)")
-        }
-        var cells: [Int64] = []
-        cells.reserveCapacity(height * width)
-        for y in 0..<height {
-            for x in 0..<width { cells.append(Int64(y * grid.rows / height * grid.columns + x * grid.columns / width)) }
-        }
-        let index = try Tensor(cells, shape: [height * width]).to(device: patchMask.device)
-        return try (patchMask.indexSelect(dim: 1, index) .== 0).to(images.dtype).reshaped([batch, 1, height, width])
-    }
-
     /// lukemelas EfficientNet-PyTorch keys; a classifier (`_fc.*`) this tower lacks is left out.
     public func loadInitialWeights(from url: URL) throws -> PretrainedLoadSummary {
         var tensors = try CheckpointFile.read(url)

@@ -35,4 +35,22 @@ public protocol ImageTower: Module, BlockStack {
 
 extension ImageTower {
     public func encode(_ images: Tensor) throws -> ImageTowerOutput { try encode(images, patchMask: nil) }
+
+    /// [B, 1, H, W]: 0 at the pixels of masked cells, 1 elsewhere, for towers that mask an image
+    /// by its pixels (EfficientNet, ResNet); pixel row y lies in cell row ⌊y · rows / H⌋ (likewise
+    /// columns) of `patchGrid`.
+    func visiblePixels(_ patchMask: Tensor, images: Tensor) throws -> Tensor {
+        let (batch, height, width) = (images.size(0), images.size(2), images.size(3))
+        let grid = patchGrid(height: height, width: width)
+        guard patchMask.shape == [batch, grid.rows * grid.columns] else {
+            throw ModelError.invalidInput(name: "patchMask", reason: "expected [\(batch), \(grid.rows * grid.columns)] (a \(grid.rows)×\(grid.columns) grid), got \(patchMask.shape)")
+        }
+        var cells: [Int64] = []
+        cells.reserveCapacity(height * width)
+        for y in 0..<height {
+            for x in 0..<width { cells.append(Int64(y * grid.rows / height * grid.columns + x * grid.columns / width)) }
+        }
+        let index = try Tensor(cells, shape: [height * width]).to(device: patchMask.device)
+        return try (patchMask.indexSelect(dim: 1, index) .== 0).to(images.dtype).reshaped([batch, 1, height, width])
+    }
 }

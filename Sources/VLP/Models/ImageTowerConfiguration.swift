@@ -4,22 +4,33 @@ import Foundation
 ///
 /// JSON: a ViT is the section as it always was (`image_size`, `patch_size`, `width`, …), with no
 /// `kind` or `"kind": "vit"`, so every existing configuration and checkpoint `config.json` decodes
-/// unchanged; `{"kind": "efficientnet", "variant": "lite0", "image_size": 96}` is ALIGN's tower.
+/// unchanged; `{"kind": "efficientnet", "variant": "lite0", "image_size": 96}` is ALIGN's tower;
+/// `{"kind": "resnet", "image_size": 224, "layers": [3, 4, 6, 3], "width": 64, "heads": 32,
+/// "output_dim": 1024}` CLIP's ModifiedResNet (RN50), which only `vlp import` fills with weights.
 public enum ImageTowerConfiguration: Codable, Equatable, Sendable {
     case vit(VisionTransformerConfiguration)
     case efficientNet(EfficientNetTowerConfiguration)
+    case resNet(ModifiedResNetConfiguration)
 
     /// The `kind` values.
     public enum Kind: String, CaseIterable, Sendable {
         case vit
         case efficientNet = "efficientnet"
+        case resNet = "resnet"
     }
 
     public var kind: Kind {
         switch self {
         case .vit: return .vit
         case .efficientNet: return .efficientNet
+        case .resNet: return .resNet
         }
+    }
+
+    /// The ResNet's shape, when the tower is CLIP's ModifiedResNet.
+    public var resNet: ModifiedResNetConfiguration? {
+        if case .resNet(let c) = self { return c }
+        return nil
     }
 
     /// The ViT's shape, when the tower is a ViT (the single-stream model cuts its patches by it).
@@ -28,27 +39,39 @@ public enum ImageTowerConfiguration: Codable, Equatable, Sendable {
         return nil
     }
 
+    /// One line for logs: "ViT 768 wide, 12 layers, 12 heads, patch 16, 224 px".
+    public var summary: String {
+        switch self {
+        case .vit(let c): return "ViT \(c.width) wide, \(c.layers) layers, \(c.heads) heads, patch \(c.patchSize), \(c.imageSize) px"
+        case .efficientNet(let c): return "EfficientNet-\(c.variant.rawValue), \(c.imageSize) px"
+        case .resNet(let c):
+            return "ModifiedResNet \(c.width) wide, blocks \(c.layers.map(String.init).joined(separator: "-")), attention pool \(c.heads) heads → \(c.outputDim), \(c.imageSize) px"
+        }
+    }
+
     /// The side of the square images the tower takes.
     public var imageSize: Int {
         get {
             switch self {
             case .vit(let c): return c.imageSize
             case .efficientNet(let c): return c.imageSize
+            case .resNet(let c): return c.imageSize
             }
         }
         set {
             switch self {
             case .vit(var c): c.imageSize = newValue; self = .vit(c)
             case .efficientNet(var c): c.imageSize = newValue; self = .efficientNet(c)
+            case .resNet(var c): c.imageSize = newValue; self = .resNet(c)
             }
         }
     }
 
-    /// The pixel statistics the tower's pretrained weights expect: CLIP's for a ViT (CLIP,
+    /// The pixel statistics the tower's pretrained weights expect: CLIP's for a ViT or ResNet (CLIP,
     /// Chinese-CLIP, R2D2), ImageNet's for EfficientNet (a torchvision-style classifier).
     public var inputNormalization: Normalization {
         switch self {
-        case .vit: return .clip
+        case .vit, .resNet: return .clip
         case .efficientNet: return .imagenet
         }
     }
@@ -58,6 +81,7 @@ public enum ImageTowerConfiguration: Codable, Equatable, Sendable {
         switch self {
         case .vit(let c): return c.width
         case .efficientNet(let c): return c.network.headChannels
+        case .resNet(let c): return c.outputDim
         }
     }
 
@@ -69,6 +93,8 @@ public enum ImageTowerConfiguration: Codable, Equatable, Sendable {
             return try VisionTransformer(c)
         case .efficientNet(let c):
             return try EfficientNet(c.network)
+        case .resNet(let c):
+            return try ModifiedResNet(c)
         }
     }
 
@@ -76,6 +102,7 @@ public enum ImageTowerConfiguration: Codable, Equatable, Sendable {
         switch self {
         case .vit(let c): try c.validate(source: source)
         case .efficientNet(let c): try c.validate(source: source)
+        case .resNet(let c): try c.validate(source: source)
         }
     }
 
@@ -91,6 +118,7 @@ public enum ImageTowerConfiguration: Codable, Equatable, Sendable {
         switch kind {
         case .vit: self = .vit(try VisionTransformerConfiguration(from: decoder))
         case .efficientNet: self = .efficientNet(try EfficientNetTowerConfiguration(from: decoder))
+        case .resNet: self = .resNet(try ModifiedResNetConfiguration(from: decoder))
         }
     }
 
@@ -102,6 +130,10 @@ public enum ImageTowerConfiguration: Codable, Equatable, Sendable {
         case .efficientNet(let c):
             var container = encoder.container(keyedBy: CodingKeys.self)
             try container.encode(Kind.efficientNet.rawValue, forKey: .kind)
+            try c.encode(to: encoder)
+        case .resNet(let c):
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(Kind.resNet.rawValue, forKey: .kind)
             try c.encode(to: encoder)
         }
     }

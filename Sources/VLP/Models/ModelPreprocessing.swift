@@ -29,6 +29,8 @@ public struct ModelPreprocessing: Codable, Equatable, Sendable {
         case classToken = "class-token"
         /// The mean over the final feature map (EfficientNet, ResNet without attention pooling).
         case average
+        /// CLIP's attention pool over the final feature map, queried by its mean (ModifiedResNet).
+        case attentionPool = "attention-pool"
     }
 
     public struct Text: Codable, Equatable, Sendable {
@@ -124,6 +126,7 @@ public struct ModelPreprocessing: Codable, Equatable, Sendable {
         switch kind {
         case .vit: return .classToken
         case .efficientNet: return .average
+        case .resNet: return .attentionPool
         }
     }
 
