@@ -16,6 +16,7 @@ let benchmarks: [String: () throws -> Void] = [
     "search": SearchBenchmark.run,
     "align": ALIGNTowerBenchmark.run,
     "train-step": TrainStepBenchmark.run,
+    "embed": EmbedBenchmark.run,
 ]
 
 let arguments = Array(CommandLine.arguments.dropFirst())

@@ -99,6 +99,10 @@ vt_tensor vt_rand(const int64_t *s, size_t n, int32_t d, int32_t dev, int32_t i)
 vt_tensor vt_randint(int64_t low, int64_t high, const int64_t *s, size_t n, int32_t d, int32_t dev, int32_t i) {
   VT_HANDLE(at::randint(low, high, dims(s, n), options(d, dev, i)))
 }
+vt_tensor vt_from_blob(const void *data, const int64_t *s, size_t n, int32_t d) {
+  // libtorch never writes through a tensor it is only read from (state-dict loading copies).
+  VT_HANDLE(at::from_blob(const_cast<void *>(data), dims(s, n), at::TensorOptions().dtype(dtype(d))))
+}
 vt_tensor vt_from_data(const void *data, size_t nbytes, const int64_t *s, size_t n, int32_t d) {
   VT_TRY
   auto t = at::empty(dims(s, n), at::TensorOptions().dtype(dtype(d)));

@@ -31,6 +31,24 @@ final class SerializationTests: TorchTestCase {
             XCTAssertEqual(loaded[name]!.dtype, t.dtype, name)
             XCTAssertEqual(try loaded[name]!.rawBytes(), try t.contiguous().rawBytes(), name)
         }
+        // Read in place (the unaligned entries — the 1- and 3-byte ones shift the rest — copied):
+        // the same values, and a module loads from them.
+        try SafeTensors.withTensors(url) { borrowed, metadata in
+            XCTAssertEqual(metadata, ["format": "pt"])
+            XCTAssertEqual(Set(borrowed.keys), Set(tensors.keys))
+            for (name, t) in tensors {
+                XCTAssertEqual(borrowed[name]!.dtype, t.dtype, name)
+                XCTAssertEqual(try borrowed[name]!.rawBytes(), try t.contiguous().rawBytes(), name)
+            }
+        }
+        let module = try TinyEncoder()
+        let saved = try TinyEncoder()
+        let weights = folder.appendingPathComponent("tiny.safetensors")
+        try SafeTensors.write(Dictionary(uniqueKeysWithValues: saved.stateDict().map { ($0.name, $0.tensor) }), to: weights)
+        try SafeTensors.withTensors(weights) { borrowed, _ in _ = try module.loadStateDict(borrowed) }
+        for (mine, theirs) in zip(module.stateDict(), saved.stateDict()) {
+            XCTAssertEqual(try mine.tensor.rawBytes(), try theirs.tensor.rawBytes(), mine.name)
+        }
     }
 
     func testModuleStateDictRoundTrip() throws {

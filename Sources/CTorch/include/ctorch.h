@@ -62,6 +62,9 @@ vt_tensor vt_rand(const int64_t *shape, size_t ndim, int32_t dtype, int32_t devi
 vt_tensor vt_randint(int64_t low, int64_t high, const int64_t *shape, size_t ndim, int32_t dtype, int32_t device, int32_t index);
 /// Copies `nbytes` from `data` into a new CPU tensor of the given shape and dtype.
 vt_tensor vt_from_data(const void *data, size_t nbytes, const int64_t *shape, size_t ndim, int32_t dtype);
+/// A tensor over `data` without copying it: valid only while `data` is (the caller's promise),
+/// and never written to.
+vt_tensor vt_from_blob(const void *data, const int64_t *shape, size_t ndim, int32_t dtype);
 vt_tensor vt_scalar_tensor(vt_scalar value, int32_t dtype);
 
 // MARK: properties

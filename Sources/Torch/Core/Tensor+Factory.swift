@@ -83,6 +83,18 @@ extension Tensor {
         self.init(owning: handle)
     }
 
+    /// A tensor over `bytes` without copying them, for reading only while `bytes` stay valid
+    /// (`SafeTensors.withTensors`); the caller checks the size and the alignment.
+    convenience init(borrowing bytes: UnsafeRawBufferPointer, shape: [Int], dtype: DType) throws {
+        let handle = try withShape(shape) { dims, n -> vt_tensor in
+            guard let h = vt_from_blob(bytes.baseAddress, dims, n, dtype.rawValue) else {
+                throw TorchError.lastError("Tensor(borrowing: \(bytes.count), shape: \(shape), dtype: \(dtype))")
+            }
+            return h
+        }
+        self.init(owning: handle)
+    }
+
     /// A zero-dimensional tensor.
     public convenience init(scalar value: ScalarConvertible, dtype: DType = .float32) throws {
         guard let h = vt_scalar_tensor(value.scalar, dtype.rawValue) else { throw TorchError.lastError("Tensor(scalar:)") }

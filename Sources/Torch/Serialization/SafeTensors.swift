@@ -21,9 +21,41 @@ public enum SafeTensors {
 
     /// Reads every tensor (to the CPU) and the metadata strings.
     public static func read(_ url: URL) throws -> (tensors: [String: Tensor], metadata: [String: String]) {
-        let path = url.path
-        let mapping = try MappedFile(path: path)
-        let bytes = mapping.bytes
+        let mapping = try MappedFile(path: url.path)
+        let (entries, metadata) = try parse(mapping.bytes, path: url.path)
+        var tensors: [String: Tensor] = [:]
+        for entry in entries { tensors[entry.name] = try Tensor(bytes: entry.bytes, shape: entry.shape, dtype: entry.dtype) }
+        return (tensors, metadata)
+    }
+
+    /// Runs `body` on the file's tensors read in place from its memory mapping, not copied, so
+    /// loading a model holds its weights once rather than twice; the tensors are valid only inside
+    /// `body` and must not be written to or kept (copy what outlives it). A tensor whose data is
+    /// not aligned to its element size is copied instead.
+    public static func withTensors<R>(_ url: URL, _ body: ([String: Tensor], [String: String]) throws -> R) throws -> R {
+        let mapping = try MappedFile(path: url.path)
+        return try withExtendedLifetime(mapping) {
+            let (entries, metadata) = try parse(mapping.bytes, path: url.path)
+            var tensors: [String: Tensor] = [:]
+            for entry in entries {
+                let aligned = entry.bytes.baseAddress.map { Int(bitPattern: $0) % entry.dtype.byteSize == 0 } ?? false
+                tensors[entry.name] = aligned ? try Tensor(borrowing: entry.bytes, shape: entry.shape, dtype: entry.dtype)
+                                              : try Tensor(bytes: entry.bytes, shape: entry.shape, dtype: entry.dtype)
+            }
+            return try body(tensors, metadata)
+        }
+    }
+
+    /// One tensor's place in the file.
+    struct Entry {
+        var name: String
+        var bytes: UnsafeRawBufferPointer
+        var shape: [Int]
+        var dtype: DType
+    }
+
+    /// The header's entries, each checked against the data section, and the metadata strings.
+    static func parse(_ bytes: UnsafeRawBufferPointer, path: String) throws -> (entries: [Entry], metadata: [String: String]) {
         func fail(_ reason: String) -> FormatError { FormatError(path: path, reason: reason) }
         guard bytes.count >= 8 else { throw fail("file is \(bytes.count) bytes, shorter than the 8-byte header length") }
         let headerLength = bytes.loadUnaligned(as: UInt64.self).littleEndian
@@ -39,7 +71,7 @@ public enum SafeTensors {
         }
         let dataStart = 8 + Int(headerLength)
         let dataLength = bytes.count - dataStart
-        var tensors: [String: Tensor] = [:]
+        var entries: [Entry] = []
         var metadata: [String: String] = [:]
         for (name, entry) in header {
             if name == "__metadata__" {
@@ -61,10 +93,10 @@ public enum SafeTensors {
             guard expected == end - begin else {
                 throw fail("entry \(name) holds \(end - begin) bytes, its shape \(shape) of \(code) needs \(expected)")
             }
-            let slice = UnsafeRawBufferPointer(rebasing: bytes[(dataStart + begin)..<(dataStart + end)])
-            tensors[name] = try Tensor(bytes: slice, shape: shape, dtype: dtype)
+            entries.append(Entry(name: name, bytes: UnsafeRawBufferPointer(rebasing: bytes[(dataStart + begin)..<(dataStart + end)]),
+                                 shape: shape, dtype: dtype))
         }
-        return (tensors, metadata)
+        return (entries, metadata)
     }
 
     /// The bytes a tensor of `shape` and `dtype` takes; nil when that does not fit in an `Int`

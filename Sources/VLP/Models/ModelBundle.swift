@@ -42,12 +42,15 @@ public struct ModelBundle {
         let inputs = try inputPipeline(preprocessing, vocabularyFile: described.vocabularyFile, configuration: configuration, source: folder.path)
         let model = try PretrainingModel(configuration)
         let weightsURL = folder.appendingPathComponent(TrainingCheckpoint.modelFile)
-        let weights = try SafeTensors.read(weightsURL).tensors
-        // A checkpoint of a LoRA run holds its adapters (`….lora_a`, `lora_b`, `lora_scaling`): the
-        // model gets the same adapters, so it computes what was trained (`vlp export --merge-lora`
-        // folds them into the weights).
-        try model.module.attachAdapters(for: weights)
-        _ = try model.module.loadStateDict(weights, source: weightsURL.path)
+        // Read in place from the file's mapping and copied into the model: the weights are held
+        // once, not twice, while the bundle opens.
+        try SafeTensors.withTensors(weightsURL) { weights, _ in
+            // A checkpoint of a LoRA run holds its adapters (`….lora_a`, `lora_b`, `lora_scaling`): the
+            // model gets the same adapters, so it computes what was trained (`vlp export --merge-lora`
+            // folds them into the weights).
+            try model.module.attachAdapters(for: weights)
+            _ = try model.module.loadStateDict(weights, source: weightsURL.path)
+        }
         model.module.eval()
         if device != .cpu {
             try device.checkAvailable()
