@@ -26,16 +26,7 @@ import time
 import torch
 from PIL import Image
 
-
-def resident_bytes():
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-
-
-def peak_resident_bytes():
-    with open("/proc/self/status") as f:
-        line = next(line for line in f if line.startswith("VmHWM:"))
-    return int(line.split()[1]) * 1024
+from peer_memory import peak_resident_bytes, resident_bytes
 
 
 def build(name):

@@ -19,17 +19,7 @@ import torch
 
 from open_clip.loss import ClipLoss
 from open_clip.model import CLIP
-
-
-def resident_bytes():
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-
-
-def peak_resident_bytes():
-    with open("/proc/self/status") as f:
-        line = next(line for line in f if line.startswith("VmHWM:"))
-    return int(line.split()[1]) * 1024
+from peer_memory import peak_resident_bytes, resident_bytes
 
 
 shape, precision = json.loads(sys.argv[1]), sys.argv[2]

@@ -46,6 +46,7 @@ from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPTokenize
 import transformers
 
 from open_clip.tokenizer import SimpleTokenizer
+from perturbation import perturb
 from safetensors_writer import write_safetensors
 
 OUT = os.path.join("Tests", "VLPTests", "Fixtures", "hfclip")
@@ -73,15 +74,6 @@ def tokenizer_files(bpe=OPENCLIP_MERGES, out=OUT):
     return vocab_path, merges_path, len(vocab)
 
 
-def perturb(model):
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if p.dim() == 0:
-                p.add_(0.3)
-            elif p.dim() == 1:
-                p.add_(0.1 * torch.randn_like(p))
-            else:
-                p.add_(0.02 * torch.randn_like(p))
 
 
 def main():

@@ -61,6 +61,7 @@ from PIL import Image
 from transformers import BertTokenizer, ChineseCLIPConfig, ChineseCLIPImageProcessor, ChineseCLIPModel
 import transformers
 
+from perturbation import perturb
 from safetensors_writer import write_safetensors
 
 OUT = os.path.join("Tests", "VLPTests", "Fixtures", "hfcnclip")
@@ -102,17 +103,6 @@ def write_processor_config(directory, pixels):
         f.write("\n")
 
 
-def perturb(model):
-    """Adds noise to every parameter: N(0, 0.02) to weights, N(0, 0.1) to 1-D tensors (biases,
-    layer-norm weights and biases, the class embedding), a fixed shift to the logit scale."""
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if p.dim() == 0:
-                p.add_(0.3)
-            elif p.dim() == 1:
-                p.add_(0.1 * torch.randn_like(p))
-            else:
-                p.add_(0.02 * torch.randn_like(p))
 
 
 def folder_bytes(folder):

@@ -68,6 +68,7 @@ import open_clip
 from open_clip.model import CLIP, convert_weights_to_lp
 from open_clip.tokenizer import SimpleTokenizer
 from open_clip.transform import image_transform
+from perturbation import perturb
 from safetensors_writer import write_safetensors
 
 OUT = os.path.join("Tests", "VLPTests", "Fixtures", "openclip")
@@ -97,17 +98,6 @@ def cut_merges():
     return path, vocabulary
 
 
-def perturb(model):
-    """Adds noise to every parameter: N(0, 0.02) to weights, N(0, 0.1) to 1-D tensors (biases,
-    layer-norm weights and biases, the class embedding), a fixed shift to the logit scale."""
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if p.dim() == 0:
-                p.add_(0.3)
-            elif p.dim() == 1:
-                p.add_(0.1 * torch.randn_like(p))
-            else:
-                p.add_(0.02 * torch.randn_like(p))
 
 
 def outputs(model, pixels, ids):

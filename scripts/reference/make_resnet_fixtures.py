@@ -99,6 +99,7 @@ from open_clip.transform import image_transform as openclip_transform
 
 import make_cnclip_fixtures as cnclip_fixtures
 import make_openclip_fixtures as openclip_fixtures
+from perturbation import perturb
 from safetensors_writer import write_safetensors
 
 OUT = os.path.join("Tests", "VLPTests", "Fixtures", "resnet")
@@ -126,17 +127,6 @@ def cut_vocabularies():
     return cnclip_fixtures.cut_vocabulary(), openclip_fixtures.cut_merges()
 
 
-def perturb(model):
-    """Adds noise to every parameter: N(0, 0.02) to weights, N(0, 0.1) to 1-D tensors (biases,
-    batch- and layer-norm weights and biases), a fixed shift to the logit scale."""
-    with torch.no_grad():
-        for _, p in model.named_parameters():
-            if p.dim() == 0:
-                p.add_(0.3)
-            elif p.dim() == 1:
-                p.add_(0.1 * torch.randn_like(p))
-            else:
-                p.add_(0.02 * torch.randn_like(p))
 
 
 def calibrate_batch_norms(visual, pixels):

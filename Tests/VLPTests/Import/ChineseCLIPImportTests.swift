@@ -311,17 +311,8 @@ final class ChineseCLIPImportTests: ImportTestCase {
 
         let (reference, metadata) = try CNCLIPFixtures.reference()
         let texts = try CNCLIPFixtures.texts(metadata)
-        let embedded = try runVLP(["embed", "text", "--checkpoint", output.path, "--json"] + texts)
-        XCTAssertEqual(embedded.status, 0, embedded.errors)
-        let rows = try embedded.output.split(separator: "\n").map { line -> [Float] in
-            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
-            return (object?["embedding"] as? [Double] ?? []).map(Float.init)
-        }
-        XCTAssertEqual(rows.count, 3)
-        let expected = try Functional.normalize(ModelFixtures.tensor(reference, "text_features"), dim: -1)
-        let difference = try maxAbsDifference(Tensor(rows.flatMap { $0 }, shape: [rows.count, rows.first?.count ?? 0]), expected)
-        reportModelParity("cn-clip vlp embed text (CLI)", difference)
-        XCTAssertLessThanOrEqual(difference, 1e-5)
+        try assertCLIEmbedding("text", bundle: output, inputs: texts, expected: try ModelFixtures.tensor(reference, "text_features"),
+                               label: "cn-clip vlp embed text (CLI)")
 
         let images = try runVLP(["embed", "image", "--checkpoint", output.path, "--json"] + CNCLIPFixtures.photos(metadata))
         XCTAssertEqual(images.status, 0, images.errors)

@@ -178,16 +178,7 @@ final class HuggingFaceCLIPImportTests: ImportTestCase {
         XCTAssertTrue(imported.output.contains("import: hf-clip"), imported.output)
         let (reference, metadata) = try HuggingFaceCLIPFixtures.reference()
         let texts = try HuggingFaceCLIPFixtures.texts(metadata)
-        let embedded = try runVLP(["embed", "text", "--checkpoint", output.path, "--json"] + texts)
-        XCTAssertEqual(embedded.status, 0, embedded.errors)
-        let rows = try embedded.output.split(separator: "\n").map { line -> [Float] in
-            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
-            return (object?["embedding"] as? [Double] ?? []).map(Float.init)
-        }
-        XCTAssertEqual(rows.count, 3)
-        let expected = try Functional.normalize(ModelFixtures.tensor(reference, "text_features"), dim: -1)
-        let difference = try maxAbsDifference(Tensor(rows.flatMap { $0 }, shape: [rows.count, rows.first?.count ?? 0]), expected)
-        reportModelParity("hf-clip vlp embed text (CLI)", difference)
-        XCTAssertLessThanOrEqual(difference, 1e-5)
+        try assertCLIEmbedding("text", bundle: output, inputs: texts, expected: try ModelFixtures.tensor(reference, "text_features"),
+                               label: "hf-clip vlp embed text (CLI)")
     }
 }

@@ -25,6 +25,22 @@ class ImportTestCase: TorchTestCase {
         }
     }
 
+    /// `vlp embed KIND --checkpoint BUNDLE --json INPUTS` through the CLI: one normalised feature
+    /// per input, within 1e-5 of `expected` (the reference's raw features, normalised here).
+    func assertCLIEmbedding(_ kind: String, bundle: URL, inputs: [String], expected: Tensor, label: String,
+                            file: StaticString = #filePath, line: UInt = #line) throws {
+        let embedded = try runVLP(["embed", kind, "--checkpoint", bundle.path, "--json"] + inputs)
+        XCTAssertEqual(embedded.status, 0, embedded.errors, file: file, line: line)
+        let rows = try embedded.output.split(separator: "\n").map { line -> [Float] in
+            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            return (object?["embedding"] as? [Double] ?? []).map(Float.init)
+        }
+        XCTAssertEqual(rows.count, inputs.count, file: file, line: line)
+        let difference = try maxAbsDifference(Tensor(rows.flatMap { $0 }, shape: [rows.count, rows.first?.count ?? 0]), normalized(expected))
+        reportModelParity(label, difference)
+        XCTAssertLessThanOrEqual(difference, 1e-5, label, file: file, line: line)
+    }
+
     /// `source`'s tensors after `edit`, written as safetensors and imported as `family`.
     func importEdited(_ source: URL, family: ImportFamily, options: ImportOptions,
                       _ edit: (inout [String: Tensor]) throws -> Void) throws -> ImportedModel {

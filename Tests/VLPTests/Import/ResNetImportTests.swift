@@ -160,17 +160,8 @@ final class ResNetImportTests: ImportTestCase {
         XCTAssertTrue(imported.output.contains("import: cn-clip"), imported.output)
         XCTAssertTrue(imported.output.contains("ModifiedResNet 4 wide, blocks 2-1-1-1, attention pool 2 heads → 24, 64 px"), imported.output)
         let (reference, metadata) = try ResNetFixtures.reference()
-        let embedded = try runVLP(["embed", "image", "--checkpoint", output.path, "--json"] + ResNetFixtures.photos(metadata))
-        XCTAssertEqual(embedded.status, 0, embedded.errors)
-        let rows = try embedded.output.split(separator: "\n").map { line -> [Float] in
-            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
-            return (object?["embedding"] as? [Double] ?? []).map(Float.init)
-        }
-        XCTAssertEqual(rows.count, 2)
-        let expected = try normalized(ModelFixtures.tensor(reference, "cnclip_image_features"))
-        let difference = try maxAbsDifference(Tensor(rows.flatMap { $0 }, shape: [rows.count, rows.first?.count ?? 0]), expected)
-        reportModelParity("cn-clip RN vlp embed image (CLI)", difference)
-        XCTAssertLessThanOrEqual(difference, 1e-5)
+        try assertCLIEmbedding("image", bundle: output, inputs: ResNetFixtures.photos(metadata), expected: try ModelFixtures.tensor(reference, "cnclip_image_features"),
+                               label: "cn-clip RN vlp embed image (CLI)")
 
         // A small corpus on disk: `scenes:` would render the whole built-in split at 64 px first.
         let corpus = root.appendingPathComponent("corpus")
