@@ -65,6 +65,12 @@ int32_t vt_set_blas_threads(int32_t n) {
   return 1;
 }
 
+int32_t vt_get_blas_threads(void) {
+  using getter = int (*)(void);
+  auto get = reinterpret_cast<getter>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+  return get == nullptr ? -1 : get();
+}
+
 bool vt_cuda_is_available(void) { return at::hasCUDA(); }
 int32_t vt_cuda_device_count(void) {
   try {

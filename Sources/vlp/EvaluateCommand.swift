@@ -84,6 +84,7 @@ struct EvaluateCommand: ParsableCommand {
     static let scenesZeroShot = ["scenes-shape", "scenes-color"]
 
     func run() throws {
+        TorchThreads.configureForInference()  // before the first forward pass
         let bundle = try ModelBundle.open(checkpoint, device: target.device)
         let model = bundle.model
         let inputs = bundle.inputs.withContextLength(contextLength)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Torch
 import VLPServer
 
 /// `vlp search`: one query against an index from the command line (what `vlp serve` answers

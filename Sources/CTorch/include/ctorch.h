@@ -45,6 +45,8 @@ int32_t vt_get_num_threads(void);
 int vt_set_num_interop_threads(int32_t n);
 /// Sets OpenBLAS's own thread count when libtorch's BLAS is OpenBLAS; returns 0 if absent.
 int32_t vt_set_blas_threads(int32_t n);
+/// OpenBLAS's thread count; -1 if libtorch's BLAS is not OpenBLAS.
+int32_t vt_get_blas_threads(void);
 /// Flush denormal floats to zero on this thread (and threads it creates later); returns whether
 /// the CPU supports it.
 bool vt_set_flush_denormal(bool on);

@@ -20,6 +20,23 @@ public enum TorchThreads {
         set { _ = vt_set_num_threads(Int32(Swift.max(1, newValue))) }
     }
 
+    /// The setting for batch inference — embedding, indexing, evaluation: BLAS threads as many as
+    /// the intra-op threads, unless `VLP_BLAS_THREADS` says otherwise. A ViT-B's forward pass over a
+    /// batch is mostly large matrix products, which a single-threaded BLAS ran at 0.56–0.61× the
+    /// speed of two threads on the 2-core machine (README, "Threads"); training steps, and the
+    /// one-query-at-a-time search and server, keep the single-threaded default
+    /// `configureDefaults()` sets. `vlp embed`, `index` and `evaluate` call it before their work.
+    public static func configureForInference(environment: [String: String] = ProcessInfo.processInfo.environment) {
+        guard environment["VLP_BLAS_THREADS"] == nil else { return }
+        setBLASThreads(intraOp)
+    }
+
+    /// OpenBLAS's thread count; nil when libtorch's BLAS is not OpenBLAS.
+    public static var blasThreads: Int? {
+        let n = vt_get_blas_threads()
+        return n < 0 ? nil : Int(n)
+    }
+
     /// Sets OpenBLAS's thread count; returns false when libtorch's BLAS is not OpenBLAS.
     @discardableResult
     public static func setBLASThreads(_ n: Int) -> Bool {
