@@ -49,10 +49,10 @@ final class ModelCapabilitiesTests: TorchTestCase {
         }
         object["architecture"] = "dual_encoder"
         var vision = object["vision"] as! [String: Any]
-        vision["kind"] = "resnet"
+        vision["kind"] = "swin"
         object["vision"] = vision
         XCTAssertThrowsError(try JSONDecoder().decode(VLPModelConfiguration.self, from: JSONSerialization.data(withJSONObject: object))) { error in
-            XCTAssertTrue("\(error)".contains("vit, efficientnet"), "\(error)")
+            XCTAssertTrue("\(error)".contains("vit, efficientnet, resnet"), "\(error)")
         }
         object["vision"] = ["kind": "efficientnet", "variant": "lite7", "image_size": 64]
         XCTAssertThrowsError(try JSONDecoder().decode(VLPModelConfiguration.self, from: JSONSerialization.data(withJSONObject: object))) { error in
