@@ -129,7 +129,7 @@ public enum ChineseCLIPImport {
                                      heads: textHeads, intermediateSize: s.intermediateSize, hiddenActivation: "gelu",
                                      maxPositions: s.maxPositions, typeVocabularySize: s.typeVocabularySize, layerNormEps: 1e-12,
                                      hiddenDropout: 0.1, attentionDropout: 0.1, padTokenID: 0)
-        let vision = OpenAICLIPLayout.towerConfiguration(s.vision, vitHeads: visionHeads, resNetHeads: visionHeads, activation: "quick_gelu")
+        let vision = OpenAICLIPLayout.towerConfiguration(s.vision, heads: visionHeads, activation: "quick_gelu")
         let configuration = VLPModelConfiguration(architecture: .dualEncoder, embedDim: s.embedDim, text: .bert(text), vision: vision)
         try configuration.validate(source: "\(source) (sizes read from its tensors)")
         return configuration

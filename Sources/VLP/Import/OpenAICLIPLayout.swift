@@ -140,16 +140,16 @@ enum OpenAICLIPLayout {
         weights["visual_projection.weight"] = try Tensor((0..<(n * n)).map { $0 % (n + 1) == 0 ? Float(1) : 0 }, shape: [n, n])
     }
 
-    /// The image tower's configuration, with `vitHeads` for a ViT (the family's convention or the
-    /// given configuration's) and `resNetHeads` for a ResNet.
-    static func towerConfiguration(_ shapes: ImageShapes, vitHeads: Int, resNetHeads: Int, activation: String) -> ImageTowerConfiguration {
+    /// The image tower's configuration, with `heads` (the family's convention or the given
+    /// configuration's: the ViT's, or the ResNet's attention pool's).
+    static func towerConfiguration(_ shapes: ImageShapes, heads: Int, activation: String) -> ImageTowerConfiguration {
         switch shapes {
         case .vit(let s):
             return .vit(VisionTransformerConfiguration(imageSize: s.imageSize, patchSize: s.patchSize, width: s.width, layers: s.layers,
-                                                       heads: vitHeads, mlpWidth: s.mlpWidth, projectionDim: 0, layerNormEps: 1e-5,
+                                                       heads: heads, mlpWidth: s.mlpWidth, projectionDim: 0, layerNormEps: 1e-5,
                                                        activation: activation))
         case .resNet(let s):
-            return .resNet(ModifiedResNetConfiguration(imageSize: s.imageSize, layers: s.layers, width: s.width, heads: resNetHeads,
+            return .resNet(ModifiedResNetConfiguration(imageSize: s.imageSize, layers: s.layers, width: s.width, heads: heads,
                                                        outputDim: s.outputDim))
         }
     }

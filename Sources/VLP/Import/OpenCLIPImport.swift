@@ -120,7 +120,7 @@ public enum OpenCLIPImport {
         }
         let text = CLIPTextConfiguration(vocabularySize: s.vocabularySize, width: s.textWidth, layers: s.textLayers, heads: textHeads,
                                          contextLength: s.contextLength, mlpWidth: s.textMLPWidth, layerNormEps: 1e-5, activation: activation)
-        let vision = OpenAICLIPLayout.towerConfiguration(s.vision, vitHeads: visionHeads, resNetHeads: visionHeads, activation: activation.rawValue)
+        let vision = OpenAICLIPLayout.towerConfiguration(s.vision, heads: visionHeads, activation: activation.rawValue)
         let configuration = VLPModelConfiguration(architecture: .dualEncoder, embedDim: s.vision.embedDim, text: .clip(text), vision: vision)
         try configuration.validate(source: "\(source) (sizes read from its tensors)")
         return configuration

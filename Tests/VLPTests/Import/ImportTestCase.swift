@@ -25,6 +25,30 @@ class ImportTestCase: TorchTestCase {
         }
     }
 
+    /// The towers' raw image and text features (computed by the caller on the reference's own
+    /// inputs), their logit scale and the scaled cosine logits against the reference's outputs
+    /// under `prefix` + `image_features`, `text_features`, `logit_scale`, `logits_per_image`:
+    /// features and scale to 1e-5, logits (cosines times a scale of about 19) to 1e-4; each
+    /// difference reported under `label`.
+    func assertReferenceOutputs(_ towers: DualEncoder, image: Tensor, text: Tensor, reference: [String: Tensor], prefix: String = "",
+                                label: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        func expected(_ name: String) throws -> Tensor { try ModelFixtures.tensor(reference, prefix + name) }
+        let imageDiff = try maxAbsDifference(image, expected("image_features"))
+        let textDiff = try maxAbsDifference(text, expected("text_features"))
+        let scale = try towers.temperature.scale()
+        let scaleDiff = try maxAbsDifference(scale, expected("logit_scale"))
+        let logits = try (scale * normalized(image)).matmul(normalized(text).transposed(0, 1))
+        let logitsDiff = try maxAbsDifference(logits, expected("logits_per_image"))
+        reportModelParity("\(label) image features", imageDiff)
+        reportModelParity("\(label) text features", textDiff)
+        reportModelParity("\(label) logit scale", scaleDiff)
+        reportModelParity("\(label) logits per image", logitsDiff)
+        XCTAssertLessThanOrEqual(imageDiff, 1e-5, "\(label) image features", file: file, line: line)
+        XCTAssertLessThanOrEqual(textDiff, 1e-5, "\(label) text features", file: file, line: line)
+        XCTAssertLessThanOrEqual(scaleDiff, 1e-5, "\(label) logit scale", file: file, line: line)
+        XCTAssertLessThanOrEqual(logitsDiff, 1e-4, "\(label) logits per image", file: file, line: line)
+    }
+
     /// `vlp embed KIND --checkpoint BUNDLE --json INPUTS` through the CLI: one normalised feature
     /// per input, within 1e-5 of `expected` (the reference's raw features, normalised here).
     func assertCLIEmbedding(_ kind: String, bundle: URL, inputs: [String], expected: Tensor, label: String,
