@@ -64,7 +64,7 @@ public enum ChineseCLIPImport {
         ledger.ignore { $0.hasPrefix("bert.pooler.") || $0 == "bert.embeddings.position_ids" || (wrapped && $0.hasPrefix("optimizer.")) }
         try ledger.finish()
 
-        let vocabulary = options.vocabulary ?? URL(fileURLWithPath: TokenizerKind.bertChinese.defaultFile)
+        let vocabulary = options.vocabulary ?? TokenizerKind.bertChinese.locatedDefaultFile
         guard FileManager.default.fileExists(atPath: vocabulary.path) else {
             throw ModelError.missingFile(path: vocabulary.path, hint: "Chinese-CLIP's vocabulary (vocab.txt, 21,128 tokens; `make assets` fetches it) or give --vocabulary")
         }

@@ -65,7 +65,7 @@ public enum OpenCLIPImport {
         ledger.ignore { constantKeys.contains($0) || (wrapped && ($0.hasPrefix("optimizer.") || $0.hasPrefix("scaler."))) }
         try ledger.finish()
 
-        let vocabulary = options.vocabulary ?? URL(fileURLWithPath: TokenizerKind.clip.defaultFile)
+        let vocabulary = options.vocabulary ?? TokenizerKind.clip.locatedDefaultFile
         guard FileManager.default.fileExists(atPath: vocabulary.path) else {
             throw ModelError.missingFile(path: vocabulary.path, hint: "CLIP's BPE merges (bpe_simple_vocab_16e6.txt.gz, from open_clip_torch; `make assets` fetches it) or give --vocabulary")
         }

@@ -119,7 +119,7 @@ public struct ModelBundle {
         let contextLength = state.contextLength ?? ModelPreprocessing.legacyContextLength
         let tokenizer = TokenizerKind.bertChinese
         var preprocessing = ModelPreprocessing.trained(configuration: configuration, tokenizer: tokenizer, contextLength: contextLength)
-        let vocabulary = URL(fileURLWithPath: tokenizer.defaultFile)
+        let vocabulary = tokenizer.locatedDefaultFile
         preprocessing.text.vocabulary = vocabulary.path
         notice("\(folder.path) has no \(preprocessingFile) (written before checkpoints recorded it): using the \(tokenizer.rawValue) vocabulary \(vocabulary.path), context length \(contextLength)\(state.contextLength == nil ? " (the default then)" : ""), \(preprocessing.image.size) px images, resize + crop, CLIP mean/std")
         return (preprocessing, vocabulary)

@@ -19,6 +19,10 @@ public enum TokenizerKind: String, Codable, CaseIterable, Sendable {
         }
     }
 
+    /// `defaultFile` where it is found from any working folder (`AssetFile.locate`: the working
+    /// folder, `VLP_ROOT`, the package folder of the running `vlp`).
+    public var locatedDefaultFile: URL { URL(fileURLWithPath: AssetFile.locate(defaultFile)) }
+
     /// The file name a model bundle stores the vocabulary under.
     public var bundleFileName: String {
         switch self {

@@ -386,6 +386,17 @@ final class OpenCLIPImportTests: ImportTestCase {
         XCTAssertEqual((answer["results"] as? [Any])?.count, 2, search.output)
     }
 
+    /// Started from another folder without --vocabulary, the import finds the family's vocabulary
+    /// in the package's assets (it then refuses it here: the fixture's cut vocabulary is smaller).
+    func testTheDefaultVocabularyIsFoundFromAnotherFolder() throws {
+        let elsewhere = try folder()
+        let imported = try runVLP(["import", "--from", "open-clip", OpenCLIPFixtures.half.path, "--output", elsewhere.appendingPathComponent("b").path,
+                                   "--config", OpenCLIPFixtures.config.path], in: elsewhere)
+        XCTAssertNotEqual(imported.status, 0)
+        let located = ModelFixtures.repositoryRoot.appendingPathComponent(TokenizerKind.clip.defaultFile).standardizedFileURL.path
+        XCTAssertTrue(imported.errors.contains("the tokenizer (\(located)) has 49408 tokens, the text tower's embedding 914"), imported.errors)
+    }
+
     /// `vlp finetune retrieval` continues from an imported OpenCLIP bundle (CLIP text tower, BPE
     /// tokenizer, crop resize) and the checkpoint it writes keeps the text kind and the preprocessing.
     func testFinetuneFromAnImportedBundleKeepsItsTowerAndPreprocessing() throws {
