@@ -12,14 +12,16 @@ extension TransformerMLP.ActivationKind: ExpressibleByArgument {}
 struct ImportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
-        abstract: "Convert a released checkpoint (Chinese-CLIP, OpenCLIP / OpenAI CLIP, Hugging Face CLIP or Chinese-CLIP) into a swift-vlp model bundle.",
+        abstract: "Convert a released checkpoint (Chinese-CLIP, OpenCLIP / OpenAI CLIP, Hugging Face CLIP or Chinese-CLIP, R2D2) into a swift-vlp model bundle.",
         discussion: """
             Sizes are read from the tensor shapes; the head counts follow the family's convention \
             unless --config gives them. Every key of the checkpoint is used or deliberately ignored \
             (import.json lists the ignored ones); anything else is an error naming it. The MLP \
             activation is not in the weights: OpenCLIP's own models use gelu (the default), OpenAI's \
             CLIP weights quick_gelu (--activation quick_gelu; assumed for OpenAI's TorchScript archives, \
-            ViT-B-32.pt as OpenAI distributes it, which are read through libtorch's TorchScript loader).
+            ViT-B-32.pt as OpenAI distributes it, which are read through libtorch's TorchScript loader). \
+            An R2D2 checkpoint brings both cross encoders and their match heads: vlp search --rerank \
+            and vlp evaluate then score candidates as R2D2 does (cosine + mean match probability).
             """)
 
     @Argument(help: "The checkpoint file (.pt, .pth, .bin, .ckpt or .safetensors; a TorchScript archive for OpenAI's CLIPs), or a Hugging Face CLIPModel / ChineseCLIPModel directory.")
@@ -40,10 +42,10 @@ struct ImportCommand: ParsableCommand {
     @Option(help: "The tokenizer vocabulary to copy into the bundle (default: the family's, assets/cn-clip/vocab.txt or assets/open-clip/bpe_simple_vocab_16e6.txt.gz).")
     var vocabulary: String?
 
-    @Option(help: "Token positions per text (default: the family's, 52 for Chinese-CLIP, the text tower's 77 for OpenCLIP).")
+    @Option(help: "Token positions per text (default: the family's, 52 for Chinese-CLIP, 64 for R2D2, the text tower's 77 for OpenCLIP).")
     var contextLength: Int?
 
-    @Option(help: "The towers' MLP activation, not recorded in the weights: gelu or quick_gelu (default: --config's, else the family's: gelu for OpenCLIP, quick_gelu for OpenAI's TorchScript archives and Chinese-CLIP).")
+    @Option(help: "The towers' MLP activation, not recorded in the weights: gelu or quick_gelu (default: --config's, else the family's: gelu for OpenCLIP, quick_gelu for OpenAI's TorchScript archives, Chinese-CLIP and R2D2).")
     var activation: TransformerMLP.ActivationKind?
 
     func validate() throws {
@@ -67,6 +69,9 @@ struct ImportCommand: ParsableCommand {
         print("import: \(imported.family.rawValue) \(file) -> \(output)")
         print("  image tower: \(c.vision.summary); text tower: \(c.text.summary); embed dim \(c.embedDim)")
         print("  \(imported.weights.count) tensors written (\(imported.convertedTensors) converted to float32); \(imported.ignoredKeys.count) source keys ignored\(imported.ignoredKeys.isEmpty ? "" : " (listed in \(ImportedModel.recordFile))")")
+        if !imported.initializedKeys.isEmpty {
+            print("  \(imported.initializedKeys.count) tensors the checkpoint lacks were initialised fresh (listed in \(ImportedModel.recordFile)): \(Set(imported.initializedKeys.map { $0.split(separator: ".")[0] }).sorted().joined(separator: ", "))")
+        }
         print("  inputs: \(imported.preprocessing.text.tokenizer.rawValue) tokenizer, context \(imported.preprocessing.text.contextLength); images \(imported.preprocessing.image.resize.rawValue) to \(imported.preprocessing.image.size) px, \(imported.preprocessing.image.interpolation.rawValue)")
     }
 }

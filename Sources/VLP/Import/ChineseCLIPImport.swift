@@ -72,7 +72,7 @@ public enum ChineseCLIPImport {
             text: .init(tokenizer: .bertChinese, vocabulary: ModelBundle.tokenizerFolder + "/" + TokenizerKind.bertChinese.bundleFileName,
                         contextLength: options.contextLength ?? contextLength, pooling: .firstToken),
             image: .init(size: shapes.imageSize, resize: .squash, interpolation: .bicubic, normalization: .clip,
-                         pooling: ModelPreprocessing.imagePooling(of: configuration.vision.kind)))
+                         pooling: configuration.vision.pooling))
         let imported = ImportedModel(family: .chineseCLIP, source: source, configuration: configuration, weights: weights,
                                      preprocessing: preprocessing, vocabulary: vocabulary, ignoredKeys: ledger.ignored,
                                      convertedTensors: ledger.convertedCount)

@@ -13,8 +13,10 @@ public enum ImportFamily: String, CaseIterable, Codable, Sendable {
     case huggingFaceCLIP = "hf-clip"
     /// A Hugging Face `ChineseCLIPModel` directory (`HuggingFaceChineseCLIPImport`).
     case huggingFaceChineseCLIP = "hf-chinese-clip"
+    /// R2D2's released checkpoints: dual encoder + two cross encoders (`R2D2Import`).
+    case r2d2
 
-    /// "cn-clip, open-clip, hf-clip, hf-chinese-clip", for error messages.
+    /// "cn-clip, open-clip, hf-clip, hf-chinese-clip, r2d2", for error messages.
     public static var allowedNames: String { allCases.map(\.rawValue).joined(separator: ", ") }
 
     /// The family whose layout `keys` (as `CheckpointFile.read` flattens them) are in, when exactly
@@ -37,6 +39,8 @@ public enum ImportFamily: String, CaseIterable, Codable, Sendable {
             return HuggingFaceCLIPImport.markerKeys.isSubset(of: Set(keys))
         case .huggingFaceChineseCLIP:
             return HuggingFaceChineseCLIPImport.markerKeys.isSubset(of: Set(keys))
+        case .r2d2:
+            return R2D2Import.markerKeys.isSubset(of: Set(keys.map(R2D2Import.stateDictKey)))
         }
     }
 
@@ -45,6 +49,7 @@ public enum ImportFamily: String, CaseIterable, Codable, Sendable {
         switch self {
         case .chineseCLIP: return try ChineseCLIPImport.convert(tensors, source: source, options: options)
         case .openCLIP: return try OpenCLIPImport.convert(tensors, source: source, options: options)
+        case .r2d2: return try R2D2Import.convert(tensors, source: source, options: options)
         case .huggingFaceCLIP, .huggingFaceChineseCLIP:
             throw ModelError.invalidCheckpoint(source: source, reason: "a Hugging Face \(modelName)'s weights: import its directory (config.json, tokenizer and preprocessor files beside the weights)")
         }

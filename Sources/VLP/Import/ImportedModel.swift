@@ -26,6 +26,17 @@ public struct ImportedModel {
     public let ignoredKeys: [String]
     /// Source tensors stored in another floating-point type (fp16 …) and converted to float32.
     public let convertedTensors: Int
+    /// Model keys the source has no tensor for, written as freshly initialised (R2D2's retrieval
+    /// checkpoints lack the masked-language head of swift-vlp's R2D2), sorted.
+    public let initializedKeys: [String]
+
+    public init(family: ImportFamily, source: String, configuration: VLPModelConfiguration, weights: [String: Tensor],
+                preprocessing: ModelPreprocessing, vocabulary: URL, ignoredKeys: [String], convertedTensors: Int,
+                initializedKeys: [String] = []) {
+        (self.family, self.source, self.configuration, self.weights) = (family, source, configuration, weights)
+        (self.preprocessing, self.vocabulary, self.ignoredKeys) = (preprocessing, vocabulary, ignoredKeys)
+        (self.convertedTensors, self.initializedKeys) = (convertedTensors, initializedKeys)
+    }
 
     /// What `import.json` holds.
     public struct Record: Codable, Equatable, Sendable {
@@ -33,13 +44,16 @@ public struct ImportedModel {
         public var source: String
         public var ignoredKeys: [String]
         public var convertedTensors: Int
+        /// Absent when every model key came from the source.
+        public var initializedKeys: [String]?
         enum CodingKeys: String, CodingKey {
-            case family, source, ignoredKeys = "ignored_keys", convertedTensors = "converted_tensors"
+            case family, source, ignoredKeys = "ignored_keys", convertedTensors = "converted_tensors", initializedKeys = "initialized_keys"
         }
     }
 
     public var record: Record {
-        Record(family: family, source: source, ignoredKeys: ignoredKeys, convertedTensors: convertedTensors)
+        Record(family: family, source: source, ignoredKeys: ignoredKeys, convertedTensors: convertedTensors,
+               initializedKeys: initializedKeys.isEmpty ? nil : initializedKeys)
     }
 
     /// A model with these weights, in eval mode (the weights loaded strictly).

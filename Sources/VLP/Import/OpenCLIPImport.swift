@@ -73,7 +73,7 @@ public enum OpenCLIPImport {
             text: .init(tokenizer: .clip, vocabulary: ModelBundle.tokenizerFolder + "/" + TokenizerKind.clip.bundleFileName,
                         contextLength: options.contextLength ?? shapes.contextLength, pooling: .endOfText),
             image: .init(size: shapes.vision.imageSize, resize: .crop, interpolation: .bicubic, normalization: .clip,
-                         pooling: ModelPreprocessing.imagePooling(of: configuration.vision.kind)))
+                         pooling: configuration.vision.pooling))
         let imported = ImportedModel(family: .openCLIP, source: source, configuration: configuration, weights: weights,
                                      preprocessing: preprocessing, vocabulary: vocabulary, ignoredKeys: ledger.ignored,
                                      convertedTensors: ledger.convertedCount)

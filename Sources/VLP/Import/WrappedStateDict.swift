@@ -19,20 +19,22 @@ enum WrappedStateDict {
     /// `besides` prefixes (an optimizer's state) added under their own names, for the importer to
     /// ignore — or a plain one, with `module.` removed; and whether it was wrapped. Any other
     /// tensor beside the state dict is an error naming it; `layout` says what the wrapper holds.
-    static func unwrap(_ tensors: [String: Tensor], source: String, besides: [String],
+    /// `container` is the wrapper's key of the state dict with its dot (`state_dict.`; R2D2 saves
+    /// `model.`).
+    static func unwrap(_ tensors: [String: Tensor], source: String, container: String = "state_dict.", besides: [String],
                        layout: String) throws -> ([String: Tensor], wrapped: Bool) {
         func fail(_ reason: String) -> ModelError { .invalidCheckpoint(source: source, reason: reason) }
-        let wrapped = tensors.keys.contains { $0.hasPrefix("state_dict.") }
+        let wrapped = tensors.keys.contains { $0.hasPrefix(container) }
         var inner: [String: Tensor] = [:], outer: [String: Tensor] = [:]
         for (key, tensor) in tensors {
             if !wrapped {
                 inner[key] = tensor
-            } else if key.hasPrefix("state_dict.") {
-                inner[String(key.dropFirst("state_dict.".count))] = tensor
+            } else if key.hasPrefix(container) {
+                inner[String(key.dropFirst(container.count))] = tensor
             } else if besides.contains(where: { key.hasPrefix($0) }) {
                 outer[key] = tensor
             } else {
-                throw fail("unexpected key \(key) beside state_dict (\(layout))")
+                throw fail("unexpected key \(key) beside \(container.dropLast()) (\(layout))")
             }
         }
         let prefixed = inner.keys.filter { $0.hasPrefix("module.") }

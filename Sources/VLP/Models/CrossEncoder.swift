@@ -3,6 +3,16 @@ import Torch
 
 /// The shape of a cross encoder. JSON keys are snake_case.
 public struct CrossEncoderConfiguration: Codable, Equatable, Sendable {
+    /// How one modality's states are brought to the cross encoder's width.
+    public enum InputMap: String, Codable, CaseIterable, Sendable {
+        /// A linear map before the blocks (`query_map` / `context_map`): swift-vlp's own cross encoders.
+        case linear
+        /// No map: queries enter at their own width, which must be the encoder's; context states are
+        /// read at their own width by every cross-attention's key and value projections (BLIP's,
+        /// ALBEF's and R2D2's cross BERTs).
+        case direct
+    }
+
     /// Width of the fused representation.
     public var width: Int
     public var layers: Int
@@ -16,14 +26,20 @@ public struct CrossEncoderConfiguration: Codable, Equatable, Sendable {
     public var dropout: Double
     /// Pre-LN blocks when true; post-LN (BERT-style, as R2D2's cross encoders) when false.
     public var normFirst: Bool
+    /// JSON `query_map`, default linear.
+    public var queryMap: InputMap
+    /// JSON `context_map`, default linear.
+    public var contextMap: InputMap
 
     enum CodingKeys: String, CodingKey {
         case width, layers, heads, mlpWidth = "mlp_width", queryInputWidth = "query_input_width"
         case contextInputWidth = "context_input_width", layerNormEps = "layer_norm_eps", dropout, normFirst = "norm_first"
+        case queryMap = "query_map", contextMap = "context_map"
     }
 
     public init(width: Int, layers: Int, heads: Int, mlpWidth: Int? = nil, queryInputWidth: Int, contextInputWidth: Int,
-                layerNormEps: Double = 1e-12, dropout: Double = 0.1, normFirst: Bool = false) {
+                layerNormEps: Double = 1e-12, dropout: Double = 0.1, normFirst: Bool = false,
+                queryMap: InputMap = .linear, contextMap: InputMap = .linear) {
         self.width = width
         self.layers = layers
         self.heads = heads
@@ -33,6 +49,8 @@ public struct CrossEncoderConfiguration: Codable, Equatable, Sendable {
         self.layerNormEps = layerNormEps
         self.dropout = dropout
         self.normFirst = normFirst
+        self.queryMap = queryMap
+        self.contextMap = contextMap
     }
 
     public init(from decoder: Decoder) throws {
@@ -44,7 +62,9 @@ public struct CrossEncoderConfiguration: Codable, Equatable, Sendable {
                   contextInputWidth: try c.decodeIfPresent(Int.self, forKey: .contextInputWidth) ?? width,
                   layerNormEps: try c.decodeIfPresent(Double.self, forKey: .layerNormEps) ?? 1e-12,
                   dropout: try c.decodeIfPresent(Double.self, forKey: .dropout) ?? 0.1,
-                  normFirst: try c.decodeIfPresent(Bool.self, forKey: .normFirst) ?? false)
+                  normFirst: try c.decodeIfPresent(Bool.self, forKey: .normFirst) ?? false,
+                  queryMap: try c.decodeIfPresent(InputMap.self, forKey: .queryMap) ?? .linear,
+                  contextMap: try c.decodeIfPresent(InputMap.self, forKey: .contextMap) ?? .linear)
     }
 
     public func validate(source: String) throws {
@@ -54,7 +74,13 @@ public struct CrossEncoderConfiguration: Codable, Equatable, Sendable {
         }
         guard width % heads == 0 else { throw fail("width \(width) is not divisible by heads \(heads)") }
         guard (0..<1).contains(dropout) else { throw fail("dropout \(dropout) is outside [0, 1)") }
+        if queryMap == .direct && queryInputWidth != width {
+            throw fail("query_map direct needs queries as wide as the encoder (\(width)), not \(queryInputWidth)")
+        }
     }
+
+    /// Width of the context states the cross-attentions' key and value projections read.
+    var attendedContextWidth: Int { contextMap == .direct ? contextInputWidth : width }
 }
 
 /// What a cross encoder returns.
@@ -69,15 +95,16 @@ public struct CrossEncoderOutput {
 /// R2D2's cross encoder: the states of one modality (queries, e.g. text tokens) attend to
 /// themselves and then to the states of the other (context, e.g. image patches), through N
 /// blocks of self-attention + cross-attention + MLP. Linear maps (`query_map`, `context_map`)
-/// first bring both modalities to the common width. R2D2 has two: text-attends-image and
-/// image-attends-text.
+/// first bring both modalities to the common width, unless the configuration reads either
+/// directly (`InputMap.direct`, as R2D2's released cross BERTs do). R2D2 has two:
+/// text-attends-image and image-attends-text.
 ///
-/// Keys: `query_map`, `context_map`, `layers.N.{self_attn, self_attn_layer_norm, cross_attn,
+/// Keys: `query_map`, `context_map` (when linear), `layers.N.{self_attn, self_attn_layer_norm, cross_attn,
 /// cross_attn_layer_norm, mlp.fc1, mlp.fc2, final_layer_norm}` (attention projections
 /// `q_proj`/`k_proj`/`v_proj`/`out_proj`).
 public final class CrossEncoder: Module, ActivationCheckpointing {
-    @Child(key: "query_map") public var queryMap: Linear
-    @Child(key: "context_map") public var contextMap: Linear
+    @Child(key: "query_map") public var queryMap: Linear?
+    @Child(key: "context_map") public var contextMap: Linear?
     public var layers: [CrossEncoderLayer]
     public let configuration: CrossEncoderConfiguration
     public var checkpointsActivations = false
@@ -85,8 +112,8 @@ public final class CrossEncoder: Module, ActivationCheckpointing {
     public init(_ configuration: CrossEncoderConfiguration) throws {
         let c = configuration
         try c.validate(source: "CrossEncoder")
-        _queryMap.wrappedValue = try Linear(c.queryInputWidth, c.width)
-        _contextMap.wrappedValue = try Linear(c.contextInputWidth, c.width)
+        _queryMap.wrappedValue = c.queryMap == .linear ? try Linear(c.queryInputWidth, c.width) : nil
+        _contextMap.wrappedValue = c.contextMap == .linear ? try Linear(c.contextInputWidth, c.width) : nil
         layers = try (0..<c.layers).map { _ in try CrossEncoderLayer(c) }
         self.configuration = c
         super.init()
@@ -111,8 +138,8 @@ public final class CrossEncoder: Module, ActivationCheckpointing {
         }
         let queryPadding = try padding(queryMask, name: "queryMask", like: queries)
         let contextPadding = try padding(contextMask, name: "contextMask", like: context)
-        var h = try queryMap(queries)
-        let mappedContext = try contextMap(context)
+        var h = try queryMap?(queries) ?? queries
+        let mappedContext = try contextMap?(context) ?? context
         var weights: [Tensor] = []
         for layer in layers {
             if checkpointsActivations && !returnCrossAttention {
@@ -155,7 +182,8 @@ public final class CrossEncoderLayer: Module {
     public init(_ c: CrossEncoderConfiguration) throws {
         _selfAttention.wrappedValue = try MultiHeadAttention(dimension: c.width, heads: c.heads, dropout: c.dropout)
         _selfAttentionNorm.wrappedValue = try LayerNorm([c.width], eps: c.layerNormEps)
-        _crossAttention.wrappedValue = try MultiHeadAttention(dimension: c.width, heads: c.heads, dropout: c.dropout)
+        _crossAttention.wrappedValue = try MultiHeadAttention(dimension: c.width, heads: c.heads, keyValueSize: c.attendedContextWidth,
+                                                              dropout: c.dropout)
         _crossAttentionNorm.wrappedValue = try LayerNorm([c.width], eps: c.layerNormEps)
         mlp = try TransformerMLP(width: c.width, hidden: c.mlpWidth)
         _mlpNorm.wrappedValue = try LayerNorm([c.width], eps: c.layerNormEps)

@@ -48,8 +48,8 @@ public final class DualEncoder: Module {
         try configuration.validate(source: "DualEncoder")
         _textEncoder.wrappedValue = try configuration.text.makeTower()
         _imageEncoder.wrappedValue = try configuration.vision.makeTower()
-        _textProjection.wrappedValue = try Linear(configuration.text.hiddenSize, configuration.embedDim, bias: false)
-        _imageProjection.wrappedValue = try Linear(configuration.vision.width, configuration.embedDim, bias: false)
+        _textProjection.wrappedValue = try Linear(configuration.text.hiddenSize, configuration.embedDim, bias: configuration.projectionBias)
+        _imageProjection.wrappedValue = try Linear(configuration.vision.width, configuration.embedDim, bias: configuration.projectionBias)
         temperature = try LearnedTemperature()
         self.configuration = configuration
         super.init()

@@ -67,6 +67,16 @@ public enum ImageTowerConfiguration: Codable, Equatable, Sendable {
         }
     }
 
+    /// Which output becomes the pooled vector: a ViT's class token (after its final norm, unless it
+    /// has none), EfficientNet's feature-map mean, ModifiedResNet's attention pool.
+    public var pooling: ModelPreprocessing.ImagePoolingRule {
+        switch self {
+        case .vit(let c): return c.postLayerNorm ? .classToken : .classTokenBeforeNorm
+        case .efficientNet: return .average
+        case .resNet: return .attentionPool
+        }
+    }
+
     /// The pixel statistics the tower's pretrained weights expect: CLIP's for a ViT or ResNet (CLIP,
     /// Chinese-CLIP, R2D2), ImageNet's for EfficientNet (a torchvision-style classifier).
     public var inputNormalization: Normalization {

@@ -132,7 +132,7 @@ public struct ModelBundle {
         guard preprocessing.text.pooling == configuration.text.pooling else {
             throw fail("text pooling \"\(preprocessing.text.pooling.rawValue)\": this model's \(configuration.text.kind.rawValue) text tower pools by \(configuration.text.pooling.rawValue)")
         }
-        let pooling = ModelPreprocessing.imagePooling(of: configuration.vision.kind)
+        let pooling = configuration.vision.pooling
         guard preprocessing.image.pooling == pooling else {
             throw fail("image pooling \"\(preprocessing.image.pooling.rawValue)\": this model's \(configuration.vision.kind.rawValue) image tower pools by \(pooling.rawValue)")
         }

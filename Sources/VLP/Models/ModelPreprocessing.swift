@@ -25,8 +25,10 @@ public struct ModelPreprocessing: Codable, Equatable, Sendable {
 
     /// Which image-tower output becomes the image feature.
     public enum ImagePoolingRule: String, Codable, CaseIterable, Sendable {
-        /// The class token's final state (ViT).
+        /// The class token's final state, after `post_layernorm` (ViT).
         case classToken = "class-token"
+        /// The class token as the last block leaves it, no final norm (R2D2's ViT).
+        case classTokenBeforeNorm = "class-token-before-norm"
         /// The mean over the final feature map (EfficientNet, ResNet without attention pooling).
         case average
         /// CLIP's attention pool over the final feature map, queried by its mean (ModifiedResNet).
@@ -117,17 +119,8 @@ public struct ModelPreprocessing: Codable, Equatable, Sendable {
         return ModelPreprocessing(text: Text(tokenizer: tokenizer, vocabulary: ModelBundle.tokenizerFolder + "/" + tokenizer.bundleFileName,
                                              contextLength: contextLength, pooling: configuration.text.pooling),
                                   image: Image(size: configuration.vision.imageSize, resize: resize, normalization: configuration.vision.inputNormalization,
-                                               pooling: imagePooling(of: configuration.vision.kind)),
+                                               pooling: configuration.vision.pooling),
                                   rerankWeight: r2d2 ? 1 : nil)
-    }
-
-    /// How an image tower of `kind` pools: a ViT its class token, EfficientNet the feature-map mean.
-    public static func imagePooling(of kind: ImageTowerConfiguration.Kind) -> ImagePoolingRule {
-        switch kind {
-        case .vit: return .classToken
-        case .efficientNet: return .average
-        case .resNet: return .attentionPool
-        }
     }
 
     /// The context length every run trained with before checkpoints recorded theirs (the

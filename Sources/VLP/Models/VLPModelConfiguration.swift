@@ -40,15 +40,18 @@ public struct VLPModelConfiguration: Codable, Equatable, Sendable {
     public var singleStream: SingleStreamConfiguration?
     /// Real weights the towers start from (`init`), loaded by `PretrainingModel.loadInitialWeights`.
     public var initialWeights: InitialWeights?
+    /// Whether the two contrastive projections have biases (R2D2's `vision_proj` / `text_proj`
+    /// do; CLIP's, Chinese-CLIP's and swift-vlp's own do not). JSON `projection_bias`, default false.
+    public var projectionBias: Bool
 
     enum CodingKeys: String, CodingKey {
         case architecture, embedDim = "embed_dim", text, vision, textCross = "text_cross", imageCross = "image_cross"
-        case singleStream = "single_stream", initialWeights = "init"
+        case singleStream = "single_stream", initialWeights = "init", projectionBias = "projection_bias"
     }
 
     public init(architecture: Architecture, embedDim: Int, text: TextTowerConfiguration, vision: ImageTowerConfiguration,
                 textCross: CrossEncoderConfiguration? = nil, imageCross: CrossEncoderConfiguration? = nil,
-                singleStream: SingleStreamConfiguration? = nil, initialWeights: InitialWeights? = nil) {
+                singleStream: SingleStreamConfiguration? = nil, initialWeights: InitialWeights? = nil, projectionBias: Bool = false) {
         self.architecture = architecture
         self.embedDim = embedDim
         self.text = text
@@ -57,6 +60,18 @@ public struct VLPModelConfiguration: Codable, Equatable, Sendable {
         self.imageCross = imageCross
         self.singleStream = singleStream
         self.initialWeights = initialWeights
+        self.projectionBias = projectionBias
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(architecture: try c.decode(Architecture.self, forKey: .architecture), embedDim: try c.decode(Int.self, forKey: .embedDim),
+                  text: try c.decode(TextTowerConfiguration.self, forKey: .text), vision: try c.decode(ImageTowerConfiguration.self, forKey: .vision),
+                  textCross: try c.decodeIfPresent(CrossEncoderConfiguration.self, forKey: .textCross),
+                  imageCross: try c.decodeIfPresent(CrossEncoderConfiguration.self, forKey: .imageCross),
+                  singleStream: try c.decodeIfPresent(SingleStreamConfiguration.self, forKey: .singleStream),
+                  initialWeights: try c.decodeIfPresent(InitialWeights.self, forKey: .initialWeights),
+                  projectionBias: try c.decodeIfPresent(Bool.self, forKey: .projectionBias) ?? false)
     }
 
     /// With a ViT image tower.

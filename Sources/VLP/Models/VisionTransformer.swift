@@ -6,7 +6,8 @@ public struct VisionTransformerOutput {
     /// Token states after the last block, before the final norm [B, 1 + patches, width]
     /// (Hugging Face CLIP's `last_hidden_state`); token 0 is the class token.
     public let hiddenStates: Tensor
-    /// `post_layernorm` of the class token [B, width].
+    /// `post_layernorm` of the class token [B, width] (the class token's last state when the
+    /// configuration has no `post_layernorm`).
     public let pooled: Tensor
     /// `visual_projection(pooled)` [B, projectionDim], when the model has a projection.
     public let projected: Tensor?
@@ -14,7 +15,8 @@ public struct VisionTransformerOutput {
 
 /// A CLIP-style Vision Transformer (R2D2's image encoder): non-overlapping patches embedded by
 /// a strided convolution, a learned class token, learned positions, a layer norm, pre-LN
-/// blocks, and the final layer norm on the class token, optionally projected.
+/// blocks, and the final layer norm on the class token (unless the configuration leaves it out,
+/// as R2D2 does), optionally projected.
 ///
 /// Keys are Hugging Face CLIP's vision tower (`embeddings.patch_embedding.weight`,
 /// `embeddings.class_embedding`, `embeddings.position_embedding.weight`, `pre_layrnorm`,
@@ -25,7 +27,7 @@ public final class VisionTransformer: Module {
     public var embeddings: VisionEmbeddings
     @Child(key: "pre_layrnorm") public var preNorm: LayerNorm
     public var encoder: VisionEncoder
-    @Child(key: "post_layernorm") public var postNorm: LayerNorm
+    @Child(key: "post_layernorm") public var postNorm: LayerNorm?
     @Child(key: "visual_projection") public var projection: Linear?
     public let configuration: VisionTransformerConfiguration
 
@@ -35,7 +37,7 @@ public final class VisionTransformer: Module {
         embeddings = try VisionEmbeddings(c)
         _preNorm.wrappedValue = try LayerNorm([c.width], eps: c.layerNormEps)
         encoder = try VisionEncoder(c)
-        _postNorm.wrappedValue = try LayerNorm([c.width], eps: c.layerNormEps)
+        _postNorm.wrappedValue = c.postLayerNorm ? try LayerNorm([c.width], eps: c.layerNormEps) : nil
         _projection.wrappedValue = c.projectionDim > 0 ? try Linear(c.width, c.projectionDim, bias: false) : nil
         self.configuration = c
         super.init()
@@ -49,7 +51,8 @@ public final class VisionTransformer: Module {
     public func callAsFunction(_ images: Tensor, patchMask: Tensor? = nil) throws -> VisionTransformerOutput {
         let h = try preNorm(embeddings(images, patchMask: patchMask))
         let hidden = try encoder(h)
-        let pooled = try postNorm(hidden.select(dim: 1, index: 0))
+        let classToken = try hidden.select(dim: 1, index: 0)
+        let pooled = try postNorm?(classToken) ?? classToken
         return VisionTransformerOutput(hiddenStates: hidden, pooled: pooled, projected: try projection?(pooled))
     }
 

@@ -18,15 +18,20 @@ public struct VisionTransformerConfiguration: Codable, Equatable, Sendable {
     public var activation: String
     public var inputChannels: Int
     public var dropout: Double
+    /// Whether the pooled class token passes through `post_layernorm` (CLIP, Chinese-CLIP,
+    /// swift-vlp's own ViTs) or is taken as the last block leaves it, the tower then having no
+    /// `post_layernorm` (R2D2, whose feature is `vision_proj(last_hidden_state[:, 0])`).
+    public var postLayerNorm: Bool
 
     enum CodingKeys: String, CodingKey {
         case imageSize = "image_size", patchSize = "patch_size", width, layers, heads, mlpWidth = "mlp_width"
         case projectionDim = "projection_dim", layerNormEps = "layer_norm_eps", activation
-        case inputChannels = "input_channels", dropout
+        case inputChannels = "input_channels", dropout, postLayerNorm = "post_layernorm"
     }
 
     public init(imageSize: Int, patchSize: Int, width: Int, layers: Int, heads: Int, mlpWidth: Int? = nil, projectionDim: Int = 0,
-                layerNormEps: Double = 1e-5, activation: String = "gelu", inputChannels: Int = 3, dropout: Double = 0) {
+                layerNormEps: Double = 1e-5, activation: String = "gelu", inputChannels: Int = 3, dropout: Double = 0,
+                postLayerNorm: Bool = true) {
         self.imageSize = imageSize
         self.patchSize = patchSize
         self.width = width
@@ -38,6 +43,7 @@ public struct VisionTransformerConfiguration: Codable, Equatable, Sendable {
         self.activation = activation
         self.inputChannels = inputChannels
         self.dropout = dropout
+        self.postLayerNorm = postLayerNorm
     }
 
     public init(from decoder: Decoder) throws {
@@ -50,7 +56,8 @@ public struct VisionTransformerConfiguration: Codable, Equatable, Sendable {
                   layerNormEps: try c.decodeIfPresent(Double.self, forKey: .layerNormEps) ?? 1e-5,
                   activation: try c.decodeIfPresent(String.self, forKey: .activation) ?? "gelu",
                   inputChannels: try c.decodeIfPresent(Int.self, forKey: .inputChannels) ?? 3,
-                  dropout: try c.decodeIfPresent(Double.self, forKey: .dropout) ?? 0)
+                  dropout: try c.decodeIfPresent(Double.self, forKey: .dropout) ?? 0,
+                  postLayerNorm: try c.decodeIfPresent(Bool.self, forKey: .postLayerNorm) ?? true)
     }
 
     /// Patches per side at `imageSize`.
