@@ -30,6 +30,9 @@ Writes the model directory as Hugging Face writes it:
                                       ChineseCLIPImageProcessor resizes to exactly (height, width) — a
                                       squash, as cn_clip does — and fails (KeyError 'height') on a bare
                                       `"size": N`, which it reads as {"shortest_edge": N}.
+  sharded/                            the same fp16 weights as `save_pretrained(max_shard_size="40KB")`
+                                      writes them: model-0000K-of-0000N.safetensors and
+                                      model.safetensors.index.json (for the sharded-weights reader).
 and reference.safetensors, computed by the model loaded back from the directory in fp32 (so the
 reference is what the files hold: the fp16 values upcast): pixel_values [2, 3, 32, 32] of chelsea.png
 and coffee.png from the image processor loaded back from the directory; input_ids / attention_mask /
@@ -51,10 +54,12 @@ weights, cn-clip's full vocabulary and the released processor form at 224 as a d
 `vlp import` on it and `vlp embed` on four photos and three texts, and prints the largest differences
 from transformers' normalised features.
 """
+import copy
 import json
 import os
 import shutil
 import sys
+import tempfile
 
 import torch
 from PIL import Image
@@ -169,6 +174,17 @@ def main(with_bin=False):
         print(f"input_ids {'equal' if same else 'DIFFER from'} cn_clip's tokenization")
     except ImportError:
         print("cn_clip not installed: cross-checks skipped")
+
+    # The same fp16 weights as `save_pretrained` shards them past `max_shard_size`: numbered
+    # safetensors files and model.safetensors.index.json mapping each key to its shard. Only those
+    # files are kept, in sharded/; the test puts them beside the other files in place of model.safetensors.
+    with tempfile.TemporaryDirectory() as staging:
+        copy.deepcopy(model).half().save_pretrained(staging, safe_serialization=True, max_shard_size="40KB")
+        folder = os.path.join(OUT, "sharded")
+        os.makedirs(folder)
+        for name in sorted(os.listdir(staging)):
+            if name.startswith("model") and (name.endswith(".safetensors") or name.endswith(".index.json")):
+                shutil.copy(os.path.join(staging, name), folder)
 
     if with_bin:
         # The same values in fp32 as pytorch_model.bin (config.json then says torch_dtype float32), and copies

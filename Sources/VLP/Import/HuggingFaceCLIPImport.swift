@@ -6,7 +6,8 @@ import Torch
 ///
 /// Read from the directory: `config.json` (every size, the head counts and each tower's
 /// `hidden_act`, with transformers' defaults for the keys it leaves out), the weights
-/// (`model.safetensors`, else `pytorch_model.bin`; fp16 converted to float32), the tokenizer's
+/// (`model.safetensors`, else `pytorch_model.bin`, else the shards an `*.index.json` lists —
+/// `HuggingFaceWeights`; fp16 converted to float32), the tokenizer's
 /// `merges.txt` (copied into the bundle; `vocab.json` is checked to number the tokens as CLIP's
 /// BPE over those merges does) and `preprocessor_config.json` (shortest edge, centre crop,
 /// resampling filter, mean and std).
@@ -20,10 +21,8 @@ import Torch
 /// which is checked. Deliberately ignored: the `position_ids` buffers of both towers' embeddings.
 /// Anything else is an error naming it.
 ///
-/// Not read: `ChineseCLIPModel` and other model types, sharded weights (`*.index.json`).
+/// Other model types are refused (`ChineseCLIPModel` has its own importer).
 public enum HuggingFaceCLIPImport {
-    /// Weight files looked for, in this order.
-    static let weightFiles = ["model.safetensors", "pytorch_model.bin"]
     /// Keys by which `ImportFamily` detects a CLIPModel weights file given on its own.
     static let markerKeys: Set<String> = ["text_model.embeddings.token_embedding.weight",
                                           "vision_model.embeddings.patch_embedding.weight", "visual_projection.weight"]
@@ -40,9 +39,9 @@ public enum HuggingFaceCLIPImport {
             throw ModelError.invalidConfiguration(source: configFile.path, reason: "model_type \"\(hf.modelType)\", not a CLIPModel's \"clip\"")
         }
         try refuseSizeOptions(options)
-        let weightsFile = try self.weightsFile(in: folder)
         let configuration = try makeConfiguration(hf, source: configFile.path)
-        var ledger = SourceTensors(try CheckpointFile.read(weightsFile), source: weightsFile.path)
+        let (tensors, weightsFile) = try HuggingFaceWeights.read(in: folder)
+        var ledger = SourceTensors(tensors, source: weightsFile.path)
         let weights = try mapWeights(&ledger, configuration)
         ledger.ignore { ignoredKeys.contains($0) }
         try ledger.finish()
@@ -93,18 +92,6 @@ public enum HuggingFaceCLIPImport {
             throw ModelError.invalidConfiguration(source: options.configuration != nil ? options.configurationSource : "--activation",
                                                   reason: "a Hugging Face directory's config.json states every size, head count and activation; leave out --config and --activation")
         }
-    }
-
-    /// The single weights file of the directory (`weightFiles`, in order).
-    static func weightsFile(in folder: URL) throws -> URL {
-        let fm = FileManager.default
-        func file(_ name: String) -> URL { folder.appendingPathComponent(name) }
-        guard let weights = weightFiles.map(file).first(where: { fm.fileExists(atPath: $0.path) }) else {
-            let sharded = ["model.safetensors.index.json", "pytorch_model.bin.index.json"].first { fm.fileExists(atPath: file($0).path) }
-            throw ModelError.missingFile(path: folder.path, hint: sharded.map { "\($0): sharded weights are not read; merge them into one model.safetensors" }
-                                         ?? "no \(weightFiles.joined(separator: " or ")) in the directory")
-        }
-        return weights
     }
 
     /// The dual encoder `config.json` describes.

@@ -6,7 +6,7 @@ import Torch
 /// own checkpoints become through `ChineseCLIPImport`, read from transformers' layout.
 ///
 /// Read from the directory: `config.json` (every size and head count; transformers' defaults for
-/// the keys it leaves out), the weights (`model.safetensors`, else `pytorch_model.bin`; fp16
+/// the keys it leaves out), the weights (`model.safetensors`, else `pytorch_model.bin`, else shards: `HuggingFaceWeights`; fp16
 /// converted to float32), the tokenizer's `vocab.txt` (copied into the bundle; its size must be the
 /// text tower's vocabulary) and `preprocessor_config.json` (`ChineseCLIPImageProcessor`).
 ///
@@ -39,9 +39,9 @@ public enum HuggingFaceChineseCLIPImport {
             throw ModelError.invalidConfiguration(source: configFile.path, reason: "model_type \"\(hf.modelType)\", not a ChineseCLIPModel's \"chinese_clip\"")
         }
         try HuggingFaceCLIPImport.refuseSizeOptions(options)
-        let weightsFile = try HuggingFaceCLIPImport.weightsFile(in: folder)
         let configuration = try makeConfiguration(hf, source: configFile.path)
-        var ledger = SourceTensors(try CheckpointFile.read(weightsFile), source: weightsFile.path)
+        let (tensors, weightsFile) = try HuggingFaceWeights.read(in: folder)
+        var ledger = SourceTensors(tensors, source: weightsFile.path)
         let weights = try HuggingFaceCLIPImport.mapWeights(&ledger, configuration)
         ledger.ignore { ignoredKeys.contains($0) }
         try ledger.finish()

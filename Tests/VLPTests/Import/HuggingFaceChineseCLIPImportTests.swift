@@ -190,6 +190,47 @@ final class HuggingFaceChineseCLIPImportTests: ImportTestCase {
         try restore("preprocessor_config.json", saved)
     }
 
+    /// The same weights as transformers shards them (`save_pretrained(max_shard_size=…)`): the
+    /// shards an index lists import to the single file's tensors; a missing shard, a key the index
+    /// places elsewhere, or a shard named outside the directory is refused, naming it.
+    func testShardedWeightsImportAsTheSingleFileDoes() throws {
+        let single = try importDirectory(HuggingFaceChineseCLIPFixtures.directory)
+        let directory = try copiedDirectory()
+        let fm = FileManager.default
+        try fm.removeItem(at: directory.appendingPathComponent("model.safetensors"))
+        let shardFolder = HuggingFaceChineseCLIPFixtures.directory.appendingPathComponent("sharded")
+        let shardNames = try fm.contentsOfDirectory(atPath: shardFolder.path).sorted()
+        XCTAssertTrue(shardNames.contains("model.safetensors.index.json"), "\(shardNames)")
+        XCTAssertGreaterThan(shardNames.filter { $0.hasSuffix(".safetensors") }.count, 1, "\(shardNames)")
+        for name in shardNames { try fm.copyItem(at: shardFolder.appendingPathComponent(name), to: directory.appendingPathComponent(name)) }
+
+        let sharded = try importDirectory(directory)
+        XCTAssertEqual(Set(sharded.weights.keys), Set(single.weights.keys))
+        for (key, tensor) in single.weights { XCTAssertEqual(try maxAbsDifference(tensor, try XCTUnwrap(sharded.weights[key])), 0, key) }
+        XCTAssertEqual(sharded.convertedTensors, single.convertedTensors)
+
+        let index = "model.safetensors.index.json"
+        var saved = try rewrite(directory, index) { object in
+            var map = object["weight_map"] as? [String: String] ?? [:]
+            map["logit_scale"] = map.values.first { $0 != map["logit_scale"] }
+            object["weight_map"] = map
+        }
+        assertFails(["holds logit_scale, which model.safetensors.index.json places in"]) { _ = try importDirectory(directory) }
+        try Data(saved).write(to: directory.appendingPathComponent(index))
+        saved = try rewrite(directory, index) { object in
+            var map = object["weight_map"] as? [String: String] ?? [:]
+            map["logit_scale"] = "../model-elsewhere.safetensors"
+            object["weight_map"] = map
+        }
+        assertFails(["shard \"../model-elsewhere.safetensors\" is not a file name inside the directory"]) { _ = try importDirectory(directory) }
+        try Data(saved).write(to: directory.appendingPathComponent(index))
+        let lastShard = try XCTUnwrap(shardNames.last { $0.hasSuffix(".safetensors") })
+        try fm.removeItem(at: directory.appendingPathComponent(lastShard))
+        assertFails([lastShard, "a shard model.safetensors.index.json lists"]) { _ = try importDirectory(directory) }
+        try fm.removeItem(at: directory.appendingPathComponent(index))
+        assertFails(["no model.safetensors, pytorch_model.bin, model.safetensors.index.json"]) { _ = try importDirectory(directory) }
+    }
+
     /// `vlp import DIR` + `vlp embed`, and `vlp evaluate zeroshot` in Chinese on the imported bundle.
     func testImportThenEmbedAndZeroShotThroughTheCLI() throws {
         let output = try folder().appendingPathComponent("hf-chinese-tiny")
