@@ -52,6 +52,8 @@ struct FinetuneCommand: ParsableCommand {
     var loraDropout = 0.0
     @Option(help: "The projections LoRA adapts (comma-separated: \(PretrainingRun.LoRA.Target.allCases.map(\.rawValue).joined(separator: ", "))).")
     var loraTargets = "query,value"
+    @Option(help: "Parts trained whole beside the LoRA adapters (comma-separated: \(PretrainingRun.LoRA.WholePart.allCases.map(\.rawValue).joined(separator: ", ")); YAML lora.also_train).")
+    var loraAlsoTrain: String?
     @Option(help: "Micro-batches per optimizer step; GCPR keeps all of their negatives (YAML gradient_accumulation).")
     var gradientAccumulation = 1
     @Option(help: "fp32, bf16 (autocast, CPU or CUDA) or fp16 (CUDA, loss scaling) (YAML precision).")
@@ -102,6 +104,7 @@ struct FinetuneCommand: ParsableCommand {
     func lora() throws -> PretrainingRun.LoRA? {
         guard let loraRank else {
             guard loraAlpha == nil else { throw ValidationError("--lora-alpha needs --lora-rank") }
+            guard loraAlsoTrain == nil else { throw ValidationError("--lora-also-train needs --lora-rank") }
             return nil
         }
         guard loraRank >= 1 else { throw ValidationError("--lora-rank must be at least 1") }
@@ -115,7 +118,14 @@ struct FinetuneCommand: ParsableCommand {
             targets.insert(target)
         }
         guard !targets.isEmpty else { throw ValidationError("--lora-targets is empty") }
-        return PretrainingRun.LoRA(rank: loraRank, alpha: loraAlpha ?? Double(loraRank), dropout: loraDropout, targets: targets)
+        var whole: Set<PretrainingRun.LoRA.WholePart> = []
+        for name in (loraAlsoTrain ?? "").split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) {
+            guard let part = PretrainingRun.LoRA.WholePart(rawValue: name) else {
+                throw ValidationError("--lora-also-train: \"\(name)\" is not one of \(PretrainingRun.LoRA.WholePart.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            whole.insert(part)
+        }
+        return PretrainingRun.LoRA(rank: loraRank, alpha: loraAlpha ?? Double(loraRank), dropout: loraDropout, targets: targets, alsoTrain: whole)
     }
 
     /// `--data` (with `--format`, `--split`) as a data description.

@@ -38,8 +38,9 @@ Writes:
                           fp16 matmul; cn_clip's `load` also calls `model.float()` on CPU).
 
 Full-size check (outside the test suite, nothing committed):
-    /usr/bin/python3 scripts/reference/make_cnclip_fixtures.py --full-size .build/debug/vlp
-builds cn_clip's ViT-B-16@RoBERTa-wwm-ext-base-chinese with its real 21,128-token vocabulary and
+    /usr/bin/python3 scripts/reference/make_cnclip_fixtures.py --full-size .build/debug/vlp [MODEL]
+builds cn_clip's MODEL (ViT-B-16, the default, ViT-L-14 or ViT-L-14-336 with RoBERTa-wwm-ext-base-chinese;
+ViT-H-14, head width 80, with RoBERTa-wwm-ext-large-chinese) from its packaged configs with its real 21,128-token vocabulary and
 random, perturbed weights, saves it in the training layout as fp16 (as released) under a temporary
 folder, runs `vlp import` (no --config: heads by convention) and `vlp embed` on the photos and
 three texts, and prints the largest difference from cn_clip's normalised features.
@@ -166,25 +167,35 @@ def main():
           "text", (text16 - text).abs().max().item(), "logits", (logits16 - logits).abs().max().item())
 
 
-def full_size(vlp):
-    """ViT-B/16 + RoBERTa-wwm-ext-base: cn_clip's features against `vlp import` + `vlp embed`."""
+# cn_clip's released image towers and the text tower each is paired with (cn_clip's _MODELS names).
+FULL_SIZE_MODELS = {"ViT-B-16": "RoBERTa-wwm-ext-base-chinese", "ViT-L-14": "RoBERTa-wwm-ext-base-chinese",
+                    "ViT-L-14-336": "RoBERTa-wwm-ext-base-chinese", "ViT-H-14": "RoBERTa-wwm-ext-large-chinese"}
+
+
+def full_size(vlp, name="ViT-B-16"):
+    """One of cn_clip's released shapes (FULL_SIZE_MODELS; its packaged model_configs merged as its
+    create_model merges them): cn_clip's features against `vlp import` + `vlp embed`."""
+    import cn_clip.clip
     from cn_clip.clip import _tokenizer, tokenize as cn_tokenize
     from cn_clip.clip.model import convert_models_to_fp32
+    configs = os.path.join(os.path.dirname(cn_clip.clip.__file__), "model_configs")
+    config = {}
+    for part in [name, FULL_SIZE_MODELS[name]]:
+        with open(os.path.join(configs, part + ".json")) as f:
+            config.update(json.load(f))
     torch.manual_seed(7)
-    model = CLIP(embed_dim=512, image_resolution=224, vision_layers=12, vision_width=768, vision_patch_size=16,
-                 vocab_size=21128, text_attention_probs_dropout_prob=0.1, text_hidden_act="gelu", text_hidden_dropout_prob=0.1,
-                 text_hidden_size=768, text_initializer_range=0.02, text_intermediate_size=3072, text_max_position_embeddings=512,
-                 text_num_attention_heads=12, text_num_hidden_layers=12, text_type_vocab_size=2)
+    model = CLIP(**config)
+    resolution = config["image_resolution"]
     perturb(model)
     convert_weights(model)  # released checkpoints are fp16
     photos = ["chelsea.png", "coffee.png", "astronaut.png", "rocket.jpg"]
     with tempfile.TemporaryDirectory() as folder:
-        checkpoint = os.path.join(folder, "clip_cn_vit-b-16-random.pt")
+        checkpoint = os.path.join(folder, f"clip_cn_{name.lower()}-random.pt")
         torch.save({"epoch": 1, "step": 1, "name": "full-size-check",
                     "state_dict": {"module." + k: v for k, v in model.state_dict().items()}}, checkpoint)
         convert_models_to_fp32(model)
         model.eval()
-        transform = image_transform(224)
+        transform = image_transform(resolution)
         pixels = torch.stack([transform(Image.open(os.path.join(ASSETS, "photos", name))) for name in photos])
         with torch.no_grad():
             image = model.encode_image(pixels)
@@ -197,7 +208,7 @@ def full_size(vlp):
             return torch.tensor([json.loads(line)["embedding"] for line in out.splitlines()])
         ours_image = embed("image", [os.path.join(ASSETS, "photos", name) for name in photos])
         ours_text = embed("text", TEXTS)
-        print(f"full-size ViT-B/16 (fp16 checkpoint, {os.path.getsize(checkpoint) / 1e6:.0f} MB): normalised image features "
+        print(f"full-size {name}@{FULL_SIZE_MODELS[name]} (fp16 checkpoint, {os.path.getsize(checkpoint) / 1e6:.0f} MB): normalised image features "
               f"max |Δ| = {(ours_image - image).abs().max().item():.3g} on {len(photos)} photos, text features "
               f"max |Δ| = {(ours_text - text).abs().max().item():.3g} on {len(TEXTS)} texts")
         print("  (the features differ between inputs: largest off-diagonal cosine, images "
@@ -205,6 +216,6 @@ def full_size(vlp):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 3 and sys.argv[1] == "--full-size":
-        sys.exit(full_size(sys.argv[2]))
+    if len(sys.argv) in (3, 4) and sys.argv[1] == "--full-size":
+        sys.exit(full_size(*sys.argv[2:]))
     sys.exit(main())

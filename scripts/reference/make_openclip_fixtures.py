@@ -241,4 +241,8 @@ def full_size(vlp):
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "--full-size":
         sys.exit(full_size(sys.argv[2]))
+    if len(sys.argv) == 4 and sys.argv[1] == "--full-size":
+        # Another named model: the fp16 state dict, with QuickGELU for the -quickgelu names (OpenAI's).
+        name = sys.argv[3]
+        sys.exit(full_size_check(sys.argv[2], name, "fp16", "quick_gelu" if name.endswith("-quickgelu") else None))
     sys.exit(main())

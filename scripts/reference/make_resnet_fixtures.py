@@ -77,7 +77,9 @@ training layout as fp16 (cn_clip's `convert_weights`, as released: convolutions,
 projections, BERT and text projection fp16; batch norms, the pool's positional embedding and the
 logit scale fp32) under a temporary folder, runs `vlp import` (no --config: heads by convention)
 and `vlp embed` on four photos and three texts, and prints the largest difference from cn_clip's
-normalised features.
+normalised features. With `--full-size VLP openai` it does the same for OpenAI's RN50 as open_clip
+builds it (`RN50-quickgelu`), saved as OpenAI's fp16 state dict and imported with `--from open-clip
+--activation quick_gelu`.
 """
 import json
 import os
@@ -386,7 +388,50 @@ def full_size(vlp):
               f"{(text @ text.t() - torch.eye(len(texts))).max().item():.3f})")
 
 
+def full_size_openai(vlp):
+    """OpenAI's RN50 as open_clip builds it (`create_model("RN50-quickgelu")`: layers (3, 4, 6, 3),
+    width 64, 224 px, embed dim 1024; a 512-wide 12-layer text transformer, 49,408 tokens; QuickGELU)
+    with random perturbed weights (batch norms calibrated as above) rounded to fp16 as OpenAI's
+    state dict is (`convert_weights_to_lp`): open_clip's features against `vlp import --from
+    open-clip --activation quick_gelu` + `vlp embed`."""
+    photos = ["chelsea.png", "coffee.png", "astronaut.png", "rocket.jpg"]
+    texts = openclip_fixtures.TEXTS
+    torch.manual_seed(7)
+    model = open_clip.create_model("RN50-quickgelu")
+    transform = openclip_transform(224, is_train=False)
+    prepare(model, load_photos(transform, CALIBRATION))
+    open_clip.model.convert_weights_to_lp(model)  # OpenAI's released weights are fp16 (batch norms stay fp32)
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    model.float().eval()
+    pixels = load_photos(transform, photos)
+    ids = open_clip.tokenize(texts)
+    with torch.no_grad():
+        image = torch.nn.functional.normalize(model.encode_image(pixels), dim=-1)
+        text = torch.nn.functional.normalize(model.encode_text(ids), dim=-1)
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "RN50-openai-random.pt")
+        torch.save(state, path)
+        bundle = os.path.join(folder, "bundle")
+        subprocess.run([vlp, "import", "--from", "open-clip", path, "--activation", "quick_gelu", "--output", bundle], check=True)
+
+        def embed(kind, inputs):
+            out = subprocess.run([vlp, "embed", kind, "--checkpoint", bundle, "--json"] + inputs, check=True,
+                                 capture_output=True, text=True).stdout
+            return torch.tensor([json.loads(line)["embedding"] for line in out.splitlines()])
+        ours_image = embed("image", [os.path.join(ASSETS, "photos", name) for name in photos])
+        ours_text = embed("text", texts)
+        print(f"full-size OpenAI RN50 via open_clip (fp16 state dict, {os.path.getsize(path) / 1e6:.0f} MB): text features "
+              f"max |Δ| = {(ours_text - text).abs().max().item():.3g} on {len(texts)} texts")
+        for photo, ours, theirs in zip(photos, ours_image, image):
+            print(f"  {photo}: max |Δ| = {(ours - theirs).abs().max().item():.3g}")
+        print("  (the features differ between inputs: largest off-diagonal cosine, images "
+              f"{(image @ image.t() - torch.eye(len(photos))).max().item():.3f}, texts "
+              f"{(text @ text.t() - torch.eye(len(texts))).max().item():.3f})")
+
+
 if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "--full-size" and sys.argv[3] == "openai":
+        sys.exit(full_size_openai(sys.argv[2]))
     if len(sys.argv) == 3 and sys.argv[1] == "--full-size":
         sys.exit(full_size(sys.argv[2]))
     sys.exit(main())

@@ -48,9 +48,11 @@ enum DemoReport {
                                columns: ["model", "i→t R@1", "R@5", "R@10", "t→i R@1", "R@5", "R@10", "R@M"], rows: rows))
         let zeroKeys = (summary.models["r2d2"]?.zeroshot.keys.sorted()) ?? []
         report.add(ReportTable(title: "Matching AUC (ICM test) and zero-shot top-1 (single-object scenes), %",
-                               columns: ["model", "matching AUC"] + zeroKeys.map { "zero-shot \($0)" } + ["zero-shot mean"],
+                               columns: ["model", "matching AUC (cosine)", "matching AUC (match heads)"] + zeroKeys.map { "zero-shot \($0)" } + ["zero-shot mean"],
                                rows: ["r2d2", "prd2"].compactMap { key in
-                                   summary.models[key].map { r in [key.uppercased(), f(r.matchingAUC)] + zeroKeys.map { f(r.zeroshot[$0]?.top1 ?? .nan) } + [f(r.zeroshotTop1)] }
+                                   summary.models[key].map { r in
+                                       [key.uppercased(), f(r.matchingAUC), r.matchingAUCHeads.map(f) ?? "—"] + zeroKeys.map { f(r.zeroshot[$0]?.top1 ?? .nan) } + [f(r.zeroshotTop1)]
+                                   }
                                }))
         let kinds = RewriteKind.allCases.map(\.rawValue)
         var compositionalRows: [[String]] = []

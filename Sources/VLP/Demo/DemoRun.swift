@@ -7,10 +7,16 @@ public struct DemoModelResult: Codable, Sendable {
     /// Two-stage retrieval (cross-encoder re-ranking of the top k); for the dual encoder, which
     /// has no cross encoders, the same as `retrieval`.
     public var retrievalReranked: RetrievalResult
+    /// ICM matching AUC by the towers' cosine, the scorer every model has (so the models compare like for like).
     public var matchingAUC: Double
+    /// The same pairs scored by the match heads' mean probability (R2D2 only).
+    public var matchingAUCHeads: Double?
     public var zeroshotTop1: Double
     public var zeroshot: [String: ZeroShotResult]
+    /// Compositional accuracy per rewrite kind and "overall", by the towers' cosine (every model).
     public var compositional: [String: Double]
+    /// The same by the match heads (R2D2 only).
+    public var compositionalHeads: [String: Double]?
     public var compositionalDetail: CompositionalEvaluation
     public var trainingSeconds: Double
     public var retrievalSeconds: Double
@@ -18,8 +24,9 @@ public struct DemoModelResult: Codable, Sendable {
     public var parameters: Int
 
     enum CodingKeys: String, CodingKey {
-        case retrieval, retrievalReranked = "retrieval_reranked", matchingAUC = "matching_auc", zeroshotTop1 = "zeroshot_top1"
-        case zeroshot, compositional, compositionalDetail = "compositional_detail", trainingSeconds = "training_seconds"
+        case retrieval, retrievalReranked = "retrieval_reranked", matchingAUC = "matching_auc", matchingAUCHeads = "matching_auc_heads"
+        case zeroshotTop1 = "zeroshot_top1", zeroshot, compositional, compositionalHeads = "compositional_heads"
+        case compositionalDetail = "compositional_detail", trainingSeconds = "training_seconds"
         case retrievalSeconds = "retrieval_seconds", rerankSeconds = "rerank_seconds", parameters
     }
 }
@@ -135,13 +142,16 @@ public struct DemoRun {
             let compositional = try withNoGrad { try CompositionalEvaluation.run(model, on: sets.compositional) }
             let zeroshot = try zeroShot(model, inputs: modelInputs)
             let top1 = zeroshot.sorted { $0.key < $1.key }.map(\.value.top1).reduce(0, +) / Double(max(1, zeroshot.count))  // a fixed order: the same sum every run
-            let compositionalBest = compositional.matchHead ?? compositional.dualEncoder!
+            guard let byCosine = compositional.dualEncoder else { throw EvaluationError.empty("compositional accuracy by the towers' cosine") }
+            func table(_ result: CompositionalResult) -> [String: Double] { result.accuracy.merging(["overall": result.overall]) { a, _ in a } }
             results[entry.key] = DemoModelResult(
-                retrieval: retrieval.ranking, retrievalReranked: retrieval.reranked ?? retrieval.ranking, matchingAUC: matching.bestAUC * 100,
-                zeroshotTop1: top1, zeroshot: zeroshot, compositional: compositionalBest.accuracy.merging(["overall": compositionalBest.overall]) { a, _ in a },
+                retrieval: retrieval.ranking, retrievalReranked: retrieval.reranked ?? retrieval.ranking, matchingAUC: matching.auc * 100,
+                matchingAUCHeads: matching.matchHeadAUC.map { $0 * 100 }, zeroshotTop1: top1, zeroshot: zeroshot,
+                compositional: table(byCosine), compositionalHeads: compositional.matchHead.map(table),
                 compositionalDetail: compositional, trainingSeconds: summary.seconds, retrievalSeconds: retrieval.rankingSeconds,
                 rerankSeconds: retrieval.rerankSeconds, parameters: model.module.parameterCount(trainableOnly: true))
-            log("  \(entry.key): R@M \(String(format: "%.1f", retrieval.ranking.rmean))\(retrieval.reranked.map { String(format: " (re-ranked %.1f)", $0.rmean) } ?? ""), AUC \(String(format: "%.1f", matching.bestAUC * 100)), zero-shot top-1 \(String(format: "%.1f", top1))")
+            let heads = matching.matchHeadAUC.map { String(format: ", by the heads %.1f", $0 * 100) } ?? ""
+            log("  \(entry.key): R@M \(String(format: "%.1f", retrieval.ranking.rmean))\(retrieval.reranked.map { String(format: " (re-ranked %.1f)", $0.rmean) } ?? ""), matching AUC by cosine \(String(format: "%.1f", matching.auc * 100))\(heads), zero-shot top-1 \(String(format: "%.1f", top1))")
         }
         let summary = DemoSummary(models: results, seconds: Date().timeIntervalSince(started), peakResidentMiB: Self.peakResidentMiB(),
                                   quick: o.quick, pretrainingPairs: o.corpusSize * 8 / 10, steps: o.steps, batchSize: o.batchSize,

@@ -22,7 +22,8 @@ enum FineTuning {
         var parts: [String] = []
         if !run.freeze.isEmpty { parts.append(describe(run.freeze)) }
         if let lora = run.lora {
-            parts.append("LoRA rank \(lora.rank), alpha \(lora.alpha) on \(module.adaptedLayers().count) layers (\(lora.targets.sorted().map(\.rawValue).joined(separator: ", ")))")
+            let whole = lora.alsoTrain.isEmpty ? "" : "; also trained whole: " + lora.alsoTrain.sorted().map(\.rawValue).joined(separator: ", ")
+            parts.append("LoRA rank \(lora.rank), alpha \(lora.alpha) on \(module.adaptedLayers().count) layers (\(lora.targets.sorted().map(\.rawValue).joined(separator: ", ")))" + whole)
         }
         if run.optimizer.layerDecay != 1 { parts.append("layer decay \(run.optimizer.layerDecay)") }
         return "fine-tuning: \(module.parameterCount(trainableOnly: true)) of \(module.parameterCount()) parameters train; " + parts.joined(separator: "; ")
@@ -116,7 +117,8 @@ enum FineTuning {
     }
 
     /// Attaches adapters to the target layers whose weights still train (a frozen block gets
-    /// none), then freezes every weight but the adapters. Returns the number of adapted layers.
+    /// none), then freezes every weight but the adapters and the parts `also_train` names.
+    /// Returns the number of adapted layers.
     @discardableResult
     static func attachAdapters(_ lora: PretrainingRun.LoRA, to module: Module) throws -> Int {
         let layers = targetLayers(lora.targets, in: module).filter(\.weight.requiresGrad)
@@ -124,8 +126,12 @@ enum FineTuning {
             throw ConfigError("lora.targets: no \(lora.targets.sorted().map(\.rawValue).joined(separator: ", ")) projection of this model still trains (all are frozen by freeze:/lock:, or the model has none)")
         }
         for layer in layers { try layer.attachAdapter(rank: lora.rank, alpha: lora.alpha, dropout: lora.dropout) }
-        for (name, parameter) in module.namedParameters() where !Module.isAdapterKey(name) {
-            try parameter.requiringGrad(false)
+        let parameters = module.namedParameters()
+        for part in lora.alsoTrain.sorted() where !parameters.contains(where: { part.contains(parameter: $0.name) }) {
+            throw ConfigError("lora.also_train: this model has no \(part.rawValue)")
+        }
+        for (name, parameter) in parameters where !Module.isAdapterKey(name) {
+            try parameter.requiringGrad(lora.alsoTrain.contains { $0.contains(parameter: name) })
         }
         return layers.count
     }

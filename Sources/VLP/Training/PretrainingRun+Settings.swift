@@ -147,6 +147,34 @@ extension PretrainingRun {
             }
         }
 
+        /// A part trained whole beside the adapters (PEFT's `modules_to_save`): what a low-rank
+        /// update of the blocks cannot stand in for, e.g. a new task's heads.
+        public enum WholePart: String, CaseIterable, Comparable, Sendable {
+            /// The towers' contrastive projections (`text_projection`, `visual_projection`).
+            case projections
+            /// The learned temperature (`temperature.logit_scale`).
+            case temperature
+            /// The match heads: R2D2's `text_match_head` / `image_match_head`, the single stream's `match_head`.
+            case matchHeads = "match_heads"
+            /// The masked-language head (`mlm_head`).
+            case mlmHead = "mlm_head"
+
+            public static func < (a: WholePart, b: WholePart) -> Bool {
+                allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
+            }
+
+            /// Whether the parameter `name` (a key of the whole model) belongs to this part.
+            func contains(parameter name: String) -> Bool {
+                let parts = name.split(separator: ".").map(String.init)
+                switch self {
+                case .projections: return parts.contains("text_projection") || parts.contains("visual_projection")
+                case .temperature: return parts.contains("temperature")
+                case .matchHeads: return ["text_match_head", "image_match_head", "match_head"].contains(parts.first ?? "")
+                case .mlmHead: return parts.first == "mlm_head"
+                }
+            }
+        }
+
         /// r, the rank of B·A.
         public var rank: Int
         /// The update is scaled by alpha / r.
@@ -154,12 +182,16 @@ extension PretrainingRun {
         /// Dropout on each adapter's input while training.
         public var dropout: Double
         public var targets: Set<Target>
+        /// Parts that train whole beside the adapters (YAML `also_train`; none by default).
+        public var alsoTrain: Set<WholePart>
 
-        public init(rank: Int = 8, alpha: Double = 8, dropout: Double = 0, targets: Set<Target> = [.query, .value]) {
+        public init(rank: Int = 8, alpha: Double = 8, dropout: Double = 0, targets: Set<Target> = [.query, .value],
+                    alsoTrain: Set<WholePart> = []) {
             self.rank = rank
             self.alpha = alpha
             self.dropout = dropout
             self.targets = targets
+            self.alsoTrain = alsoTrain
         }
     }
 

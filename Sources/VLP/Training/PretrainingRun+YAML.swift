@@ -108,7 +108,7 @@ extension PretrainingRun {
             }
         }
         if let l = try r.section("lora") {
-            try l.checkKeys(["rank", "alpha", "dropout", "targets"])
+            try l.checkKeys(["rank", "alpha", "dropout", "targets", "also_train"])
             var settings = LoRA()
             settings.rank = try l.int("rank", default: settings.rank, range: 1...4096)
             settings.alpha = try l.double("alpha", default: settings.alpha, range: 1e-6...1e6)
@@ -117,6 +117,7 @@ extension PretrainingRun {
                 guard !targets.isEmpty else { throw l.fail("targets", "the list is empty; allowed values: \(LoRA.Target.allCases.map(\.rawValue).joined(separator: ", "))") }
                 settings.targets = Set(targets)
             }
+            settings.alsoTrain = Set(try l.choices("also_train", as: LoRA.WholePart.self) ?? [])
             lora = settings
         }
         precision = try r.choice("precision", default: precision)

@@ -57,10 +57,10 @@ extension PretrainingRun {
             ("activation_checkpointing", YAMLWriting.bool(activationCheckpointing)),
         ]
         if let lora {
-            top.append(("lora", YAMLWriting.mapping([
-                ("rank", YAMLWriting.number(lora.rank)), ("alpha", YAMLWriting.number(lora.alpha)),
-                ("dropout", YAMLWriting.number(lora.dropout)), ("targets", YAMLWriting.texts(lora.targets.sorted().map(\.rawValue))),
-            ], flow: true)))
+            var entries = [("rank", YAMLWriting.number(lora.rank)), ("alpha", YAMLWriting.number(lora.alpha)),
+                           ("dropout", YAMLWriting.number(lora.dropout)), ("targets", YAMLWriting.texts(lora.targets.sorted().map(\.rawValue)))]
+            if !lora.alsoTrain.isEmpty { entries.append(("also_train", YAMLWriting.texts(lora.alsoTrain.sorted().map(\.rawValue)))) }
+            top.append(("lora", YAMLWriting.mapping(entries, flow: true)))
         }
         return try Yams.serialize(node: YAMLWriting.mapping(top), width: 120, allowUnicode: true)
     }

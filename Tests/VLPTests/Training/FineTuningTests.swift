@@ -210,6 +210,72 @@ final class FineTuningTests: TorchTestCase {
         for (a, b) in zip(try layer(x).toArray(Float.self), adapted) { XCTAssertEqual(a, b, accuracy: 1e-5) }
     }
 
+    /// `lora.also_train`: the named parts train whole beside the adapters (PEFT's
+    /// `modules_to_save`); every other base weight stays bit-identical; a part the model lacks is
+    /// an error naming the key.
+    func testLoRAAlsoTrainsTheNamedPartsWhole() throws {
+        let root = try temporaryFolder("lora-whole")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let lora = PretrainingRun.LoRA(rank: 4, alpha: 8, targets: [.query, .value], alsoTrain: [.projections, .matchHeads])
+        let trainer = try Trainer(PretrainingRun(model: .named("r2d2-tiny"), recipe: .r2d2, data: Self.data, steps: 3, batchSize: 8,
+                                                 optimizer: .init(learningRate: 1e-2), output: root.path, workers: 1, lora: lora))
+        trainer.log = { _ in }
+        let module = trainer.model.module
+        let whole = Set(module.namedParameters().map(\.name).filter { name in lora.alsoTrain.contains { $0.contains(parameter: name) } })
+        XCTAssertEqual(whole, ["towers.text_projection.weight", "towers.visual_projection.weight", "text_match_head.weight", "text_match_head.bias",
+                               "image_match_head.weight", "image_match_head.bias"])
+        let trainable = Set(module.namedParameters().filter(\.tensor.requiresGrad).map(\.name))
+        XCTAssertEqual(trainable.subtracting(whole), Set(trainable.filter(Module.isAdapterKey)))
+        XCTAssertTrue(whole.isSubset(of: trainable))
+        let before = try snapshot(module)
+        _ = try trainer.run()
+        let after = try snapshot(module)
+        for (name, values) in before where !Module.isAdapterKey(name) && !whole.contains(name) { XCTAssertEqual(after[name], values, "\(name) moved") }
+        for name in whole { XCTAssertNotEqual(after[name], before[name], "\(name) did not train") }
+
+        XCTAssertThrowsError(try Trainer(PretrainingRun(model: .named("r2d2-tiny-dual"), recipe: .prd2, data: Self.data, steps: 1,
+                                                        lora: PretrainingRun.LoRA(alsoTrain: [.matchHeads])))) { error in
+            XCTAssertTrue("\(error)".contains("lora.also_train: this model has no match_heads"), "\(error)")
+        }
+        let run = try PretrainingRun(yaml: tinyPretrainingYAML(output: root.path, extra: "lora: {rank: 4, also_train: [temperature, projections]}"))
+        XCTAssertEqual(run.lora?.alsoTrain, [.temperature, .projections])
+        let written = try run.yaml()
+        XCTAssertTrue(written.contains("also_train: [projections, temperature]"), written)
+        XCTAssertThrowsError(try PretrainingRun(yaml: tinyPretrainingYAML(output: root.path, extra: "lora: {also_train: [heads]}"))) { error in
+            XCTAssertTrue("\(error)".contains("lora.also_train") && "\(error)".contains("match_heads"), "\(error)")
+        }
+    }
+
+    /// A LoRA run stopped after step 3 and resumed follows the uninterrupted run's loss curve: the
+    /// adapters, the parts trained whole and their optimizer state come back from the checkpoint.
+    func testLoRARunResumesOnTheSameLossCurve() throws {
+        let root = try temporaryFolder("lora-resume")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let extra = "lora: {rank: 4, alpha: 8, dropout: 0.1, targets: [query, value, mlp], also_train: [projections]}"
+        func run(_ name: String, stopAfter: Int?, resume: Bool, losses: inout [Int: Double]) throws {
+            let trainer = try Trainer(PretrainingRun(yaml: tinyPretrainingYAML(output: root.appendingPathComponent(name).path, extra: extra)))
+            trainer.log = { _ in }
+            trainer.stopAfterStep = stopAfter
+            var seen: [Int: Double] = [:]
+            trainer.onStep = { step, values in seen[step] = values["loss"] }
+            _ = try trainer.run(resume: resume)
+            losses.merge(seen) { _, new in new }
+        }
+        var full: [Int: Double] = [:], interrupted: [Int: Double] = [:]
+        try run("full", stopAfter: nil, resume: false, losses: &full)
+        try run("cut", stopAfter: 3, resume: false, losses: &interrupted)
+        XCTAssertEqual(interrupted.keys.sorted(), [1, 2, 3])
+        try run("cut", stopAfter: nil, resume: true, losses: &interrupted)
+        XCTAssertEqual(interrupted.keys.sorted(), Array(1...6))
+        for step in 1...6 {
+            let expected = try XCTUnwrap(full[step]), got = try XCTUnwrap(interrupted[step])
+            XCTAssertEqual(got, expected, accuracy: 1e-5 * max(1, abs(expected)), "step \(step)")
+        }
+        XCTAssertGreaterThan(Set(full.values).count, 1)
+        let model = try ModelBundle.open(root.appendingPathComponent("cut").path).model
+        XCTAssertGreaterThan(model.module.adaptedLayers().count, 0)
+    }
+
     /// freeze:, lora: and layer_decay in YAML: a round trip, and bad values naming their key.
     func testYAMLKeysRoundTripAndNameBadValues() throws {
         let base = "model: r2d2-tiny\nrecipe: r2d2\ndata: {}\nsteps: 2\n"
