@@ -32,6 +32,14 @@ struct PretrainCommand: ParsableCommand {
         if let data = run.evaluation.data {
             let set = try EvaluationSet.load(data, for: trainer.configuration)
             trainer.evaluate = { model, _ in try RetrievalEvaluation.run(model, on: set, rerankTopK: 0).flatMetrics() }
+            // R2D2: λ of the two-stage score cos + λ·p is chosen on this set once training is done.
+            trainer.chooseRerankWeight = { model in
+                let (weight, evaluation) = try RetrievalEvaluation.chooseRerankWeight(model, on: set)
+                FileHandle.standardError.write(Data(String(format: "rerank_weight λ = %@ chosen on %@ (%d images): two-stage R@M %.2f, first stage %.2f; stored in the final checkpoint\n",
+                                                           RerankScore.number(weight), set.name, set.imageCount,
+                                                           evaluation.bestSweptWeight?.result.rmean ?? .nan, evaluation.ranking.rmean).utf8))
+                return weight
+            }
         }
         let parameters = trainer.model.module.parameterCount(trainableOnly: true)
         let locked = run.lock.isEmpty ? "" : ", locked: \(run.lock.sorted().map(\.rawValue).joined(separator: ", "))"

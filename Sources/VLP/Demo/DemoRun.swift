@@ -4,9 +4,11 @@ import Torch
 /// What `vlp demo` measured for one model (keys as `summary.json` writes them).
 public struct DemoModelResult: Codable, Sendable {
     public var retrieval: RetrievalResult
-    /// Two-stage retrieval (cross-encoder re-ranking of the top k); for the dual encoder, which
-    /// has no cross encoders, the same as `retrieval`.
+    /// Two-stage retrieval (cross-encoder re-ranking of the top k by cos + λ·p); for the dual
+    /// encoder, which has no cross encoders, the same as `retrieval`.
     public var retrievalReranked: RetrievalResult
+    /// λ, chosen on the validation split (R2D2 only).
+    public var rerankWeight: Double?
     /// ICM matching AUC by the towers' cosine, the scorer every model has (so the models compare like for like).
     public var matchingAUC: Double
     /// The same pairs scored by the match heads' mean probability (R2D2 only).
@@ -24,7 +26,8 @@ public struct DemoModelResult: Codable, Sendable {
     public var parameters: Int
 
     enum CodingKeys: String, CodingKey {
-        case retrieval, retrievalReranked = "retrieval_reranked", matchingAUC = "matching_auc", matchingAUCHeads = "matching_auc_heads"
+        case retrieval, retrievalReranked = "retrieval_reranked", rerankWeight = "rerank_weight"
+        case matchingAUC = "matching_auc", matchingAUCHeads = "matching_auc_heads"
         case zeroshotTop1 = "zeroshot_top1", zeroshot, compositional, compositionalHeads = "compositional_heads"
         case compositionalDetail = "compositional_detail", trainingSeconds = "training_seconds"
         case retrievalSeconds = "retrieval_seconds", rerankSeconds = "rerank_seconds", parameters
@@ -80,10 +83,11 @@ public struct DemoRun {
         var evaluationSize: Int { quick ? 600 : 1000 }
         var zeroShotImages: Int { quick ? 140 : 280 }
 
-        /// The test split of a downstream Scenes set (`icr`, `icm`, …) the demo evaluates on:
-        /// another seed than the pretraining corpus, title texts, context length 32.
-        public func evaluationData(_ set: ScenesSet) -> TrainingDataDescription {
-            var data = TrainingDataDescription.scenes(size: evaluationSize, seed: seed + 1, set: set, split: .test)
+        /// A split of a downstream Scenes set (`icr`, `icm`, …): the test split the demo evaluates
+        /// on, or the validation split where R2D2's re-ranking weight is chosen; another seed than
+        /// the pretraining corpus, title texts, context length 32.
+        public func evaluationData(_ set: ScenesSet, split: DataSplit = .test) -> TrainingDataDescription {
+            var data = TrainingDataDescription.scenes(size: evaluationSize, seed: seed + 1, set: set, split: split)
             data.contextLength = 32
             data.textKinds = [.title]
             return data
@@ -114,7 +118,7 @@ public struct DemoRun {
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
         let o = options
         log("demo: Scenes corpus (zh + en), \(o.corpusSize) items (\(o.corpusSize * 8 / 10) for pretraining); R2D2-tiny and PRD2, \(o.steps) steps × batch \(o.batchSize) each → \(out.path)")
-        let evalData = o.evaluationData
+        let evalData = { (set: ScenesSet) in o.evaluationData(set) }
         var results: [String: DemoModelResult] = [:]
         var trained: [String: PretrainingModel] = [:]
         var evaluationSets: (retrieval: EvaluationSet, matching: EvaluationSet, compositional: EvaluationSet)?
@@ -124,6 +128,16 @@ public struct DemoRun {
             try Data(try run.yaml().utf8).write(to: out.appendingPathComponent("\(entry.key).yaml"))
             let trainer = try Trainer(run)
             trainer.log = { log("  \(entry.key) \($0)") }
+            // R2D2's λ of cos + λ·p, chosen on the validation split once training is done.
+            var chosenWeight: Double?
+            trainer.chooseRerankWeight = { model in
+                let set = try EvaluationSet.load(o.evaluationData(.icr, split: .valid), for: trainer.configuration)
+                let (weight, evaluation) = try RetrievalEvaluation.chooseRerankWeight(model, on: set)
+                log(String(format: "  %@ rerank_weight λ = %@ chosen on the validation split (%d images): two-stage R@M %.1f, first stage %.1f",
+                           entry.key, RerankScore.number(weight), set.imageCount, evaluation.bestSweptWeight?.result.rmean ?? .nan, evaluation.ranking.rmean))
+                chosenWeight = weight
+                return weight
+            }
             let summary = try trainer.run()
             let model = trainer.model
             model.module.eval()
@@ -137,7 +151,7 @@ public struct DemoRun {
                                   try EvaluationSet.load(evalData(.pretrain), for: trainer.configuration, includeNegatives: true))
             }
             let sets = evaluationSets!
-            let retrieval = try withNoGrad { try RetrievalEvaluation.run(model, on: sets.retrieval, rerankTopK: 10) }
+            let retrieval = try withNoGrad { try RetrievalEvaluation.run(model, on: sets.retrieval, rerankTopK: 10, rerankWeight: chosenWeight ?? 1) }
             let matching = try withNoGrad { try MatchingEvaluation.run(model, on: sets.matching) }
             let compositional = try withNoGrad { try CompositionalEvaluation.run(model, on: sets.compositional) }
             let zeroshot = try zeroShot(model, inputs: modelInputs)
@@ -145,7 +159,8 @@ public struct DemoRun {
             guard let byCosine = compositional.dualEncoder else { throw EvaluationError.empty("compositional accuracy by the towers' cosine") }
             func table(_ result: CompositionalResult) -> [String: Double] { result.accuracy.merging(["overall": result.overall]) { a, _ in a } }
             results[entry.key] = DemoModelResult(
-                retrieval: retrieval.ranking, retrievalReranked: retrieval.reranked ?? retrieval.ranking, matchingAUC: matching.auc * 100,
+                retrieval: retrieval.ranking, retrievalReranked: retrieval.reranked ?? retrieval.ranking, rerankWeight: retrieval.rerankWeight,
+                matchingAUC: matching.auc * 100,
                 matchingAUCHeads: matching.matchHeadAUC.map { $0 * 100 }, zeroshotTop1: top1, zeroshot: zeroshot,
                 compositional: table(byCosine), compositionalHeads: compositional.matchHead.map(table),
                 compositionalDetail: compositional, trainingSeconds: summary.seconds, retrievalSeconds: retrieval.rankingSeconds,

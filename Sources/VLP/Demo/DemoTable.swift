@@ -13,6 +13,9 @@ public enum DemoTable {
             let twoStage = key == "r2d2" ? f(r.retrievalReranked.rmean) : f(nil)
             lines.append("\(key.uppercased().padding(toLength: 6, withPad: " ", startingAt: 0))  \(f(r.retrieval.rmean))      \(twoStage)         \(f(r.retrieval.i2t.r1))   \(f(r.retrieval.t2i.r1))   \(f(r.matchingAUC))     \(f(r.matchingAUCHeads))           \(f(r.zeroshotTop1))     \(f(r.compositional["overall"]))       \(f(r.compositionalHeads?["overall"]))    \(String(format: "%5.0f", r.trainingSeconds))")
         }
+        if let w = summary.models["r2d2"]?.rerankWeight {
+            lines.append("R2D2's two-stage score: " + RerankScore.weighted(w).formula + ", λ chosen on the validation split")
+        }
         lines.append(String(format: "\nwhole demo: %.0f s, peak resident memory %.0f MiB (%@)", summary.seconds, summary.peakResidentMiB,
                             summary.quick ? "--quick" : "default budget"))
         return lines.joined(separator: "\n")

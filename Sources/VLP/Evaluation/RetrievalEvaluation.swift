@@ -59,6 +59,19 @@ public struct RetrievalEvaluation: Codable, Sendable {
                                    rankingSeconds: rankingSeconds, rerankSeconds: seconds)
     }
 
+    /// R2D2's re-ranking weight λ chosen on `set` (a validation split, never the test split): the
+    /// weight of `weights` whose two-stage score cos + λ·p gives the best R@M over each query's
+    /// top `topK` (the smallest on a tie; 0, the first stage's own order, is among the defaults,
+    /// so the chosen score is never worse than the cosine on `set`), with that sweep's result.
+    public static func chooseRerankWeight(_ model: PretrainingModel, on set: EvaluationSet, topK: Int = 10,
+                                          weights: [Double] = defaultSweepWeights) throws -> (weight: Double, evaluation: RetrievalEvaluation) {
+        let evaluation = try run(model, on: set, rerankTopK: topK, rerankWeights: weights)
+        guard let best = evaluation.bestSweptWeight else {
+            throw EvaluationError.empty("a re-ranking weight: the model has no cross encoders, or no weight was given")
+        }
+        return (best.weight, evaluation)
+    }
+
     /// The swept weight with the best two-stage R@M (the smallest such w on a tie: the least
     /// the match heads may overrule the similarity); nil without a sweep.
     public var bestSweptWeight: (weight: Double, result: RetrievalResult)? {

@@ -57,6 +57,11 @@ public final class Trainer {
     public let device: Device
     /// Called every `evaluation.every` steps and at the end; its numbers go to metrics.jsonl.
     public var evaluate: ((PretrainingModel, Int) throws -> [String: Double])?
+    /// Chooses R2D2's re-ranking weight λ of cos + λ·p once training is done (in eval mode,
+    /// without gradients; e.g. `RetrievalEvaluation.chooseRerankWeight` on a validation split);
+    /// the final checkpoint's `preprocessing.json` records it, so `vlp evaluate`, `vlp search
+    /// --rerank` and the server use it. Called only for a model with cross encoders; nil keeps λ = 1.
+    public var chooseRerankWeight: ((PretrainingModel) throws -> Double)?
     /// Progress lines (stderr by default).
     public var log: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
     /// Stop (as if interrupted) after this many steps; for tests of resume.
@@ -332,8 +337,13 @@ public final class Trainer {
                 if isMain, state.badSteps == 0, state.step % run.checkpointEvery == 0 || state.step == total {
                     state.contextLength = stage.data.contextLength
                     state.lossScaling = scaler.map(TrainerState.LossScaling.init)
-                    let preprocessing = ModelPreprocessing.trained(configuration: configuration, tokenizer: stage.data.tokenizer,
+                    var preprocessing = ModelPreprocessing.trained(configuration: configuration, tokenizer: stage.data.tokenizer,
                                                                    contextLength: stage.data.contextLength, resize: stage.data.imageResize)
+                    if state.step == total, model.pairScorer != nil, let chooseRerankWeight {
+                        model.module.eval()
+                        preprocessing.rerankWeight = try withNoGrad { try chooseRerankWeight(model) }
+                        trainingMode()
+                    }
                     lastCheckpoint = try TrainingCheckpoint.save(in: checkpointsURL, state: state, model: model.module,
                                                                  configuration: configuration,
                                                                  bundle: (preprocessing, URL(fileURLWithPath: AssetFile.locate(stage.data.vocabularyFile))),

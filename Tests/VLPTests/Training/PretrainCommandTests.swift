@@ -112,6 +112,36 @@ final class PretrainCommandTests: TorchTestCase {
         XCTAssertTrue(named.output.contains("retrieval on cnclip:test: 7 images"), named.output)
     }
 
+    /// With an evaluation set, R2D2's λ of cos + λ·p is chosen on it once training is done and
+    /// stored in the final checkpoint: the weight of the sweep's best R@M, recomputed here on the
+    /// same set from the saved bundle.
+    func testTheRerankWeightIsChosenOnTheEvaluationSetAtTheEnd() throws {
+        let root = try temporaryFolder("cli-lambda")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let config = root.appendingPathComponent("run.yaml")
+        let evaluation = "evaluation: {every: 4, data: {source: scenes, size: 60, seed: 9, set: icr, split: valid, context_length: 16}}"
+        try tinyPretrainingYAML(output: root.appendingPathComponent("out").path, steps: 4, checkpointEvery: 2, extra: evaluation)
+            .write(to: config, atomically: true, encoding: .utf8)
+        let run = try runVLP(["pretrain", "--config", config.path])
+        XCTAssertEqual(run.status, 0, run.errors)
+        XCTAssertTrue(run.errors.contains("rerank_weight λ = ") && run.errors.contains("stored in the final checkpoint"), run.errors)
+        let bundle = try ModelBundle.open(root.appendingPathComponent("out").path)
+        let stored = try XCTUnwrap(bundle.preprocessing.rerankWeight)
+        let set = try EvaluationSet.load(try PretrainingRun.load(contentsOf: config).evaluation.data!, for: bundle.model.configuration)
+        let recomputed = try withNoGrad { try RetrievalEvaluation.chooseRerankWeight(bundle.model, on: set) }
+        XCTAssertEqual(stored, recomputed.weight)
+        XCTAssertTrue(RetrievalEvaluation.defaultSweepWeights.contains(stored))
+        let best = try XCTUnwrap(recomputed.evaluation.bestSweptWeight)
+        for point in recomputed.evaluation.sweep ?? [] {
+            guard case .weighted = point.score else { continue }
+            XCTAssertLessThanOrEqual(point.result.rmean, best.result.rmean)
+        }
+        // The earlier checkpoint (step 2) keeps R2D2's own sum.
+        let first = try XCTUnwrap(TrainingCheckpoint.list(in: root.appendingPathComponent("out/checkpoints")).first)
+        XCTAssertEqual(first.step, 2)
+        XCTAssertEqual(try ModelBundle.open(first.url.path).preprocessing.rerankWeight, 1)
+    }
+
     func testFinetuneRetrievalStartsFromTheCheckpoint() throws {
         let root = try temporaryFolder("cli-finetune")
         defer { try? FileManager.default.removeItem(at: root) }
