@@ -45,6 +45,7 @@ Writes:
                  text_encoder.embeddings.position_ids int64 [1, 64], and the joint layers'
                  embeddings.position_ids int64 [1, 64] (med.py registers them as saved buffers).
   vocab.txt      the cut vocabulary.
+  config.json    swift-vlp's model configuration of it, with its head counts (16 wide: `vlp import --config`).
   reference.safetensors   pixel_values [2, 3, 32, 32]: chelsea.png and coffee.png through R2D2's transform
                  (PIL bicubic resize to 32 x 32 — a squash ignoring aspect —, /255, CLIP mean / std);
                  input_ids / attention_mask [3, 64] int64: TEXTS through BertTokenizer(vocab.txt) with
@@ -81,15 +82,14 @@ from transformers import BertConfig, BertModel, BertTokenizer, CLIPVisionConfig,
 
 from perturbation import perturb
 from safetensors_writer import write_safetensors
+# The Chinese-CLIP fixtures' texts and their cut of the vocabulary, so the fixtures share one cut vocabulary.
+from make_hfcnclip_fixtures import TEXTS, cut_vocabulary
 
 OUT = os.path.join("Tests", "VLPTests", "Fixtures", "r2d2")
 ASSETS = "assets"
 FULL_VOCAB = os.path.join(ASSETS, "cn-clip", "vocab.txt")  # cn-clip's 21,128-token Chinese BERT vocabulary (= hfl_roberta's)
 CONTEXT = 64  # R2D2's tokenize_text: padding="max_length", max_length=64
 PHOTOS = ["chelsea.png", "coffee.png"]
-# The cn_clip fixture's texts and extra tokens (make_cnclip_fixtures.py), so the fixtures share one cut vocabulary.
-TEXTS = ["一只橘色的猫躺在地上", "一杯拿铁咖啡，放在木桌上", "宇航员站在国旗前面 NASA 2024"]
-EXTRA = "红色绿色蓝色黄色圆形方形三角形物体照片图片这是张个"
 CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]
 CLIP_STD = [0.26862954, 0.26130258, 0.27577711]
 JOINT_INIT_STD = 0.2
@@ -103,20 +103,6 @@ LARGE = dict(image_size=224, patch=14, vision_width=1024, vision_heads=16, visio
              text_width=768, text_heads=12, text_layers=12, text_intermediate=3072, positions=512,
              joint_heads=12, joint_layers=6, joint_intermediate=3072, embed_dim=768,
              text_init=0.02, joint_init=0.02)
-
-
-def cut_vocabulary(out):
-    """FULL_VOCAB reduced to the special tokens and the word pieces of TEXTS and EXTRA (as BertTokenizer
-    splits them over the full vocabulary), kept in the full vocabulary's order; written as out/vocab.txt."""
-    full = BertTokenizer(FULL_VOCAB)
-    needed = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"}
-    for text in TEXTS + [EXTRA]:
-        needed.update(full.tokenize(text))
-    ordered = sorted(needed, key=lambda token: full.vocab[token])
-    path = os.path.join(out, "vocab.txt")
-    with open(path, "w", encoding="utf-8") as f:
-        f.write("".join(token + "\n" for token in ordered))
-    return path, len(ordered)
 
 
 # ---- The joint layers: a BERT encoder with cross-attention that starts from given hidden states. ----
@@ -296,6 +282,29 @@ def training_config(shape):
             "top_k": 128, "data": "flickrcna", "pretrained_model": "checkpoints/r2d2/r2d2_pretrain_250m.pth"}
 
 
+def write_vlp_configuration(path, s, vocabulary):
+    """swift-vlp's model configuration of this R2D2 (what `vlp import --config` checks against the
+    shapes): the fixture's head counts are 16 wide, not R2D2's 64, so the test passes them here."""
+    def cross(query_width, context_width, query_map):
+        return {"width": s["text_width"], "layers": s["joint_layers"], "heads": s["joint_heads"], "mlp_width": s["joint_intermediate"],
+                "query_input_width": query_width, "context_input_width": context_width, "query_map": query_map, "context_map": "direct"}
+    configuration = {
+        "architecture": "r2d2", "embed_dim": s["embed_dim"], "projection_bias": True,
+        "text": {"model_type": "bert", "vocab_size": vocabulary, "hidden_size": s["text_width"], "num_hidden_layers": s["text_layers"],
+                 "num_attention_heads": s["text_heads"], "intermediate_size": s["text_intermediate"], "hidden_act": "gelu",
+                 "max_position_embeddings": s["positions"], "type_vocab_size": 2, "layer_norm_eps": 1e-12, "hidden_dropout_prob": 0.1,
+                 "attention_probs_dropout_prob": 0.1, "pad_token_id": 0},
+        "vision": {"image_size": s["image_size"], "patch_size": s["patch"], "width": s["vision_width"], "layers": s["vision_layers"],
+                   "heads": s["vision_heads"], "mlp_width": s["vision_intermediate"], "layer_norm_eps": 1e-5, "activation": "quick_gelu",
+                   "post_layernorm": False},
+        "text_cross": cross(s["text_width"], s["vision_width"], "direct"),
+        "image_cross": cross(s["vision_width"], s["text_width"], "linear"),
+    }
+    with open(path, "w") as f:
+        json.dump(configuration, f, indent=2)
+        f.write("\n")
+
+
 def main(print_keys=False):
     if os.path.isdir(OUT):
         shutil.rmtree(OUT)
@@ -305,6 +314,7 @@ def main(print_keys=False):
     if os.path.exists(cnclip_vocab):
         with open(cnclip_vocab, encoding="utf-8") as a, open(vocab_path, encoding="utf-8") as b:
             print(f"cut vocabulary: {vocabulary} tokens, {'the same as' if a.read() == b.read() else 'DIFFERENT from'} {cnclip_vocab}")
+    write_vlp_configuration(os.path.join(OUT, "config.json"), TINY, vocabulary)
     model = build(vocabulary, TINY, seed=20250311)
     state = model.state_dict_as_released()
     checkpoint = os.path.join(OUT, "r2d2.pth")

@@ -369,23 +369,28 @@ def full_size(vlp):
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "clip_cn_rn50-random.pt")
         torch.save(checkpoint, path)
-        bundle = os.path.join(folder, "bundle")
-        subprocess.run([vlp, "import", "--from", "cn-clip", path, "--output", bundle], check=True)
+        compare_with_vlp(vlp, path, ["--from", "cn-clip"], photos, texts, image, text, "full-size RN50@RBT3")
 
-        def embed(kind, inputs):
-            out = subprocess.run([vlp, "embed", kind, "--checkpoint", bundle, "--json"] + inputs, check=True,
-                                 capture_output=True, text=True).stdout
-            return torch.tensor([json.loads(line)["embedding"] for line in out.splitlines()])
-        ours_image = embed("image", [os.path.join(ASSETS, "photos", name) for name in photos])
-        ours_text = embed("text", texts)
-        print(f"full-size RN50@RBT3 (fp16 checkpoint, {os.path.getsize(path) / 1e6:.0f} MB): normalised image features "
-              f"max |Δ| = {(ours_image - image).abs().max().item():.3g} on {len(photos)} photos, text features "
-              f"max |Δ| = {(ours_text - text).abs().max().item():.3g} on {len(texts)} texts")
-        for photo, ours, theirs in zip(photos, ours_image, image):
-            print(f"  {photo}: max |Δ| = {(ours - theirs).abs().max().item():.3g}")
-        print("  (the features differ between inputs: largest off-diagonal cosine, images "
-              f"{(image @ image.t() - torch.eye(len(photos))).max().item():.3f}, texts "
-              f"{(text @ text.t() - torch.eye(len(texts))).max().item():.3f})")
+
+def compare_with_vlp(vlp, path, import_arguments, photos, texts, image, text, label):
+    """`vlp import` of the checkpoint at `path` (beside it), `vlp embed` of the photos and texts, and
+    the largest differences from the reference's normalised features `image` / `text`."""
+    bundle = os.path.join(os.path.dirname(path), "bundle")
+    subprocess.run([vlp, "import", path, "--output", bundle] + import_arguments, check=True)
+
+    def embed(kind, inputs):
+        out = subprocess.run([vlp, "embed", kind, "--checkpoint", bundle, "--json"] + inputs, check=True,
+                             capture_output=True, text=True).stdout
+        return torch.tensor([json.loads(line)["embedding"] for line in out.splitlines()])
+    ours_image = embed("image", [os.path.join(ASSETS, "photos", name) for name in photos])
+    ours_text = embed("text", texts)
+    print(f"{label} ({os.path.getsize(path) / 1e6:.0f} MB fp16 checkpoint): text features "
+          f"max |Δ| = {(ours_text - text).abs().max().item():.3g} on {len(texts)} texts")
+    for photo, ours, theirs in zip(photos, ours_image, image):
+        print(f"  {photo}: max |Δ| = {(ours - theirs).abs().max().item():.3g}")
+    print("  (the features differ between inputs: largest off-diagonal cosine, images "
+          f"{(image @ image.t() - torch.eye(len(photos))).max().item():.3f}, texts "
+          f"{(text @ text.t() - torch.eye(len(texts))).max().item():.3f})")
 
 
 def full_size_openai(vlp):
@@ -411,22 +416,8 @@ def full_size_openai(vlp):
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "RN50-openai-random.pt")
         torch.save(state, path)
-        bundle = os.path.join(folder, "bundle")
-        subprocess.run([vlp, "import", "--from", "open-clip", path, "--activation", "quick_gelu", "--output", bundle], check=True)
-
-        def embed(kind, inputs):
-            out = subprocess.run([vlp, "embed", kind, "--checkpoint", bundle, "--json"] + inputs, check=True,
-                                 capture_output=True, text=True).stdout
-            return torch.tensor([json.loads(line)["embedding"] for line in out.splitlines()])
-        ours_image = embed("image", [os.path.join(ASSETS, "photos", name) for name in photos])
-        ours_text = embed("text", texts)
-        print(f"full-size OpenAI RN50 via open_clip (fp16 state dict, {os.path.getsize(path) / 1e6:.0f} MB): text features "
-              f"max |Δ| = {(ours_text - text).abs().max().item():.3g} on {len(texts)} texts")
-        for photo, ours, theirs in zip(photos, ours_image, image):
-            print(f"  {photo}: max |Δ| = {(ours - theirs).abs().max().item():.3g}")
-        print("  (the features differ between inputs: largest off-diagonal cosine, images "
-              f"{(image @ image.t() - torch.eye(len(photos))).max().item():.3f}, texts "
-              f"{(text @ text.t() - torch.eye(len(texts))).max().item():.3f})")
+        compare_with_vlp(vlp, path, ["--from", "open-clip", "--activation", "quick_gelu"], photos, texts, image, text,
+                         "full-size OpenAI RN50 via open_clip")
 
 
 if __name__ == "__main__":

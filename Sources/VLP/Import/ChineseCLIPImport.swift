@@ -50,7 +50,7 @@ public enum ChineseCLIPImport {
     /// The sizes read from a checkpoint's shapes.
     struct Shapes {
         var vision = OpenAICLIPLayout.ImageShapes.vit(.init())
-        var vocabularySize = 0, hidden = 0, maxPositions = 0, typeVocabularySize = 0, textLayers = 0, intermediateSize = 0
+        var text = BertShapes()
         var embedDim: Int { vision.embedDim }
         var imageSize: Int { vision.imageSize }
     }
@@ -90,12 +90,7 @@ public enum ChineseCLIPImport {
     static func readShapes(_ ledger: SourceTensors) throws -> Shapes {
         var s = Shapes()
         s.vision = try OpenAICLIPLayout.ImageShapes.read(ledger)
-        let words = try ledger.shape(of: "bert.embeddings.word_embeddings.weight", rank: 2)
-        (s.vocabularySize, s.hidden) = (words[0], words[1])
-        s.maxPositions = try ledger.shape(of: "bert.embeddings.position_embeddings.weight", rank: 2)[0]
-        s.typeVocabularySize = try ledger.shape(of: "bert.embeddings.token_type_embeddings.weight", rank: 2)[0]
-        s.textLayers = try ledger.blockCount(prefix: "bert.encoder.layer.")
-        s.intermediateSize = s.textLayers > 0 ? try ledger.shape(of: "bert.encoder.layer.0.intermediate.dense.weight", rank: 2)[0] : 4 * s.hidden
+        s.text = try BertShapes.read(ledger, prefix: "bert.")
         return s
     }
 
@@ -120,15 +115,12 @@ public enum ChineseCLIPImport {
             case .resNet(let resNet):
                 visionHeads = resNet.conventionalHeads
             }
-            guard s.hidden % textHeadWidth == 0 else {
-                throw ModelError.invalidCheckpoint(source: source, reason: "text hidden size \(s.hidden) is not a multiple of BERT's head width \(textHeadWidth); give the head counts with --config")
+            guard s.text.hidden % textHeadWidth == 0 else {
+                throw ModelError.invalidCheckpoint(source: source, reason: "text hidden size \(s.text.hidden) is not a multiple of BERT's head width \(textHeadWidth); give the head counts with --config")
             }
-            textHeads = s.hidden / textHeadWidth
+            textHeads = s.text.hidden / textHeadWidth
         }
-        let text = BertConfiguration(modelType: "bert", vocabularySize: s.vocabularySize, hiddenSize: s.hidden, layers: s.textLayers,
-                                     heads: textHeads, intermediateSize: s.intermediateSize, hiddenActivation: "gelu",
-                                     maxPositions: s.maxPositions, typeVocabularySize: s.typeVocabularySize, layerNormEps: 1e-12,
-                                     hiddenDropout: 0.1, attentionDropout: 0.1, padTokenID: 0)
+        let text = s.text.configuration(heads: textHeads)
         let vision = OpenAICLIPLayout.towerConfiguration(s.vision, heads: visionHeads, activation: "quick_gelu")
         let configuration = VLPModelConfiguration(architecture: .dualEncoder, embedDim: s.embedDim, text: .bert(text), vision: vision)
         try configuration.validate(source: "\(source) (sizes read from its tensors)")
@@ -143,11 +135,11 @@ public enum ChineseCLIPImport {
             throw ModelError.invalidConfiguration(source: source, reason: "this Chinese-CLIP checkpoint is a dual_encoder with a \(s.vision.kind.rawValue) image tower and a BERT text tower; the configuration is \(given.architecture.rawValue) with a \(given.vision.kind.rawValue) image tower and a \(given.text.kind.rawValue) text tower")
         }
         let pairs: [(String, String, String)] = [("embed_dim", "\(given.embedDim)", "\(s.embedDim)")] + vision.fields + [
-            ("text.model_type", t.modelType, "bert"), ("text.vocab_size", "\(t.vocabularySize)", "\(s.vocabularySize)"),
-            ("text.hidden_size", "\(t.hiddenSize)", "\(s.hidden)"), ("text.num_hidden_layers", "\(t.layers)", "\(s.textLayers)"),
-            ("text.intermediate_size", "\(t.intermediateSize)", "\(s.intermediateSize)"),
-            ("text.max_position_embeddings", "\(t.maxPositions)", "\(s.maxPositions)"),
-            ("text.type_vocab_size", "\(t.typeVocabularySize)", "\(s.typeVocabularySize)"), ("text.hidden_act", t.hiddenActivation, "gelu"),
+            ("text.model_type", t.modelType, "bert"), ("text.vocab_size", "\(t.vocabularySize)", "\(s.text.vocabularySize)"),
+            ("text.hidden_size", "\(t.hiddenSize)", "\(s.text.hidden)"), ("text.num_hidden_layers", "\(t.layers)", "\(s.text.layers)"),
+            ("text.intermediate_size", "\(t.intermediateSize)", "\(s.text.intermediateSize)"),
+            ("text.max_position_embeddings", "\(t.maxPositions)", "\(s.text.maxPositions)"),
+            ("text.type_vocab_size", "\(t.typeVocabularySize)", "\(s.text.typeVocabularySize)"), ("text.hidden_act", t.hiddenActivation, "gelu"),
         ]
         let mismatches = pairs.filter { $0.1 != $0.2 }.map { "\($0.0) is \($0.1), the checkpoint's \($0.2)" }
         guard mismatches.isEmpty else {
@@ -175,20 +167,20 @@ public enum ChineseCLIPImport {
         try s.vision.map(&ledger, into: &weights)
 
         // Text tower: the same Hugging Face BERT layout.
-        let h = s.hidden
-        try copy("bert.embeddings.word_embeddings.weight", "text.embeddings.word_embeddings.weight", [s.vocabularySize, h])
-        try copy("bert.embeddings.position_embeddings.weight", "text.embeddings.position_embeddings.weight", [s.maxPositions, h])
-        try copy("bert.embeddings.token_type_embeddings.weight", "text.embeddings.token_type_embeddings.weight", [s.typeVocabularySize, h])
+        let h = s.text.hidden
+        try copy("bert.embeddings.word_embeddings.weight", "text.embeddings.word_embeddings.weight", [s.text.vocabularySize, h])
+        try copy("bert.embeddings.position_embeddings.weight", "text.embeddings.position_embeddings.weight", [s.text.maxPositions, h])
+        try copy("bert.embeddings.token_type_embeddings.weight", "text.embeddings.token_type_embeddings.weight", [s.text.typeVocabularySize, h])
         try layerNorm("bert.embeddings.LayerNorm", "text.embeddings.LayerNorm", h)
-        for i in 0..<s.textLayers {
+        for i in 0..<s.text.layers {
             let from = "bert.encoder.layer.\(i).", to = "text.encoder.layer.\(i)."
             for name in ["query", "key", "value"] {
                 try linear(from + "attention.self.\(name)", to + "attention.self.\(name)", input: h, output: h)
             }
             try linear(from + "attention.output.dense", to + "attention.output.dense", input: h, output: h)
             try layerNorm(from + "attention.output.LayerNorm", to + "attention.output.LayerNorm", h)
-            try linear(from + "intermediate.dense", to + "intermediate.dense", input: h, output: s.intermediateSize)
-            try linear(from + "output.dense", to + "output.dense", input: s.intermediateSize, output: h)
+            try linear(from + "intermediate.dense", to + "intermediate.dense", input: h, output: s.text.intermediateSize)
+            try linear(from + "output.dense", to + "output.dense", input: s.text.intermediateSize, output: h)
             try layerNorm(from + "output.LayerNorm", to + "output.LayerNorm", h)
         }
         try transposed("text_projection", "text_projection.weight", [h, s.embedDim])

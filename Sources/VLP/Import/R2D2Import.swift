@@ -56,7 +56,7 @@ public enum R2D2Import {
     /// The sizes read from a checkpoint's shapes.
     struct Shapes {
         var imageSize = 0, patchSize = 0, visionWidth = 0, visionLayers = 0, visionMLP = 0, channels = 0
-        var vocabularySize = 0, hidden = 0, maxPositions = 0, typeVocabularySize = 0, textLayers = 0, intermediateSize = 0
+        var text = BertShapes()
         var embedDim = 0
         var textCross = Cross(), imageCross = Cross()
 
@@ -81,7 +81,7 @@ public enum R2D2Import {
         guard FileManager.default.fileExists(atPath: vocabulary.path) else {
             throw ModelError.missingFile(path: vocabulary.path, hint: "R2D2's vocabulary (RoBERTa-wwm-ext's vocab.txt, 21,128 tokens, the file `make assets` fetches for cn-clip) or give --vocabulary")
         }
-        let contextLength = options.contextLength ?? min(contextLength, shapes.maxPositions)
+        let contextLength = options.contextLength ?? min(contextLength, shapes.text.maxPositions)
         let preprocessing = ModelPreprocessing(
             text: .init(tokenizer: .bertChinese, vocabulary: ModelBundle.tokenizerFolder + "/" + TokenizerKind.bertChinese.bundleFileName,
                         contextLength: contextLength, pooling: .firstToken),
@@ -111,12 +111,7 @@ public enum R2D2Import {
         s.visionLayers = try ledger.blockCount(prefix: "visual_encoder.encoder.layers.")
         s.visionMLP = s.visionLayers > 0 ? try ledger.shape(of: "visual_encoder.encoder.layers.0.mlp.fc1.weight", rank: 2)[0] : 4 * s.visionWidth
 
-        let words = try ledger.shape(of: "text_encoder.embeddings.word_embeddings.weight", rank: 2)
-        (s.vocabularySize, s.hidden) = (words[0], words[1])
-        s.maxPositions = try ledger.shape(of: "text_encoder.embeddings.position_embeddings.weight", rank: 2)[0]
-        s.typeVocabularySize = try ledger.shape(of: "text_encoder.embeddings.token_type_embeddings.weight", rank: 2)[0]
-        s.textLayers = try ledger.blockCount(prefix: "text_encoder.encoder.layer.")
-        s.intermediateSize = s.textLayers > 0 ? try ledger.shape(of: "text_encoder.encoder.layer.0.intermediate.dense.weight", rank: 2)[0] : 4 * s.hidden
+        s.text = try BertShapes.read(ledger, prefix: "text_encoder.")
         s.embedDim = try ledger.shape(of: "vision_proj.weight", rank: 2)[0]
 
         func cross(_ prefix: String) throws -> Shapes.Cross {
@@ -137,9 +132,9 @@ public enum R2D2Import {
         // The joints read the towers' states: name the tensor whose width disagrees.
         let expectations = [("img_joint_proj.weight", projection, [s.imageCross.width, s.visionWidth]),
                             ("text_joint_layer.encoder.layer.0.crossattention.self.key.weight", [s.textCross.width, s.textCross.contextWidth], [s.textCross.width, s.visionWidth]),
-                            ("img_joint_layer.encoder.layer.0.crossattention.self.key.weight", [s.imageCross.width, s.imageCross.contextWidth], [s.imageCross.width, s.hidden])]
+                            ("img_joint_layer.encoder.layer.0.crossattention.self.key.weight", [s.imageCross.width, s.imageCross.contextWidth], [s.imageCross.width, s.text.hidden])]
         for (key, shape, expected) in expectations where shape != expected {
-            throw ledger.fail("\(key) has shape \(shape), expected \(expected) (vision width \(s.visionWidth), text width \(s.hidden))")
+            throw ledger.fail("\(key) has shape \(shape), expected \(expected) (vision width \(s.visionWidth), text width \(s.text.hidden))")
         }
         return s
     }
@@ -166,13 +161,10 @@ public enum R2D2Import {
                 }
                 return width / headWidth
             }
-            heads = (try conventional(s.visionWidth, "vision"), try conventional(s.hidden, "text"),
+            heads = (try conventional(s.visionWidth, "vision"), try conventional(s.text.hidden, "text"),
                      try conventional(s.textCross.width, "text_joint_layer"), try conventional(s.imageCross.width, "img_joint_layer"))
         }
-        let text = BertConfiguration(modelType: "bert", vocabularySize: s.vocabularySize, hiddenSize: s.hidden, layers: s.textLayers,
-                                     heads: heads.text, intermediateSize: s.intermediateSize, hiddenActivation: "gelu",
-                                     maxPositions: s.maxPositions, typeVocabularySize: s.typeVocabularySize, layerNormEps: 1e-12,
-                                     hiddenDropout: 0.1, attentionDropout: 0.1, padTokenID: 0)
+        let text = s.text.configuration(heads: heads.text)
         let vision = VisionTransformerConfiguration(imageSize: s.imageSize, patchSize: s.patchSize, width: s.visionWidth, layers: s.visionLayers,
                                                     heads: heads.vision, mlpWidth: s.visionMLP, projectionDim: 0, layerNormEps: 1e-5,
                                                     activation: "quick_gelu", inputChannels: s.channels, postLayerNorm: false)

@@ -23,6 +23,26 @@ func tinyPretrainingYAML(output: String, steps: Int = 6, recipe: String = "r2d2"
     """
 }
 
+/// Each step's loss values of the tiny run (`extra` added to its YAML) run straight through
+/// (`full/`), and run again stopped after step 3 then resumed from its checkpoint (`cut/`);
+/// `firstLeg`: the steps the stopped run made.
+func straightAndResumedCurves(in root: URL, extra: String = "") throws
+    -> (straight: [Int: [String: Double]], resumed: [Int: [String: Double]], firstLeg: [Int]) {
+    func run(_ name: String, stopAfter: Int?, resume: Bool) throws -> [Int: [String: Double]] {
+        let trainer = try Trainer(try PretrainingRun(yaml: tinyPretrainingYAML(output: root.appendingPathComponent(name).path, extra: extra)))
+        trainer.log = { _ in }
+        trainer.stopAfterStep = stopAfter
+        var seen: [Int: [String: Double]] = [:]
+        trainer.onStep = { step, values in seen[step] = values }
+        _ = try trainer.run(resume: resume)
+        return seen
+    }
+    let straight = try run("full", stopAfter: nil, resume: false)
+    let firstLeg = try run("cut", stopAfter: 3, resume: false)
+    let resumed = firstLeg.merging(try run("cut", stopAfter: nil, resume: true)) { _, new in new }
+    return (straight, resumed, firstLeg.keys.sorted())
+}
+
 func temporaryFolder(_ name: String) throws -> URL {
     let url = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
@@ -101,21 +121,8 @@ final class TrainerTests: TorchTestCase {
     func testResumedRunFollowsTheSameLossCurve() throws {
         let root = try temporaryFolder("resume")
         defer { try? FileManager.default.removeItem(at: root) }
-        func run(_ name: String, stopAfter: Int?, resume: Bool, losses: inout [Int: [String: Double]]) throws {
-            let config = try PretrainingRun(yaml: tinyPretrainingYAML(output: root.appendingPathComponent(name).path))
-            let trainer = try Trainer(config)
-            trainer.log = { _ in }
-            trainer.stopAfterStep = stopAfter
-            var seen: [Int: [String: Double]] = [:]
-            trainer.onStep = { step, values in seen[step] = values }
-            _ = try trainer.run(resume: resume)
-            losses.merge(seen) { _, new in new }
-        }
-        var full: [Int: [String: Double]] = [:], interrupted: [Int: [String: Double]] = [:]
-        try run("full", stopAfter: nil, resume: false, losses: &full)
-        try run("cut", stopAfter: 3, resume: false, losses: &interrupted)
-        XCTAssertEqual(interrupted.keys.sorted(), [1, 2, 3])
-        try run("cut", stopAfter: nil, resume: true, losses: &interrupted)
+        let (full, interrupted, firstLeg) = try straightAndResumedCurves(in: root)
+        XCTAssertEqual(firstLeg, [1, 2, 3])
         XCTAssertEqual(interrupted.keys.sorted(), Array(1...6))
         for step in 1...6 {
             for (term, value) in full[step]! {
