@@ -15,6 +15,20 @@ public struct JiebaSegmenter: Sendable {
     private let logTotal: Double
     private let hmm: JiebaHMM?
 
+    /// The default dictionary and HMM, loaded once per process (training masks whole words with
+    /// it in every run and stage; the dictionary takes a moment to read).
+    public static func shared() throws -> JiebaSegmenter {
+        sharedLock.lock()
+        defer { sharedLock.unlock() }
+        if let loaded = sharedInstance { return loaded }
+        let loaded = try JiebaSegmenter()
+        sharedInstance = loaded
+        return loaded
+    }
+
+    private static let sharedLock = NSLock()
+    nonisolated(unsafe) private static var sharedInstance: JiebaSegmenter?
+
     /// Loads jieba's `dict.txt` (`word frequency [tag]` a line) and, unless `hmmDirectory` is
     /// nil, the HMM of `finalseg`.
     public init(dictionaryFile: String = "assets/jieba/dict.txt",

@@ -219,8 +219,8 @@ extension TrainingDataDescription {
         }
     }
 
-    static let commonKeys = ["source", "context_length", "text_kinds", "mask_ratio", "tokenizer", "vocabulary", "augment", "image_resize",
-                             "include_negatives"]
+    static let commonKeys = ["source", "context_length", "text_kinds", "mask_ratio", "whole_word_masking", "tokenizer", "vocabulary", "augment",
+                             "image_resize", "include_negatives"]
 
     /// Named class-name sets `classes:` may give instead of lists.
     static let namedClasses: [String: ClassNames] = ["fashion-mnist": IDXLabels.fashionMNISTClasses]
@@ -273,6 +273,7 @@ extension TrainingDataDescription {
         contextLength = try r.int("context_length", default: contextLength, range: 4...512)
         textKinds = try r.choices("text_kinds") ?? textKinds
         maskRatio = try r.double("mask_ratio", default: maskRatio, range: 0.01...0.9)
+        wholeWordMasking = try r.bool("whole_word_masking", default: wholeWordMasking)
         tokenizer = try r.choice("tokenizer", default: tokenizer)
         vocabulary = try r.string("vocabulary") ?? vocabulary
         augment = try r.bool("augment", default: augment)

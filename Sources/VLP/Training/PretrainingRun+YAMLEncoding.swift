@@ -140,7 +140,8 @@ enum YAMLWriting {
         }
         pairs += [("context_length", number(data.contextLength))]
         if let kinds = data.textKinds { pairs.append(("text_kinds", texts(kinds.map(\.rawValue)))) }
-        pairs += [("mask_ratio", number(data.maskRatio)), ("tokenizer", text(data.tokenizer.rawValue))]
+        pairs += [("mask_ratio", number(data.maskRatio)), ("whole_word_masking", bool(data.wholeWordMasking)),
+                  ("tokenizer", text(data.tokenizer.rawValue))]
         if let vocabulary = data.vocabulary { pairs.append(("vocabulary", text(vocabulary))) }
         pairs += [("augment", bool(data.augment)), ("image_resize", text(data.imageResize.rawValue)),
                   ("include_negatives", bool(data.includeNegatives))]

@@ -79,7 +79,8 @@ public enum TrainingData {
         var masker: SampleTransform.Masking?
         if masking {
             let bert = try bertTokenizer(data)
-            (tokenizer, masker) = (bert, SampleTransform.Masking(masker: try TokenMasker(tokenizer: bert, ratio: data.maskRatio)))
+            (tokenizer, masker) = (bert, SampleTransform.Masking(masker: try TokenMasker(tokenizer: bert, ratio: data.maskRatio),
+                                                                 segmenter: data.wholeWordMasking ? try JiebaSegmenter.shared() : nil))
         } else {
             tokenizer = try self.tokenizer(data)
         }

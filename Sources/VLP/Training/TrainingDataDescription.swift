@@ -28,6 +28,10 @@ public struct TrainingDataDescription: Equatable, Sendable {
     public var textKinds: [TextKind]?
     /// Fraction of tokens masked for MLM / FgD / ET.
     public var maskRatio: Double
+    /// Whole-word masking: the characters of one jieba word are masked together (RoBERTa-wwm-ext's
+    /// Chinese whole-word masking; WordPiece pieces of a word always go together). YAML
+    /// `whole_word_masking`, default true.
+    public var wholeWordMasking: Bool
     /// How texts become tokens.
     public var tokenizer: TokenizerKind
     /// The tokenizer's vocabulary (or merges) file; nil: the kind's `defaultFile`.
@@ -42,7 +46,7 @@ public struct TrainingDataDescription: Equatable, Sendable {
 
     public init(source: Source, contextLength: Int = 32, textKinds: [TextKind]? = nil, maskRatio: Double = 0.15,
                 tokenizer: TokenizerKind = .bertChinese, vocabulary: String? = nil, augment: Bool = false,
-                imageResize: ModelPreprocessing.ResizeMode = .crop, includeNegatives: Bool = false) {
+                imageResize: ModelPreprocessing.ResizeMode = .crop, includeNegatives: Bool = false, wholeWordMasking: Bool = true) {
         self.source = source
         self.contextLength = contextLength
         self.textKinds = textKinds
@@ -52,6 +56,7 @@ public struct TrainingDataDescription: Equatable, Sendable {
         self.augment = augment
         self.imageResize = imageResize
         self.includeNegatives = includeNegatives
+        self.wholeWordMasking = wholeWordMasking
     }
 
     /// The built-in Scenes corpus (`ScenesCorpus`).

@@ -171,7 +171,44 @@ final class TrainerTests: TorchTestCase {
     }
 }
 
-final class MatchingBatchTests: TorchTestCase {
+/// What the training loader puts in a batch: labels of matching sets, whole-word masks.
+final class TrainingBatchTests: TorchTestCase {
+    /// Training masks Chinese whole words (`whole_word_masking`, default on): every jieba word of a
+    /// batch text is masked entirely or not at all; with the key off, some words are cut.
+    func testTrainingMasksChineseWholeWords() throws {
+        let config = TrainingDataDescription(source: .scenes(size: 200, seed: 4, languages: ["zh"], set: .pretrain, split: .train), contextLength: 48,
+                                             maskRatio: 0.3)
+        let tokenizer = try TrainingData.bertTokenizer(config)
+        let masker = try TokenMasker(tokenizer: tokenizer, ratio: 0.3)
+        let segmenter = try JiebaSegmenter.shared()
+        func splitWords(_ config: TrainingDataDescription) throws -> (split: Int, words: Int) {
+            let loader = try DataLoader(source: TrainingData.source(config, imageSize: 32),
+                                        transform: TrainingData.transform(config, imageSize: 32, masking: true),
+                                        options: .init(batchSize: 16, workers: 1, shuffle: false, dropLast: false, progress: false),
+                                        startingAt: LoaderPosition(seed: 1))
+            var split = 0, words = 0
+            while let batch = try loader.next() {
+                let text = try XCTUnwrap(batch.text)
+                let labels = try XCTUnwrap(text.mlmLabels).toArray(Int64.self), length = text.inputIDs.size(1)
+                for (row, string) in batch.texts.enumerated() {
+                    let encoded = try tokenizer.encode(string, maxLength: config.contextLength, paddedTo: config.contextLength)
+                    for group in masker.wordGroups(encoded, spans: [segmenter.wordSpans(string), nil]) where group.count > 1 {
+                        let masked = group.filter { labels[row * length + $0] != Int64(TokenMasker.ignoredLabel) }.count
+                        words += 1
+                        if masked != 0 && masked != group.count { split += 1 }
+                    }
+                }
+            }
+            return (split, words)
+        }
+        let whole = try splitWords(config)
+        XCTAssertGreaterThan(whole.words, 100)
+        XCTAssertEqual(whole.split, 0, "a jieba word was masked in part")
+        var characters = config
+        characters.wholeWordMasking = false
+        XCTAssertGreaterThan(try splitWords(characters).split, 0, "without whole-word masking some words are cut (the check can fail)")
+    }
+
     /// A matching set read with negatives gives batches with 0/1 labels and keeps its negative
     /// pairs; without, the negative pairs are skipped (no positive text) and there are no 0 labels.
     func testMatchingBatchesCarryLabels() throws {
