@@ -2,7 +2,8 @@ import Foundation
 
 /// Where a configuration given to `vlp import --config` departs from the one read from the
 /// checkpoint, field by field through their JSON form (so every field counts, present and
-/// future): "text_cross.layers is 6, the checkpoint's 2".
+/// future): "text_cross.layers is 6, the checkpoint's 2". Dropout rates are not compared: they
+/// are a training choice the weights do not fix, and the given configuration's stand.
 enum ConfigurationDifference {
     static func between(_ given: VLPModelConfiguration, _ found: VLPModelConfiguration) throws -> [String] {
         let encoder = JSONEncoder()
@@ -17,6 +18,7 @@ enum ConfigurationDifference {
         if let a = a as? [String: Any], let b = b as? [String: Any] {
             for key in Set(a.keys).union(b.keys).sorted() {
                 let field = path.isEmpty ? key : path + "." + key
+                if key.contains("dropout") { continue }
                 switch (a[key], b[key]) {
                 case let (x?, y?): try compare(x, y, path: field, into: &differences)
                 case let (x?, nil): differences.append("\(field) is \(try describe(x)), the checkpoint has none")

@@ -183,6 +183,7 @@ public enum R2D2Import {
             guard differences.isEmpty else {
                 throw ModelError.invalidConfiguration(source: options.configurationSource, reason: "does not describe this R2D2 checkpoint: " + differences.joined(separator: "; "))
             }
+            return given  // the same model, with the given dropouts (a training choice the weights do not fix)
         }
         return configuration
     }

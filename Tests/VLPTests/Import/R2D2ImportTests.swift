@@ -130,6 +130,10 @@ final class R2D2ImportTests: ImportTestCase {
                      "vision.post_layernorm is true, the checkpoint's false"]) {
             _ = try self.importFixture(wrong)
         }
+        // Dropouts are a training choice: a configuration that differs only there imports, with its own.
+        var quiet = try R2D2Fixtures.options()
+        quiet.configuration?.textCross?.dropout = 0
+        XCTAssertEqual(try importFixture(quiet).configuration.textCross?.dropout, 0)
         var dual = try R2D2Fixtures.options()
         dual.configuration = try ModelConfigurationRegistry.load("r2d2-tiny-dual")
         assertFails(["needs an r2d2 configuration"]) { _ = try self.importFixture(dual) }
