@@ -18,9 +18,13 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "Seed of the corpus, the initialisation and the data order (the README's numbers are seed 7).")
     var seed: UInt64 = 7
 
+    @Flag(help: "Mask single characters instead of whole jieba words (data key whole_word_masking: false): the ablation of whole-word masking.")
+    var characterMasking = false
+
     func run() throws {
         var options = DemoRun.Options(output: URL(fileURLWithPath: out), quick: quick)
         options.seed = seed
+        options.wholeWordMasking = !characterMasking
         let demo = DemoRun(options: options)
         let summary = try demo.run()
         print(DemoTable.render(summary))

@@ -70,6 +70,8 @@ public struct DemoRun {
         public var output: URL
         public var quick: Bool
         public var seed: UInt64 = 7
+        /// The pretraining data's `whole_word_masking` (false: the ablation).
+        public var wholeWordMasking = true
 
         public init(output: URL, quick: Bool) {
             self.output = output
@@ -97,6 +99,7 @@ public struct DemoRun {
         public func run(model: String, recipe: PretrainingRecipe, output: URL) -> PretrainingRun {
             var data = TrainingDataDescription.scenes(size: corpusSize, seed: seed)
             data.contextLength = 32
+            data.wholeWordMasking = wholeWordMasking
             return PretrainingRun(
                 model: .named(model), recipe: recipe, data: data, steps: steps, batchSize: batchSize,
                 optimizer: .init(learningRate: 1e-3, weightDecay: 0.05, betas: (0.9, 0.98), clipNorm: 1.0),
