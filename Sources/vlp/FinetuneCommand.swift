@@ -110,22 +110,21 @@ struct FinetuneCommand: ParsableCommand {
         guard loraRank >= 1 else { throw ValidationError("--lora-rank must be at least 1") }
         guard loraAlpha.map({ $0 > 0 }) ?? true else { throw ValidationError("--lora-alpha must be positive") }
         guard loraDropout >= 0, loraDropout < 1 else { throw ValidationError("--lora-dropout must be in [0, 1)") }
-        var targets: Set<PretrainingRun.LoRA.Target> = []
-        for name in loraTargets.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) {
-            guard let target = PretrainingRun.LoRA.Target(rawValue: name) else {
-                throw ValidationError("--lora-targets: \"\(name)\" is not one of \(PretrainingRun.LoRA.Target.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            targets.insert(target)
-        }
+        let targets: Set<PretrainingRun.LoRA.Target> = try Self.choices(loraTargets, option: "--lora-targets")
         guard !targets.isEmpty else { throw ValidationError("--lora-targets is empty") }
-        var whole: Set<PretrainingRun.LoRA.WholePart> = []
-        for name in (loraAlsoTrain ?? "").split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) {
-            guard let part = PretrainingRun.LoRA.WholePart(rawValue: name) else {
-                throw ValidationError("--lora-also-train: \"\(name)\" is not one of \(PretrainingRun.LoRA.WholePart.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            whole.insert(part)
-        }
+        let whole: Set<PretrainingRun.LoRA.WholePart> = try Self.choices(loraAlsoTrain ?? "", option: "--lora-also-train")
         return PretrainingRun.LoRA(rank: loraRank, alpha: loraAlpha ?? Double(loraRank), dropout: loraDropout, targets: targets, alsoTrain: whole)
+    }
+
+    /// A comma-separated list of a closed set's values; an unknown one names the option and the allowed values.
+    static func choices<Value: RawRepresentable & CaseIterable & Hashable>(_ list: String, option: String) throws -> Set<Value>
+    where Value.RawValue == String {
+        try Set(list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.map { name in
+            guard let value = Value(rawValue: name) else {
+                throw ValidationError("\(option): \"\(name)\" is not one of \(Value.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return value
+        })
     }
 
     /// `--data` (with `--format`, `--split`) as a data description.

@@ -35,9 +35,8 @@ struct PretrainCommand: ParsableCommand {
             // R2D2: λ of the two-stage score cos + λ·p is chosen on this set once training is done.
             trainer.chooseRerankWeight = { model in
                 let (weight, evaluation) = try RetrievalEvaluation.chooseRerankWeight(model, on: set)
-                FileHandle.standardError.write(Data(String(format: "rerank_weight λ = %@ chosen on %@ (%d images): two-stage R@M %.2f, first stage %.2f; stored in the final checkpoint\n",
-                                                           RerankScore.number(weight), set.name, set.imageCount,
-                                                           evaluation.bestSweptWeight?.result.rmean ?? .nan, evaluation.ranking.rmean).utf8))
+                let line = RetrievalEvaluation.describeChoice(weight, evaluation, on: set) + "; stored in the final checkpoint\n"
+                FileHandle.standardError.write(Data(line.utf8))
                 return weight
             }
         }

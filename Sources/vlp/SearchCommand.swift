@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import Torch
 import VLPServer
 
 /// `vlp search`: one query against an index from the command line (what `vlp serve` answers

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import Torch
 import VLPServer
 
 /// `vlp serve`: the search page and JSON API over an index (see `SearchServer`).

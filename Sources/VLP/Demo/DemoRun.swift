@@ -121,7 +121,6 @@ public struct DemoRun {
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
         let o = options
         log("demo: Scenes corpus (zh + en), \(o.corpusSize) items (\(o.corpusSize * 8 / 10) for pretraining); R2D2-tiny and PRD2, \(o.steps) steps × batch \(o.batchSize) each → \(out.path)")
-        let evalData = { (set: ScenesSet) in o.evaluationData(set) }
         var results: [String: DemoModelResult] = [:]
         var trained: [String: PretrainingModel] = [:]
         var evaluationSets: (retrieval: EvaluationSet, matching: EvaluationSet, compositional: EvaluationSet)?
@@ -136,8 +135,7 @@ public struct DemoRun {
             trainer.chooseRerankWeight = { model in
                 let set = try EvaluationSet.load(o.evaluationData(.icr, split: .valid), for: trainer.configuration)
                 let (weight, evaluation) = try RetrievalEvaluation.chooseRerankWeight(model, on: set)
-                log(String(format: "  %@ rerank_weight λ = %@ chosen on the validation split (%d images): two-stage R@M %.1f, first stage %.1f",
-                           entry.key, RerankScore.number(weight), set.imageCount, evaluation.bestSweptWeight?.result.rmean ?? .nan, evaluation.ranking.rmean))
+                log("  \(entry.key) " + RetrievalEvaluation.describeChoice(weight, evaluation, on: set))
                 chosenWeight = weight
                 return weight
             }
@@ -149,9 +147,9 @@ public struct DemoRun {
             let modelInputs = try TrainingData.inputs(run.stages[0].data, for: trainer.configuration)
             inputs = modelInputs
             if evaluationSets == nil {
-                evaluationSets = (try EvaluationSet.load(evalData(.icr), for: trainer.configuration),
-                                  try EvaluationSet.load(evalData(.icm), for: trainer.configuration, includeNegatives: true),
-                                  try EvaluationSet.load(evalData(.pretrain), for: trainer.configuration, includeNegatives: true))
+                evaluationSets = (try EvaluationSet.load(o.evaluationData(.icr), for: trainer.configuration),
+                                  try EvaluationSet.load(o.evaluationData(.icm), for: trainer.configuration, includeNegatives: true),
+                                  try EvaluationSet.load(o.evaluationData(.pretrain), for: trainer.configuration, includeNegatives: true))
             }
             let sets = evaluationSets!
             let retrieval = try withNoGrad { try RetrievalEvaluation.run(model, on: sets.retrieval, rerankTopK: 10, rerankWeight: chosenWeight ?? 1) }

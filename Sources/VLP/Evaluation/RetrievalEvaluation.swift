@@ -72,6 +72,13 @@ public struct RetrievalEvaluation: Codable, Sendable {
         return (best.weight, evaluation)
     }
 
+    /// What `chooseRerankWeight` chose, for a log: "rerank_weight λ = 0.1 chosen on SET (100
+    /// images): two-stage R@M 67.10, first stage 65.80".
+    public static func describeChoice(_ weight: Double, _ evaluation: RetrievalEvaluation, on set: EvaluationSet) -> String {
+        String(format: "rerank_weight λ = %@ chosen on %@ (%d images): two-stage R@M %.2f, first stage %.2f", RerankScore.number(weight),
+               set.name, set.imageCount, evaluation.bestSweptWeight?.result.rmean ?? .nan, evaluation.ranking.rmean)
+    }
+
     /// The swept weight with the best two-stage R@M (the smallest such w on a tie: the least
     /// the match heads may overrule the similarity); nil without a sweep.
     public var bestSweptWeight: (weight: Double, result: RetrievalResult)? {

@@ -33,7 +33,7 @@ public enum ImportFamily: String, CaseIterable, Codable, Sendable {
             let names = Set(keys.map(ChineseCLIPImport.stateDictKey))
             return ChineseCLIPImport.markerKeys.isSubset(of: names)
         case .openCLIP:
-            let names = Set(keys.map(WrappedStateDict.stateDictKey))
+            let names = Set(keys.map { WrappedStateDict.stateDictKey($0) })
             return OpenCLIPImport.markerKeys.isSubset(of: names)
         case .huggingFaceCLIP:
             return HuggingFaceCLIPImport.markerKeys.isSubset(of: Set(keys))

@@ -27,12 +27,7 @@ enum OpenAICLIPLayout {
             throw ledger.fail("visual.conv1.weight has shape \(conv), expected [width, 3, patch, patch]")
         }
         (s.width, s.patchSize) = (conv[0], conv[2])
-        let positions = try ledger.shape(of: "visual.positional_embedding", rank: 2)
-        let patches = positions[0] - 1
-        s.grid = Int(Double(max(patches, 0)).squareRoot().rounded())
-        guard patches > 0, s.grid * s.grid == patches else {
-            throw ledger.fail("visual.positional_embedding has \(positions[0]) rows, expected 1 + a square number of patches")
-        }
+        s.grid = try ledger.patchGridSide(positionTable: "visual.positional_embedding")
         s.embedDim = try ledger.shape(of: "visual.proj", rank: 2)[1]
         s.layers = try ledger.blockCount(prefix: "visual.transformer.resblocks.")
         s.mlpWidth = s.layers > 0 ? try ledger.shape(of: "visual.transformer.resblocks.0.mlp.c_fc.weight", rank: 2)[0] : 4 * s.width

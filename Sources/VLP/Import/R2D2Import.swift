@@ -50,8 +50,8 @@ public enum R2D2Import {
     static let markerKeys: Set<String> = ["visual_encoder.embeddings.patch_embedding.weight", "text_encoder.embeddings.word_embeddings.weight",
                                           "text_joint_layer.encoder.layer.0.crossattention.self.key.weight", "itm_head_i.weight"]
 
-    /// `key` without the training checkpoint's `model.`.
-    static func stateDictKey(_ key: String) -> String { key.hasPrefix("model.") ? String(key.dropFirst("model.".count)) : key }
+    /// `key` without the training checkpoint's `model.` (and a `module.`, as `unwrap` drops it).
+    static func stateDictKey(_ key: String) -> String { WrappedStateDict.stateDictKey(key, container: "model.") }
 
     /// The sizes read from a checkpoint's shapes.
     struct Shapes {
@@ -102,12 +102,7 @@ public enum R2D2Import {
             throw ledger.fail("visual_encoder.embeddings.patch_embedding.weight has shape \(conv), expected [width, channels, patch, patch]")
         }
         (s.visionWidth, s.channels, s.patchSize) = (conv[0], conv[1], conv[2])
-        let positions = try ledger.shape(of: "visual_encoder.embeddings.position_embedding.weight", rank: 2)[0]
-        let grid = Int(Double(max(positions - 1, 0)).squareRoot().rounded())
-        guard positions > 1, grid * grid == positions - 1 else {
-            throw ledger.fail("visual_encoder.embeddings.position_embedding.weight has \(positions) rows, expected 1 + a square number of patches")
-        }
-        s.imageSize = grid * s.patchSize
+        s.imageSize = try ledger.patchGridSide(positionTable: "visual_encoder.embeddings.position_embedding.weight") * s.patchSize
         s.visionLayers = try ledger.blockCount(prefix: "visual_encoder.encoder.layers.")
         s.visionMLP = s.visionLayers > 0 ? try ledger.shape(of: "visual_encoder.encoder.layers.0.mlp.fc1.weight", rank: 2)[0] : 4 * s.visionWidth
 
@@ -147,7 +142,7 @@ public enum R2D2Import {
         if let activation = options.activation, activation != .quickGELU {
             throw ModelError.invalidConfiguration(source: "--activation", reason: "R2D2's image tower uses quick_gelu, not \(activation.rawValue)")
         }
-        var heads: (vision: Int, text: Int, textCross: Int, imageCross: Int)
+        let heads: (vision: Int, text: Int, textCross: Int, imageCross: Int)
         if let given = options.configuration {
             guard given.architecture == .r2d2, let vit = given.vision.vit, let bert = given.text.bert,
                   let textCross = given.textCross, let imageCross = given.imageCross else {

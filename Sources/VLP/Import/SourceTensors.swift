@@ -37,6 +37,15 @@ struct SourceTensors {
         return tensor.shape
     }
 
+    /// The side of the square patch grid a ViT's position table `key` ([1 + side², width]: the
+    /// class token's row, then one per patch) was made for.
+    func patchGridSide(positionTable key: String) throws -> Int {
+        let rows = try shape(of: key, rank: 2)[0]
+        let side = Int(Double(max(rows - 1, 0)).squareRoot().rounded())
+        guard rows > 1, side * side == rows - 1 else { throw fail("\(key) has \(rows) rows, expected 1 + a square number of patches") }
+        return side
+    }
+
     /// Takes `key`, which must have exactly `shape`, as float32.
     mutating func take(_ key: String, shape: [Int]) throws -> Tensor {
         guard let tensor = remaining.removeValue(forKey: key) else { throw fail("missing key \(key)") }

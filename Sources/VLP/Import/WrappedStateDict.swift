@@ -7,10 +7,11 @@ import Torch
 /// `optimizer.…` (numbers and strings are not tensors and are gone). A plain state dict passes
 /// through, with a `module.` prefix removed when every key has it.
 enum WrappedStateDict {
-    /// `key` without a training checkpoint's `state_dict.` and DistributedDataParallel's `module.`.
-    static func stateDictKey(_ key: String) -> String {
+    /// `key` without a training checkpoint's `container` (`state_dict.`; R2D2's `model.`) and
+    /// DistributedDataParallel's `module.`.
+    static func stateDictKey(_ key: String, container: String = "state_dict.") -> String {
         var name = Substring(key)
-        if name.hasPrefix("state_dict.") { name = name.dropFirst("state_dict.".count) }
+        if name.hasPrefix(container) { name = name.dropFirst(container.count) }
         if name.hasPrefix("module.") { name = name.dropFirst("module.".count) }
         return String(name)
     }
