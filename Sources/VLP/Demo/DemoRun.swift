@@ -104,7 +104,9 @@ public struct DemoRun {
                 model: .named(model), recipe: recipe, data: data, steps: steps, batchSize: batchSize,
                 optimizer: .init(learningRate: 1e-3, weightDecay: 0.05, betas: (0.9, 0.98), clipNorm: 1.0),
                 schedule: .init(shape: .cosine, warmupSteps: max(10, steps / 15)), seed: seed, output: output.path,
-                checkpoints: .init(every: steps, keep: 1), logEvery: 20)
+                checkpoints: .init(every: steps, keep: 1), logEvery: 20,
+                // TgD's α rises over the first pass through the data, as ALBEF's does.
+                distillation: .init(alphaRampSteps: corpusSize * 8 / 10 / batchSize))
         }
     }
 

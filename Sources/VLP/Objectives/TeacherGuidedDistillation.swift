@@ -5,8 +5,9 @@ import Torch
 ///
 ///   q = α · softmax(s_teacher) + (1 − α) · y
 ///
-/// mix the teacher's distribution with the ground truth y (multi-positive over the batch, 0 on
-/// the queue). Queue columns count by their decayed weights w_j: the targets become
+/// mix the teacher's distribution with the ground truth y: uniform over every column that shows
+/// the row's image, in the batch or in the queue (the queue keeps image ids so that an image met
+/// again is not taught as a negative of itself). Queue columns count by their decayed weights w_j: the targets become
 /// q'_ij = w_j q_ij / Σ_k w_k q_ik (batch columns weigh 1), and the loss is the cross-entropy
 /// −Σ_j q'_ij log softmax(s_student)_ij, averaged over rows and over both directions.
 public struct TeacherGuidedDistillation {
@@ -33,15 +34,13 @@ public struct TeacherGuidedDistillation {
         let columnWeights = try queue.weights.map { try cat([batchWeights, $0]) } ?? batchWeights
         let allTeacherTexts = try queue.textFeatures.map { try cat([columnTexts, $0]) } ?? columnTexts
         let allTeacherImages = try queue.imageFeatures.map { try cat([columnImages, $0]) } ?? columnImages
-        let truth = try GlobalContrastiveLoss.multiPositiveTargets(rowIDs: imageIDs, columnIDs: columnIDs, dtype: studentImages.dtype)
-        let queued = columnWeights.size(0) - batchColumns
-        let rows = studentImages.size(0)
-        let truthAll = queued > 0 ? try cat([truth, try Tensor.zeros([rows, queued], dtype: truth.dtype, device: truth.device)], dim: 1) : truth
+        let allIDs = try queue.imageIDs.map { try cat([columnIDs, $0]) } ?? columnIDs
+        let truth = try GlobalContrastiveLoss.multiPositiveTargets(rowIDs: imageIDs, columnIDs: allIDs, dtype: studentImages.dtype)
         func direction(_ student: Tensor, _ teacher: Tensor, _ candidatesStudentSide: Tensor) throws -> Tensor {
             let scale = try logitScale.detached()
             let teacherLogits = try withNoGrad { try teacher.matmul(candidatesStudentSide.transposed(0, 1)) * scale }
             let studentLogits = try student.matmul(candidatesStudentSide.transposed(0, 1)) * logitScale
-            let soft = try teacherLogits.softmax(dim: 1) * alpha + truthAll * (1 - alpha)
+            let soft = try teacherLogits.softmax(dim: 1) * alpha + truth * (1 - alpha)
             let weighted = try soft * columnWeights.unsqueezed(dim: 0)
             let targets = try weighted / weighted.sum(dim: 1, keepDims: true).clamp(min: 1e-12)
             return try -(targets * studentLogits.logSoftmax(dim: 1)).sum(dim: 1).mean()

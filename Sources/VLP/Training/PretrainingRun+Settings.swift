@@ -93,11 +93,24 @@ extension PretrainingRun {
         public var momentum: Double
         /// Fraction of image patches the FgD student sees masked.
         public var patchMaskRatio: Double
+        /// TgD's weight α of the teacher's distribution in the soft targets.
+        public var alpha: Double
+        /// Steps over which α rises linearly from 0 (ALBEF ramps it over the first epoch, while
+        /// the teacher is still close to its random start); 0 uses α from the first step.
+        public var alphaRampSteps: Int
 
-        public init(queue: Int = 256, momentum: Double = 0.995, patchMaskRatio: Double = 0.3) {
+        public init(queue: Int = 256, momentum: Double = 0.995, patchMaskRatio: Double = 0.3, alpha: Double = 0.4, alphaRampSteps: Int = 0) {
             self.queue = queue
             self.momentum = momentum
             self.patchMaskRatio = patchMaskRatio
+            self.alpha = alpha
+            self.alphaRampSteps = alphaRampSteps
+        }
+
+        /// α at optimizer step `step` (0-based): α · min(1, (step + 1) / ramp).
+        public func alpha(atStep step: Int) -> Double {
+            guard alphaRampSteps > 0 else { return alpha }
+            return alpha * min(1, Double(step + 1) / Double(alphaRampSteps))
         }
     }
 

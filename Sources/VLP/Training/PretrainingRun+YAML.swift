@@ -88,10 +88,12 @@ extension PretrainingRun {
         workers = try r.int("workers", default: workers, range: 1...256)
         maxBadSteps = try r.int("max_bad_steps", default: maxBadSteps, range: 1...1000)
         if let d = try r.section("distillation") {
-            try d.checkKeys(["queue", "momentum", "patch_mask_ratio"])
+            try d.checkKeys(["queue", "momentum", "patch_mask_ratio", "alpha", "alpha_ramp_steps"])
             distillation.queue = try d.int("queue", default: distillation.queue, range: 1...1_000_000)
             distillation.momentum = try d.double("momentum", default: distillation.momentum, range: 0...1)
             distillation.patchMaskRatio = try d.double("patch_mask_ratio", default: distillation.patchMaskRatio, range: 0...0.95)
+            distillation.alpha = try d.double("alpha", default: distillation.alpha, range: 0...1)
+            distillation.alphaRampSteps = try d.int("alpha_ramp_steps", default: distillation.alphaRampSteps, range: 0...Int.max)
         }
         initFrom = try r.string("init_from") ?? initFrom
         if let text = try r.string("device") {

@@ -48,7 +48,8 @@ extension PretrainingRun {
             ("max_bad_steps", YAMLWriting.number(maxBadSteps)),
             ("distillation", YAMLWriting.mapping([
                 ("queue", YAMLWriting.number(distillation.queue)), ("momentum", YAMLWriting.number(distillation.momentum)),
-                ("patch_mask_ratio", YAMLWriting.number(distillation.patchMaskRatio)),
+                ("patch_mask_ratio", YAMLWriting.number(distillation.patchMaskRatio)), ("alpha", YAMLWriting.number(distillation.alpha)),
+                ("alpha_ramp_steps", YAMLWriting.number(distillation.alphaRampSteps)),
             ], flow: true)),
             ("device", YAMLWriting.text(device.description)),
             // `lock:` is the `all` entries of `freeze:`, written there.

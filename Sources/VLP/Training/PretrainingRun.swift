@@ -42,6 +42,7 @@ public struct TrainingStage: Equatable, Sendable {
 /// output: runs/r2d2-tiny
 /// checkpoint: {every: 100, keep: 2}
 /// evaluation: {every: 100, data: {source: scenes, set: icr, split: valid}}
+/// distillation: {queue: 256, momentum: 0.995, patch_mask_ratio: 0.3, alpha: 0.4, alpha_ramp_steps: 100}
 /// device: cpu                   # cpu, cuda or cuda:N
 /// lock: [image]                 # towers kept frozen (LiT); the same as freeze: {image: all}
 /// freeze: {image: all, text: {except_last: 2}}   # all, or all but the last N blocks

@@ -226,6 +226,7 @@ public final class Trainer {
             while state.step < stageEnd {
                 if let stop = stopAfterStep, state.step >= stop { return summary() }
                 manualSeed(Self.stepSeed(run.seed, state.step))
+                objectives.targetDistillation.alpha = run.distillation.alpha(atStep: state.step)
                 optimizer.zeroGrad()
                 var values: [String: Double] = [:]
                 var finite = true

@@ -131,7 +131,7 @@ final class ObjectiveTests: TorchTestCase {
         XCTAssertEqual(try restored.weights!.toArray(Float.self), [1, 1, 0.5])
     }
 
-    func testTeacherGuidedDistillationMatchesHandComputedWeightedSoftTargets() throws {
+    func testTeacherGuidedDistillationMatchesHandComputedWeightedSoftTargetsWithQueuedPositives() throws {
         manualSeed(5)
         let (sv, st, tv, tt) = (try normalized([2, 4]), try normalized([2, 4]), try normalized([2, 4]), try normalized([2, 4]))
         let queue = DistillationQueue(capacity: 4, decay: 0.5)
@@ -139,16 +139,20 @@ final class ObjectiveTests: TorchTestCase {
         try queue.enqueue(imageFeatures: try normalized([1, 4]), textFeatures: try normalized([1, 4]), imageIDs: try Tensor([Int64(8)]))
         let scale = try Tensor(scalar: 5.0, dtype: .float64)
         let alpha = 0.4
+        // Row 1 shows image 9, which the queue also holds: that queue column is a positive too.
+        let rowIDs: [Int64] = [0, 9]
         let loss = try TeacherGuidedDistillation(alpha: alpha)(studentImages: sv, studentTexts: st, teacherImages: tv, teacherTexts: tt,
-                                                              imageIDs: try Tensor([0, 1] as [Int64]), queue: queue, logitScale: scale)
+                                                              imageIDs: try Tensor(rowIDs), queue: queue, logitScale: scale)
         let weights = [1.0, 1.0] + (try queue.weights!.to(.float64).toArray(Double.self))
+        let columnIDs = rowIDs + (try queue.imageIDs!.toArray(Int64.self))
         func dot(_ a: [Double], _ b: [Double]) -> Double { zip(a, b).map(*).reduce(0, +) }
         func direction(_ s: [[Double]], _ t: [[Double]], _ candidates: [[Double]]) -> Double {
             var total = 0.0
             for i in 0..<2 {
                 let teacher = candidates.map { 5 * dot(t[i], $0) }, student = candidates.map { 5 * dot(s[i], $0) }
                 let tp = logSoftmax(teacher).map { Foundation.exp($0) }
-                var q = tp.enumerated().map { alpha * $0.element + (1 - alpha) * ($0.offset == i ? 1 : 0) }
+                let positives = columnIDs.filter { $0 == rowIDs[i] }.count
+                var q = tp.enumerated().map { alpha * $0.element + (1 - alpha) * (columnIDs[$0.offset] == rowIDs[i] ? 1 / Double(positives) : 0) }
                 q = q.enumerated().map { $0.element * weights[$0.offset] }
                 let z = q.reduce(0, +)
                 total += -zip(q.map { $0 / z }, logSoftmax(student)).map(*).reduce(0, +) / 2

@@ -57,7 +57,7 @@ final class PretrainingRunTests: TorchTestCase {
             schedule: .init(shape: .linear, warmupSteps: 3, minimumLearningRate: 1e-6), seed: 42, output: "/tmp/out dir/run",
             checkpoints: .init(every: 5, keep: 3), logEvery: 2,
             evaluation: .init(every: 4, data: .dataset(path: "/data/cn clip", format: .cnclip, split: "valid", languages: ["zh"])),
-            workers: 3, maxBadSteps: 7, distillation: .init(queue: 128, momentum: 0.99, patchMaskRatio: 0.4),
+            workers: 3, maxBadSteps: 7, distillation: .init(queue: 128, momentum: 0.99, patchMaskRatio: 0.4, alpha: 0.3, alphaRampSteps: 50),
             initFrom: "runs/old", device: .cuda(1), lock: [.image, .text])
         run.stages.append(TrainingStage(name: "prompts", steps: 5, recipe: custom, data: prompted))
         run.stages.append(TrainingStage(name: "web", steps: 2, recipe: .align,
@@ -79,6 +79,18 @@ final class PretrainingRunTests: TorchTestCase {
         let fileYAML = try file.yaml()
         XCTAssertTrue(fileYAML.contains("model: \(path)"), fileYAML)
         XCTAssertEqual(try PretrainingRun(yaml: fileYAML), file)
+    }
+
+    /// TgD's α rises linearly over `alpha_ramp_steps` (ALBEF's first-epoch ramp), then stays.
+    func testDistillationAlphaRamps() throws {
+        let ramped = PretrainingRun.Distillation(alpha: 0.4, alphaRampSteps: 4)
+        for (step, expected) in [0.1, 0.2, 0.3, 0.4, 0.4, 0.4].enumerated() {
+            XCTAssertEqual(ramped.alpha(atStep: step), expected, accuracy: 1e-12)
+        }
+        XCTAssertEqual(PretrainingRun.Distillation(alpha: 0.4).alpha(atStep: 0), 0.4)
+        let run = try PretrainingRun(yaml: "model: r2d2-tiny-dual\nrecipe: prd2\nsteps: 2\ndata: {}\ndistillation: {alpha: 0.5, alpha_ramp_steps: 10}\n")
+        XCTAssertEqual(run.distillation.alpha(atStep: 4), 0.25)
+        XCTAssertThrowsError(try PretrainingRun(yaml: "model: r2d2-tiny-dual\nrecipe: prd2\nsteps: 2\ndata: {}\ndistillation: {alpha: 1.5}\n"))
     }
 
     /// The shipped configs survive a write and a read.
