@@ -31,11 +31,16 @@ public enum TextRole: Equatable, Hashable, Sendable {
     case paraphrase
     /// A rewriting that no longer describes the image: a hard negative.
     case hardNegative(RewriteKind)
+    /// Another image's caption, retrieved for its similarity to this image's own (UNIMO's
+    /// TF-IDF-retrieved hard negatives, `RetrievedNegatives`): a hard negative.
+    case retrievedNegative
 
     /// True for texts that describe their image.
     public var isPositive: Bool {
-        if case .hardNegative = self { return false }
-        return true
+        switch self {
+        case .original, .paraphrase: return true
+        case .hardNegative, .retrievedNegative: return false
+        }
     }
 
     /// Stable text form used in files: `original`, `paraphrase`, `negative:attribute`, …
@@ -44,6 +49,7 @@ public enum TextRole: Equatable, Hashable, Sendable {
         case .original: return "original"
         case .paraphrase: return "paraphrase"
         case .hardNegative(let kind): return "negative:\(kind.rawValue)"
+        case .retrievedNegative: return "negative:retrieved"
         }
     }
 
@@ -51,6 +57,7 @@ public enum TextRole: Equatable, Hashable, Sendable {
         switch name {
         case "original": self = .original
         case "paraphrase": self = .paraphrase
+        case "negative:retrieved": self = .retrievedNegative
         default:
             guard name.hasPrefix("negative:"),
                   let kind = RewriteKind(rawValue: String(name.dropFirst("negative:".count)))

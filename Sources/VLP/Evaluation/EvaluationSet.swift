@@ -63,9 +63,8 @@ public struct EvaluationSet {
                 tokenized.append(try inputs.encode(text.text))
                 textImage.append(index)
                 textLanguages.append(text.language)
-                let isNegative: Bool
-                if case .hardNegative(let kind) = text.role { kindsOut.append(kind); isNegative = true } else { kindsOut.append(nil); isNegative = false }
-                labels.append(isNegative || sample.label == 0 ? 0 : 1)
+                if case .hardNegative(let kind) = text.role { kindsOut.append(kind) } else { kindsOut.append(nil) }
+                labels.append(!text.role.isPositive || sample.label == 0 ? 0 : 1)
             }
         }
         guard !ids.isEmpty else { throw EvaluationError.empty("evaluation set \(name)") }

@@ -58,8 +58,8 @@ public struct PretrainingModel {
     /// description is checked before any weights exist). MOC needs a detector's object classes.
     public static func supportedObjectives(_ configuration: VLPModelConfiguration) -> Set<PretrainingRecipe.Objective> {
         switch configuration.architecture {
-        case .r2d2: return [.gcpr, .fgr, .mlm, .tgd, .fgd, .match]
-        case .dualEncoder: return [.gcpr, .tgd, .fgd]
+        case .r2d2: return [.gcpr, .fgr, .mlm, .tgd, .fgd, .cmcl, .match]
+        case .dualEncoder: return [.gcpr, .tgd, .fgd, .cmcl]
         case .singleStream:
             return (configuration.singleStream?.objectClasses ?? 0) > 0 ? [.itm, .mlm, .mrfr, .moc, .match] : [.itm, .mlm, .mrfr, .match]
         }

@@ -19,4 +19,33 @@ public enum ContrastiveWithRewrites {
         let all = try logits.maskedFill(candidates.logicalNot(), lowest).logsumexp(dim: 1)
         return try (all - positives).mean()
     }
+
+    /// CMCL on a batch of two towers' L2-normalised features (`PretrainingLoss` calls it):
+    ///
+    /// - image → text: row i's candidates are every text of the batch — the chosen texts [B, D]
+    ///   and each sample's extra positive [B, D], positives wherever the image id is i's — and
+    ///   sample i's own K hard negatives [B·K, D] where `negativeIsValid` [B, K] says so; the
+    ///   multi-positive loss above;
+    /// - text → image: every chosen and extra text against the batch's images, uniform
+    ///   targets over the images of its id (InfoNCE, as GCPR);
+    ///
+    /// and the mean of the two. Logits are cosine · `logitScale`.
+    public static func loss(imageFeatures: Tensor, textFeatures: Tensor, positiveFeatures: Tensor, negativeFeatures: Tensor,
+                            negativeIsValid: Tensor, imageIDs: Tensor, logitScale: Tensor) throws -> Tensor {
+        let b = imageFeatures.size(0), k = negativeIsValid.size(1)
+        let texts = try cat([textFeatures, positiveFeatures])
+        let textIDs = try cat([imageIDs, imageIDs])
+        let batchLogits = try imageFeatures.matmul(texts.transposed(0, 1)) * logitScale
+        let ownNegatives = try negativeFeatures.reshaped([b, k, negativeFeatures.size(1)])
+        let negativeLogits = try (ownNegatives * imageFeatures.unsqueezed(dim: 1)).sum(dim: 2) * logitScale
+        let sameImage = try imageIDs.unsqueezed(dim: 1) .== textIDs.unsqueezed(dim: 0)
+        let noPositive = try Tensor.zeros([b, k], dtype: .bool, device: imageFeatures.device)
+        let imageToText = try loss(logits: cat([batchLogits, negativeLogits], dim: 1),
+                                   positiveMask: cat([sameImage, noPositive], dim: 1),
+                                   candidateMask: cat([Tensor.ones([b, 2 * b], dtype: .bool, device: imageFeatures.device), negativeIsValid], dim: 1))
+        let textToImageLogits = try texts.matmul(imageFeatures.transposed(0, 1)) * logitScale
+        let targets = try GlobalContrastiveLoss.multiPositiveTargets(rowIDs: textIDs, columnIDs: imageIDs, dtype: textToImageLogits.dtype)
+        let textToImage = try Functional.crossEntropy(textToImageLogits, targets)
+        return try (imageToText + textToImage) * 0.5
+    }
 }

@@ -11,9 +11,11 @@ public struct PretrainingInputs {
     public var text: TextBatch
     /// [B] int64 1/0 match labels of labelled pairs (matching fine-tuning).
     public var labels: Tensor?
+    /// CMCL's extra positive and hard-negative texts (data `rewrites` > 0).
+    public var rewrites: RewriteBatch?
 
-    public init(images: Tensor, imageIDs: Tensor, text: TextBatch, labels: Tensor? = nil) {
-        (self.images, self.imageIDs, self.text, self.labels) = (images, imageIDs, text, labels)
+    public init(images: Tensor, imageIDs: Tensor, text: TextBatch, labels: Tensor? = nil, rewrites: RewriteBatch? = nil) {
+        (self.images, self.imageIDs, self.text, self.labels, self.rewrites) = (images, imageIDs, text, labels, rewrites)
     }
 
     /// Hand-made inputs (tests): token types all 0.
@@ -31,7 +33,8 @@ public struct PretrainingInputs {
             throw RecipeError(message: "pretraining needs texts, but the loader gave image-only batches")
         }
         self.init(images: try batch.images.to(device: device), imageIDs: try batch.imageIDs.to(device: device),
-                  text: try text.to(device: device), labels: try batch.labels?.to(device: device))
+                  text: try text.to(device: device), labels: try batch.labels?.to(device: device),
+                  rewrites: try batch.rewrites?.to(device: device))
     }
 
     // The objectives read the text tensors by these names.

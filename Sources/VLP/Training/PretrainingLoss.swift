@@ -30,6 +30,10 @@ public struct LossTerms {
 /// 3. TgD: the teacher encodes the full batch; soft targets over batch + queue;
 /// 4. FgD: the student encodes masked text (the MLM input) and images with a fraction of patches
 ///    hidden; softmax distributions of features against the teacher's.
+///
+/// UNIMO's CMCL (`ContrastiveWithRewrites`) runs on the towers too, over the batch's texts, each
+/// sample's extra positive and its rewritten / retrieved hard negatives (per micro-batch, on
+/// this worker's batch).
 /// The teacher features of each forward enter the queue when its loss is computed; after the
 /// optimizer step, `afterOptimizerStep` moves the teacher (EMA). Every objective the recipe
 /// weights must produce a term for the model, or the call is an error.
@@ -123,6 +127,16 @@ public final class PretrainingLoss {
         }
         if let scorer, recipe.uses(.fgr) || recipe.uses(.mlm) {
             try crossEncoderLosses(scorer, mlmHead: mlmHead, images: images, texts: texts, maskedTexts: maskedTexts, logitScale: scale, inputs, into: &terms)
+        }
+        if recipe.uses(.cmcl) {
+            guard let rewrites = inputs.rewrites else {
+                throw RecipeError(message: "cmcl needs each sample's rewritten texts: set data.rewrites (hard negatives per sample, e.g. 3; data.retrieved_negatives adds TF-IDF-retrieved captions to the rewrites)")
+            }
+            terms[.cmcl] = try ContrastiveWithRewrites.loss(
+                imageFeatures: images.features, textFeatures: texts.features,
+                positiveFeatures: towers.encodeTexts(rewrites.positives.inputIDs, attentionMask: rewrites.positives.attentionMask).features,
+                negativeFeatures: towers.encodeTexts(rewrites.negatives.inputIDs, attentionMask: rewrites.negatives.attentionMask).features,
+                negativeIsValid: rewrites.negativeIsValid, imageIDs: inputs.imageIDs, logitScale: scale)
         }
         if recipe.uses(.fgd), let maskedTexts, let teacherFeatures {
             let grid = towers.imageEncoder.patchGrid(height: inputs.images.size(2), width: inputs.images.size(3))

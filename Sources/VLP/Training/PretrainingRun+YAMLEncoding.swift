@@ -146,6 +146,8 @@ enum YAMLWriting {
         if let vocabulary = data.vocabulary { pairs.append(("vocabulary", text(vocabulary))) }
         pairs += [("augment", bool(data.augment)), ("image_resize", text(data.imageResize.rawValue)),
                   ("include_negatives", bool(data.includeNegatives))]
+        if data.rewrites > 0 { pairs.append(("rewrites", number(data.rewrites))) }
+        if data.retrievedNegatives > 0 { pairs.append(("retrieved_negatives", number(data.retrievedNegatives))) }
         return mapping(pairs)
     }
 }

@@ -7,7 +7,9 @@ public enum TrainingData {
     public static func scenesSamples(_ data: TrainingDataDescription, imageSize: Int) throws -> [Sample]? {
         guard case .scenes(let size, let seed, let languages, let set, let split) = data.source else { return nil }
         let corpus = try ScenesCorpus(seed: seed, imageSize: max(16, imageSize), languages: languages)
-        return corpus.samples(set, count: size, split: split)
+        let samples = corpus.samples(set, count: size, split: split)
+        guard data.retrievedNegatives > 0 else { return samples }
+        return RetrievedNegatives.attach(to: samples, count: data.retrievedNegatives, segmenter: try JiebaSegmenter.shared())
     }
 
     public static func source(_ data: TrainingDataDescription, imageSize: Int) throws -> DataSource {
@@ -87,7 +89,7 @@ public enum TrainingData {
         let text = try SampleTransform.TextOptions(
             tokenizer: tokenizer, contextLength: data.contextLength, choice: evaluation ? .firstPositive : .randomPositive,
             kinds: data.textKinds.map(Set.init), languages: data.languageFilter.map(Set.init), masking: masker,
-            includesNegatives: data.includeNegatives)
+            includesNegatives: data.includeNegatives, rewrites: evaluation ? 0 : data.rewrites)
         return SampleTransform(image: image, text: text)
     }
 }

@@ -19,6 +19,11 @@ public struct TrainingDataDescription: Equatable, Sendable {
         /// caption per template and language with their class name put in (`PromptedLabelReader`).
         /// `classes` nil: an image folder's own folder names, in every language of `prompts`.
         case labelledImages(path: String, format: DatasetFormat?, split: String?, prompts: PromptTemplates, classes: ClassNames?)
+
+        var isScenes: Bool {
+            if case .scenes = self { return true }
+            return false
+        }
     }
 
     public var source: Source
@@ -43,10 +48,18 @@ public struct TrainingDataDescription: Equatable, Sendable {
     public var imageResize: ModelPreprocessing.ResizeMode
     /// Hard-negative texts are candidates too (matching sets, with their 0/1 labels).
     public var includeNegatives: Bool
+    /// CMCL (UNIMO): each sample brings another positive and this many hard-negative texts (its
+    /// rewrites and retrieved captions) beside the chosen text; 0: none. YAML `rewrites`.
+    public var rewrites: Int
+    /// UNIMO's retrieved negatives: this many captions of other images, the most similar by
+    /// TF-IDF, join each sample's hard negatives (`RetrievedNegatives`; the scenes source, whose
+    /// samples are in memory). YAML `retrieved_negatives`.
+    public var retrievedNegatives: Int
 
     public init(source: Source, contextLength: Int = 32, textKinds: [TextKind]? = nil, maskRatio: Double = 0.15,
                 tokenizer: TokenizerKind = .bertChinese, vocabulary: String? = nil, augment: Bool = false,
-                imageResize: ModelPreprocessing.ResizeMode = .crop, includeNegatives: Bool = false, wholeWordMasking: Bool = true) {
+                imageResize: ModelPreprocessing.ResizeMode = .crop, includeNegatives: Bool = false, wholeWordMasking: Bool = true,
+                rewrites: Int = 0, retrievedNegatives: Int = 0) {
         self.source = source
         self.contextLength = contextLength
         self.textKinds = textKinds
@@ -57,6 +70,8 @@ public struct TrainingDataDescription: Equatable, Sendable {
         self.imageResize = imageResize
         self.includeNegatives = includeNegatives
         self.wholeWordMasking = wholeWordMasking
+        self.rewrites = rewrites
+        self.retrievedNegatives = retrievedNegatives
     }
 
     /// The built-in Scenes corpus (`ScenesCorpus`).

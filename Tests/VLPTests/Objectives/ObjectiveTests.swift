@@ -188,6 +188,38 @@ final class ObjectiveTests: TorchTestCase {
         XCTAssertThrowsError(try ContrastiveWithRewrites.loss(logits: logits, positiveMask: try Tensor.zeros([2, 4], dtype: .bool), candidateMask: candidates))
     }
 
+    /// CMCL on a batch: image → text over the batch's chosen and extra texts plus each row's own
+    /// valid hard negatives; text → image InfoNCE from both text sets; their mean.
+    func testCMCLOnABatchMatchesHandComputedLoss() throws {
+        manualSeed(12)
+        let (v, t, p, n) = (try normalized([2, 3]), try normalized([2, 3]), try normalized([2, 3]), try normalized([4, 3]))
+        let valid = try Tensor([true, false, true, true], shape: [2, 2])
+        let loss = try ContrastiveWithRewrites.loss(imageFeatures: v, textFeatures: t, positiveFeatures: p, negativeFeatures: n,
+                                                    negativeIsValid: valid, imageIDs: try Tensor([4, 9] as [Int64]),
+                                                    logitScale: try Tensor(scalar: 3.0, dtype: .float64))
+        let (V, T, P, N) = (try rows(v), try rows(t), try rows(p), try rows(n))
+        let isValid = [[true, false], [true, true]]
+        func dot(_ a: [Double], _ b: [Double]) -> Double { 3 * zip(a, b).map(*).reduce(0, +) }
+        func logSumExp(_ xs: [Double]) -> Double { let m = xs.max()!; return m + Foundation.log(xs.map { Foundation.exp($0 - m) }.reduce(0, +)) }
+        var imageToText = 0.0
+        for i in 0..<2 {
+            let positives = [dot(V[i], T[i]), dot(V[i], P[i])]
+            let others = [dot(V[i], T[1 - i]), dot(V[i], P[1 - i])] + (0..<2).filter { isValid[i][$0] }.map { dot(V[i], N[2 * i + $0]) }
+            imageToText += (logSumExp(positives + others) - logSumExp(positives)) / 2
+        }
+        var textToImage = 0.0
+        for (row, image) in [(T[0], 0), (T[1], 1), (P[0], 0), (P[1], 1)] {
+            textToImage += -logSoftmax([dot(row, V[0]), dot(row, V[1])])[image] / 4
+        }
+        XCTAssertEqual(try loss.item(), (imageToText + textToImage) / 2, accuracy: 1e-10)
+        let failures = try GradientCheck.check("CMCL batch", { x in
+            try ContrastiveWithRewrites.loss(imageFeatures: Functional.normalize(x[0]), textFeatures: Functional.normalize(x[1]),
+                                             positiveFeatures: Functional.normalize(x[2]), negativeFeatures: Functional.normalize(x[3]),
+                                             negativeIsValid: valid, imageIDs: try Tensor([4, 9] as [Int64]), logitScale: x[4].exp())
+        }, [try Tensor.randn([2, 3]), try Tensor.randn([2, 3]), try Tensor.randn([2, 3]), try Tensor.randn([4, 3]), try Tensor(scalar: 1.0)])
+        XCTAssertEqual(failures, [])
+    }
+
     func testSingleStreamLosses() throws {
         let predicted = try Tensor([1, 2, 3, 4] as [Double], shape: [1, 2, 2]), original = try Tensor.zeros([1, 2, 2], dtype: .float64)
         let mrfr = try SingleStreamObjectives.maskedRegionFeatureRegression(predicted: predicted, original: original, mask: try Tensor([false, true], shape: [1, 2]))

@@ -44,6 +44,8 @@ final class PretrainingRunTests: TorchTestCase {
         scenes.augment = true
         scenes.imageResize = .squash
         scenes.includeNegatives = true
+        scenes.rewrites = 4
+        scenes.retrievedNegatives = 2
         let prompted = TrainingDataDescription.labelledImages(
             path: "/data/fashion mnist", format: .idx, split: "t10k",
             prompts: PromptTemplates(byLanguage: ["zh": ["一张{}的照片。", "{}"], "en": ["a photo of a {}.", "#{}: 'quoted'"]]),
@@ -109,6 +111,8 @@ final class PretrainingRunTests: TorchTestCase {
         let base = "model: r2d2-tiny-dual\nrecipe: prd2\nsteps: 2\n"
         let device = error(base + "data: {}\ndevice: gpu\n")
         XCTAssertTrue(device.contains("device (line 5)") && device.contains("\"gpu\"") && device.contains("cpu, cuda, cuda:N"), device)
+        let retrieved = error(base + "data: {path: /data/zero, retrieved_negatives: 2}\n")
+        XCTAssertTrue(retrieved.contains("retrieved_negatives") && retrieved.contains("scenes source only"), retrieved)
         let lock = error(base + "data: {}\nlock: [image, txt]\n")
         XCTAssertTrue(lock.contains("lock") && lock.contains("\"txt\"") && lock.contains("image, text"), lock)
         let tokenizer = error(base + "data: {tokenizer: bert-fr}\n")

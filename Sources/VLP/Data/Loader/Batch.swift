@@ -26,10 +26,13 @@ public final class Batch: @unchecked Sendable {
     /// [B] int64 sample labels (class index, or 1/0 for matching pairs), when every sample of
     /// the batch has one.
     public let labels: Tensor?
+    /// CMCL's extra positive and hard-negative texts, when the transform prepares them.
+    public let rewrites: RewriteBatch?
 
     init(images: Tensor, imageIDs: Tensor, sampleIDs: [String], text: TextBatch?, texts: [String], textKinds: [TextKind],
-         position: LoaderPosition, labels: Tensor? = nil) {
+         position: LoaderPosition, labels: Tensor? = nil, rewrites: RewriteBatch? = nil) {
         self.labels = labels
+        self.rewrites = rewrites
         self.texts = texts
         self.textKinds = textKinds
         self.images = images
@@ -46,6 +49,6 @@ public final class Batch: @unchecked Sendable {
     public func to(_ device: Device) throws -> Batch {
         Batch(images: try images.to(device: device), imageIDs: try imageIDs.to(device: device),
               sampleIDs: sampleIDs, text: try text?.to(device: device), texts: texts, textKinds: textKinds, position: position,
-              labels: try labels?.to(device: device))
+              labels: try labels?.to(device: device), rewrites: try rewrites?.to(device: device))
     }
 }

@@ -55,7 +55,17 @@ public enum BatchAssembly {
             (strings, kinds) = (texts.map(\.text), texts.map(\.kind))
         }
         let labels = samples.allSatisfy { $0.label != nil } ? try Tensor(samples.map { Int64($0.label!) }, shape: [b]) : nil
+        var rewrites: RewriteBatch?
+        if first.rewrites != nil {
+            let prepared = try samples.map { sample -> SampleTransform.PreparedRewrites in
+                guard let rewrites = sample.rewrites, rewrites.negatives.count == first.rewrites!.negatives.count else {
+                    throw DatasetError.invalidArgument("batch assembly: sample \(sample.sampleID)'s rewritten texts do not match \(first.sampleID)'s")
+                }
+                return rewrites
+            }
+            rewrites = try RewriteBatch(prepared)
+        }
         return Batch(images: images, imageIDs: imageIDs, sampleIDs: samples.map(\.sampleID), text: text, texts: strings, textKinds: kinds,
-                     position: position, labels: labels)
+                     position: position, labels: labels, rewrites: rewrites)
     }
 }

@@ -45,10 +45,14 @@ public struct SampleTransform: Sendable {
         /// Hard negatives are candidates too: a matching set's pairs (label 0 or 1) are trained on
         /// whatever text they hold, with the sample's label (`Batch.labels`).
         public var includesNegatives: Bool
+        /// For CMCL: beside the chosen text, another positive and this many hard negatives of
+        /// the sample (`PreparedRewrites`); 0 prepares none.
+        public var rewrites: Int
 
         public init(tokenizer: any TextTokenizer, contextLength: Int, choice: TextChoice = .randomPositive,
                     kinds: Set<TextKind>? = nil, languages: Set<String>? = nil, masking: Masking? = nil,
-                    includesNegatives: Bool = false) throws {
+                    includesNegatives: Bool = false, rewrites: Int = 0) throws {
+            guard rewrites >= 0 else { throw DatasetError.invalidArgument("rewrites \(rewrites) is negative") }
             guard contextLength >= 2 else {
                 throw DatasetError.invalidArgument("context length \(contextLength) leaves no room for special tokens")
             }
@@ -59,6 +63,7 @@ public struct SampleTransform: Sendable {
             self.languages = languages
             self.masking = masking
             self.includesNegatives = includesNegatives
+            self.rewrites = rewrites
         }
     }
 
@@ -79,6 +84,18 @@ public struct SampleTransform: Sendable {
         public var text: PreparedText?
         /// The sample's label (class, or 1/0 match), when it has one.
         public var label: Int? = nil
+        /// CMCL's extra texts, when `TextOptions.rewrites` > 0.
+        public var rewrites: PreparedRewrites? = nil
+    }
+
+    /// UNIMO's rewritten texts of one sample: another positive (a paraphrase, a caption in the
+    /// other language, or the chosen text itself when there is no other) and exactly
+    /// `TextOptions.rewrites` hard-negative slots (rewrites and retrieved captions, those in the
+    /// chosen text's language and kind first), the unfilled ones marked invalid.
+    public struct PreparedRewrites: Sendable {
+        public var positive: TokenizedText
+        public var negatives: [TokenizedText]
+        public var negativeIsValid: [Bool]
     }
 
     /// One sample's chosen text: the string, its kind, its tokens (padded to the context length)
@@ -111,6 +128,7 @@ public struct SampleTransform: Sendable {
     public func prepare(_ sample: Sample, seed: UInt64, epoch: Int, source: String) -> Result<Prepared, Problem> {
         // Text first: it is cheap, and a sample without usable text needs no decoding.
         var preparedText: PreparedText?
+        var rewrites: PreparedRewrites?
         if let options = text {
             let candidates = candidateTexts(of: sample)
             guard !candidates.isEmpty else {
@@ -134,6 +152,15 @@ public struct SampleTransform: Sendable {
                 masked = masking.masker.mask(encoded, wordSpans: spans, using: &maskGenerator)
             }
             preparedText = PreparedText(text: chosen.text, kind: chosen.kind, tokens: encoded, masked: masked)
+            if options.rewrites > 0 {
+                var rewriteGenerator = ShardAssignment.sampleGenerator(seed: seed, epoch: epoch, sampleID: sample.id, purpose: 4)
+                do {
+                    rewrites = try prepareRewrites(of: sample, chosen: chosen, tokens: encoded, candidates: candidates, options: options,
+                                                   using: &rewriteGenerator)
+                } catch {
+                    return .failure(Problem(reason: .tokenizationFailed, detail: "\(error)"))
+                }
+            }
         }
 
         var imageGenerator = ShardAssignment.sampleGenerator(seed: seed, epoch: epoch, sampleID: sample.id, purpose: 2)
@@ -147,7 +174,27 @@ public struct SampleTransform: Sendable {
         do { tensor = try image(decoded, using: &imageGenerator) } catch {
             return .failure(Problem(reason: .transformFailed, detail: error.description))
         }
-        return .success(Prepared(sampleID: sample.id, imageID: imageID, image: tensor, text: preparedText, label: sample.label))
+        return .success(Prepared(sampleID: sample.id, imageID: imageID, image: tensor, text: preparedText, label: sample.label,
+                                 rewrites: rewrites))
+    }
+
+    /// The sample's CMCL texts (`PreparedRewrites`) beside the `chosen` one.
+    func prepareRewrites(of sample: Sample, chosen: SampleText, tokens: TokenizedText, candidates: [SampleText], options: TextOptions,
+                         using generator: inout SplitMix64) throws -> PreparedRewrites {
+        func encode(_ text: String) throws -> TokenizedText {
+            try options.tokenizer.encode(text, maxLength: options.contextLength, paddedTo: options.contextLength)
+        }
+        let others = candidates.filter { $0.text != chosen.text }
+        let positive = others.isEmpty ? tokens : try encode(generator.pick(others).text)
+        // Negatives in random order, then those closest to the chosen text first (same
+        // language, then same kind): a Chinese title is contrasted with Chinese rewrites.
+        let pool = generator.shuffled(sample.texts.filter { !$0.role.isPositive && !$0.text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty })
+        func closeness(_ text: SampleText) -> Int { (text.language == chosen.language ? 2 : 0) + (text.kind == chosen.kind ? 1 : 0) }
+        let ranked = pool.enumerated().sorted { (closeness($0.element), -$0.offset) > (closeness($1.element), -$1.offset) }.map(\.element)
+        let picked = try ranked.prefix(options.rewrites).map { try encode($0.text) }
+        let padding = Array(repeating: positive, count: options.rewrites - picked.count)
+        return PreparedRewrites(positive: positive, negatives: picked + padding,
+                                negativeIsValid: picked.map { _ in true } + padding.map { _ in false })
     }
 
     /// The sample's image decoded (at the pipeline's DCT-scaling hint) and its content id: the
