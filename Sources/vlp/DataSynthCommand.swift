@@ -37,6 +37,9 @@ struct DataSynthCommand: ParsableCommand {
     @Option(help: "WebDataset samples per shard.")
     var samplesPerShard = 1000
 
+    @Flag(help: "Also write each image's detector regions (boxes, shape classes, 4×4 RGB features) into <set>/regions/, for ImageBERT's MOC (data key regions:).")
+    var regions = false
+
     func validate() throws {
         guard size >= 0 else { throw ValidationError("--size must not be negative") }
         guard imageSize >= 16 else { throw ValidationError("--image-size must be at least 16") }
@@ -49,8 +52,9 @@ struct DataSynthCommand: ParsableCommand {
     func run() throws {
         let languages = lang.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         let corpus = try ScenesCorpus(seed: seed, imageSize: imageSize, languages: languages)
-        let writer = try ScenesWriter(corpus: corpus, format: format,
+        var writer = try ScenesWriter(corpus: corpus, format: format,
                                       samplesPerShard: samplesPerShard, encode: pngEncode)
+        writer.writesRegions = regions
         let downstream = downstreamSize ?? max(10, size / 4)
         let manifest = try writer.write(to: out, size: size, downstreamSize: downstream)
         for part in manifest.parts {

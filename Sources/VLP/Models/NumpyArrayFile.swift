@@ -33,7 +33,8 @@ public enum NumpyArrayFile {
         }
     }
 
-    /// Reads a version 1.0 little-endian float32 C-order file, as `write` makes them.
+    /// Reads a version 1.0 little-endian C-order file of float32 (as `write` makes them), or of
+    /// int32 / int64 (a detector's class ids, as NumPy saves integer arrays), as floats.
     public static func read(_ url: URL) throws -> (shape: [Int], values: [Float]) {
         func fail(_ reason: String) -> ModelError { .unreadableFile(path: url.path, reason: reason) }
         let bytes = [UInt8](try Data(contentsOf: url))
@@ -42,7 +43,11 @@ public enum NumpyArrayFile {
         let headerLength = Int(bytes[8]) | Int(bytes[9]) << 8
         guard bytes.count >= 10 + headerLength else { throw fail("header runs past the end of the file") }
         let header = String(decoding: bytes[10..<(10 + headerLength)], as: UTF8.self)
-        guard header.contains("'descr': '<f4'") else { throw fail("only little-endian float32 ('<f4') is read; header \(header)") }
+        let width: Int, isInteger: Bool
+        if header.contains("'descr': '<f4'") { (width, isInteger) = (4, false) }
+        else if header.contains("'descr': '<i4'") { (width, isInteger) = (4, true) }
+        else if header.contains("'descr': '<i8'") { (width, isInteger) = (8, true) }
+        else { throw fail("only little-endian float32, int32 or int64 ('<f4', '<i4', '<i8') is read; header \(header)") }
         guard header.contains("'fortran_order': False") else { throw fail("Fortran-order arrays are not read") }
         guard let open = header.range(of: "'shape': ("), let close = header[open.upperBound...].firstIndex(of: ")") else {
             throw fail("no shape in header \(header)")
@@ -58,12 +63,15 @@ public enum NumpyArrayFile {
             count = product
         }
         let start = 10 + headerLength
-        guard (bytes.count - start) % 4 == 0, count == (bytes.count - start) / 4 else {
-            throw fail("holds \(bytes.count - start) data bytes, shape \(shape) needs \(count) float32 values")
+        guard (bytes.count - start) % width == 0, count == (bytes.count - start) / width else {
+            throw fail("holds \(bytes.count - start) data bytes, shape \(shape) needs \(count) values of \(width) bytes")
         }
         let values = (0..<count).map { i -> Float in
-            let o = start + 4 * i
-            return Float(bitPattern: UInt32(bytes[o]) | UInt32(bytes[o + 1]) << 8 | UInt32(bytes[o + 2]) << 16 | UInt32(bytes[o + 3]) << 24)
+            let o = start + width * i
+            var bits: UInt64 = 0
+            for b in 0..<width { bits |= UInt64(bytes[o + b]) << (8 * b) }
+            guard isInteger else { return Float(bitPattern: UInt32(truncatingIfNeeded: bits)) }
+            return width == 4 ? Float(Int32(bitPattern: UInt32(truncatingIfNeeded: bits))) : Float(Int64(bitPattern: bits))
         }
         return (shape, values)
     }

@@ -8,9 +8,11 @@ public enum SingleStreamObjectives {
     }
 
     /// MOC: cross-entropy over object classes at masked regions; `labels` [B, R] hold the
-    /// detector's class for masked regions and -100 elsewhere.
+    /// detector's class for masked regions and -100 elsewhere. Zero (with gradient) when no
+    /// region is masked — with a few regions per image a batch may have none.
     public static func maskedObjectClassification(logits: Tensor, labels: Tensor) throws -> Tensor {
-        try Functional.crossEntropy(logits.reshaped([-1, logits.size(-1)]), labels.reshaped([-1]), ignoreIndex: -100)
+        guard try (labels .!= Int(MaskedLanguageModeling.ignoredLabel)).any() else { return try logits.sum() * 0 }
+        return try Functional.crossEntropy(logits.reshaped([-1, logits.size(-1)]), labels.reshaped([-1]), ignoreIndex: -100)
     }
 
     /// MRFR: mean squared error between predicted and original region features [B, R, D],

@@ -13,9 +13,13 @@ public struct PretrainingInputs {
     public var labels: Tensor?
     /// CMCL's extra positive and hard-negative texts (data `rewrites` > 0).
     public var rewrites: RewriteBatch?
+    /// Precomputed detector regions with their classes (data `regions`), for single-stream
+    /// models that take them instead of pixel patches.
+    public var regions: RegionBatch?
 
-    public init(images: Tensor, imageIDs: Tensor, text: TextBatch, labels: Tensor? = nil, rewrites: RewriteBatch? = nil) {
-        (self.images, self.imageIDs, self.text, self.labels, self.rewrites) = (images, imageIDs, text, labels, rewrites)
+    public init(images: Tensor, imageIDs: Tensor, text: TextBatch, labels: Tensor? = nil, rewrites: RewriteBatch? = nil,
+                regions: RegionBatch? = nil) {
+        (self.images, self.imageIDs, self.text, self.labels, self.rewrites, self.regions) = (images, imageIDs, text, labels, rewrites, regions)
     }
 
     /// Hand-made inputs (tests): token types all 0.
@@ -34,7 +38,7 @@ public struct PretrainingInputs {
         }
         self.init(images: try batch.images.to(device: device), imageIDs: try batch.imageIDs.to(device: device),
                   text: try text.to(device: device), labels: try batch.labels?.to(device: device),
-                  rewrites: try batch.rewrites?.to(device: device))
+                  rewrites: try batch.rewrites?.to(device: device), regions: try batch.regions?.to(device: device))
     }
 
     // The objectives read the text tensors by these names.

@@ -239,7 +239,16 @@ public final class PretrainingLoss {
     private func singleStreamLosses(_ model: SingleStream, _ inputs: PretrainingInputs) throws -> LossTerms {
         var terms: [PretrainingRecipe.Objective: Tensor] = [:]
         let batch = inputs.count
-        let regions = try model.regions(of: inputs.images)
+        let regions: ImageRegions
+        if let detected = inputs.regions {
+            regions = detected.regions
+        } else {
+            guard model.regionFeatureWidth == model.patchSize * model.patchSize * 3 else {
+                throw RecipeError(message: "this single-stream model takes detector regions \(model.regionFeatureWidth) wide: set data.regions to their folder (`vlp data synth --regions` writes them for the built-in corpus)")
+            }
+            regions = try model.regions(of: inputs.images)
+        }
+        let realRegions = try regions.mask.map { try $0 .!= 0 } ?? Tensor.ones([batch, regions.count], dtype: .bool, device: inputs.images.device)
         if recipe.uses(.itm) {
             // One negative text per image, uniform over the texts of other images.
             let positives = try inputs.imageIDs.unsqueezed(dim: 1) .== inputs.imageIDs.unsqueezed(dim: 0)
@@ -247,7 +256,8 @@ public final class PretrainingLoss {
             let negatives = try FineGrainedRanking.sampleHardNegatives(similarity: uniform, positiveMask: positives)
             let ids = try cat([inputs.inputIDs, inputs.inputIDs.indexSelect(dim: 0, negatives)])
             let mask = try cat([inputs.attentionMask, inputs.attentionMask.indexSelect(dim: 0, negatives)])
-            let doubled = try ImageRegions(features: cat([regions.features, regions.features]), boxes: cat([regions.boxes, regions.boxes]))
+            let doubled = try ImageRegions(features: cat([regions.features, regions.features]), boxes: cat([regions.boxes, regions.boxes]),
+                                           mask: regions.mask.map { try cat([$0, $0]) })
             let output = try model(inputIDs: ids, attentionMask: mask, regions: doubled)
             let labels = try cat([Tensor.ones([batch], dtype: .int64, device: ids.device), Tensor.zeros([batch], dtype: .int64, device: ids.device)])
             terms[.itm] = try SingleStreamObjectives.imageTextMatching(logits: output.matchLogits, labels: labels)
@@ -256,12 +266,29 @@ public final class PretrainingLoss {
             let output = try model(inputIDs: inputs.inputIDs, attentionMask: inputs.attentionMask, regions: regions)
             terms[.match] = try SingleStreamObjectives.imageTextMatching(logits: output.matchLogits, labels: matchLabels(inputs))
         }
-        if recipe.uses(.mlm) || recipe.uses(.mrfr) {
-            // One forward on masked text and masked regions serves MLM and MRFR.
+        if recipe.uses(.mlm) || recipe.uses(.mrfr) || recipe.uses(.moc) {
+            // One forward on masked text and masked regions serves MLM, MRFR and MOC; only real
+            // regions (not padding) are masked.
             let text = try recipe.uses(.mlm) ? masked(inputs, for: "MLM") : (inputs.inputIDs, inputs.inputIDs)
-            let maskedRegions = try Tensor.rand([batch, regions.count], device: inputs.images.device) .< 0.15
+            let maskedRegions = try (Tensor.rand([batch, regions.count], device: inputs.images.device) .< 0.15).logicalAnd(realRegions)
+            let masksRegions = recipe.uses(.mrfr) || recipe.uses(.moc)
             let output = try model(inputIDs: text.0, attentionMask: inputs.attentionMask, regions: regions,
-                                   maskedRegions: recipe.uses(.mrfr) ? maskedRegions : nil)
+                                   maskedRegions: masksRegions ? maskedRegions : nil)
+            if recipe.uses(.moc) {
+                // ImageBERT's MOC: the detector's class of each masked region, from its state.
+                guard let classes = inputs.regions?.classes else {
+                    throw RecipeError(message: "moc needs the detector's object classes of each region: set data.regions to a folder of <id>.features/boxes/classes.npy (`vlp data synth --regions` writes one)")
+                }
+                guard let head = model.objectHead else {
+                    throw RecipeError(message: "moc needs an object-classification head: set single_stream.object_classes in the model configuration")
+                }
+                let labels = try classes.maskedFill(maskedRegions.logicalNot(), -100)
+                let classCount = head.weight.size(0)
+                guard try !(labels .>= Double(classCount)).any() else {
+                    throw RecipeError(message: "moc: a region's class id is ≥ the model's \(classCount) object_classes")
+                }
+                terms[.moc] = try SingleStreamObjectives.maskedObjectClassification(logits: head(output.regionStates), labels: labels)
+            }
             if recipe.uses(.mlm) {
                 terms[.mlm] = try MaskedLanguageModeling.loss(states: output.textStates, labels: text.1) { try model.mlmHead($0) }
             }

@@ -222,7 +222,7 @@ extension TrainingDataDescription {
     }
 
     static let commonKeys = ["source", "context_length", "text_kinds", "mask_ratio", "whole_word_masking", "tokenizer", "vocabulary", "augment",
-                             "image_resize", "include_negatives", "rewrites", "retrieved_negatives"]
+                             "image_resize", "include_negatives", "rewrites", "retrieved_negatives", "regions"]
 
     /// Named class-name sets `classes:` may give instead of lists.
     static let namedClasses: [String: ClassNames] = ["fashion-mnist": IDXLabels.fashionMNISTClasses]
@@ -283,6 +283,7 @@ extension TrainingDataDescription {
         includeNegatives = try r.bool("include_negatives", default: includeNegatives)
         rewrites = try r.int("rewrites", default: rewrites, range: 0...64)
         retrievedNegatives = try r.int("retrieved_negatives", default: retrievedNegatives, range: 0...64)
+        regions = try r.string("regions") ?? regions
         if retrievedNegatives > 0, !source.isScenes {
             throw r.fail("retrieved_negatives", "retrieved negatives are computed over the samples in memory: the scenes source only (a dataset's own rewrites serve as they are)")
         }

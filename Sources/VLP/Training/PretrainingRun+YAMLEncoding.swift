@@ -148,6 +148,7 @@ enum YAMLWriting {
                   ("include_negatives", bool(data.includeNegatives))]
         if data.rewrites > 0 { pairs.append(("rewrites", number(data.rewrites))) }
         if data.retrievedNegatives > 0 { pairs.append(("retrieved_negatives", number(data.retrievedNegatives))) }
+        if let regions = data.regions { pairs.append(("regions", text(regions))) }
         return mapping(pairs)
     }
 }

@@ -90,6 +90,6 @@ public enum TrainingData {
             tokenizer: tokenizer, contextLength: data.contextLength, choice: evaluation ? .firstPositive : .randomPositive,
             kinds: data.textKinds.map(Set.init), languages: data.languageFilter.map(Set.init), masking: masker,
             includesNegatives: data.includeNegatives, rewrites: evaluation ? 0 : data.rewrites)
-        return SampleTransform(image: image, text: text)
+        return SampleTransform(image: image, text: text, regions: data.regions.map { RegionFiles(folder: URL(fileURLWithPath: $0)) })
     }
 }

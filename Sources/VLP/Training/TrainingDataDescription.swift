@@ -55,11 +55,15 @@ public struct TrainingDataDescription: Equatable, Sendable {
     /// TF-IDF, join each sample's hard negatives (`RetrievedNegatives`; the scenes source, whose
     /// samples are in memory). YAML `retrieved_negatives`.
     public var retrievedNegatives: Int
+    /// A folder of each sample's precomputed detector regions (`RegionFiles`: features, boxes
+    /// and object classes as `.npy`), for single-stream models that take them (ImageBERT's MOC);
+    /// nil: none. YAML `regions`.
+    public var regions: String?
 
     public init(source: Source, contextLength: Int = 32, textKinds: [TextKind]? = nil, maskRatio: Double = 0.15,
                 tokenizer: TokenizerKind = .bertChinese, vocabulary: String? = nil, augment: Bool = false,
                 imageResize: ModelPreprocessing.ResizeMode = .crop, includeNegatives: Bool = false, wholeWordMasking: Bool = true,
-                rewrites: Int = 0, retrievedNegatives: Int = 0) {
+                rewrites: Int = 0, retrievedNegatives: Int = 0, regions: String? = nil) {
         self.source = source
         self.contextLength = contextLength
         self.textKinds = textKinds
@@ -72,6 +76,7 @@ public struct TrainingDataDescription: Equatable, Sendable {
         self.wholeWordMasking = wholeWordMasking
         self.rewrites = rewrites
         self.retrievedNegatives = retrievedNegatives
+        self.regions = regions
     }
 
     /// The built-in Scenes corpus (`ScenesCorpus`).

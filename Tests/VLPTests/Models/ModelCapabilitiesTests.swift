@@ -14,7 +14,7 @@ final class ModelCapabilitiesTests: TorchTestCase {
         XCTAssertTrue(r2d2.mlmHead === r2d2Module.mlmHead)
         XCTAssertNil(r2d2.jointEncoder)
         XCTAssertTrue(r2d2.hasMatchHead)
-        XCTAssertEqual(r2d2.supportedObjectives, [.gcpr, .fgr, .mlm, .tgd, .fgd, .match])
+        XCTAssertEqual(r2d2.supportedObjectives, [.gcpr, .fgr, .mlm, .tgd, .fgd, .cmcl, .match])
 
         let dual = try PretrainingModel(TinyModels.configuration(.dualEncoder))
         XCTAssertTrue(dual.towers === dual.module)
@@ -22,7 +22,7 @@ final class ModelCapabilitiesTests: TorchTestCase {
         XCTAssertNil(dual.jointEncoder)
         XCTAssertNil(dual.mlmHead)
         XCTAssertFalse(dual.hasMatchHead)
-        XCTAssertEqual(dual.supportedObjectives, [.gcpr, .tgd, .fgd])
+        XCTAssertEqual(dual.supportedObjectives, [.gcpr, .tgd, .fgd, .cmcl])
 
         let single = try PretrainingModel(TinyModels.configuration(.singleStream))
         XCTAssertNil(single.towers)

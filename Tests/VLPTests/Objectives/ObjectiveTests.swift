@@ -227,6 +227,8 @@ final class ObjectiveTests: TorchTestCase {
         let logits = try Tensor([0, 0, 10, 0] as [Double], shape: [1, 2, 2])
         let moc = try SingleStreamObjectives.maskedObjectClassification(logits: logits, labels: try Tensor([-100, 0] as [Int64], shape: [1, 2]))
         XCTAssertEqual(try moc.item(), -Foundation.log(Foundation.exp(10) / (Foundation.exp(10) + 1)), accuracy: 1e-9)
+        let none = try SingleStreamObjectives.maskedObjectClassification(logits: logits, labels: try Tensor([-100, -100] as [Int64], shape: [1, 2]))
+        XCTAssertEqual(try none.item(), 0, "no masked region: zero, not NaN")
     }
 
     func testGradientsMatchFiniteDifferences() throws {

@@ -35,15 +35,18 @@ final class MomentumTeacherTests: TorchTestCase {
         XCTAssertGreaterThan(Set(ids).count, 8, "the four micro-batches hold different images: \(ids)")
     }
 
-    /// An objective the recipe weights but the model computes nothing for (MOC: the single
-    /// stream has no object-classification loss yet) stops the step with its name.
+    /// An objective the recipe weights that produced no term stops the step with its name; MOC
+    /// on pixel patches (no detector classes) says what data it needs.
     func testAWeightedObjectiveWithoutATermIsAnError() throws {
         var configuration = TinyModels.configuration(.singleStream)
         configuration.singleStream = SingleStreamConfiguration(objectClasses: 5)
         let model = try PretrainingModel(configuration)
         let loss = try PretrainingLoss(recipe: .imageBERT, model: model)
+        XCTAssertThrowsError(try loss.weighted([.itm: try Tensor(scalar: 1.0), .mlm: try Tensor(scalar: 1.0)], model: "single-stream")) { error in
+            XCTAssertTrue("\(error)".contains("weights moc, mrfr, which the single-stream model computed no loss for"), "\(error)")
+        }
         XCTAssertThrowsError(try loss(model, TinyModels.inputs(count: 4, seed: 2))) { error in
-            XCTAssertTrue("\(error)".contains("weights moc, which the single-stream model computed no loss for"), "\(error)")
+            XCTAssertTrue("\(error)".contains("moc needs the detector's object classes"), "\(error)")
         }
         let noMOC = PretrainingRecipe(name: "imagebert-patches", weights: [.itm: 1, .mlm: 1, .mrfr: 1])
         let terms = try PretrainingLoss(recipe: noMOC, model: model)(model, TinyModels.inputs(count: 4, seed: 2))

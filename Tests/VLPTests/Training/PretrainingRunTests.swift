@@ -46,6 +46,7 @@ final class PretrainingRunTests: TorchTestCase {
         scenes.includeNegatives = true
         scenes.rewrites = 4
         scenes.retrievedNegatives = 2
+        scenes.regions = "/data/regions: detector"
         let prompted = TrainingDataDescription.labelledImages(
             path: "/data/fashion mnist", format: .idx, split: "t10k",
             prompts: PromptTemplates(byLanguage: ["zh": ["一张{}的照片。", "{}"], "en": ["a photo of a {}.", "#{}: 'quoted'"]]),

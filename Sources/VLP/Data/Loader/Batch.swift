@@ -28,11 +28,14 @@ public final class Batch: @unchecked Sendable {
     public let labels: Tensor?
     /// CMCL's extra positive and hard-negative texts, when the transform prepares them.
     public let rewrites: RewriteBatch?
+    /// The samples' detector regions, when the transform reads them.
+    public let regions: RegionBatch?
 
     init(images: Tensor, imageIDs: Tensor, sampleIDs: [String], text: TextBatch?, texts: [String], textKinds: [TextKind],
-         position: LoaderPosition, labels: Tensor? = nil, rewrites: RewriteBatch? = nil) {
+         position: LoaderPosition, labels: Tensor? = nil, rewrites: RewriteBatch? = nil, regions: RegionBatch? = nil) {
         self.labels = labels
         self.rewrites = rewrites
+        self.regions = regions
         self.texts = texts
         self.textKinds = textKinds
         self.images = images
@@ -49,6 +52,7 @@ public final class Batch: @unchecked Sendable {
     public func to(_ device: Device) throws -> Batch {
         Batch(images: try images.to(device: device), imageIDs: try imageIDs.to(device: device),
               sampleIDs: sampleIDs, text: try text?.to(device: device), texts: texts, textKinds: textKinds, position: position,
-              labels: try labels?.to(device: device), rewrites: try rewrites?.to(device: device))
+              labels: try labels?.to(device: device), rewrites: try rewrites?.to(device: device),
+              regions: try regions?.to(device: device))
     }
 }

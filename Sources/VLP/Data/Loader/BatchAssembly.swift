@@ -65,7 +65,17 @@ public enum BatchAssembly {
             }
             rewrites = try RewriteBatch(prepared)
         }
+        var regions: RegionBatch?
+        if first.regions != nil {
+            let prepared = try samples.map { sample -> SampleRegions in
+                guard let regions = sample.regions else {
+                    throw DatasetError.invalidArgument("batch assembly: sample \(sample.sampleID) has no regions while \(first.sampleID) has")
+                }
+                return regions
+            }
+            regions = try RegionBatch(prepared, sampleIDs: samples.map(\.sampleID))
+        }
         return Batch(images: images, imageIDs: imageIDs, sampleIDs: samples.map(\.sampleID), text: text, texts: strings, textKinds: kinds,
-                     position: position, labels: labels, rewrites: rewrites)
+                     position: position, labels: labels, rewrites: rewrites, regions: regions)
     }
 }

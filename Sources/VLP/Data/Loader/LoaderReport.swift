@@ -15,6 +15,8 @@ public enum SkipReason: String, Codable, Sendable, CaseIterable, CustomStringCon
     case noUsableText = "no usable text"
     /// The tokenizer refused the chosen text.
     case tokenizationFailed = "tokenization failed"
+    /// The sample's detector regions (`RegionFiles`) are missing or malformed.
+    case unreadableRegions = "unreadable regions"
 
     public var description: String { rawValue }
 }

@@ -70,10 +70,13 @@ public struct SampleTransform: Sendable {
     public var image: ImagePipeline
     /// nil: image-only batches (no text tensors), e.g. classification or image benchmarks.
     public var text: TextOptions?
+    /// Each sample's precomputed detector regions (single-stream models with MOC); nil: none.
+    public var regions: RegionFiles?
 
-    public init(image: ImagePipeline, text: TextOptions?) {
+    public init(image: ImagePipeline, text: TextOptions?, regions: RegionFiles? = nil) {
         self.image = image
         self.text = text
+        self.regions = regions
     }
 
     /// One sample ready for batching.
@@ -86,6 +89,8 @@ public struct SampleTransform: Sendable {
         public var label: Int? = nil
         /// CMCL's extra texts, when `TextOptions.rewrites` > 0.
         public var rewrites: PreparedRewrites? = nil
+        /// The sample's detector regions, when the transform reads them.
+        public var regions: SampleRegions? = nil
     }
 
     /// UNIMO's rewritten texts of one sample: another positive (a paraphrase, a caption in the
@@ -163,6 +168,13 @@ public struct SampleTransform: Sendable {
             }
         }
 
+        var regions: SampleRegions?
+        if let files = self.regions {
+            do { regions = try files.read(sample.id) } catch {
+                return .failure(Problem(reason: .unreadableRegions, detail: "\(error)"))
+            }
+        }
+
         var imageGenerator = ShardAssignment.sampleGenerator(seed: seed, epoch: epoch, sampleID: sample.id, purpose: 2)
         let decoded: RGBImage
         let imageID: Int64
@@ -175,7 +187,7 @@ public struct SampleTransform: Sendable {
             return .failure(Problem(reason: .transformFailed, detail: error.description))
         }
         return .success(Prepared(sampleID: sample.id, imageID: imageID, image: tensor, text: preparedText, label: sample.label,
-                                 rewrites: rewrites))
+                                 rewrites: rewrites, regions: regions))
     }
 
     /// The sample's CMCL texts (`PreparedRewrites`) beside the `chosen` one.

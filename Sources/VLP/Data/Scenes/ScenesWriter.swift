@@ -7,6 +7,7 @@ import Torch
 ///     OUT/manifest.json
 ///     OUT/pretrain/…   train, valid, test (8:1:1) of `size` items
 ///     OUT/icm/… OUT/iqm/… OUT/icr/… OUT/iqr/…   each `downstreamSize` items, 8:1:1
+///     OUT/<set>/regions/<id>.{features,boxes,classes}.npy   with `writesRegions`
 ///
 /// Within a set, a part is laid out as `DatasetFormat.writer(folder:part:)` says (jsonl:
 /// `pretrain/train.jsonl` + `pretrain/images/train/`; cnclip: `pretrain/train_imgs.tsv` +
@@ -16,6 +17,9 @@ public struct ScenesWriter {
     public var format: DatasetFormat
     public var encode: (RGBImage) throws -> Data
     public var samplesPerShard: Int
+    /// Also write each image's regions as the built-in detector sees them (`ScenesDetector`)
+    /// into `<set>/regions/` (`RegionFiles`), for single-stream models with MOC.
+    public var writesRegions = false
 
     public init(corpus: ScenesCorpus, format: DatasetFormat, samplesPerShard: Int = 1000,
                 encode: @escaping (RGBImage) throws -> Data) throws {
@@ -58,7 +62,14 @@ public struct ScenesWriter {
                 let indices = ScenesCorpus.indices(count: count, split: split)
                 let writer = try format.writer(folder: folder + "/" + set.rawValue, part: split.rawValue,
                                                encode: encode, samplesPerShard: samplesPerShard)
-                for index in indices { try writer.write(corpus.sample(set, index: index)) }
+                let regions = RegionFiles(folder: URL(fileURLWithPath: folder + "/" + set.rawValue + "/regions"))
+                for index in indices {
+                    try writer.write(corpus.sample(set, index: index))
+                    if writesRegions {
+                        let scene = corpus.scene(set, index: index)
+                        try regions.write(try ScenesDetector.regions(of: scene, image: corpus.image(scene)), for: ScenesCorpus.id(set, index: index))
+                    }
+                }
                 let files = try writer.finish().map { path in
                     path.hasPrefix(folder + "/") ? String(path.dropFirst(folder.count + 1)) : path
                 }
