@@ -82,11 +82,16 @@ final class MOCTrainingTests: TorchTestCase {
             XCTAssertTrue(yaml.contains(old), "the shipped config has \(old)")
             yaml = yaml.replacingOccurrences(of: old, with: new)
         }
+        // One image's classes are lost: that sample is skipped, counted and reported.
+        let regionFolder = corpus.appendingPathComponent("pretrain/regions")
+        let lost = try XCTUnwrap(try FileManager.default.contentsOfDirectory(atPath: regionFolder.path).sorted().first { $0.hasSuffix(".classes.npy") })
+        try FileManager.default.removeItem(at: regionFolder.appendingPathComponent(lost))
         let config = root.appendingPathComponent("moc.yaml")
         try yaml.write(to: config, atomically: true, encoding: .utf8)
         let out = root.appendingPathComponent("out")
         let run = try runVLP(["pretrain", "--config", config.path, "--output", out.path])
         XCTAssertEqual(run.status, 0, run.errors)
+        XCTAssertTrue(run.output.contains("unreadable regions"), run.output)
         let steps = try MetricsLog.read(out.appendingPathComponent("metrics.jsonl")).filter { $0["moc"] != nil }
         XCTAssertEqual(steps.count, 3)
         for step in steps {
