@@ -33,6 +33,8 @@ Writes the model directory as Hugging Face writes it:
   sharded/                            the same fp16 weights as `save_pretrained(max_shard_size="40KB")`
                                       writes them: model-0000K-of-0000N.safetensors and
                                       model.safetensors.index.json (for the sharded-weights reader).
+  sharded-bin/                        the same, `safe_serialization=False`: pytorch_model-0000K-of-0000N.bin
+                                      (torch.save's zip pickles) and pytorch_model.bin.index.json.
 and reference.safetensors, computed by the model loaded back from the directory in fp32 (so the
 reference is what the files hold: the fp16 values upcast): pixel_values [2, 3, 32, 32] of chelsea.png
 and coffee.png from the image processor loaded back from the directory; input_ids / attention_mask /
@@ -184,6 +186,15 @@ def main(with_bin=False):
         os.makedirs(folder)
         for name in sorted(os.listdir(staging)):
             if name.startswith("model") and (name.endswith(".safetensors") or name.endswith(".index.json")):
+                shutil.copy(os.path.join(staging, name), folder)
+    # The same shards in the legacy pickle format (`safe_serialization=False`): numbered
+    # pytorch_model-0000K-of-0000N.bin files and pytorch_model.bin.index.json, in sharded-bin/.
+    with tempfile.TemporaryDirectory() as staging:
+        copy.deepcopy(model).half().save_pretrained(staging, safe_serialization=False, max_shard_size="40KB")
+        folder = os.path.join(OUT, "sharded-bin")
+        os.makedirs(folder)
+        for name in sorted(os.listdir(staging)):
+            if name.startswith("pytorch_model") and (name.endswith(".bin") or name.endswith(".index.json")):
                 shutil.copy(os.path.join(staging, name), folder)
 
     if with_bin:

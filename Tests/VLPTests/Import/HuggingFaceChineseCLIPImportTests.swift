@@ -231,6 +231,27 @@ final class HuggingFaceChineseCLIPImportTests: ImportTestCase {
         assertFails(["no model.safetensors, pytorch_model.bin, model.safetensors.index.json"]) { _ = try importDirectory(directory) }
     }
 
+    /// The same shards as `save_pretrained(safe_serialization=False)` writes them: numbered
+    /// `pytorch_model-…bin` pickles and `pytorch_model.bin.index.json` import to the single
+    /// file's tensors.
+    func testPickledShardsImportAsTheSingleFileDoes() throws {
+        let single = try importDirectory(HuggingFaceChineseCLIPFixtures.directory)
+        let directory = try copiedDirectory()
+        let fm = FileManager.default
+        try fm.removeItem(at: directory.appendingPathComponent("model.safetensors"))
+        let shardFolder = HuggingFaceChineseCLIPFixtures.directory.appendingPathComponent("sharded-bin")
+        let shardNames = try fm.contentsOfDirectory(atPath: shardFolder.path).sorted()
+        XCTAssertTrue(shardNames.contains("pytorch_model.bin.index.json"), "\(shardNames)")
+        XCTAssertGreaterThan(shardNames.filter { $0.hasSuffix(".bin") }.count, 1, "\(shardNames)")
+        for name in shardNames { try fm.copyItem(at: shardFolder.appendingPathComponent(name), to: directory.appendingPathComponent(name)) }
+        let sharded = try importDirectory(directory)
+        XCTAssertEqual(Set(sharded.weights.keys), Set(single.weights.keys))
+        for (key, tensor) in single.weights { XCTAssertEqual(try maxAbsDifference(tensor, try XCTUnwrap(sharded.weights[key])), 0, key) }
+        let lastShard = try XCTUnwrap(shardNames.last { $0.hasSuffix(".bin") })
+        try fm.removeItem(at: directory.appendingPathComponent(lastShard))
+        assertFails([lastShard, "a shard pytorch_model.bin.index.json lists"]) { _ = try importDirectory(directory) }
+    }
+
     /// `vlp import DIR` + `vlp embed`, and `vlp evaluate zeroshot` in Chinese on the imported bundle.
     func testImportThenEmbedAndZeroShotThroughTheCLI() throws {
         let output = try folder().appendingPathComponent("hf-chinese-tiny")
