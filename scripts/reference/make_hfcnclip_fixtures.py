@@ -178,24 +178,19 @@ def main(with_bin=False):
         print("cn_clip not installed: cross-checks skipped")
 
     # The same fp16 weights as `save_pretrained` shards them past `max_shard_size`: numbered
-    # safetensors files and model.safetensors.index.json mapping each key to its shard. Only those
-    # files are kept, in sharded/; the test puts them beside the other files in place of model.safetensors.
-    with tempfile.TemporaryDirectory() as staging:
-        copy.deepcopy(model).half().save_pretrained(staging, safe_serialization=True, max_shard_size="40KB")
-        folder = os.path.join(OUT, "sharded")
-        os.makedirs(folder)
-        for name in sorted(os.listdir(staging)):
-            if name.startswith("model") and (name.endswith(".safetensors") or name.endswith(".index.json")):
-                shutil.copy(os.path.join(staging, name), folder)
-    # The same shards in the legacy pickle format (`safe_serialization=False`): numbered
-    # pytorch_model-0000K-of-0000N.bin files and pytorch_model.bin.index.json, in sharded-bin/.
-    with tempfile.TemporaryDirectory() as staging:
-        copy.deepcopy(model).half().save_pretrained(staging, safe_serialization=False, max_shard_size="40KB")
-        folder = os.path.join(OUT, "sharded-bin")
-        os.makedirs(folder)
-        for name in sorted(os.listdir(staging)):
-            if name.startswith("pytorch_model") and (name.endswith(".bin") or name.endswith(".index.json")):
-                shutil.copy(os.path.join(staging, name), folder)
+    # safetensors files and model.safetensors.index.json mapping each key to its shard (sharded/),
+    # and the same in the legacy pickle format, pytorch_model-0000K-of-0000N.bin and
+    # pytorch_model.bin.index.json (sharded-bin/). Only those files are kept; the tests put them
+    # beside the other files in place of model.safetensors.
+    for safe, name_of_folder, prefix, suffix in [(True, "sharded", "model", ".safetensors"),
+                                                 (False, "sharded-bin", "pytorch_model", ".bin")]:
+        with tempfile.TemporaryDirectory() as staging:
+            copy.deepcopy(model).half().save_pretrained(staging, safe_serialization=safe, max_shard_size="40KB")
+            folder = os.path.join(OUT, name_of_folder)
+            os.makedirs(folder)
+            for name in sorted(os.listdir(staging)):
+                if name.startswith(prefix) and (name.endswith(suffix) or name.endswith(".index.json")):
+                    shutil.copy(os.path.join(staging, name), folder)
 
     if with_bin:
         # The same values in fp32 as pytorch_model.bin (config.json then says torch_dtype float32), and copies

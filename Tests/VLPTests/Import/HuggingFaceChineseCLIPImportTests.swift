@@ -194,20 +194,8 @@ final class HuggingFaceChineseCLIPImportTests: ImportTestCase {
     /// shards an index lists import to the single file's tensors; a missing shard, a key the index
     /// places elsewhere, or a shard named outside the directory is refused, naming it.
     func testShardedWeightsImportAsTheSingleFileDoes() throws {
-        let single = try importDirectory(HuggingFaceChineseCLIPFixtures.directory)
-        let directory = try copiedDirectory()
+        let (directory, shardNames) = try assertShardsImportAsTheSingleFile(folder: "sharded", index: "model.safetensors.index.json", suffix: ".safetensors")
         let fm = FileManager.default
-        try fm.removeItem(at: directory.appendingPathComponent("model.safetensors"))
-        let shardFolder = HuggingFaceChineseCLIPFixtures.directory.appendingPathComponent("sharded")
-        let shardNames = try fm.contentsOfDirectory(atPath: shardFolder.path).sorted()
-        XCTAssertTrue(shardNames.contains("model.safetensors.index.json"), "\(shardNames)")
-        XCTAssertGreaterThan(shardNames.filter { $0.hasSuffix(".safetensors") }.count, 1, "\(shardNames)")
-        for name in shardNames { try fm.copyItem(at: shardFolder.appendingPathComponent(name), to: directory.appendingPathComponent(name)) }
-
-        let sharded = try importDirectory(directory)
-        XCTAssertEqual(Set(sharded.weights.keys), Set(single.weights.keys))
-        for (key, tensor) in single.weights { XCTAssertEqual(try maxAbsDifference(tensor, try XCTUnwrap(sharded.weights[key])), 0, key) }
-        XCTAssertEqual(sharded.convertedTensors, single.convertedTensors)
 
         let index = "model.safetensors.index.json"
         var saved = try rewrite(directory, index) { object in
@@ -231,24 +219,32 @@ final class HuggingFaceChineseCLIPImportTests: ImportTestCase {
         assertFails(["no model.safetensors, pytorch_model.bin, model.safetensors.index.json"]) { _ = try importDirectory(directory) }
     }
 
-    /// The same shards as `save_pretrained(safe_serialization=False)` writes them: numbered
-    /// `pytorch_model-…bin` pickles and `pytorch_model.bin.index.json` import to the single
-    /// file's tensors.
-    func testPickledShardsImportAsTheSingleFileDoes() throws {
+    /// A copy of the fixture directory with the shards of fixture folder `folder` in place of
+    /// model.safetensors, checked to import to the single file's tensors.
+    func assertShardsImportAsTheSingleFile(folder: String, index: String, suffix: String) throws -> (directory: URL, shardNames: [String]) {
         let single = try importDirectory(HuggingFaceChineseCLIPFixtures.directory)
         let directory = try copiedDirectory()
         let fm = FileManager.default
         try fm.removeItem(at: directory.appendingPathComponent("model.safetensors"))
-        let shardFolder = HuggingFaceChineseCLIPFixtures.directory.appendingPathComponent("sharded-bin")
+        let shardFolder = HuggingFaceChineseCLIPFixtures.directory.appendingPathComponent(folder)
         let shardNames = try fm.contentsOfDirectory(atPath: shardFolder.path).sorted()
-        XCTAssertTrue(shardNames.contains("pytorch_model.bin.index.json"), "\(shardNames)")
-        XCTAssertGreaterThan(shardNames.filter { $0.hasSuffix(".bin") }.count, 1, "\(shardNames)")
+        XCTAssertTrue(shardNames.contains(index), "\(shardNames)")
+        XCTAssertGreaterThan(shardNames.filter { $0.hasSuffix(suffix) }.count, 1, "\(shardNames)")
         for name in shardNames { try fm.copyItem(at: shardFolder.appendingPathComponent(name), to: directory.appendingPathComponent(name)) }
         let sharded = try importDirectory(directory)
         XCTAssertEqual(Set(sharded.weights.keys), Set(single.weights.keys))
         for (key, tensor) in single.weights { XCTAssertEqual(try maxAbsDifference(tensor, try XCTUnwrap(sharded.weights[key])), 0, key) }
+        XCTAssertEqual(sharded.convertedTensors, single.convertedTensors)
+        return (directory, shardNames)
+    }
+
+    /// The same shards as `save_pretrained(safe_serialization=False)` writes them: numbered
+    /// `pytorch_model-…bin` pickles and `pytorch_model.bin.index.json` import to the single
+    /// file's tensors.
+    func testPickledShardsImportAsTheSingleFileDoes() throws {
+        let (directory, shardNames) = try assertShardsImportAsTheSingleFile(folder: "sharded-bin", index: "pytorch_model.bin.index.json", suffix: ".bin")
         let lastShard = try XCTUnwrap(shardNames.last { $0.hasSuffix(".bin") })
-        try fm.removeItem(at: directory.appendingPathComponent(lastShard))
+        try FileManager.default.removeItem(at: directory.appendingPathComponent(lastShard))
         assertFails([lastShard, "a shard pytorch_model.bin.index.json lists"]) { _ = try importDirectory(directory) }
     }
 
