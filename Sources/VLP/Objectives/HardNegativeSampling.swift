@@ -25,10 +25,26 @@ public struct HardNegativeSampling: Codable, Equatable, Sendable {
 
     public var weighting: Weighting
     public var positives: Positives
+    /// Each image's first rewritten hard negative (data `rewrites` ≥ 1: a one-aspect rewrite of
+    /// its caption, or a retrieved caption) is one more negative pair for the cross encoders,
+    /// beside the sampled ones — the confusions the ranking stage must settle. The rewrites are
+    /// unmasked, so this needs Enhanced Training off (else the absence of [MASK] would give the
+    /// label away).
+    public var rewrites: Bool
 
-    public init(weighting: Weighting = .cosine, positives: Positives = .image) {
+    public init(weighting: Weighting = .cosine, positives: Positives = .image, rewrites: Bool = false) {
         self.weighting = weighting
         self.positives = positives
+        self.rewrites = rewrites
+    }
+
+    enum CodingKeys: String, CodingKey { case weighting, positives, rewrites }
+
+    /// Descriptions written before `rewrites` existed read as without it.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(weighting: try c.decode(Weighting.self, forKey: .weighting), positives: try c.decode(Positives.self, forKey: .positives),
+                  rewrites: try c.decodeIfPresent(Bool.self, forKey: .rewrites) ?? false)
     }
 
     /// swift-vlp's sampling before these options existed (the presets keep it until a

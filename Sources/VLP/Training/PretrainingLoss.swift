@@ -126,7 +126,7 @@ public final class PretrainingLoss {
             terms[.match] = try ranking(headLogits: [scores.textCrossLogits, scores.imageCrossLogits], labels: labels)
         }
         if let scorer, recipe.uses(.fgr) || recipe.uses(.mlm) {
-            try crossEncoderLosses(scorer, mlmHead: mlmHead, images: images, texts: texts, maskedTexts: maskedTexts, logitScale: scale, inputs, into: &terms)
+            try crossEncoderLosses(scorer, towers: towers, mlmHead: mlmHead, images: images, texts: texts, maskedTexts: maskedTexts, logitScale: scale, inputs, into: &terms)
         }
         if recipe.uses(.cmcl) {
             guard let rewrites = inputs.rewrites else {
@@ -188,7 +188,7 @@ public final class PretrainingLoss {
         return terms
     }
 
-    private func crossEncoderLosses(_ scorer: any PairScorer, mlmHead: MaskedLanguageModelHead?, images: EncodedImages, texts: EncodedTexts, maskedTexts: EncodedTexts?,
+    private func crossEncoderLosses(_ scorer: any PairScorer, towers: DualEncoder, mlmHead: MaskedLanguageModelHead?, images: EncodedImages, texts: EncodedTexts, maskedTexts: EncodedTexts?,
                                     logitScale: Tensor, _ inputs: PretrainingInputs, into terms: inout [PretrainingRecipe.Objective: Tensor]) throws {
         let batch = inputs.count
         let mask = inputs.attentionMask
@@ -217,12 +217,33 @@ public final class PretrainingLoss {
             let allPairTexts = try gather.gather(pairTexts).all
             let allMask = try gather.gather(mask).all
             let allImageStates = try gather.gather(images.states).all
-            let textStates = try cat([pairTexts, pairTexts, allPairTexts.indexSelect(dim: 0, negativeTexts)])
-            let textMask = try cat([mask, mask, allMask.indexSelect(dim: 0, negativeTexts)])
-            let imageStates = try cat([images.states, allImageStates.indexSelect(dim: 0, negativeImages), images.states])
+            var textStates = try cat([pairTexts, pairTexts, allPairTexts.indexSelect(dim: 0, negativeTexts)])
+            var textMask = try cat([mask, mask, allMask.indexSelect(dim: 0, negativeTexts)])
+            var imageStates = try cat([images.states, allImageStates.indexSelect(dim: 0, negativeImages), images.states])
+            var negatives = 2 * batch
+            if sampling.rewrites {
+                // Each image with a rewritten negative: (its first rewrite, the image), label 0.
+                guard !useMasked else { throw RecipeError(message: "hard_negatives.rewrites needs enhanced_training: false (the rewrites are unmasked)") }
+                guard let rewrites = inputs.rewrites, rewrites.negativesPerSample > 0 else {
+                    throw RecipeError(message: "hard_negatives.rewrites needs each image's rewritten texts: set data.rewrites (≥ 1)")
+                }
+                let firstSlots = try Tensor(Array(stride(from: Int64(0), to: Int64(batch * rewrites.negativesPerSample), by: rewrites.negativesPerSample)), shape: [batch])
+                    .to(device: mask.device)
+                let rows = try rewrites.negativeIsValid.select(dim: 1, index: 0).nonzero().squeezed(dim: 1)
+                if rows.size(0) > 0 {
+                    let slots = try firstSlots.indexSelect(dim: 0, rows)
+                    let ids = try rewrites.negatives.inputIDs.indexSelect(dim: 0, slots)
+                    let rewriteMask = try rewrites.negatives.attentionMask.indexSelect(dim: 0, slots)
+                    let rewritten = try towers.encodeTexts(ids, attentionMask: rewriteMask)
+                    textStates = try cat([textStates, rewritten.states])
+                    textMask = try cat([textMask, rewriteMask])
+                    imageStates = try cat([imageStates, images.states.indexSelect(dim: 0, rows)])
+                    negatives += rows.size(0)
+                }
+            }
             let scores = try scorer.scorePairs(textStates: textStates, textMask: textMask, imageStates: imageStates)
             let labels = try cat([Tensor.ones([batch], dtype: .int64, device: mask.device),
-                                  Tensor.zeros([2 * batch], dtype: .int64, device: mask.device)])
+                                  Tensor.zeros([negatives], dtype: .int64, device: mask.device)])
             terms[.fgr] = try ranking(headLogits: [scores.textCrossLogits, scores.imageCrossLogits], labels: labels)
             if useMasked {
                 let positiveStates = try scores.textCrossStates.narrowed(dim: 0, start: 0, length: batch)

@@ -197,9 +197,13 @@ extension PretrainingRun {
         }
         recipe.enhancedTraining = try s.bool("enhanced_training", default: recipe.enhancedTraining)
         if let h = try s.section("hard_negatives") {
-            try h.checkKeys(["weighting", "positives"])
+            try h.checkKeys(["weighting", "positives", "rewrites"])
             recipe.hardNegatives.weighting = try h.choice("weighting", default: recipe.hardNegatives.weighting)
             recipe.hardNegatives.positives = try h.choice("positives", default: recipe.hardNegatives.positives)
+            recipe.hardNegatives.rewrites = try h.bool("rewrites", default: recipe.hardNegatives.rewrites)
+            if recipe.hardNegatives.rewrites, recipe.enhancedTraining {
+                throw h.fail("rewrites", "rewritten negatives are unmasked texts: set enhanced_training: false (with Enhanced Training every FGR text is masked)")
+            }
         }
         return recipe
     }

@@ -113,7 +113,8 @@ enum YAMLWriting {
             recipe.weights[objective].map { (objective.rawValue, number($0)) }
         }
         let negatives = mapping([("weighting", text(recipe.hardNegatives.weighting.rawValue)),
-                                 ("positives", text(recipe.hardNegatives.positives.rawValue))], flow: true)
+                                 ("positives", text(recipe.hardNegatives.positives.rawValue)),
+                                 ("rewrites", bool(recipe.hardNegatives.rewrites))], flow: true)
         return mapping([("name", text(recipe.name)), ("weights", mapping(weights, flow: true)),
                         ("enhanced_training", bool(recipe.enhancedTraining)), ("hard_negatives", negatives)], flow: true)
     }

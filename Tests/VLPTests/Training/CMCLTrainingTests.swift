@@ -76,6 +76,35 @@ final class CMCLTrainingTests: TorchTestCase {
             .prepare(samples[0], seed: 1, epoch: 0, source: "test").get().rewrites)
     }
 
+    /// `hard_negatives.rewrites`: each image's first valid rewrite is one more FGR negative. With
+    /// no valid slot FGR is what it is without the option; with valid slots it changes; without
+    /// rewrites in the batch, or with Enhanced Training, it names what to set.
+    func testRewritesJoinFGRsNegatives() throws {
+        let model = try PretrainingModel(TinyModels.configuration(.r2d2))
+        let plain = PretrainingRecipe(name: "fgr", weights: [.gcpr: 1, .fgr: 1])
+        var withRewrites = plain
+        withRewrites.hardNegatives.rewrites = true
+        var inputs = try TinyModels.inputs(count: 4, seed: 3)
+        let other = try TinyModels.inputs(count: 8, seed: 4)
+        func fgr(_ recipe: PretrainingRecipe, valid: [Bool]?) throws -> Double {
+            if let valid {
+                inputs.rewrites = try RewriteBatch(positives: inputs.text, negatives: other.text,
+                                                   negativeIsValid: try Tensor(valid, shape: [4, 2]))
+            }
+            manualSeed(11)
+            return try XCTUnwrap(try PretrainingLoss(recipe: recipe, model: model)(model, inputs).values()["fgr"])
+        }
+        let reference = try fgr(plain, valid: nil)
+        XCTAssertEqual(try fgr(withRewrites, valid: Array(repeating: false, count: 8)), reference, accuracy: 1e-6)
+        XCTAssertNotEqual(try fgr(withRewrites, valid: [true, false, false, true, true, true, false, false]), reference, accuracy: 1e-6)
+        inputs.rewrites = nil
+        XCTAssertThrowsError(try PretrainingLoss(recipe: withRewrites, model: model)(model, inputs)) {
+            XCTAssertTrue("\($0)".contains("set data.rewrites"), "\($0)")
+        }
+        let yaml = "model: r2d2-tiny\nsteps: 2\ndata: {}\nrecipe: {base: r2d2, hard_negatives: {rewrites: true}}\n"
+        XCTAssertThrowsError(try PretrainingRun(yaml: yaml)) { XCTAssertTrue("\($0)".contains("enhanced_training: false"), "\($0)") }
+    }
+
     /// `configs/unimo-cmcl-tiny.yaml` (CMCL + MLM), cut to a few steps, trains from the command
     /// line with finite, logged CMCL and MLM losses; without `rewrites` the step names the key.
     func testShippedCMCLConfigTrainsThroughTheCLI() throws {
