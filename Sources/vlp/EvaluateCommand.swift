@@ -30,6 +30,9 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Text kinds to use (comma-separated: \(TextKind.allCases.map(\.rawValue).joined(separator: ", "))).")
     var kinds: String?
 
+    @Option(help: "A folder of the images' detector regions (<id>.features/boxes/classes.npy), for a single-stream model that reads regions instead of pixel patches.")
+    var regions: String?
+
     @Option(help: "Re-rank each query's top k with the cross encoders (0: off).")
     var rerankTopK = 10
 
@@ -142,6 +145,7 @@ struct EvaluateCommand: ParsableCommand {
             description = .dataset(path: data, format: dataset.format, split: dataset.split)
             description.textKinds = try textKinds(kinds)
         }
+        description.regions = regions
         return description
     }
 

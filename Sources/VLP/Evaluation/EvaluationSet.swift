@@ -23,6 +23,9 @@ public struct EvaluationSet {
     public var classLabels: [Int?]
     /// Per text: its language tag, when known.
     public var textLanguages: [String?]
+    /// Per image: its detector regions, for single-stream models that read them instead of
+    /// pixel patches (`withRegions`); nil otherwise.
+    public var regions: RegionBatch? = nil
 
     public var imageCount: Int { sampleIDs.count }
     /// int64 [T, L] (`text`'s).
@@ -98,7 +101,16 @@ public struct EvaluationSet {
         case .labelledImages(let path, let format, let split, let prompts, let classes):
             samples = try TrainingData.labelledImages(path: path, format: format, split: split, prompts: prompts, classes: classes).readAll()
         }
-        return try make(name: data.name, samples: samples, inputs: inputs, kinds: data.textKinds.map(Set.init),
-                        languages: data.languageFilter.map(Set.init), includeNegatives: includeNegatives)
+        let set = try make(name: data.name, samples: samples, inputs: inputs, kinds: data.textKinds.map(Set.init),
+                           languages: data.languageFilter.map(Set.init), includeNegatives: includeNegatives)
+        return try data.regions.map { try set.withRegions(from: RegionFiles(folder: URL(fileURLWithPath: $0))) } ?? set
+    }
+
+    /// The set with every image's detector regions read from `files`; a missing or malformed
+    /// file is an error naming it (an evaluation must not silently leave images out).
+    public func withRegions(from files: RegionFiles) throws -> EvaluationSet {
+        var copy = self
+        copy.regions = try RegionBatch(try sampleIDs.map { try files.read($0) }, sampleIDs: sampleIDs)
+        return copy
     }
 }

@@ -69,7 +69,8 @@ public enum ModelScoring {
                                                        imageStates: encoded.imageStates.indexSelect(dim: 0, imageIndexThere))
                     probabilities = try scores.matchProbability()
                 } else if let joint = model.jointEncoder {
-                    let regions = try joint.regions(of: set.images.indexSelect(dim: 0, imageIndex).to(device: device))
+                    let regions = try set.regions?.selecting(imageIndex, device: device)
+                        ?? joint.regions(of: set.images.indexSelect(dim: 0, imageIndex).to(device: device))
                     let output = try joint(inputIDs: set.inputIDs.indexSelect(dim: 0, textIndex).to(device: device),
                                            attentionMask: set.attentionMask.indexSelect(dim: 0, textIndex).to(device: device), regions: regions)
                     probabilities = try output.matchLogits.softmax(dim: -1).select(dim: 1, index: 1)

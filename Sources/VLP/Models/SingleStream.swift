@@ -97,7 +97,10 @@ public final class SingleStream: Module {
     /// The model's regions for a batch of images: pixel patches (the only kind a batch of images
     /// gives; precomputed detector regions come from `ImageRegions.load`).
     public func regions(of images: Tensor) throws -> ImageRegions {
-        try ImageRegions.patches(of: images, patchSize: patchSize)
+        guard regionFeatureWidth == images.size(1) * patchSize * patchSize else {
+            throw ModelError.invalidInput(name: "regions", reason: "this model takes detector regions \(regionFeatureWidth) wide, not pixel patches: give it the images' region files (data key regions, or --regions FOLDER)")
+        }
+        return try ImageRegions.patches(of: images, patchSize: patchSize)
     }
 
     /// - Parameters:

@@ -264,9 +264,6 @@ public final class PretrainingLoss {
         if let detected = inputs.regions {
             regions = detected.regions
         } else {
-            guard model.regionFeatureWidth == model.patchSize * model.patchSize * 3 else {
-                throw RecipeError(message: "this single-stream model takes detector regions \(model.regionFeatureWidth) wide: set data.regions to their folder (`vlp data synth --regions` writes them for the built-in corpus)")
-            }
             regions = try model.regions(of: inputs.images)
         }
         let realRegions = try regions.mask.map { try $0 .!= 0 } ?? Tensor.ones([batch, regions.count], dtype: .bool, device: inputs.images.device)

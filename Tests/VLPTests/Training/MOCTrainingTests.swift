@@ -100,10 +100,21 @@ final class MOCTrainingTests: TorchTestCase {
                 XCTAssertTrue(value.isFinite && value >= 0, "\(key) \(value)")
             }
         }
+        // The trained model evaluates on the regions of another set of the corpus.
+        let matching = try runVLP(["evaluate", "matching", "--checkpoint", out.path, "--data", corpus.appendingPathComponent("icm").path,
+                                   "--format", "jsonl", "--split", "train", "--regions", corpus.appendingPathComponent("icm/regions").path, "--json"])
+        XCTAssertEqual(matching.status, 0, matching.errors)
+        let auc = try XCTUnwrap((try JSONSerialization.jsonObject(with: Data(matching.output.utf8)) as? [String: Any])?["match_head_auc"] as? Double)
+        XCTAssertTrue((0...1).contains(auc), "\(auc)")
+        let noRegions = try runVLP(["evaluate", "matching", "--checkpoint", out.path, "--data", corpus.appendingPathComponent("icm").path,
+                                    "--format", "jsonl", "--split", "train"])
+        XCTAssertNotEqual(noRegions.status, 0)
+        XCTAssertTrue(noRegions.errors.contains("not pixel patches") && noRegions.errors.contains("--regions FOLDER"), noRegions.errors)
+
         let withoutRegions = yaml.split(separator: "\n", omittingEmptySubsequences: false).filter { !$0.hasPrefix("  regions:") }.joined(separator: "\n")
         try withoutRegions.write(to: config, atomically: true, encoding: .utf8)
         let refused = try runVLP(["pretrain", "--config", config.path, "--output", root.appendingPathComponent("bare").path])
         XCTAssertNotEqual(refused.status, 0)
-        XCTAssertTrue(refused.errors.contains("takes detector regions 48 wide: set data.regions"), refused.errors)
+        XCTAssertTrue(refused.errors.contains("takes detector regions 48 wide, not pixel patches") && refused.errors.contains("data key regions"), refused.errors)
     }
 }

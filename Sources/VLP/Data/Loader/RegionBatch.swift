@@ -38,6 +38,13 @@ public struct RegionBatch {
                       classes: try Tensor(classes, shape: [b, r]))
     }
 
+    /// The regions of rows `index` (int64 [N]), on `device`.
+    public func selecting(_ index: Tensor, device: Device) throws -> ImageRegions {
+        try ImageRegions(features: regions.features.indexSelect(dim: 0, index).to(device: device),
+                         boxes: regions.boxes.indexSelect(dim: 0, index).to(device: device),
+                         mask: regions.mask?.indexSelect(dim: 0, index).to(device: device))
+    }
+
     public func to(device: Device) throws -> RegionBatch {
         try RegionBatch(regions: ImageRegions(features: regions.features.to(device: device), boxes: regions.boxes.to(device: device),
                                               mask: regions.mask?.to(device: device)),
