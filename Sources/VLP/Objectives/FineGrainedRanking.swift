@@ -15,15 +15,23 @@ public struct FineGrainedRanking {
     }
 
     /// One column index per row of `similarity` [B, N], drawn ∝ softmax(similarity) with the
-    /// positives (`positiveMask` true) excluded. A row with no negative at all is an error.
-    public static func sampleHardNegatives(similarity: Tensor, positiveMask: Tensor) throws -> Tensor {
+    /// positives (`positiveMask` true) excluded — with probability `uniformFraction` from the
+    /// uniform distribution over the non-positives instead (a mix of hard and easy negatives).
+    /// A row with no negative at all is an error.
+    public static func sampleHardNegatives(similarity: Tensor, positiveMask: Tensor, uniformFraction: Double = 0) throws -> Tensor {
         try withNoGrad {
             let masked = try similarity.detached().to(.float32).maskedFill(positiveMask, -Double.infinity)
             let noNegative = try positiveMask.to(.int64).sum(dim: 1) .== Int(positiveMask.size(1))
             if try noNegative.any() {
                 throw TorchError("FineGrainedRanking", "a row has no negative candidate (every column is a positive); batch too small or ids not distinct")
             }
-            return try masked.softmax(dim: 1).multinomial(samples: 1).squeezed(dim: 1)
+            var probabilities = try masked.softmax(dim: 1)
+            if uniformFraction > 0 {
+                let negatives = try positiveMask.logicalNot().to(.float32)
+                let uniform = try negatives / negatives.sum(dim: 1, keepDims: true)
+                probabilities = try probabilities * (1 - uniformFraction) + uniform * uniformFraction
+            }
+            return try probabilities.multinomial(samples: 1).squeezed(dim: 1)
         }
     }
 

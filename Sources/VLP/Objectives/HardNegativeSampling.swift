@@ -31,20 +31,25 @@ public struct HardNegativeSampling: Codable, Equatable, Sendable {
     /// unmasked, so this needs Enhanced Training off (else the absence of [MASK] would give the
     /// label away).
     public var rewrites: Bool
+    /// The fraction of negatives drawn uniformly over the non-positives rather than by
+    /// `weighting`: a mix of hard and easy negatives (0: all by `weighting`).
+    public var uniformFraction: Double
 
-    public init(weighting: Weighting = .cosine, positives: Positives = .image, rewrites: Bool = false) {
+    public init(weighting: Weighting = .cosine, positives: Positives = .image, rewrites: Bool = false, uniformFraction: Double = 0) {
         self.weighting = weighting
         self.positives = positives
         self.rewrites = rewrites
+        self.uniformFraction = uniformFraction
     }
 
-    enum CodingKeys: String, CodingKey { case weighting, positives, rewrites }
+    enum CodingKeys: String, CodingKey { case weighting, positives, rewrites, uniformFraction = "uniform_fraction" }
 
-    /// Descriptions written before `rewrites` existed read as without it.
+    /// Descriptions written before `rewrites` and `uniform_fraction` existed read as without them.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.init(weighting: try c.decode(Weighting.self, forKey: .weighting), positives: try c.decode(Positives.self, forKey: .positives),
-                  rewrites: try c.decodeIfPresent(Bool.self, forKey: .rewrites) ?? false)
+                  rewrites: try c.decodeIfPresent(Bool.self, forKey: .rewrites) ?? false,
+                  uniformFraction: try c.decodeIfPresent(Double.self, forKey: .uniformFraction) ?? 0)
     }
 
     /// swift-vlp's sampling before these options existed (the presets keep it until a

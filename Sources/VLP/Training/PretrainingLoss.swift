@@ -207,9 +207,11 @@ public final class PretrainingLoss {
             // for each local text.
             let sharpness = try sampling.sharpness(logitScale: logitScale)
             let negativeTexts = try FineGrainedRanking.sampleHardNegatives(
-                similarity: images.features.detached().matmul(allTextFeatures.transposed(0, 1)) * sharpness, positiveMask: positives)
+                similarity: images.features.detached().matmul(allTextFeatures.transposed(0, 1)) * sharpness, positiveMask: positives,
+                uniformFraction: sampling.uniformFraction)
             let negativeImages = try FineGrainedRanking.sampleHardNegatives(
-                similarity: texts.features.detached().matmul(allImageFeatures.transposed(0, 1)) * sharpness, positiveMask: positives)
+                similarity: texts.features.detached().matmul(allImageFeatures.transposed(0, 1)) * sharpness, positiveMask: positives,
+                uniformFraction: sampling.uniformFraction)
             // With ET every FGR pair reads the masked text, negatives included: were only the
             // positives masked, the presence of [MASK] alone would tell the heads the label.
             let useMasked = recipe.enhancedTraining && recipe.uses(.mlm)

@@ -197,7 +197,8 @@ extension PretrainingRun {
         }
         recipe.enhancedTraining = try s.bool("enhanced_training", default: recipe.enhancedTraining)
         if let h = try s.section("hard_negatives") {
-            try h.checkKeys(["weighting", "positives", "rewrites"])
+            try h.checkKeys(["weighting", "positives", "rewrites", "uniform_fraction"])
+            recipe.hardNegatives.uniformFraction = try h.double("uniform_fraction", default: recipe.hardNegatives.uniformFraction, range: 0...1)
             recipe.hardNegatives.weighting = try h.choice("weighting", default: recipe.hardNegatives.weighting)
             recipe.hardNegatives.positives = try h.choice("positives", default: recipe.hardNegatives.positives)
             recipe.hardNegatives.rewrites = try h.bool("rewrites", default: recipe.hardNegatives.rewrites)

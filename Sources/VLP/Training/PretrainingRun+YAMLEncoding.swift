@@ -114,7 +114,8 @@ enum YAMLWriting {
         }
         let negatives = mapping([("weighting", text(recipe.hardNegatives.weighting.rawValue)),
                                  ("positives", text(recipe.hardNegatives.positives.rawValue)),
-                                 ("rewrites", bool(recipe.hardNegatives.rewrites))], flow: true)
+                                 ("rewrites", bool(recipe.hardNegatives.rewrites)),
+                                 ("uniform_fraction", number(recipe.hardNegatives.uniformFraction))], flow: true)
         return mapping([("name", text(recipe.name)), ("weights", mapping(weights, flow: true)),
                         ("enhanced_training", bool(recipe.enhancedTraining)), ("hard_negatives", negatives)], flow: true)
     }

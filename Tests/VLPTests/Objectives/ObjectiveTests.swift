@@ -87,6 +87,18 @@ final class ObjectiveTests: TorchTestCase {
             XCTAssertNotEqual(picks[0], 2)
             XCTAssertNotEqual(picks[2], 0)
         }
+        // uniform_fraction 0.5: one column all but certain under the softmax, yet half the draws
+        // (plus their share of it) go uniformly over the three negatives.
+        manualSeed(6)
+        let peaked = try Tensor([0, 50, 0, 0] as [Float], shape: [1, 4])
+        let onlySelf = try Tensor([true, false, false, false], shape: [1, 4])
+        var peakDraws = 0
+        for _ in 0..<3000 {
+            let pick = try FineGrainedRanking.sampleHardNegatives(similarity: peaked, positiveMask: onlySelf, uniformFraction: 0.5).toArray(Int64.self)[0]
+            XCTAssertNotEqual(pick, 0)
+            if pick == 1 { peakDraws += 1 }
+        }
+        XCTAssertEqual(Double(peakDraws) / 3000, 0.5 + 0.5 / 3, accuracy: 0.04)
         let scale = try Tensor([14.3] as [Float], shape: [])
         XCTAssertEqual(try HardNegativeSampling(weighting: .cosine).sharpness(logitScale: scale), 1)
         XCTAssertEqual(try HardNegativeSampling(weighting: .temperature).sharpness(logitScale: scale), 14.3, accuracy: 1e-5)

@@ -52,7 +52,7 @@ final class PretrainingRunTests: TorchTestCase {
             prompts: PromptTemplates(byLanguage: ["zh": ["一张{}的照片。", "{}"], "en": ["a photo of a {}.", "#{}: 'quoted'"]]),
             classes: IDXLabels.fashionMNISTClasses)
         let custom = PretrainingRecipe(name: "mine", weights: [.gcpr: 1, .tgd: 0.5], enhancedTraining: false,
-                                       hardNegatives: .init(weighting: .temperature, positives: .imageOrText))
+                                       hardNegatives: .init(weighting: .temperature, positives: .imageOrText, uniformFraction: 0.25))
         var run = PretrainingRun(
             model: .configuration(try ModelConfigurationRegistry.load("r2d2-tiny-dual")), recipe: .prd2, data: scenes, steps: 7,
             batchSize: 16, gradientAccumulation: 3,
