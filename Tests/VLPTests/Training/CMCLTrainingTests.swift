@@ -34,6 +34,22 @@ final class CMCLTrainingTests: TorchTestCase {
         XCTAssertFalse(TextRole.retrievedNegative.isPositive)
     }
 
+    /// Texts with the same words in another order tie exactly (their vectors are bit-identical,
+    /// whatever order a dictionary iterates in), and the tie goes to the earlier sample.
+    func testEqualWordBagsTieExactlyAndTiesGoToTheEarlierSample() throws {
+        let vectors = RetrievedNegatives.weightedVectors([["blue", "star", "and", "red", "cross"], ["red", "star", "and", "blue", "cross"],
+                                                          ["red", "circle"], ["blue", "square", "and", "red", "cross"]])
+        XCTAssertEqual(vectors[0].map(\.term), vectors[1].map(\.term))
+        XCTAssertEqual(vectors[0].map(\.weight), vectors[1].map(\.weight))
+        func sample(_ id: String, _ title: String) -> Sample { Sample(id: id, image: nil, texts: [SampleText(title, kind: .title, language: "en")]) }
+        let samples = [sample("q", "blue square and red cross"), sample("late", "red star and blue cross"), sample("early", "blue star and red cross")]
+        for order in [samples, [samples[0], samples[2], samples[1]]] {
+            let attached = RetrievedNegatives.attach(to: order, count: 1, segmenter: try JiebaSegmenter.shared())
+            XCTAssertEqual(attached[0].texts.last?.text, order[1].texts[0].text, "the earlier of two equal scores")
+        }
+        XCTAssertEqual(RetrievedNegatives.best(2, of: [0.5, 0.9, 0.9, 0.1], skipping: { $0 == 1 }), [2, 0])
+    }
+
     /// The loader's CMCL texts: K slots of the sample's own negatives (closest language first),
     /// invalid beyond what it has, and another positive than the chosen text.
     func testBatchesCarryEachSamplesExtraPositiveAndHardNegatives() throws {
