@@ -64,11 +64,7 @@ public struct RegionFiles: Sendable {
         let box: [Float]
         switch boxes.shape {
         case [r, 5]: box = boxes.values
-        case [r, 4]:
-            box = stride(from: 0, to: boxes.values.count, by: 4).flatMap { i -> [Float] in
-                let (x1, y1, x2, y2) = (boxes.values[i], boxes.values[i + 1], boxes.values[i + 2], boxes.values[i + 3])
-                return [x1, y1, x2, y2, max(0, x2 - x1) * max(0, y2 - y1)]
-            }
+        case [r, 4]: box = ImageRegions.locationVectors(corners: boxes.values)
         default: throw DatasetError.invalidArgument("\(boxes.path): shape \(boxes.shape), expected [\(r), 5] or [\(r), 4]")
         }
         guard box.allSatisfy({ $0.isFinite && $0 >= -0.01 && $0 <= 1.01 }) else {

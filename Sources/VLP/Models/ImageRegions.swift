@@ -27,6 +27,12 @@ public struct ImageRegions {
     }
 
     public var count: Int { features.size(1) }
+
+    /// The same regions with `transform` applied to features, boxes and mask alike (moved to a
+    /// device, rows selected, batches joined).
+    public func mapped(_ transform: (Tensor) throws -> Tensor) throws -> ImageRegions {
+        try ImageRegions(features: transform(features), boxes: transform(boxes), mask: mask.map(transform))
+    }
     public var featureWidth: Int { features.size(2) }
 
     /// Pixel patches as regions: [B, C, H, W] → R = (H/p)·(W/p) regions of C·p·p values each, in
@@ -50,6 +56,17 @@ public struct ImageRegions {
         return try ImageRegions(features: features, boxes: boxTensor)
     }
 
+    /// ImageBERT's 5-d location vectors from row-major [R, 4] corners x1, y1, x2, y2 in units of
+    /// `width` and `height` (pixels, or 1 for corners already in [0, 1]): the corners as fractions
+    /// of the image side, then the area fraction.
+    public static func locationVectors(corners: [Float], width: Float = 1, height: Float = 1) -> [Float] {
+        stride(from: 0, to: corners.count - 3, by: 4).flatMap { i -> [Float] in
+            let (x1, y1) = (corners[i] / width, corners[i + 1] / height)
+            let (x2, y2) = (corners[i + 2] / width, corners[i + 3] / height)
+            return [x1, y1, x2, y2, max(0, x2 - x1) * max(0, y2 - y1)]
+        }
+    }
+
     /// One image's precomputed detector output: `features` is an `.npy` float array [R, F],
     /// `boxes` an `.npy` [R, 5] (or [R, 4] pixel corners with `imageSize`, turned into ImageBERT's
     /// normalised 5-d vector).
@@ -64,12 +81,7 @@ public struct ImageRegions {
             guard let size = imageSize, size.width > 0, size.height > 0 else {
                 throw ModelError.invalidInput(name: "regions", reason: "\(boxesURL.lastPathComponent) holds pixel corners [R, 4]; pass the image size")
             }
-            boxes = []
-            for r in 0..<b.shape[0] {
-                let x1 = b.values[4 * r] / Float(size.width), y1 = b.values[4 * r + 1] / Float(size.height)
-                let x2 = b.values[4 * r + 2] / Float(size.width), y2 = b.values[4 * r + 3] / Float(size.height)
-                boxes += [x1, y1, x2, y2, max(0, x2 - x1) * max(0, y2 - y1)]
-            }
+            boxes = locationVectors(corners: b.values, width: Float(size.width), height: Float(size.height))
         }
         let r = f.shape[0]
         return try ImageRegions(features: Tensor(f.values, shape: [1, r, f.shape[1]]), boxes: Tensor(boxes, shape: [1, r, 5]))

@@ -95,7 +95,7 @@ public final class SingleStream: Module {
     }
 
     /// The model's regions for a batch of images: pixel patches (the only kind a batch of images
-    /// gives; precomputed detector regions come from `ImageRegions.load`).
+    /// gives; precomputed detector regions come from `RegionFiles` through the loader).
     public func regions(of images: Tensor) throws -> ImageRegions {
         guard regionFeatureWidth == images.size(1) * patchSize * patchSize else {
             throw ModelError.invalidInput(name: "regions", reason: "this model takes detector regions \(regionFeatureWidth) wide, not pixel patches: give it the images' region files (data key regions, or --regions FOLDER)")

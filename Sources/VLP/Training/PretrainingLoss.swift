@@ -276,8 +276,7 @@ public final class PretrainingLoss {
             let negatives = try FineGrainedRanking.sampleHardNegatives(similarity: uniform, positiveMask: positives)
             let ids = try cat([inputs.inputIDs, inputs.inputIDs.indexSelect(dim: 0, negatives)])
             let mask = try cat([inputs.attentionMask, inputs.attentionMask.indexSelect(dim: 0, negatives)])
-            let doubled = try ImageRegions(features: cat([regions.features, regions.features]), boxes: cat([regions.boxes, regions.boxes]),
-                                           mask: regions.mask.map { try cat([$0, $0]) })
+            let doubled = try regions.mapped { try cat([$0, $0]) }
             let output = try model(inputIDs: ids, attentionMask: mask, regions: doubled)
             let labels = try cat([Tensor.ones([batch], dtype: .int64, device: ids.device), Tensor.zeros([batch], dtype: .int64, device: ids.device)])
             terms[.itm] = try SingleStreamObjectives.imageTextMatching(logits: output.matchLogits, labels: labels)

@@ -3,6 +3,19 @@ import Torch
 /// Stacks prepared samples into one `Batch`: one contiguous buffer per tensor, one copy into
 /// libtorch each.
 public enum BatchAssembly {
+    /// Every sample's `part`, or nil when the first sample has none; a sample without it while the
+    /// first has it is an error naming both.
+    static func everySample<Part>(_ samples: [SampleTransform.Prepared], _ part: KeyPath<SampleTransform.Prepared, Part?>,
+                                  named what: String) throws -> [Part]? {
+        guard let first = samples.first, first[keyPath: part] != nil else { return nil }
+        return try samples.map { sample in
+            guard let value = sample[keyPath: part] else {
+                throw DatasetError.invalidArgument("batch assembly: sample \(sample.sampleID) has no \(what) while \(first.sampleID) has")
+            }
+            return value
+        }
+    }
+
     public static func batch(_ samples: [SampleTransform.Prepared], position: LoaderPosition) throws -> Batch {
         var scratch: [Float] = []
         return try batch(samples, position: position, scratch: &scratch)
@@ -38,13 +51,7 @@ public enum BatchAssembly {
 
         var text: TextBatch?
         var strings: [String] = [], kinds: [TextKind] = []
-        if first.text != nil {
-            let texts = try samples.map { sample -> SampleTransform.PreparedText in
-                guard let text = sample.text else {
-                    throw DatasetError.invalidArgument("batch assembly: sample \(sample.sampleID) has no text while \(first.sampleID) has one")
-                }
-                return text
-            }
+        if let texts = try everySample(samples, \.text, named: "text") {
             let length = texts[0].tokens.count
             for (sample, t) in zip(samples, texts) where t.tokens.count != length {
                 throw DatasetError.invalidArgument("batch assembly: sample \(sample.sampleID) has \(t.tokens.count) tokens, \(first.sampleID) \(length)")
@@ -55,26 +62,9 @@ public enum BatchAssembly {
             (strings, kinds) = (texts.map(\.text), texts.map(\.kind))
         }
         let labels = samples.allSatisfy { $0.label != nil } ? try Tensor(samples.map { Int64($0.label!) }, shape: [b]) : nil
-        var rewrites: RewriteBatch?
-        if first.rewrites != nil {
-            let prepared = try samples.map { sample -> SampleTransform.PreparedRewrites in
-                guard let rewrites = sample.rewrites, rewrites.negatives.count == first.rewrites!.negatives.count else {
-                    throw DatasetError.invalidArgument("batch assembly: sample \(sample.sampleID)'s rewritten texts do not match \(first.sampleID)'s")
-                }
-                return rewrites
-            }
-            rewrites = try RewriteBatch(prepared)
-        }
-        var regions: RegionBatch?
-        if first.regions != nil {
-            let prepared = try samples.map { sample -> SampleRegions in
-                guard let regions = sample.regions else {
-                    throw DatasetError.invalidArgument("batch assembly: sample \(sample.sampleID) has no regions while \(first.sampleID) has")
-                }
-                return regions
-            }
-            regions = try RegionBatch(prepared, sampleIDs: samples.map(\.sampleID))
-        }
+        let sampleIDs = samples.map(\.sampleID)
+        let rewrites = try everySample(samples, \.rewrites, named: "rewritten texts").map { try RewriteBatch($0, sampleIDs: sampleIDs) }
+        let regions = try everySample(samples, \.regions, named: "regions").map { try RegionBatch($0, sampleIDs: sampleIDs) }
         return Batch(images: images, imageIDs: imageIDs, sampleIDs: samples.map(\.sampleID), text: text, texts: strings, textKinds: kinds,
                      position: position, labels: labels, rewrites: rewrites, regions: regions)
     }

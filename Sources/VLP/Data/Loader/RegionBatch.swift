@@ -40,14 +40,10 @@ public struct RegionBatch {
 
     /// The regions of rows `index` (int64 [N]), on `device`.
     public func selecting(_ index: Tensor, device: Device) throws -> ImageRegions {
-        try ImageRegions(features: regions.features.indexSelect(dim: 0, index).to(device: device),
-                         boxes: regions.boxes.indexSelect(dim: 0, index).to(device: device),
-                         mask: regions.mask?.indexSelect(dim: 0, index).to(device: device))
+        try regions.mapped { try $0.indexSelect(dim: 0, index).to(device: device) }
     }
 
     public func to(device: Device) throws -> RegionBatch {
-        try RegionBatch(regions: ImageRegions(features: regions.features.to(device: device), boxes: regions.boxes.to(device: device),
-                                              mask: regions.mask?.to(device: device)),
-                        classes: classes.to(device: device))
+        try RegionBatch(regions: regions.mapped { try $0.to(device: device) }, classes: classes.to(device: device))
     }
 }

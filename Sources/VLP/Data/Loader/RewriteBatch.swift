@@ -21,12 +21,16 @@ public struct RewriteBatch {
     /// Negative slots per sample (K).
     public var negativesPerSample: Int { negativeIsValid.size(1) }
 
-    /// The prepared rewrites of a batch's samples, in batch order.
-    init(_ prepared: [SampleTransform.PreparedRewrites]) throws {
+    /// The prepared rewrites of a batch's samples, in batch order; every sample must have as
+    /// many negative slots as the first.
+    init(_ prepared: [SampleTransform.PreparedRewrites], sampleIDs: [String]) throws {
         func rows(_ texts: [TokenizedText]) throws -> TextBatch {
             try TextBatch(rows: texts.map(\.ids), attentionMask: texts.map(\.attentionMask), tokenTypeIDs: texts.map(\.tokenTypeIDs), masked: nil)
         }
         let k = prepared.first?.negatives.count ?? 0
+        for (i, sample) in prepared.enumerated() where sample.negatives.count != k {
+            throw DatasetError.invalidArgument("batch assembly: sample \(sampleIDs[i]) has \(sample.negatives.count) rewritten negatives, \(sampleIDs[0]) \(k)")
+        }
         try self.init(positives: try rows(prepared.map(\.positive)), negatives: try rows(prepared.flatMap(\.negatives)),
                       negativeIsValid: try Tensor(prepared.flatMap(\.negativeIsValid), shape: [prepared.count, k]))
     }

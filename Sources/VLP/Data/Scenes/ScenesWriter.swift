@@ -64,10 +64,14 @@ public struct ScenesWriter {
                                                encode: encode, samplesPerShard: samplesPerShard)
                 let regions = RegionFiles(folder: URL(fileURLWithPath: folder + "/" + set.rawValue + "/regions"))
                 for index in indices {
-                    try writer.write(corpus.sample(set, index: index))
+                    let sample = corpus.sample(set, index: index)
+                    try writer.write(sample)
                     if writesRegions {
-                        let scene = corpus.scene(set, index: index)
-                        try regions.write(try ScenesDetector.regions(of: scene, image: corpus.image(scene)), for: ScenesCorpus.id(set, index: index))
+                        // The detector reads the pixels the sample was rendered with.
+                        guard case .pixels(let image)? = sample.image else {
+                            throw DatasetError.invalidArgument("scenes sample \(sample.id) has no rendered pixels for its regions")
+                        }
+                        try regions.write(try ScenesDetector.regions(of: corpus.scene(set, index: index), image: image), for: sample.id)
                     }
                 }
                 let files = try writer.finish().map { path in
