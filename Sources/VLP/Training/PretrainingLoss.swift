@@ -229,11 +229,10 @@ public final class PretrainingLoss {
                 guard let rewrites = inputs.rewrites, rewrites.negativesPerSample > 0 else {
                     throw RecipeError(message: "hard_negatives.rewrites needs each image's rewritten texts: set data.rewrites (≥ 1)")
                 }
-                let firstSlots = try Tensor(Array(stride(from: Int64(0), to: Int64(batch * rewrites.negativesPerSample), by: rewrites.negativesPerSample)), shape: [batch])
-                    .to(device: mask.device)
                 let rows = try rewrites.negativeIsValid.select(dim: 1, index: 0).nonzero().squeezed(dim: 1)
                 if rows.size(0) > 0 {
-                    let slots = try firstSlots.indexSelect(dim: 0, rows)
+                    // Row i's first slot is negative row i·K.
+                    let slots = try rows * rewrites.negativesPerSample
                     let ids = try rewrites.negatives.inputIDs.indexSelect(dim: 0, slots)
                     let rewriteMask = try rewrites.negatives.attentionMask.indexSelect(dim: 0, slots)
                     let rewritten = try towers.encodeTexts(ids, attentionMask: rewriteMask)
