@@ -34,6 +34,8 @@ for entry in "${recipes[@]}"; do
   model=r2d2-tiny extra_data=""
   [[ $label == prd2 ]] && model=r2d2-tiny-dual
   [[ $label == unimo-cmcl ]] && extra_data=", rewrites: 3, retrieved_negatives: 2"
+  # FGR's rewritten negatives (hard_negatives: {rewrites: true}) read each sample's first rewrite.
+  [[ $recipe == *"rewrites: true"* ]] && extra_data=", rewrites: 1"
   for seed in $seeds; do
     run="$out/$label-seed$seed"
     [[ -f $run/test.json ]] && continue

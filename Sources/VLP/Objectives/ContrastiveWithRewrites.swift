@@ -29,22 +29,31 @@ public enum ContrastiveWithRewrites {
     /// - text → image: every chosen and extra text against the batch's images, uniform
     ///   targets over the images of its id (InfoNCE, as GCPR);
     ///
-    /// and the mean of the two. Logits are cosine · `logitScale`.
+    /// and the mean of the two. Logits are cosine · `logitScale`. On several workers, "the batch"
+    /// is every worker's (`gather`, as GCPR's): the mean of the workers' losses is the loss of
+    /// the concatenated batch. A row's own hard negatives stay on its worker: no other row
+    /// reads them.
     public static func loss(imageFeatures: Tensor, textFeatures: Tensor, positiveFeatures: Tensor, negativeFeatures: Tensor,
-                            negativeIsValid: Tensor, imageIDs: Tensor, logitScale: Tensor) throws -> Tensor {
+                            negativeIsValid: Tensor, imageIDs: Tensor, logitScale: Tensor,
+                            gather: FeatureGather = LocalGather()) throws -> Tensor {
         let b = imageFeatures.size(0), k = negativeIsValid.size(1)
-        let texts = try cat([textFeatures, positiveFeatures])
-        let textIDs = try cat([imageIDs, imageIDs])
-        let batchLogits = try imageFeatures.matmul(texts.transposed(0, 1)) * logitScale
+        let localTexts = try cat([textFeatures, positiveFeatures])
+        let localTextIDs = try cat([imageIDs, imageIDs])
+        let allImages = try gather.gather(imageFeatures).all
+        let allImageIDs = try gather.gather(imageIDs).all
+        let allTexts = try cat([gather.gather(textFeatures).all, gather.gather(positiveFeatures).all])
+        let allTextIDs = try cat([allImageIDs, allImageIDs])
+        let batchLogits = try imageFeatures.matmul(allTexts.transposed(0, 1)) * logitScale
         let ownNegatives = try negativeFeatures.reshaped([b, k, negativeFeatures.size(1)])
         let negativeLogits = try (ownNegatives * imageFeatures.unsqueezed(dim: 1)).sum(dim: 2) * logitScale
-        let sameImage = try imageIDs.unsqueezed(dim: 1) .== textIDs.unsqueezed(dim: 0)
+        let sameImage = try imageIDs.unsqueezed(dim: 1) .== allTextIDs.unsqueezed(dim: 0)
         let noPositive = try Tensor.zeros([b, k], dtype: .bool, device: imageFeatures.device)
+        let everyText = try Tensor.ones([b, allTexts.size(0)], dtype: .bool, device: imageFeatures.device)
         let imageToText = try loss(logits: cat([batchLogits, negativeLogits], dim: 1),
                                    positiveMask: cat([sameImage, noPositive], dim: 1),
-                                   candidateMask: cat([Tensor.ones([b, 2 * b], dtype: .bool, device: imageFeatures.device), negativeIsValid], dim: 1))
-        let textToImageLogits = try texts.matmul(imageFeatures.transposed(0, 1)) * logitScale
-        let targets = try GlobalContrastiveLoss.multiPositiveTargets(rowIDs: textIDs, columnIDs: imageIDs, dtype: textToImageLogits.dtype)
+                                   candidateMask: cat([everyText, negativeIsValid], dim: 1))
+        let textToImageLogits = try localTexts.matmul(allImages.transposed(0, 1)) * logitScale
+        let targets = try GlobalContrastiveLoss.multiPositiveTargets(rowIDs: localTextIDs, columnIDs: allImageIDs, dtype: textToImageLogits.dtype)
         let textToImage = try Functional.crossEntropy(textToImageLogits, targets)
         return try (imageToText + textToImage) * 0.5
     }

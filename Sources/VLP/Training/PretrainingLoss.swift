@@ -32,8 +32,8 @@ public struct LossTerms {
 ///    hidden; softmax distributions of features against the teacher's.
 ///
 /// UNIMO's CMCL (`ContrastiveWithRewrites`) runs on the towers too, over the batch's texts, each
-/// sample's extra positive and its rewritten / retrieved hard negatives (per micro-batch, on
-/// this worker's batch).
+/// sample's extra positive and its rewritten / retrieved hard negatives (every worker's batch,
+/// through the same gather as GCPR; per micro-batch under gradient accumulation).
 /// The teacher features of each forward enter the queue when its loss is computed; after the
 /// optimizer step, `afterOptimizerStep` moves the teacher (EMA). Every objective the recipe
 /// weights must produce a term for the model, or the call is an error.
@@ -136,7 +136,8 @@ public final class PretrainingLoss {
                 imageFeatures: images.features, textFeatures: texts.features,
                 positiveFeatures: towers.encodeTexts(rewrites.positives.inputIDs, attentionMask: rewrites.positives.attentionMask).features,
                 negativeFeatures: towers.encodeTexts(rewrites.negatives.inputIDs, attentionMask: rewrites.negatives.attentionMask).features,
-                negativeIsValid: rewrites.negativeIsValid, imageIDs: inputs.imageIDs, logitScale: scale)
+                negativeIsValid: rewrites.negativeIsValid, imageIDs: inputs.imageIDs, logitScale: scale,
+                gather: contrastive.gather)
         }
         if recipe.uses(.fgd), let maskedTexts, let teacherFeatures {
             let grid = towers.imageEncoder.patchGrid(height: inputs.images.size(2), width: inputs.images.size(3))

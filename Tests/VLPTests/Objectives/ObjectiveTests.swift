@@ -297,6 +297,47 @@ final class ObjectiveTests: TorchTestCase {
         for (x, y) in zip(results[0].2 + results[1].2, expectedTextGrad) { XCTAssertEqual(x, y, accuracy: 1e-10) }
     }
 
+    /// CMCL with the distributed gather on 2 ranks: each rank's images see every rank's chosen
+    /// and extra texts (and their own hard negatives), its texts every rank's images; the mean of
+    /// the ranks' losses equals the one-process loss on the concatenated batch, and so do the
+    /// gradients of every feature (hard negatives included), as in the GCPR test above.
+    func testDistributedCMCLMatchesOneProcessOnTheConcatenatedBatch() throws {
+        manualSeed(13)
+        let (b, k) = (3, 2)
+        let features = try [2 * b, 2 * b, 2 * b, 2 * b * k].map { try Tensor.randn([$0, 4], dtype: .float64) }
+        let valid = try Tensor([true, false, true, true, false, false, true, true, true, false, false, true], shape: [2 * b, k])
+        let ids = try Tensor([0, 1, 2, 2, 3, 4] as [Int64])
+        let scale = try Tensor(scalar: 5.0, dtype: .float64)
+        func cmcl(_ x: [Tensor], _ valid: Tensor, _ ids: Tensor, gather: FeatureGather) throws -> Tensor {
+            try ContrastiveWithRewrites.loss(imageFeatures: Functional.normalize(x[0]), textFeatures: Functional.normalize(x[1]),
+                                             positiveFeatures: Functional.normalize(x[2]), negativeFeatures: Functional.normalize(x[3]),
+                                             negativeIsValid: valid, imageIDs: ids, logitScale: scale, gather: gather)
+        }
+        let whole = try features.map { try $0.clone().requiringGrad() }
+        let wholeLoss = try cmcl(whole, valid, ids, gather: LocalGather())
+        try wholeLoss.backward()
+        let expected = try whole.map { try $0.grad!.toArray(Double.self) }
+        let shares = try (0..<2).map { r in
+            (features: try features.map { x in try x[(x.size(0) / 2 * r)..<(x.size(0) / 2 * (r + 1))].clone() },
+             valid: try valid[(b * r)..<(b * r + b)].clone(), ids: try ids[(b * r)..<(b * r + b)].clone())
+        }
+        let results = try LocalProcessGroups.run(worldSize: 2) { rank, group -> (Double, [[Double]]) in
+            let share = shares[rank]
+            let x = try share.features.map { try $0.requiringGrad() }
+            let loss = try cmcl(x, share.valid, share.ids, gather: DistributedGather(group: group))
+            try loss.backward()
+            return (try loss.item(), try x.map { try ($0.grad! / 2).toArray(Double.self) })
+        }
+        XCTAssertEqual((results[0].0 + results[1].0) / 2, try wholeLoss.item(), accuracy: 1e-10)
+        for (index, reference) in expected.enumerated() {
+            let combined = results[0].1[index] + results[1].1[index]
+            XCTAssertEqual(combined.count, reference.count)
+            for (x, y) in zip(combined, reference) { XCTAssertEqual(x, y, accuracy: 1e-10, "feature set \(index)") }
+        }
+        let local = try cmcl(shares[0].features, shares[0].valid, shares[0].ids, gather: LocalGather())
+        XCTAssertNotEqual(try local.item(), results[0].0, accuracy: 1e-6, "rank 0 alone sees fewer candidates")
+    }
+
     func testRecipesAreConfigurations() throws {
         XCTAssertEqual(try PretrainingRecipe.named("prd2"), .prd2)
         XCTAssertFalse(PretrainingRecipe.prd2.uses(.fgr))
