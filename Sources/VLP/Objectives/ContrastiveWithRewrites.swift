@@ -9,6 +9,18 @@ import Torch
 /// over a candidate matrix `logits` [B, K] with `positiveMask` (P) and `candidateMask` (P ∪ N)
 /// boolean [B, K]; masked-out candidates are excluded. Averaged over rows.
 public enum ContrastiveWithRewrites {
+    /// A batch's rewritten texts through the text tower: each sample's extra positive [B, D]
+    /// and its K hard-negative slots [B·K, D] with their validity [B, K].
+    public struct RewriteFeatures {
+        public var positives: Tensor
+        public var negatives: Tensor
+        public var negativeIsValid: Tensor
+
+        public init(positives: Tensor, negatives: Tensor, negativeIsValid: Tensor) {
+            (self.positives, self.negatives, self.negativeIsValid) = (positives, negatives, negativeIsValid)
+        }
+    }
+
     public static func loss(logits: Tensor, positiveMask: Tensor, candidateMask: Tensor) throws -> Tensor {
         if try (positiveMask.to(.int64).sum(dim: 1) .== 0).any() {
             throw TorchError("ContrastiveWithRewrites", "a row has no positive")

@@ -5,6 +5,8 @@ struct AccumulatedShare {
     /// ∂L_batch-wide / ∂(this micro-batch's image and text features), L already weighted.
     var imageGradient: Tensor
     var textGradient: Tensor
+    /// ∂L_batch-wide / ∂(its rewritten texts' features), with CMCL.
+    var rewriteGradients: (positives: Tensor, negatives: Tensor)?
     /// The teacher's features of this micro-batch, computed when the step began.
     var teacherFeatures: (images: Tensor, texts: Tensor)?
     /// Micro-batches in the step: this one's own terms count 1/K.
@@ -21,7 +23,7 @@ public struct AccumulatedStep {
 }
 
 extension PretrainingLoss {
-    /// One optimizer step's losses over K micro-batches whose batch-wide objectives (GCPR, TgD)
+    /// One optimizer step's losses over K micro-batches whose batch-wide objectives (GCPR, TgD, CMCL)
     /// keep every negative of the whole K·B batch, as GradCache and OpenCLIP's `--accum-freq` do:
     ///
     /// 1. each micro-batch's features (and the teacher's) are computed without graphs;
@@ -30,7 +32,7 @@ extension PretrainingLoss {
     /// 3. each micro-batch runs forward again with graphs — the same generator seed as in 1, so
     ///    the same dropout — and back-propagates its own terms / K plus ⟨features, ∂L/∂features⟩.
     ///
-    /// The gradients equal one batch of K·B for GCPR and TgD; the per-pair objectives (FGR, MLM,
+    /// The gradients equal one batch of K·B for GCPR, TgD and CMCL; the per-pair objectives (FGR, MLM,
     /// FgD) stay per micro-batch, each counting 1/K. `seeds[k]` seeds micro-batch k's forwards;
     /// `lossScale` multiplies every backward (fp16's scale; gradients of the features are taken
     /// back to their true size before use); `autocast` is the forwards' lower precision (bf16 /
@@ -43,17 +45,19 @@ extension PretrainingLoss {
         let count = microBatches.count
         guard count == seeds.count, count >= 1 else { throw RecipeError(message: "accumulated: \(count) micro-batches and \(seeds.count) seeds") }
         guard let towers = model.towers, !batchWideObjectives.isEmpty else {
-            throw RecipeError(message: "accumulated: recipe \"\(recipe.name)\" has no batch-wide objective (gcpr, tgd) on a two-tower model")
+            throw RecipeError(message: "accumulated: recipe \"\(recipe.name)\" has no batch-wide objective (gcpr, tgd, cmcl) on a two-tower model")
         }
         let device = microBatches[0].images.device
         // 1. Features without graphs.
         var imageFeatures: [Tensor] = [], textFeatures: [Tensor] = []
         var teacherFeatures: [(images: Tensor, texts: Tensor)] = []
+        var rewriteFeatures: [ContrastiveWithRewrites.RewriteFeatures] = []
         for (inputs, seed) in zip(microBatches, seeds) {
             manualSeed(seed)
             try withAutocast(on: device, dtype: autocast) { try withNoGrad {
                 imageFeatures.append(try towers.encodeImages(inputs.images).features)
                 textFeatures.append(try towers.encodeTexts(inputs.inputIDs, attentionMask: inputs.attentionMask).features)
+                if let rewrites = try encodedRewrites(towers, inputs) { rewriteFeatures.append(rewrites) }
                 if let teacher {  // there is one exactly when the recipe distils
                     teacherFeatures.append(try teacher.features(images: inputs.images, inputIDs: inputs.inputIDs, attentionMask: inputs.attentionMask))
                 }
@@ -63,9 +67,12 @@ extension PretrainingLoss {
         let images = try cat(imageFeatures).requiringGrad()
         let texts = try cat(textFeatures).requiringGrad()
         let wholeTeacher = try teacherFeatures.isEmpty ? nil : (images: cat(teacherFeatures.map(\.images)), texts: cat(teacherFeatures.map(\.texts)))
+        let wholeRewrites = try rewriteFeatures.isEmpty ? nil : ContrastiveWithRewrites.RewriteFeatures(
+            positives: cat(rewriteFeatures.map(\.positives)).requiringGrad(), negatives: cat(rewriteFeatures.map(\.negatives)).requiringGrad(),
+            negativeIsValid: cat(rewriteFeatures.map(\.negativeIsValid)))
         let batchWide = try withAutocast(on: device, dtype: autocast) {
             try batchWideTerms(imageFeatures: images, textFeatures: texts, imageIDs: cat(microBatches.map(\.imageIDs)),
-                               teacherFeatures: wholeTeacher, logitScale: towers.temperature.scale())
+                               teacherFeatures: wholeTeacher, rewrites: wholeRewrites, logitScale: towers.temperature.scale())
         }
         // Σ weight · term as a whole step sums it; the per-pair objectives come in pass 3.
         let perPair = Set(PretrainingRecipe.Objective.allCases).subtracting(batchWideObjectives)
@@ -77,10 +84,15 @@ extension PretrainingLoss {
         let sizes = microBatches.map(\.count)
         let imageGradients = try gradient(of: images, "image features").split(sizes: sizes)
         let textGradients = try gradient(of: texts, "text features").split(sizes: sizes)
+        let rewriteGradients = try wholeRewrites.map { rewrites in
+            (positives: try gradient(of: rewrites.positives, "rewritten positives' features").split(sizes: sizes),
+             negatives: try gradient(of: rewrites.negatives, "rewritten negatives' features").split(sizes: rewriteFeatures.map { $0.negatives.size(0) }))
+        }
         // 3. Each micro-batch again, with graphs.
         for (k, (inputs, seed)) in zip(microBatches, seeds).enumerated() {
             manualSeed(seed)
             let share = AccumulatedShare(imageGradient: try imageGradients[k] * (1 / lossScale), textGradient: try textGradients[k] * (1 / lossScale),
+                                         rewriteGradients: try rewriteGradients.map { (positives: try $0.positives[k] * (1 / lossScale), negatives: try $0.negatives[k] * (1 / lossScale)) },
                                          teacherFeatures: teacherFeatures.isEmpty ? nil : teacherFeatures[k], microBatches: count)
             let terms = try withAutocast(on: device, dtype: autocast) { try losses(model, inputs, share: share) }
             var own: [PretrainingRecipe.Objective: Double] = [:]

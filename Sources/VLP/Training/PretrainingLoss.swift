@@ -33,7 +33,7 @@ public struct LossTerms {
 ///
 /// UNIMO's CMCL (`ContrastiveWithRewrites`) runs on the towers too, over the batch's texts, each
 /// sample's extra positive and its rewritten / retrieved hard negatives (every worker's batch,
-/// through the same gather as GCPR; per micro-batch under gradient accumulation).
+/// through the same gather as GCPR, and the whole batch under gradient accumulation).
 /// The teacher features of each forward enter the queue when its loss is computed; after the
 /// optimizer step, `afterOptimizerStep` moves the teacher (EMA). Every objective the recipe
 /// weights must produce a term for the model, or the call is an error.
@@ -105,6 +105,8 @@ public final class PretrainingLoss {
         var terms: [PretrainingRecipe.Objective: Tensor] = [:]
         let images = try towers.encodeImages(inputs.images)
         let texts = try towers.encodeTexts(inputs.inputIDs, attentionMask: inputs.attentionMask)
+        // Right after the texts, as the accumulated step's first pass encodes them (same dropout).
+        let rewrites = try encodedRewrites(towers, inputs)
         let scale = try towers.temperature.scale()
         let distils = recipe.uses(.tgd) || recipe.uses(.fgd)
         guard !distils || teacher != nil else { throw RecipeError(message: "distillation needs a teacher") }
@@ -113,7 +115,7 @@ public final class PretrainingLoss {
             ?? (distils ? teacher!.features(images: inputs.images, inputIDs: inputs.inputIDs, attentionMask: inputs.attentionMask) : nil)
         if share == nil {
             terms.merge(try batchWideTerms(imageFeatures: images.features, textFeatures: texts.features, imageIDs: inputs.imageIDs,
-                                           teacherFeatures: teacherFeatures, logitScale: scale)) { a, _ in a }
+                                           teacherFeatures: teacherFeatures, rewrites: rewrites, logitScale: scale)) { a, _ in a }
         }
         let needsMaskedText = recipe.uses(.fgd) || (recipe.uses(.mlm)) || (recipe.uses(.fgr) && recipe.enhancedTraining)
         let maskedTexts: EncodedTexts? = needsMaskedText
@@ -128,17 +130,6 @@ public final class PretrainingLoss {
         if let scorer, recipe.uses(.fgr) || recipe.uses(.mlm) {
             try crossEncoderLosses(scorer, towers: towers, mlmHead: mlmHead, images: images, texts: texts, maskedTexts: maskedTexts, logitScale: scale, inputs, into: &terms)
         }
-        if recipe.uses(.cmcl) {
-            guard let rewrites = inputs.rewrites else {
-                throw RecipeError(message: "cmcl needs each sample's rewritten texts: set data.rewrites (hard negatives per sample, e.g. 3; data.retrieved_negatives adds TF-IDF-retrieved captions to the rewrites)")
-            }
-            terms[.cmcl] = try ContrastiveWithRewrites.loss(
-                imageFeatures: images.features, textFeatures: texts.features,
-                positiveFeatures: towers.encodeTexts(rewrites.positives.inputIDs, attentionMask: rewrites.positives.attentionMask).features,
-                negativeFeatures: towers.encodeTexts(rewrites.negatives.inputIDs, attentionMask: rewrites.negatives.attentionMask).features,
-                negativeIsValid: rewrites.negativeIsValid, imageIDs: inputs.imageIDs, logitScale: scale,
-                gather: contrastive.gather)
-        }
         if recipe.uses(.fgd), let maskedTexts, let teacherFeatures {
             let grid = towers.imageEncoder.patchGrid(height: inputs.images.size(2), width: inputs.images.size(3))
             let patches = grid.rows * grid.columns
@@ -151,24 +142,46 @@ public final class PretrainingLoss {
         guard let share else { return try weighted(terms, model: "two-tower") }
         // This micro-batch's part of the accumulated step: its own terms' share, and the
         // batch-wide terms through ⟨features, ∂L/∂features⟩ (their values came with the share).
-        let surrogate = try (images.features * share.imageGradient).sum() + (texts.features * share.textGradient).sum()
+        var surrogate = try (images.features * share.imageGradient).sum() + (texts.features * share.textGradient).sum()
+        if let rewrites, let gradients = share.rewriteGradients {
+            surrogate = try surrogate + (rewrites.positives * gradients.positives).sum() + (rewrites.negatives * gradients.negatives).sum()
+        }
         let onlyBatchWide = PretrainingRecipe.Objective.allCases.allSatisfy { !recipe.uses($0) || batchWideObjectives.contains($0) }
         guard !onlyBatchWide else { return LossTerms(terms: [:], total: surrogate) }
         let own = try weighted(terms, model: "two-tower", computedElsewhere: batchWideObjectives)
         return LossTerms(terms: own.terms, total: try own.total * (1 / Double(share.microBatches)) + surrogate)
     }
 
-    /// The objectives whose loss ranges over the whole batch (its contrastive columns): GCPR
-    /// and TgD. Gradient accumulation computes them once over all micro-batches (GradCache).
-    public var batchWideObjectives: Set<PretrainingRecipe.Objective> { Set([.gcpr, .tgd].filter(recipe.uses)) }
+    /// The objectives whose loss ranges over the whole batch (its contrastive columns): GCPR,
+    /// TgD and CMCL. Gradient accumulation computes them once over all micro-batches (GradCache).
+    public var batchWideObjectives: Set<PretrainingRecipe.Objective> { Set([.gcpr, .tgd, .cmcl].filter(recipe.uses)) }
 
-    /// GCPR and TgD over a batch's features; with TgD, the teacher features then enter the
-    /// queue (after the loss: a batch's own features are not its negatives).
+    /// CMCL's extra positive and hard-negative texts through the text tower (nil when the recipe
+    /// has no CMCL).
+    func encodedRewrites(_ towers: DualEncoder, _ inputs: PretrainingInputs) throws -> ContrastiveWithRewrites.RewriteFeatures? {
+        guard recipe.uses(.cmcl) else { return nil }
+        guard let rewrites = inputs.rewrites else {
+            throw RecipeError(message: "cmcl needs each sample's rewritten texts: set data.rewrites (hard negatives per sample, e.g. 3; data.retrieved_negatives adds TF-IDF-retrieved captions to the rewrites)")
+        }
+        return ContrastiveWithRewrites.RewriteFeatures(
+            positives: try towers.encodeTexts(rewrites.positives.inputIDs, attentionMask: rewrites.positives.attentionMask).features,
+            negatives: try towers.encodeTexts(rewrites.negatives.inputIDs, attentionMask: rewrites.negatives.attentionMask).features,
+            negativeIsValid: rewrites.negativeIsValid)
+    }
+
+    /// GCPR, CMCL and TgD over a batch's features; with TgD, the teacher features then enter
+    /// the queue (after the loss: a batch's own features are not its negatives).
     func batchWideTerms(imageFeatures: Tensor, textFeatures: Tensor, imageIDs: Tensor, teacherFeatures: (images: Tensor, texts: Tensor)?,
-                        logitScale: Tensor) throws -> [PretrainingRecipe.Objective: Tensor] {
+                        rewrites: ContrastiveWithRewrites.RewriteFeatures?, logitScale: Tensor) throws -> [PretrainingRecipe.Objective: Tensor] {
         var terms: [PretrainingRecipe.Objective: Tensor] = [:]
         if recipe.uses(.gcpr) {
             terms[.gcpr] = try contrastive(imageFeatures: imageFeatures, textFeatures: textFeatures, imageIDs: imageIDs, logitScale: logitScale).loss
+        }
+        if recipe.uses(.cmcl) {
+            guard let rewrites else { throw RecipeError(message: "cmcl: the batch's rewritten texts were not encoded") }
+            terms[.cmcl] = try ContrastiveWithRewrites.loss(
+                imageFeatures: imageFeatures, textFeatures: textFeatures, positiveFeatures: rewrites.positives, negativeFeatures: rewrites.negatives,
+                negativeIsValid: rewrites.negativeIsValid, imageIDs: imageIDs, logitScale: logitScale, gather: contrastive.gather)
         }
         if let teacher, let teacherFeatures {
             // On several processes the batch columns and the queue take every worker's teacher

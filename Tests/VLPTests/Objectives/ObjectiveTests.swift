@@ -308,7 +308,7 @@ final class ObjectiveTests: TorchTestCase {
         let valid = try Tensor([true, false, true, true, false, false, true, true, true, false, false, true], shape: [2 * b, k])
         let ids = try Tensor([0, 1, 2, 2, 3, 4] as [Int64])
         let scale = try Tensor(scalar: 5.0, dtype: .float64)
-        func cmcl(_ x: [Tensor], _ valid: Tensor, _ ids: Tensor, gather: FeatureGather) throws -> Tensor {
+        @Sendable func cmcl(_ x: [Tensor], _ valid: Tensor, _ ids: Tensor, gather: FeatureGather) throws -> Tensor {
             try ContrastiveWithRewrites.loss(imageFeatures: Functional.normalize(x[0]), textFeatures: Functional.normalize(x[1]),
                                              positiveFeatures: Functional.normalize(x[2]), negativeFeatures: Functional.normalize(x[3]),
                                              negativeIsValid: valid, imageIDs: ids, logitScale: scale, gather: gather)

@@ -96,6 +96,46 @@ final class ContrastiveAccumulationTests: TorchTestCase {
         XCTAssertGreaterThan(zip(plainGradients[key]!, expected[key]!).map { abs($0 - $1) }.max()!, 1e-4)
     }
 
+    /// CMCL is batch-wide too: 2 micro-batches of 8, each sample with an extra positive and 2
+    /// hard-negative slots, give the gradients and the CMCL value of one batch of 16.
+    func testAccumulatedCMCLEqualsOneWholeBatch() throws {
+        let recipe = PretrainingRecipe(name: "gcpr-cmcl", weights: [.gcpr: 1, .cmcl: 0.5])
+        let model = try makeModel()
+        let plain = try makeInputs(count: 16)
+        manualSeed(23)
+        let k = 2
+        func texts(_ count: Int) throws -> TextBatch {
+            let ids = try Tensor.randint(1, 2000, [count, 10])
+            return TextBatch(inputIDs: ids, attentionMask: try Tensor.ones([count, 10], dtype: .int64), tokenTypeIDs: try Tensor.zeros(like: ids))
+        }
+        let valid = try Tensor.rand([16, k]) .< 0.7
+        let rewrites = try RewriteBatch(positives: texts(16), negatives: texts(16 * k), negativeIsValid: valid)
+        let whole = PretrainingInputs(images: plain.images, imageIDs: plain.imageIDs, text: plain.text, rewrites: rewrites)
+        func rows(_ range: Range<Int>) throws -> PretrainingInputs {
+            func slice(_ batch: TextBatch, _ rows: Range<Int>) throws -> TextBatch {
+                TextBatch(inputIDs: try batch.inputIDs[rows].clone(), attentionMask: try batch.attentionMask[rows].clone(),
+                          tokenTypeIDs: try batch.tokenTypeIDs[rows].clone())
+            }
+            let part = try RewriteBatch(positives: slice(rewrites.positives, range), negatives: slice(rewrites.negatives, (range.lowerBound * k)..<(range.upperBound * k)),
+                                        negativeIsValid: try valid[range].clone())
+            return PretrainingInputs(images: try whole.images[range].clone(), imageIDs: try whole.imageIDs[range].clone(), text: try slice(whole.text, range), rewrites: part)
+        }
+        model.module.zeroGrad()
+        let terms = try PretrainingLoss(recipe: recipe, model: model)(model, whole)
+        try terms.total.backward()
+        let expected = try gradients(model)
+        model.module.zeroGrad()
+        let step = try PretrainingLoss(recipe: recipe, model: model).accumulated(model, microBatches: [rows(0..<8), rows(8..<16)], seeds: [1, 2],
+                                                                               agreeFinite: { _ in true }, backward: { loss, _ in try loss.backward() })
+        XCTAssertTrue(step.finite)
+        assertClose(try gradients(model), expected)
+        let values = try terms.values()
+        for term in ["gcpr", "cmcl", "loss"] { XCTAssertEqual(step.values[term]!, values[term]!, accuracy: 1e-5, term) }
+        // Each half's own CMCL averages to another value: the comparison above can fail.
+        let halves = try [0..<8, 8..<16].map { try PretrainingLoss(recipe: recipe, model: model)(model, rows($0)).values()["cmcl"]! }
+        XCTAssertGreaterThan(abs((halves[0] + halves[1]) / 2 - values["cmcl"]!), 1e-3)
+    }
+
     /// Two ranks, each with 2 micro-batches of 4: their averaged gradients equal one batch of 16.
     func testAccumulatedOnTwoRanksEqualsOneWholeBatch() throws {
         let whole = try makeInputs(count: 16)
