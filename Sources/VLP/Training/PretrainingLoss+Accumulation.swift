@@ -57,7 +57,7 @@ extension PretrainingLoss {
             try withAutocast(on: device, dtype: autocast) { try withNoGrad {
                 imageFeatures.append(try towers.encodeImages(inputs.images).features)
                 textFeatures.append(try towers.encodeTexts(inputs.inputIDs, attentionMask: inputs.attentionMask).features)
-                if let rewrites = try encodedRewrites(towers, inputs) { rewriteFeatures.append(rewrites) }
+                if let rewrites = try encodeRewrites(towers, inputs) { rewriteFeatures.append(rewrites.features) }
                 if let teacher {  // there is one exactly when the recipe distils
                     teacherFeatures.append(try teacher.features(images: inputs.images, inputIDs: inputs.inputIDs, attentionMask: inputs.attentionMask))
                 }

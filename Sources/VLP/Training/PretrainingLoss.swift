@@ -106,7 +106,8 @@ public final class PretrainingLoss {
         let images = try towers.encodeImages(inputs.images)
         let texts = try towers.encodeTexts(inputs.inputIDs, attentionMask: inputs.attentionMask)
         // Right after the texts, as the accumulated step's first pass encodes them (same dropout).
-        let rewrites = try encodedRewrites(towers, inputs)
+        let encodedRewrites = try encodeRewrites(towers, inputs)
+        let rewrites = encodedRewrites?.features
         let scale = try towers.temperature.scale()
         let distils = recipe.uses(.tgd) || recipe.uses(.fgd)
         guard !distils || teacher != nil else { throw RecipeError(message: "distillation needs a teacher") }
@@ -128,7 +129,8 @@ public final class PretrainingLoss {
             terms[.match] = try ranking(headLogits: [scores.textCrossLogits, scores.imageCrossLogits], labels: labels)
         }
         if let scorer, recipe.uses(.fgr) || recipe.uses(.mlm) {
-            try crossEncoderLosses(scorer, towers: towers, mlmHead: mlmHead, images: images, texts: texts, maskedTexts: maskedTexts, logitScale: scale, inputs, into: &terms)
+            try crossEncoderLosses(scorer, towers: towers, mlmHead: mlmHead, images: images, texts: texts, maskedTexts: maskedTexts,
+                                   rewrittenNegatives: encodedRewrites?.negatives, logitScale: scale, inputs, into: &terms)
         }
         if recipe.uses(.fgd), let maskedTexts, let teacherFeatures {
             let grid = towers.imageEncoder.patchGrid(height: inputs.images.size(2), width: inputs.images.size(3))
@@ -157,16 +159,17 @@ public final class PretrainingLoss {
     public var batchWideObjectives: Set<PretrainingRecipe.Objective> { Set([.gcpr, .tgd, .cmcl].filter(recipe.uses)) }
 
     /// CMCL's extra positive and hard-negative texts through the text tower (nil when the recipe
-    /// has no CMCL).
-    func encodedRewrites(_ towers: DualEncoder, _ inputs: PretrainingInputs) throws -> ContrastiveWithRewrites.RewriteFeatures? {
+    /// has no CMCL), with the negatives' token states (FGR's rewritten negatives read them).
+    func encodeRewrites(_ towers: DualEncoder, _ inputs: PretrainingInputs) throws -> (features: ContrastiveWithRewrites.RewriteFeatures, negatives: EncodedTexts)? {
         guard recipe.uses(.cmcl) else { return nil }
         guard let rewrites = inputs.rewrites else {
             throw RecipeError(message: "cmcl needs each sample's rewritten texts: set data.rewrites (hard negatives per sample, e.g. 3; data.retrieved_negatives adds TF-IDF-retrieved captions to the rewrites)")
         }
-        return ContrastiveWithRewrites.RewriteFeatures(
+        let negatives = try towers.encodeTexts(rewrites.negatives.inputIDs, attentionMask: rewrites.negatives.attentionMask)
+        let features = ContrastiveWithRewrites.RewriteFeatures(
             positives: try towers.encodeTexts(rewrites.positives.inputIDs, attentionMask: rewrites.positives.attentionMask).features,
-            negatives: try towers.encodeTexts(rewrites.negatives.inputIDs, attentionMask: rewrites.negatives.attentionMask).features,
-            negativeIsValid: rewrites.negativeIsValid)
+            negatives: negatives.features, negativeIsValid: rewrites.negativeIsValid)
+        return (features, negatives)
     }
 
     /// GCPR, CMCL and TgD over a batch's features; with TgD, the teacher features then enter
@@ -202,8 +205,10 @@ public final class PretrainingLoss {
         return terms
     }
 
+    /// FGR and MLM. `rewrittenNegatives`: every rewrite slot through the text tower, when CMCL
+    /// already encoded them (FGR's rewritten negatives then reuse their states).
     private func crossEncoderLosses(_ scorer: any PairScorer, towers: DualEncoder, mlmHead: MaskedLanguageModelHead?, images: EncodedImages, texts: EncodedTexts, maskedTexts: EncodedTexts?,
-                                    logitScale: Tensor, _ inputs: PretrainingInputs, into terms: inout [PretrainingRecipe.Objective: Tensor]) throws {
+                                    rewrittenNegatives: EncodedTexts?, logitScale: Tensor, _ inputs: PretrainingInputs, into terms: inout [PretrainingRecipe.Objective: Tensor]) throws {
         let batch = inputs.count
         let mask = inputs.attentionMask
         if recipe.uses(.fgr) {
@@ -247,10 +252,10 @@ public final class PretrainingLoss {
                 if rows.size(0) > 0 {
                     // Row i's first slot is negative row i·K.
                     let slots = try rows * rewrites.negativesPerSample
-                    let ids = try rewrites.negatives.inputIDs.indexSelect(dim: 0, slots)
                     let rewriteMask = try rewrites.negatives.attentionMask.indexSelect(dim: 0, slots)
-                    let rewritten = try towers.encodeTexts(ids, attentionMask: rewriteMask)
-                    textStates = try cat([textStates, rewritten.states])
+                    let rewrittenStates = try rewrittenNegatives?.states.indexSelect(dim: 0, slots)
+                        ?? towers.encodeTexts(rewrites.negatives.inputIDs.indexSelect(dim: 0, slots), attentionMask: rewriteMask).states
+                    textStates = try cat([textStates, rewrittenStates])
                     textMask = try cat([textMask, rewriteMask])
                     imageStates = try cat([imageStates, images.states.indexSelect(dim: 0, rows)])
                     negatives += rows.size(0)

@@ -94,9 +94,11 @@ final class CMCLTrainingTests: TorchTestCase {
 
     /// `hard_negatives.rewrites`: each image's first valid rewrite is one more FGR negative. With
     /// no valid slot FGR is what it is without the option; with valid slots it changes; without
-    /// rewrites in the batch, or with Enhanced Training, it names what to set.
+    /// rewrites in the batch, or with Enhanced Training, it names what to set. With CMCL too, FGR
+    /// reads the rewrite states CMCL encoded, and gives the same value.
     func testRewritesJoinFGRsNegatives() throws {
         let model = try PretrainingModel(TinyModels.configuration(.r2d2))
+        model.module.eval()  // no dropout: the same texts encode to the same states
         let plain = PretrainingRecipe(name: "fgr", weights: [.gcpr: 1, .fgr: 1])
         var withRewrites = plain
         withRewrites.hardNegatives.rewrites = true
@@ -112,7 +114,11 @@ final class CMCLTrainingTests: TorchTestCase {
         }
         let reference = try fgr(plain, valid: nil)
         XCTAssertEqual(try fgr(withRewrites, valid: Array(repeating: false, count: 8)), reference, accuracy: 1e-6)
-        XCTAssertNotEqual(try fgr(withRewrites, valid: [true, false, false, true, true, true, false, false]), reference, accuracy: 1e-6)
+        let valid = [true, false, false, true, true, true, false, false]
+        XCTAssertNotEqual(try fgr(withRewrites, valid: valid), reference, accuracy: 1e-6)
+        var withCMCL = withRewrites
+        withCMCL.weights[.cmcl] = 1
+        XCTAssertEqual(try fgr(withCMCL, valid: valid), try fgr(withRewrites, valid: valid), accuracy: 1e-6)
         inputs.rewrites = nil
         XCTAssertThrowsError(try PretrainingLoss(recipe: withRewrites, model: model)(model, inputs)) {
             XCTAssertTrue("\($0)".contains("set data.rewrites"), "\($0)")
