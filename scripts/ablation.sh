@@ -4,20 +4,22 @@
 # evaluates on a 1,000-image test split with both scorers — text↔image retrieval R@M by the
 # cosine and two-stage (cos + λ·p), matching AUC by the cosine and by the match heads — and
 # prints one line per run and mean ± sd per recipe, with the article's direction beside each.
-#   scripts/ablation.sh [--steps N] [--seeds "0 1 2 3 4"] [--out DIR] [--vlp PATH] [RECIPE...]
+#   scripts/ablation.sh [--steps N] [--seeds "0 1 2 3 4"] [--out DIR] [--vlp PATH] [--data-extra YAML] [RECIPE...]
 # RECIPE is a preset (r2d2, prd2, r2d2-no-et, r2d2-no-twd, r2d2-no-fgd, r2d2-no-tgd, unimo-cmcl)
 # or LABEL='{YAML recipe table}', e.g. r2d2-tgd-replaces='{base: r2d2, name: r2d2-tgd-replaces, weights: {gcpr: 0}}'.
+# --data-extra adds keys to every run's data table, e.g. 'retrieved_negatives: 2'.
 # Finished runs (their test.json exists) are not trained again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-steps=1000 seeds="0 1 2 3 4" out=runs/ablation vlp=.build/debug/vlp recipes=()
+steps=1000 seeds="0 1 2 3 4" out=runs/ablation vlp=.build/debug/vlp data_extra="" recipes=()
 while (($#)); do
   case $1 in
     --steps) steps=$2; shift 2 ;;
     --seeds) seeds=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     --vlp) vlp=$2; shift 2 ;;
-    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    --data-extra) data_extra=", $2"; shift 2 ;;
+    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
     -*) echo "ablation: unknown option $1" >&2; exit 2 ;;
     *) recipes+=("$1"); shift ;;
   esac
@@ -42,7 +44,7 @@ for entry in "${recipes[@]}"; do
     cat > "$run.yaml" <<YAML
 model: $model
 recipe: $recipe
-data: {source: scenes, size: 5000, seed: 7, context_length: 32$extra_data}
+data: {source: scenes, size: 5000, seed: 7, context_length: 32$extra_data$data_extra}
 steps: $steps
 batch_size: 32
 optimizer: {lr: 1.0e-3, weight_decay: 0.05, betas: [0.9, 0.98], clip_norm: 1.0}
@@ -64,7 +66,7 @@ YAML
   done
 done
 python3 - "$out" "$seeds" "${recipes[@]}" <<'PY'
-import json, statistics, sys
+import json, os, statistics, sys
 out, seeds, entries = sys.argv[1], sys.argv[2].split(), sys.argv[3:]
 labels = [e.split("=", 1)[0] for e in entries]
 # The article's Table 4 / text: what removing each part does to R2D2's R@M.
@@ -75,7 +77,8 @@ def stat(xs):
     if not xs: return "—"
     return f"{statistics.mean(xs):5.1f} ± {statistics.stdev(xs):3.1f}" if len(xs) > 1 else f"{xs[0]:5.1f}"
 print(f"R@M (mean of R@1/5/10 both ways) on 1,000 test images, λ chosen on 1,000 validation images; AUC on the ICM test pairs; seeds {' '.join(seeds)}")
-print(f"{'recipe':22} {'R@M cosine':>12} {'R@M 2-stage':>12} {'AUC cosine':>12} {'AUC heads':>12}  article")
+print("p alone: R@M on the validation images with each query's top 10 ordered by the heads' match probability alone")
+print(f"{'recipe':22} {'R@M cosine':>12} {'R@M 2-stage':>12} {'AUC cosine':>12} {'AUC heads':>12} {'p alone':>12}  article")
 for label in labels:
     rows = []
     for seed in seeds:
@@ -83,9 +86,14 @@ for label in labels:
         test, matching = json.load(open(run + "/test.json")), json.load(open(run + "/matching.json"))
         reranked = test.get("retrieval_reranked")
         heads = matching.get("match_head_auc")
+        # The heads alone re-ordering each validation query's top 10 ("p" of the λ sweep).
+        alone = None
+        if os.path.exists(run + "/valid.json"):
+            sweep = json.load(open(run + "/valid.json")).get("sweep") or []
+            alone = next((point["result"]["rmean"] for point in sweep if point["score"] == "p"), None)
         rows.append((test["retrieval"]["rmean"], reranked["rmean"] if reranked else None,
-                     matching["auc"] * 100, heads * 100 if heads is not None else None))
+                     matching["auc"] * 100, heads * 100 if heads is not None else None, alone))
     cols = list(zip(*rows))
-    print(f"{label:22} {stat(cols[0]):>12} {stat(cols[1]):>12} {stat(cols[2]):>12} {stat(cols[3]):>12}  {direction.get(label, '')}")
+    print(f"{label:22} {stat(cols[0]):>12} {stat(cols[1]):>12} {stat(cols[2]):>12} {stat(cols[3]):>12} {stat(cols[4]):>12}  {direction.get(label, '')}")
     print(f"{'':22} per seed: " + ", ".join(f"{a:.1f}" + (f" → {b:.1f}" if b is not None else "") for a, b, *_ in rows))
 PY
