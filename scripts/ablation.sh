@@ -4,14 +4,15 @@
 # evaluates on a 1,000-image test split with both scorers — text↔image retrieval R@M by the
 # cosine and two-stage (cos + λ·p), matching AUC by the cosine and by the match heads — and
 # prints one line per run and mean ± sd per recipe, with the article's direction beside each.
-#   scripts/ablation.sh [--steps N] [--seeds "0 1 2 3 4"] [--out DIR] [--vlp PATH] [--data-extra YAML] [RECIPE...]
+#   scripts/ablation.sh [--steps N] [--seeds "0 1 2 3 4"] [--out DIR] [--vlp PATH] [--data-extra YAML] [--model NAME|FILE] [RECIPE...]
 # RECIPE is a preset (r2d2, prd2, r2d2-no-et, r2d2-no-twd, r2d2-no-fgd, r2d2-no-tgd, unimo-cmcl)
 # or LABEL='{YAML recipe table}', e.g. r2d2-tgd-replaces='{base: r2d2, name: r2d2-tgd-replaces, weights: {gcpr: 0}}'.
-# --data-extra adds keys to every run's data table, e.g. 'retrieved_negatives: 2'.
+# --data-extra adds keys to every run's data table, e.g. 'retrieved_negatives: 2'; --model replaces
+# r2d2-tiny (PRD2 keeps r2d2-tiny-dual), e.g. a JSON file with deeper cross encoders.
 # Finished runs (their test.json exists) are not trained again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-steps=1000 seeds="0 1 2 3 4" out=runs/ablation vlp=.build/debug/vlp data_extra="" recipes=()
+steps=1000 seeds="0 1 2 3 4" out=runs/ablation vlp=.build/debug/vlp data_extra="" r2d2_model=r2d2-tiny recipes=()
 while (($#)); do
   case $1 in
     --steps) steps=$2; shift 2 ;;
@@ -19,7 +20,8 @@ while (($#)); do
     --out) out=$2; shift 2 ;;
     --vlp) vlp=$2; shift 2 ;;
     --data-extra) data_extra=", $2"; shift 2 ;;
-    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    --model) r2d2_model=$2; shift 2 ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
     -*) echo "ablation: unknown option $1" >&2; exit 2 ;;
     *) recipes+=("$1"); shift ;;
   esac
@@ -33,7 +35,7 @@ evaluation=(--scenes-size 10000 --scenes-seed 8 --kinds title)
 for entry in "${recipes[@]}"; do
   label=${entry%%=*} recipe=$label
   [[ $entry == *=* ]] && recipe=${entry#*=}
-  model=r2d2-tiny extra_data=""
+  model=$r2d2_model extra_data=""
   [[ $label == prd2 ]] && model=r2d2-tiny-dual
   [[ $label == unimo-cmcl ]] && extra_data=", rewrites: 3, retrieved_negatives: 2"
   # FGR's rewritten negatives (hard_negatives: {rewrites: true}) read each sample's first rewrite.
@@ -56,7 +58,7 @@ checkpoint: {every: $steps, keep: 1}
 log_every: 50
 YAML
     "$vlp" pretrain --config "$run.yaml" > "$run.log" 2>&1
-    if [[ $model == r2d2-tiny ]]; then
+    if [[ $model != r2d2-tiny-dual ]]; then
       "$vlp" evaluate retrieval --checkpoint "$run" --data scenes:icr:valid "${evaluation[@]}" --choose-rerank-weight --json \
         > "$run/valid.json" 2>> "$run.log"
     fi
