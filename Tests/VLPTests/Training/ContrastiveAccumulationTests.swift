@@ -25,9 +25,19 @@ final class ContrastiveAccumulationTests: TorchTestCase {
                                      inputIDs: Tensor.randint(1, 2000, [count, 12]), attentionMask: Tensor.ones([count, 12], dtype: .int64))
     }
 
+    /// Rows `range` of `inputs`, with their rewrite slots when there are any.
     func rows(_ inputs: PretrainingInputs, _ range: Range<Int>) throws -> PretrainingInputs {
-        try PretrainingInputs(images: inputs.images[range].clone(), imageIDs: inputs.imageIDs[range].clone(),
-                              inputIDs: inputs.inputIDs[range].clone(), attentionMask: inputs.attentionMask[range].clone())
+        func slice(_ batch: TextBatch, _ rows: Range<Int>) throws -> TextBatch {
+            TextBatch(inputIDs: try batch.inputIDs[rows].clone(), attentionMask: try batch.attentionMask[rows].clone(),
+                      tokenTypeIDs: try batch.tokenTypeIDs[rows].clone())
+        }
+        let rewrites = try inputs.rewrites.map { all in
+            let k = all.negativesPerSample
+            return try RewriteBatch(positives: slice(all.positives, range), negatives: slice(all.negatives, (range.lowerBound * k)..<(range.upperBound * k)),
+                                    negativeIsValid: try all.negativeIsValid[range].clone())
+        }
+        return PretrainingInputs(images: try inputs.images[range].clone(), imageIDs: try inputs.imageIDs[range].clone(),
+                                 text: try slice(inputs.text, range), rewrites: rewrites)
     }
 
     /// The same queue contents in both losses, so TgD's queue columns count.
@@ -111,28 +121,19 @@ final class ContrastiveAccumulationTests: TorchTestCase {
         let valid = try Tensor.rand([16, k]) .< 0.7
         let rewrites = try RewriteBatch(positives: texts(16), negatives: texts(16 * k), negativeIsValid: valid)
         let whole = PretrainingInputs(images: plain.images, imageIDs: plain.imageIDs, text: plain.text, rewrites: rewrites)
-        func rows(_ range: Range<Int>) throws -> PretrainingInputs {
-            func slice(_ batch: TextBatch, _ rows: Range<Int>) throws -> TextBatch {
-                TextBatch(inputIDs: try batch.inputIDs[rows].clone(), attentionMask: try batch.attentionMask[rows].clone(),
-                          tokenTypeIDs: try batch.tokenTypeIDs[rows].clone())
-            }
-            let part = try RewriteBatch(positives: slice(rewrites.positives, range), negatives: slice(rewrites.negatives, (range.lowerBound * k)..<(range.upperBound * k)),
-                                        negativeIsValid: try valid[range].clone())
-            return PretrainingInputs(images: try whole.images[range].clone(), imageIDs: try whole.imageIDs[range].clone(), text: try slice(whole.text, range), rewrites: part)
-        }
         model.module.zeroGrad()
         let terms = try PretrainingLoss(recipe: recipe, model: model)(model, whole)
         try terms.total.backward()
         let expected = try gradients(model)
         model.module.zeroGrad()
-        let step = try PretrainingLoss(recipe: recipe, model: model).accumulated(model, microBatches: [rows(0..<8), rows(8..<16)], seeds: [1, 2],
+        let step = try PretrainingLoss(recipe: recipe, model: model).accumulated(model, microBatches: [rows(whole, 0..<8), rows(whole, 8..<16)], seeds: [1, 2],
                                                                                agreeFinite: { _ in true }, backward: { loss, _ in try loss.backward() })
         XCTAssertTrue(step.finite)
         assertClose(try gradients(model), expected)
         let values = try terms.values()
         for term in ["gcpr", "cmcl", "loss"] { XCTAssertEqual(step.values[term]!, values[term]!, accuracy: 1e-5, term) }
         // Each half's own CMCL averages to another value: the comparison above can fail.
-        let halves = try [0..<8, 8..<16].map { try PretrainingLoss(recipe: recipe, model: model)(model, rows($0)).values()["cmcl"]! }
+        let halves = try [0..<8, 8..<16].map { try PretrainingLoss(recipe: recipe, model: model)(model, rows(whole, $0)).values()["cmcl"]! }
         XCTAssertGreaterThan(abs((halves[0] + halves[1]) / 2 - values["cmcl"]!), 1e-3)
     }
 
