@@ -72,7 +72,8 @@ extension PretrainingLoss {
             negativeIsValid: cat(rewriteFeatures.map(\.negativeIsValid)))
         let batchWide = try withAutocast(on: device, dtype: autocast) {
             try batchWideTerms(imageFeatures: images, textFeatures: texts, imageIDs: cat(microBatches.map(\.imageIDs)),
-                               teacherFeatures: wholeTeacher, rewrites: wholeRewrites, logitScale: towers.temperature.scale())
+                               teacherFeatures: wholeTeacher, rewrites: wholeRewrites, logitScale: towers.temperature.scale(),
+                               gather: StepGather(contrastive.gather))
         }
         // Σ weight · term as a whole step sums it; the per-pair objectives come in pass 3.
         let perPair = Set(PretrainingRecipe.Objective.allCases).subtracting(batchWideObjectives)

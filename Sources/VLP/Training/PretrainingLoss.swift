@@ -103,6 +103,8 @@ public final class PretrainingLoss {
     private func twoTowerLosses(towers: DualEncoder, scorer: (any PairScorer)?, mlmHead: MaskedLanguageModelHead?,
                                 _ inputs: PretrainingInputs, share: AccumulatedShare? = nil) throws -> LossTerms {
         var terms: [PretrainingRecipe.Objective: Tensor] = [:]
+        // GCPR, CMCL, TgD and FGR gather the same features and ids: once each per step.
+        let gather = StepGather(contrastive.gather)
         let images = try towers.encodeImages(inputs.images)
         let texts = try towers.encodeTexts(inputs.inputIDs, attentionMask: inputs.attentionMask)
         // Right after the texts, as the accumulated step's first pass encodes them (same dropout).
@@ -116,7 +118,7 @@ public final class PretrainingLoss {
             ?? (distils ? teacher!.features(images: inputs.images, inputIDs: inputs.inputIDs, attentionMask: inputs.attentionMask) : nil)
         if share == nil {
             terms.merge(try batchWideTerms(imageFeatures: images.features, textFeatures: texts.features, imageIDs: inputs.imageIDs,
-                                           teacherFeatures: teacherFeatures, rewrites: rewrites, logitScale: scale)) { a, _ in a }
+                                           teacherFeatures: teacherFeatures, rewrites: rewrites, logitScale: scale, gather: gather)) { a, _ in a }
         }
         let needsMaskedText = recipe.uses(.fgd) || (recipe.uses(.mlm)) || (recipe.uses(.fgr) && recipe.enhancedTraining)
         let maskedTexts: EncodedTexts? = needsMaskedText
@@ -130,7 +132,7 @@ public final class PretrainingLoss {
         }
         if let scorer, recipe.uses(.fgr) || recipe.uses(.mlm) {
             try crossEncoderLosses(scorer, towers: towers, mlmHead: mlmHead, images: images, texts: texts, maskedTexts: maskedTexts,
-                                   rewrittenNegatives: encodedRewrites?.negatives, logitScale: scale, inputs, into: &terms)
+                                   rewrittenNegatives: encodedRewrites?.negatives, logitScale: scale, gather: gather, inputs, into: &terms)
         }
         if recipe.uses(.fgd), let maskedTexts, let teacherFeatures {
             let grid = towers.imageEncoder.patchGrid(height: inputs.images.size(2), width: inputs.images.size(3))
@@ -173,27 +175,29 @@ public final class PretrainingLoss {
     }
 
     /// GCPR, CMCL and TgD over a batch's features; with TgD, the teacher features then enter
-    /// the queue (after the loss: a batch's own features are not its negatives).
+    /// the queue (after the loss: a batch's own features are not its negatives). `gather`: the
+    /// step's (`StepGather`), so that the objectives share their all-gathers.
     func batchWideTerms(imageFeatures: Tensor, textFeatures: Tensor, imageIDs: Tensor, teacherFeatures: (images: Tensor, texts: Tensor)?,
-                        rewrites: ContrastiveWithRewrites.RewriteFeatures?, logitScale: Tensor) throws -> [PretrainingRecipe.Objective: Tensor] {
+                        rewrites: ContrastiveWithRewrites.RewriteFeatures?, logitScale: Tensor, gather: FeatureGather) throws -> [PretrainingRecipe.Objective: Tensor] {
         var terms: [PretrainingRecipe.Objective: Tensor] = [:]
         if recipe.uses(.gcpr) {
-            terms[.gcpr] = try contrastive(imageFeatures: imageFeatures, textFeatures: textFeatures, imageIDs: imageIDs, logitScale: logitScale).loss
+            terms[.gcpr] = try GlobalContrastiveLoss(gather: gather)(imageFeatures: imageFeatures, textFeatures: textFeatures, imageIDs: imageIDs,
+                                                                    logitScale: logitScale).loss
         }
         if recipe.uses(.cmcl) {
             guard let rewrites else { throw RecipeError(message: "cmcl: the batch's rewritten texts were not encoded") }
             terms[.cmcl] = try ContrastiveWithRewrites.loss(
                 imageFeatures: imageFeatures, textFeatures: textFeatures, positiveFeatures: rewrites.positives, negativeFeatures: rewrites.negatives,
-                negativeIsValid: rewrites.negativeIsValid, imageIDs: imageIDs, logitScale: logitScale, gather: contrastive.gather)
+                negativeIsValid: rewrites.negativeIsValid, imageIDs: imageIDs, logitScale: logitScale, gather: gather)
         }
         if let teacher, let teacherFeatures {
             // On several processes the batch columns and the queue take every worker's teacher
             // features (no gradient flows to the teacher, so a plain gather would do; the
-            // gather hook is reused).
+            // gather hook is reused, and the ids come from GCPR's gather).
             let gathered = try withNoGrad {
-                (images: try contrastive.gather.gather(teacherFeatures.images).all.detached(),
-                 texts: try contrastive.gather.gather(teacherFeatures.texts).all.detached(),
-                 imageIDs: try contrastive.gather.gather(imageIDs).all)
+                (images: try gather.gather(teacherFeatures.images).all.detached(),
+                 texts: try gather.gather(teacherFeatures.texts).all.detached(),
+                 imageIDs: try gather.gather(imageIDs).all)
             }
             if recipe.uses(.tgd) {
                 terms[.tgd] = try targetDistillation(studentImages: imageFeatures, studentTexts: textFeatures,
@@ -208,16 +212,16 @@ public final class PretrainingLoss {
     /// FGR and MLM. `rewrittenNegatives`: every rewrite slot through the text tower, when CMCL
     /// already encoded them (FGR's rewritten negatives then reuse their states).
     private func crossEncoderLosses(_ scorer: any PairScorer, towers: DualEncoder, mlmHead: MaskedLanguageModelHead?, images: EncodedImages, texts: EncodedTexts, maskedTexts: EncodedTexts?,
-                                    rewrittenNegatives: EncodedTexts?, logitScale: Tensor, _ inputs: PretrainingInputs, into terms: inout [PretrainingRecipe.Objective: Tensor]) throws {
+                                    rewrittenNegatives: EncodedTexts?, logitScale: Tensor, gather: FeatureGather, _ inputs: PretrainingInputs,
+                                    into terms: inout [PretrainingRecipe.Objective: Tensor]) throws {
         let batch = inputs.count
         let mask = inputs.attentionMask
         if recipe.uses(.fgr) {
             // Negatives come from every worker's batch (the gather hook: identity on one process;
-            // on several, features and ids gathered without gradient, token states with it).
-            let gather = contrastive.gather
+            // on several, token states with gradient; features and ids are GCPR's, detached).
             let allIDs = try gather.gather(inputs.imageIDs).all
-            let allImageFeatures = try gather.gather(images.features.detached()).all
-            let allTextFeatures = try gather.gather(texts.features.detached()).all
+            let allImageFeatures = try gather.gather(images.features).all.detached()
+            let allTextFeatures = try gather.gather(texts.features).all.detached()
             let sampling = recipe.hardNegatives
             let positives = try sampling.positiveMask(imageIDs: inputs.imageIDs, allImageIDs: allIDs,
                                                       inputIDs: inputs.inputIDs, allInputIDs: { try gather.gather(inputs.inputIDs).all })

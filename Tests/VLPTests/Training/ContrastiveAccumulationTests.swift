@@ -25,6 +25,23 @@ final class ContrastiveAccumulationTests: TorchTestCase {
                                      inputIDs: Tensor.randint(1, 2000, [count, 12]), attentionMask: Tensor.ones([count, 12], dtype: .int64))
     }
 
+    static let cmclRecipe = PretrainingRecipe(name: "gcpr-cmcl", weights: [.gcpr: 1, .cmcl: 0.5])
+
+    /// `makeInputs(count: 16)` with CMCL's rewrite slots: an extra positive and 2 hard-negative
+    /// slots per row, about 70% of the slots filled.
+    func makeInputsWithRewrites() throws -> PretrainingInputs {
+        let plain = try makeInputs(count: 16)
+        manualSeed(23)
+        let k = 2
+        func texts(_ count: Int) throws -> TextBatch {
+            let ids = try Tensor.randint(1, 2000, [count, 10])
+            return TextBatch(inputIDs: ids, attentionMask: try Tensor.ones([count, 10], dtype: .int64), tokenTypeIDs: try Tensor.zeros(like: ids))
+        }
+        let valid = try Tensor.rand([16, k]) .< 0.7
+        let rewrites = try RewriteBatch(positives: texts(16), negatives: texts(16 * k), negativeIsValid: valid)
+        return PretrainingInputs(images: plain.images, imageIDs: plain.imageIDs, text: plain.text, rewrites: rewrites)
+    }
+
     /// Rows `range` of `inputs`, with their rewrite slots when there are any.
     func rows(_ inputs: PretrainingInputs, _ range: Range<Int>) throws -> PretrainingInputs {
         func slice(_ batch: TextBatch, _ rows: Range<Int>) throws -> TextBatch {
@@ -109,18 +126,9 @@ final class ContrastiveAccumulationTests: TorchTestCase {
     /// CMCL is batch-wide too: 2 micro-batches of 8, each sample with an extra positive and 2
     /// hard-negative slots, give the gradients and the CMCL value of one batch of 16.
     func testAccumulatedCMCLEqualsOneWholeBatch() throws {
-        let recipe = PretrainingRecipe(name: "gcpr-cmcl", weights: [.gcpr: 1, .cmcl: 0.5])
+        let recipe = Self.cmclRecipe
         let model = try makeModel()
-        let plain = try makeInputs(count: 16)
-        manualSeed(23)
-        let k = 2
-        func texts(_ count: Int) throws -> TextBatch {
-            let ids = try Tensor.randint(1, 2000, [count, 10])
-            return TextBatch(inputIDs: ids, attentionMask: try Tensor.ones([count, 10], dtype: .int64), tokenTypeIDs: try Tensor.zeros(like: ids))
-        }
-        let valid = try Tensor.rand([16, k]) .< 0.7
-        let rewrites = try RewriteBatch(positives: texts(16), negatives: texts(16 * k), negativeIsValid: valid)
-        let whole = PretrainingInputs(images: plain.images, imageIDs: plain.imageIDs, text: plain.text, rewrites: rewrites)
+        let whole = try makeInputsWithRewrites()
         model.module.zeroGrad()
         let terms = try PretrainingLoss(recipe: recipe, model: model)(model, whole)
         try terms.total.backward()
@@ -164,6 +172,38 @@ final class ContrastiveAccumulationTests: TorchTestCase {
         assertClose(averaged, expected)
     }
 
+    /// Two ranks, each with 2 micro-batches of 4, GCPR and CMCL together: the ranks' averaged
+    /// gradients equal one batch of 16, and each rank all-gathers each tensor once (CMCL reads
+    /// GCPR's gathered image features, text features and ids: 4 gathers, not 7).
+    func testAccumulatedCMCLOnTwoRanksEqualsOneWholeBatchAndGathersOnce() throws {
+        let recipe = Self.cmclRecipe
+        let whole = try makeInputsWithRewrites()
+        let model = try makeModel()
+        try PretrainingLoss(recipe: recipe, model: model)(model, whole).total.backward()
+        let expected = try gradients(model)
+        let shards = try (0..<2).map { rank in try (0..<2).map { micro in try rows(whole, (8 * rank + 4 * micro)..<(8 * rank + 4 * micro + 4)) } }
+        let models = try (0..<2).map { _ in try makeModel() }
+        let losses = try models.map { try PretrainingLoss(recipe: recipe, model: $0) }
+        nonisolated(unsafe) let unsafe = (shards, models, losses)
+        let perRank = try LocalProcessGroups.run(worldSize: 2) { rank, group -> (gradients: [String: [Float]], gathered: [Tensor]) in
+            let (shards, models, losses) = unsafe
+            let recording = RecordingGather(DistributedGather(group: group))
+            losses[rank].contrastive = GlobalContrastiveLoss(gather: recording)
+            let step = try losses[rank].accumulated(models[rank], microBatches: shards[rank], seeds: [1, 2], agreeFinite: { _ in true },
+                                                    backward: { loss, _ in try loss.backward() })
+            XCTAssertTrue(step.finite)
+            return (try self.gradients(models[rank]), recording.locals)
+        }
+        var averaged: [String: [Float]] = [:]
+        for key in perRank[0].gradients.keys { averaged[key] = zip(perRank[0].gradients[key]!, perRank[1].gradients[key]!).map { ($0 + $1) / 2 } }
+        assertClose(averaged, expected)
+        for (rank, result) in perRank.enumerated() {
+            // The recorder keeps every tensor it gathered alive, so an identity cannot repeat by reuse.
+            XCTAssertEqual(Set(result.gathered.map(ObjectIdentifier.init)).count, result.gathered.count, "rank \(rank) gathered a tensor twice")
+            XCTAssertEqual(result.gathered.count, 4, "rank \(rank): image and text features, ids, the extra positives")
+        }
+    }
+
     /// `gradient_accumulation: 2` in a run trains through GradCache, R2D2's per-pair objectives
     /// included, and logs every term.
     func testTheTrainerAccumulatesWithEveryObjective() throws {
@@ -183,5 +223,18 @@ final class ContrastiveAccumulationTests: TorchTestCase {
         // The queue holds both micro-batches of every step: 3 steps × 2 × batch 8.
         let objectives = try SafeTensors.read(root.appendingPathComponent("checkpoints/step-000003/objectives.safetensors")).tensors
         XCTAssertEqual(objectives["queue.image_ids"]?.shape, [48])
+    }
+}
+
+/// A gather that keeps every tensor it is asked to gather, then gathers it through `base`.
+private final class RecordingGather: FeatureGather {
+    let base: FeatureGather
+    private(set) var locals: [Tensor] = []
+
+    init(_ base: FeatureGather) { self.base = base }
+
+    func gather(_ local: Tensor) throws -> (all: Tensor, offset: Int) {
+        locals.append(local)
+        return try base.gather(local)
     }
 }
