@@ -9,7 +9,8 @@
 # or LABEL='{YAML recipe table}', e.g. r2d2-tgd-replaces='{base: r2d2, name: r2d2-tgd-replaces, weights: {gcpr: 0}}'.
 # --data-extra adds keys to every run's data table, e.g. 'retrieved_negatives: 2'; --model replaces
 # r2d2-tiny (PRD2 keeps r2d2-tiny-dual), e.g. a JSON file with deeper cross encoders.
-# Finished runs (their test.json exists) are not trained again.
+# Finished runs (their test.json exists) are not trained again; a run that another invocation
+# over the same --out is training (its RUN.lock folder exists) is left to that one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 steps=1000 seeds="0 1 2 3 4" out=runs/ablation vlp=.build/debug/vlp data_extra="" r2d2_model=r2d2-tiny recipes=()
@@ -43,6 +44,12 @@ for entry in "${recipes[@]}"; do
   for seed in $seeds; do
     run="$out/$label-seed$seed"
     [[ -f $run/test.json ]] && continue
+    # mkdir is atomic: of two invocations queued over one --out, one trains the run.
+    if ! mkdir "$run.lock" 2> /dev/null; then
+      echo "ablation: skipping $run: another invocation is training it ($run.lock exists; remove it if none is)" >&2
+      continue
+    fi
+    trap 'rmdir "$run.lock" 2> /dev/null' EXIT
     cat > "$run.yaml" <<YAML
 model: $model
 recipe: $recipe
@@ -65,6 +72,8 @@ YAML
     "$vlp" evaluate matching --checkpoint "$run" --data scenes:icm:test "${evaluation[@]}" --json > "$run/matching.json" 2>> "$run.log"
     "$vlp" evaluate retrieval --checkpoint "$run" --data scenes:icr:test "${evaluation[@]}" --json > "$run/test.json.tmp" 2>> "$run.log"
     mv "$run/test.json.tmp" "$run/test.json"
+    rmdir "$run.lock"
+    trap - EXIT
   done
 done
 python3 - "$out" "$seeds" "${recipes[@]}" <<'PY'
@@ -82,9 +91,12 @@ print(f"R@M (mean of R@1/5/10 both ways) on 1,000 test images, λ chosen on 1,00
 print("p alone: R@M on the validation images with each query's top 10 ordered by the heads' match probability alone")
 print(f"{'recipe':22} {'R@M cosine':>12} {'R@M 2-stage':>12} {'AUC cosine':>12} {'AUC heads':>12} {'p alone':>12}  article")
 for label in labels:
-    rows = []
+    rows, unfinished = [], []
     for seed in seeds:
         run = f"{out}/{label}-seed{seed}"
+        if not os.path.exists(run + "/test.json"):
+            unfinished.append(seed)  # another invocation is training it
+            continue
         test, matching = json.load(open(run + "/test.json")), json.load(open(run + "/matching.json"))
         reranked = test.get("retrieval_reranked")
         heads = matching.get("match_head_auc")
@@ -95,7 +107,11 @@ for label in labels:
             alone = next((point["result"]["rmean"] for point in sweep if point["score"] == "p"), None)
         rows.append((test["retrieval"]["rmean"], reranked["rmean"] if reranked else None,
                      matching["auc"] * 100, heads * 100 if heads is not None else None, alone))
+    if not rows:
+        print(f"{label:22} no finished run (seeds {' '.join(unfinished)} are being trained elsewhere)")
+        continue
     cols = list(zip(*rows))
     print(f"{label:22} {stat(cols[0]):>12} {stat(cols[1]):>12} {stat(cols[2]):>12} {stat(cols[3]):>12} {stat(cols[4]):>12}  {direction.get(label, '')}")
-    print(f"{'':22} per seed: " + ", ".join(f"{a:.1f}" + (f" → {b:.1f}" if b is not None else "") for a, b, *_ in rows))
+    print(f"{'':22} per seed: " + ", ".join(f"{a:.1f}" + (f" → {b:.1f}" if b is not None else "") for a, b, *_ in rows)
+          + (f"; not finished: seeds {' '.join(unfinished)}" if unfinished else ""))
 PY
