@@ -3,8 +3,9 @@
 import Foundation
 import Torch
 
-// The settings `vlp` runs with (threads, flush-denormals), before any tensor exists.
+// The settings `vlp` runs with (threads, flush-denormals, malloc's thresholds), before any tensor exists.
 TorchThreads.configureDefaults()
+HeapSettings.configureDefaults()
 
 let benchmarks: [String: () throws -> Void] = [
     // "name": Benchmark.run — one line each.

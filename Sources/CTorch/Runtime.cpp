@@ -1,5 +1,8 @@
 // Errors, runtime settings, creation, properties and autograd entry points.
 #include <dlfcn.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include <ATen/Context.h>
 #include <ATen/Parallel.h>
@@ -55,6 +58,17 @@ bool vt_set_flush_denormal(bool on) {
   } catch (...) {
     return false;
   }
+}
+
+bool vt_set_heap_thresholds(int32_t mmap_threshold, int32_t trim_threshold) {
+#if defined(__GLIBC__)
+  // Setting either turns off glibc's sliding mmap threshold, so both are set together.
+  return mallopt(M_MMAP_THRESHOLD, mmap_threshold) == 1 && mallopt(M_TRIM_THRESHOLD, trim_threshold) == 1;
+#else
+  (void)mmap_threshold;
+  (void)trim_threshold;
+  return false;
+#endif
 }
 
 int32_t vt_set_blas_threads(int32_t n) {

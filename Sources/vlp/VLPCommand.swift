@@ -26,10 +26,12 @@ struct VLPCommand: ParsableCommand {
         ]
     )
 
-    /// libtorch's thread pools and denormal mode are set here, once, before any subcommand makes
-    /// a tensor (see `TorchThreads`), then the arguments are parsed and run as usual.
+    /// libtorch's thread pools and denormal mode, and malloc's thresholds, are set here, once,
+    /// before any subcommand makes a tensor (see `TorchThreads`, `HeapSettings`), then the
+    /// arguments are parsed and run as usual.
     static func main() {
         TorchThreads.configureDefaults()
+        HeapSettings.configureDefaults()
         main(nil)
     }
 }

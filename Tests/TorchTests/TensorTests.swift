@@ -96,6 +96,20 @@ final class TensorTests: TorchTestCase {
         XCTAssertEqual(TorchThreads.intraOp, expected)
     }
 
+    /// malloc's thresholds apply on glibc unless the user keeps or tunes malloc's own, and a
+    /// tensor larger than the old 128 KiB threshold is freed and allocated again without error.
+    func testHeapSettingsApplyUnlessTheUserTunesMalloc() throws {
+        XCTAssertFalse(HeapSettings.configureDefaults(environment: ["VLP_KEEP_MALLOC_DEFAULTS": "1"]))
+        XCTAssertFalse(HeapSettings.configureDefaults(environment: ["GLIBC_TUNABLES": "glibc.malloc.trim_threshold=0"]))
+        #if canImport(Glibc)
+        XCTAssertTrue(HeapSettings.configureDefaults(environment: ["GLIBC_TUNABLES": "glibc.cpu.hwcaps=-AVX2"]))
+        #endif
+        for _ in 0..<3 {
+            let block = try Tensor.ones([1 << 20])
+            XCTAssertEqual(try block.sum().item(), Double(1 << 20))
+        }
+    }
+
     /// Training keeps a single-threaded BLAS; inference gives it as many threads as the intra-op
     /// pool, unless VLP_BLAS_THREADS says otherwise.
     func testInferenceGivesTheBLASTheIntraOpThreads() throws {
