@@ -9,7 +9,9 @@ import VLP
 /// A step: forward both towers on fixed random inputs, the CLIP contrastive loss (swift-vlp's
 /// `GlobalContrastiveLoss`, open_clip's `ClipLoss`), backward, AdamW (lr 1e-4, weight decay 0.01
 /// on every parameter, both sides). bf16: forward and loss under CPU autocast, backward outside.
-/// Both sides get the same intra-op threads, BLAS threads and denormal flushing.
+/// Both sides get the same intra-op threads, BLAS threads and denormal flushing. malloc is each
+/// side's as it ships: swift-vlp's thresholds (`HeapSettings`), glibc's defaults for open_clip;
+/// `VLP_KEEP_MALLOC_DEFAULTS=1` gives swift-vlp glibc's too.
 ///
 /// Each (side, precision) runs in its own process — swift-vlp's in a child `vlp-bench train-step`
 /// told what to measure by `childVariable` — so each has its own peak memory: the process's peak
@@ -97,7 +99,9 @@ enum TrainStepBenchmark {
               + "\(shape.textHeads) heads, \(shape.contextLength) tokens, vocabulary \(shape.vocabularySize); embed dim \(shape.embedDim)")
         print("  step = forward, contrastive loss, backward, AdamW on fixed random inputs; median of \(steps) steps after \(warmup) warm-up "
               + "in each process, the faster of \(rounds) rounds per side (alternating order); "
-              + "intra-op threads \(threads), BLAS threads \(blas); each side and precision in its own process")
+              + "intra-op threads \(threads), BLAS threads \(blas); each side and precision in its own process; malloc: swift-vlp "
+              + (ProcessInfo.processInfo.environment["VLP_KEEP_MALLOC_DEFAULTS"] == nil ? "with its thresholds (HeapSettings)" : "on glibc's defaults")
+              + ", open_clip on glibc's defaults")
         print("  peak memory = the process's peak resident set (VmHWM) minus its resident set just before the model is built")
         // Rounds in alternating order (this round's first process is the last round's last), so
         // neither side always runs on a warmer or busier machine; each side keeps its fastest round.
