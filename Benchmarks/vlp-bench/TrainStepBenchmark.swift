@@ -100,7 +100,7 @@ enum TrainStepBenchmark {
         print("  step = forward, contrastive loss, backward, AdamW on fixed random inputs; median of \(steps) steps after \(warmup) warm-up "
               + "in each process, the faster of \(rounds) rounds per side (alternating order); "
               + "intra-op threads \(threads), BLAS threads \(blas); each side and precision in its own process; malloc: swift-vlp "
-              + (ProcessInfo.processInfo.environment["VLP_KEEP_MALLOC_DEFAULTS"] == nil ? "with its thresholds (HeapSettings)" : "on glibc's defaults")
+              + (HeapSettings.isApplied ? "with its thresholds (HeapSettings)" : "on glibc's defaults")
               + ", open_clip on glibc's defaults")
         print("  peak memory = the process's peak resident set (VmHWM) minus its resident set just before the model is built")
         // Rounds in alternating order (this round's first process is the last round's last), so

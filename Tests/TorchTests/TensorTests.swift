@@ -103,6 +103,7 @@ final class TensorTests: TorchTestCase {
         XCTAssertFalse(HeapSettings.configureDefaults(environment: ["GLIBC_TUNABLES": "glibc.malloc.trim_threshold=0"]))
         #if canImport(Glibc)
         XCTAssertTrue(HeapSettings.configureDefaults(environment: ["GLIBC_TUNABLES": "glibc.cpu.hwcaps=-AVX2"]))
+        XCTAssertTrue(HeapSettings.isApplied)
         #endif
         for _ in 0..<3 {
             let block = try Tensor.ones([1 << 20])

@@ -73,7 +73,7 @@ extension PretrainingLoss {
         let batchWide = try withAutocast(on: device, dtype: autocast) {
             try batchWideTerms(imageFeatures: images, textFeatures: texts, imageIDs: cat(microBatches.map(\.imageIDs)),
                                teacherFeatures: wholeTeacher, rewrites: wholeRewrites, logitScale: towers.temperature.scale(),
-                               gather: StepGather(contrastive.gather))
+                               gather: StepGather(gather))
         }
         // Σ weight · term as a whole step sums it; the per-pair objectives come in pass 3.
         let perPair = Set(PretrainingRecipe.Objective.allCases).subtracting(batchWideObjectives)

@@ -39,7 +39,9 @@ public struct LossTerms {
 /// weights must produce a term for the model, or the call is an error.
 public final class PretrainingLoss {
     public let recipe: PretrainingRecipe
-    public var contrastive: GlobalContrastiveLoss
+    /// How the batch-wide objectives and FGR see every worker's batch (identity on one process).
+    /// Each loss computation wraps it in a `StepGather`, so they share their all-gathers.
+    public var gather: FeatureGather
     public var ranking: FineGrainedRanking
     public var targetDistillation: TeacherGuidedDistillation
     public var featureDistillation: FeatureDistillation
@@ -54,7 +56,7 @@ public final class PretrainingLoss {
         try model.check(recipe)
         guard (0..<1).contains(patchMaskRatio) else { throw RecipeError(message: "patch_mask_ratio \(patchMaskRatio) is outside [0, 1)") }
         self.recipe = recipe
-        contrastive = GlobalContrastiveLoss(gather: gather)
+        self.gather = gather
         ranking = FineGrainedRanking()
         targetDistillation = TeacherGuidedDistillation()
         featureDistillation = FeatureDistillation()
@@ -104,7 +106,7 @@ public final class PretrainingLoss {
                                 _ inputs: PretrainingInputs, share: AccumulatedShare? = nil) throws -> LossTerms {
         var terms: [PretrainingRecipe.Objective: Tensor] = [:]
         // GCPR, CMCL, TgD and FGR gather the same features and ids: once each per step.
-        let gather = StepGather(contrastive.gather)
+        let gather = StepGather(self.gather)
         let images = try towers.encodeImages(inputs.images)
         let texts = try towers.encodeTexts(inputs.inputIDs, attentionMask: inputs.attentionMask)
         // Right after the texts, as the accumulated step's first pass encodes them (same dropout).

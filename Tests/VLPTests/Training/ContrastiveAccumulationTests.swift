@@ -160,7 +160,7 @@ final class ContrastiveAccumulationTests: TorchTestCase {
         nonisolated(unsafe) let unsafe = (shards, models, losses)
         let perRank = try LocalProcessGroups.run(worldSize: 2) { rank, group -> [String: [Float]] in
             let (shards, models, losses) = unsafe
-            losses[rank].contrastive = GlobalContrastiveLoss(gather: DistributedGather(group: group))
+            losses[rank].gather = DistributedGather(group: group)
             let step = try losses[rank].accumulated(models[rank], microBatches: shards[rank], seeds: [1, 2], agreeFinite: { _ in true },
                                                     backward: { loss, _ in try loss.backward() })
             XCTAssertTrue(step.finite)
@@ -188,7 +188,7 @@ final class ContrastiveAccumulationTests: TorchTestCase {
         let perRank = try LocalProcessGroups.run(worldSize: 2) { rank, group -> (gradients: [String: [Float]], gathered: [Tensor]) in
             let (shards, models, losses) = unsafe
             let recording = RecordingGather(DistributedGather(group: group))
-            losses[rank].contrastive = GlobalContrastiveLoss(gather: recording)
+            losses[rank].gather = recording
             let step = try losses[rank].accumulated(models[rank], microBatches: shards[rank], seeds: [1, 2], agreeFinite: { _ in true },
                                                     backward: { loss, _ in try loss.backward() })
             XCTAssertTrue(step.finite)
