@@ -4,16 +4,18 @@
 # evaluates on a 1,000-image test split with both scorers — text↔image retrieval R@M by the
 # cosine and two-stage (cos + λ·p), matching AUC by the cosine and by the match heads — and
 # prints one line per run and mean ± sd per recipe, with the article's direction beside each.
-#   scripts/ablation.sh [--steps N] [--seeds "0 1 2 3 4"] [--out DIR] [--vlp PATH] [--data-extra YAML] [--model NAME|FILE] [RECIPE...]
+#   scripts/ablation.sh [--steps N] [--seeds "0 1 2 3 4"] [--out DIR] [--vlp PATH] [--data-extra YAML] [--model NAME|FILE] [--device cpu|cuda] [--summary-only] [RECIPE...]
 # RECIPE is a preset (r2d2, prd2, r2d2-no-et, r2d2-no-twd, r2d2-no-fgd, r2d2-no-tgd, unimo-cmcl)
 # or LABEL='{YAML recipe table}', e.g. r2d2-tgd-replaces='{base: r2d2, name: r2d2-tgd-replaces, weights: {gcpr: 0}}'.
 # --data-extra adds keys to every run's data table, e.g. 'retrieved_negatives: 2'; --model replaces
-# r2d2-tiny (PRD2 keeps r2d2-tiny-dual), e.g. a JSON file with deeper cross encoders.
+# r2d2-tiny (PRD2 keeps r2d2-tiny-dual), e.g. a JSON file with deeper cross encoders. --device
+# trains and evaluates there (default cpu); several invocations over one --out share one GPU.
+# --summary-only prints the table of the finished runs under --out and trains nothing.
 # Finished runs (their test.json exists) are not trained again; a run that another invocation
 # over the same --out is training (its RUN.lock folder exists) is left to that one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-steps=1000 seeds="0 1 2 3 4" out=runs/ablation vlp=.build/debug/vlp data_extra="" r2d2_model=r2d2-tiny recipes=()
+steps=1000 seeds="0 1 2 3 4" out=runs/ablation vlp=.build/debug/vlp data_extra="" r2d2_model=r2d2-tiny device=cpu summary_only=false recipes=()
 while (($#)); do
   case $1 in
     --steps) steps=$2; shift 2 ;;
@@ -22,18 +24,21 @@ while (($#)); do
     --vlp) vlp=$2; shift 2 ;;
     --data-extra) data_extra=", $2"; shift 2 ;;
     --model) r2d2_model=$2; shift 2 ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    --device) device=$2; shift 2 ;;
+    --summary-only) summary_only=true; shift ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     -*) echo "ablation: unknown option $1" >&2; exit 2 ;;
     *) recipes+=("$1"); shift ;;
   esac
 done
 ((${#recipes[@]})) || recipes=(r2d2 prd2 r2d2-no-et r2d2-no-twd r2d2-no-fgd r2d2-no-tgd unimo-cmcl)
-[[ -x $vlp ]] || { echo "ablation: no vlp at $vlp (swift build first, or --vlp PATH)" >&2; exit 2; }
+$summary_only || [[ -x $vlp ]] || { echo "ablation: no vlp at $vlp (swift build first, or --vlp PATH)" >&2; exit 2; }
 mkdir -p "$out"
 # The evaluation corpus: another seed than pretraining; 10,000 items give 1,000 validation and
 # 1,000 test images.
-evaluation=(--scenes-size 10000 --scenes-seed 8 --kinds title)
+evaluation=(--scenes-size 10000 --scenes-seed 8 --kinds title --device "$device")
 for entry in "${recipes[@]}"; do
+  $summary_only && break
   label=${entry%%=*} recipe=$label
   [[ $entry == *=* ]] && recipe=${entry#*=}
   model=$r2d2_model extra_data=""
@@ -60,6 +65,7 @@ optimizer: {lr: 1.0e-3, weight_decay: 0.05, betas: [0.9, 0.98], clip_norm: 1.0}
 schedule: {name: cosine, warmup_steps: $((steps / 15))}
 distillation: {alpha: 0.4, alpha_ramp_steps: 125}
 seed: $seed
+device: $device
 output: $run
 checkpoint: {every: $steps, keep: 1}
 log_every: 50

@@ -13,6 +13,11 @@ import VLP
 /// side's as it ships: swift-vlp's thresholds (`HeapSettings`), glibc's defaults for open_clip;
 /// `VLP_KEEP_MALLOC_DEFAULTS=1` gives swift-vlp glibc's too.
 ///
+/// `VLP_BENCH_DEVICE=cuda` runs both sides on the GPU (the peer then needs a CUDA PyTorch that
+/// open_clip runs on): inputs and model on the device, bf16 under CUDA autocast, each step timed
+/// up to a device synchronisation. The resident-set memory says nothing about the GPU there, so
+/// it is not printed.
+///
 /// Each (side, precision) runs in its own process — swift-vlp's in a child `vlp-bench train-step`
 /// told what to measure by `childVariable` — so each has its own peak memory: the process's peak
 /// resident set (VmHWM) at the end minus its resident set just before the model was built, which
@@ -86,15 +91,17 @@ enum TrainStepBenchmark {
         let steps = Int(environment["VLP_BENCH_TRAIN_STEP_STEPS"] ?? "") ?? 6
         let rounds = Int(environment["VLP_BENCH_TRAIN_STEP_ROUNDS"] ?? "") ?? 2
         let shape = Shape()
+        let device = try Device(parsing: environment["VLP_BENCH_DEVICE"] ?? "cpu")
+        try device.checkAvailable()
         if let precision = environment[childVariable] {
-            let measured = try measure(shape, bf16: precision == "bf16", warmup: warmup, steps: steps)
+            let measured = try measure(shape, bf16: precision == "bf16", device: device, warmup: warmup, steps: steps)
             let data = try JSONSerialization.data(withJSONObject: measured.json)
             FileHandle.standardOutput.write(data)
             return
         }
 
         let threads = TorchThreads.intraOp, blas = environment["VLP_BLAS_THREADS"] ?? "1"
-        print("train-step: CLIP dual encoder, batch \(batch); image ViT \(shape.imageSize) px / patch \(shape.patchSize), width \(shape.visionWidth), "
+        print("train-step on \(device): CLIP dual encoder, batch \(batch); image ViT \(shape.imageSize) px / patch \(shape.patchSize), width \(shape.visionWidth), "
               + "\(shape.visionLayers) blocks, \(shape.visionHeads) heads; text transformer width \(shape.textWidth), \(shape.textLayers) blocks, "
               + "\(shape.textHeads) heads, \(shape.contextLength) tokens, vocabulary \(shape.vocabularySize); embed dim \(shape.embedDim)")
         print("  step = forward, contrastive loss, backward, AdamW on fixed random inputs; median of \(steps) steps after \(warmup) warm-up "
@@ -102,7 +109,9 @@ enum TrainStepBenchmark {
               + "intra-op threads \(threads), BLAS threads \(blas); each side and precision in its own process; malloc: swift-vlp "
               + (HeapSettings.isApplied ? "with its thresholds (HeapSettings)" : "on glibc's defaults")
               + ", open_clip on glibc's defaults")
-        print("  peak memory = the process's peak resident set (VmHWM) minus its resident set just before the model is built")
+        if device == .cpu {
+            print("  peak memory = the process's peak resident set (VmHWM) minus its resident set just before the model is built")
+        }
         // Rounds in alternating order (this round's first process is the last round's last), so
         // neither side always runs on a warmer or busier machine; each side keeps its fastest round.
         let cases = ["fp32", "bf16"].flatMap { precision in [(precision, true), (precision, false)] }
@@ -114,7 +123,8 @@ enum TrainStepBenchmark {
                     measured = try child(precision: precision)
                 } else {
                     let json = try PythonPeer.run("Benchmarks/train_step_peer.py",
-                                                  [try configJSON(shape), precision, "\(batch)", "\(warmup)", "\(steps)", "\(threads)"],
+                                                  [try configJSON(shape), precision, "\(batch)", "\(warmup)", "\(steps)", "\(threads)",
+                                                   device == .cpu ? "cpu" : "cuda"],
                                                   environment: ["OPENBLAS_NUM_THREADS": blas],
                                                   requirement: "torch (python3-torch) and open_clip_torch 2.32.0 (see the peer's header)")
                     measured = try Measurement(json: json, from: "the open_clip peer")
@@ -135,6 +145,15 @@ enum TrainStepBenchmark {
 
         let (ourCount, peerCount) = (rows[0].ours.parameters, rows[0].peer.parameters)
         print("  parameters: swift-vlp \(ourCount), open_clip \(peerCount)\(ourCount == peerCount ? " (equal)" : " — NOT EQUAL")")
+        guard device == .cpu else {
+            print("  precision   swift-vlp steps/s   open_clip steps/s   ratio")
+            for row in rows {
+                print(String(format: "  %@        %8.3f            %8.3f        %5.2f×", row.precision, row.ours.stepsPerSecond,
+                             row.peer.stepsPerSecond, row.ours.stepsPerSecond / row.peer.stepsPerSecond))
+            }
+            print("  (steps/s ratio = swift-vlp / open_clip, higher is faster)")
+            return
+        }
         print("  precision   swift-vlp steps/s   open_clip steps/s   ratio   swift-vlp peak MiB   open_clip peak MiB   ratio")
         for row in rows {
             print(String(format: "  %@        %8.3f            %8.3f        %5.2f×   %8.0f             %8.0f           %5.2f×",
@@ -159,29 +178,32 @@ enum TrainStepBenchmark {
     }
 
     /// Trains in this process and measures it.
-    static func measure(_ shape: Shape, bf16: Bool, warmup: Int, steps: Int) throws -> Measurement {
+    static func measure(_ shape: Shape, bf16: Bool, device: Device, warmup: Int, steps: Int) throws -> Measurement {
         manualSeed(1)
-        let images = try Tensor.randn([batch, 3, shape.imageSize, shape.imageSize])
+        let images = try Tensor.randn([batch, 3, shape.imageSize, shape.imageSize]).to(device: device)
         // Random tokens, the end-of-text token (the vocabulary's last id, where the tower pools) last.
         let ids = try Tensor.randint(1000, shape.vocabularySize - 1, [batch, shape.contextLength])
         try ids.narrowed(dim: 1, start: shape.contextLength - 1, length: 1).fill_(shape.vocabularySize - 1)
-        let mask = try Tensor.ones([batch, shape.contextLength], dtype: .int64)
-        let imageIDs = try Tensor.arange(batch)
+        let mask = try Tensor.ones([batch, shape.contextLength], dtype: .int64).to(device: device)
+        let imageIDs = try Tensor.arange(batch).to(device: device)
+        let tokens = try ids.to(device: device)
 
         let before = residentBytes()
         let model = try DualEncoder(shape.configuration)
+        try model.to(device)
         model.train()
         let loss = GlobalContrastiveLoss()
         let optimizer = AdamW(model.parameters(), learningRate: 1e-4, weightDecay: 0.01)
         func step() throws {
             optimizer.zeroGrad()
             func forward() throws -> Tensor {
-                let output = try model(images: images, inputIDs: ids, attentionMask: mask)
+                let output = try model(images: images, inputIDs: tokens, attentionMask: mask)
                 return try loss(imageFeatures: output.images.features, textFeatures: output.texts.features,
                                 imageIDs: imageIDs, logitScale: output.logitScale).loss
             }
-            try (bf16 ? withAutocast(on: .cpu, dtype: .bfloat16, forward) : forward()).backward()
+            try (bf16 ? withAutocast(on: device, dtype: .bfloat16, forward) : forward()).backward()
             try optimizer.step()
+            try device.synchronize()
         }
         for _ in 0..<warmup { try step() }
         var times: [Double] = []

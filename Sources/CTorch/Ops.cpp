@@ -1,5 +1,8 @@
 // Tensor operations: elementwise, in-place, linear algebra, reductions, shape, sorting.
+#include <cmath>
 #include <sstream>
+
+#include <c10/core/GradMode.h>
 
 #include "Support.h"
 
@@ -152,6 +155,26 @@ int vt_clamp_(vt_tensor a, double min, bool has_min, double max, bool has_max) {
   VT_STATUS(T(a).clamp_(bound(min, has_min), bound(max, has_max)))
 }
 int vt_sqrt_(vt_tensor a) { VT_STATUS(T(a).sqrt_()) }
+int vt_adamw_foreach_step(const vt_tensor *params, const vt_tensor *grads, const vt_tensor *first_moments,
+                          const vt_tensor *second_moments, size_t n, double lr, double decay, double beta1,
+                          double beta2, double eps, double c1, double c2) {
+  VT_TRY
+    c10::AutoGradMode no_grad(false);
+    auto p = ctorch::tensors(params, n), g = ctorch::tensors(grads, n);
+    auto m = ctorch::tensors(first_moments, n), v = ctorch::tensors(second_moments, n);
+    if (decay != 0) at::_foreach_mul_(p, 1 - decay);
+    // m ← β₁m + (1 − β₁)g (lerp has no multi-tensor kernel in every libtorch this builds against)
+    at::_foreach_mul_(m, beta1);
+    at::_foreach_add_(m, g, 1 - beta1);
+    at::_foreach_mul_(v, beta2);
+    at::_foreach_addcmul_(v, g, g, 1 - beta2);
+    auto denominator = at::_foreach_sqrt(v);
+    at::_foreach_div_(denominator, std::sqrt(c2));
+    at::_foreach_add_(denominator, eps);
+    at::_foreach_addcdiv_(p, m, denominator, -lr / c1);
+    return 0;
+  VT_CATCH(1)
+}
 
 // MARK: linear algebra
 vt_tensor vt_matmul(vt_tensor a, vt_tensor b) { VT_HANDLE(at::matmul(T(a), T(b))) }

@@ -93,6 +93,7 @@ int32_t vt_cuda_device_count(void) {
     return 0;
   }
 }
+int vt_cuda_synchronize(int32_t index) { VT_STATUS(at::detail::getCUDAHooks().deviceSynchronize(index)) }
 
 // MARK: creation
 vt_tensor vt_empty(const int64_t *s, size_t n, int32_t d, int32_t dev, int32_t i) {

@@ -43,6 +43,56 @@ final class CUDATests: TorchTestCase {
         XCTAssertTrue(try weight.grad!.isFinite().all())
     }
 
+    /// Self-attention with a key-padding mask and an additive float mask together (the mask
+    /// combination builds a tensor of its own, which must be made on the GPU), forward and
+    /// backward, equals the CPU's.
+    func testMaskedAttentionOnTheGPUEqualsTheCPU() throws {
+        manualSeed(5)
+        let gpu = Device.cuda(0)
+        let attention = try MultiHeadAttention(dimension: 16, heads: 2)
+        let x = try Tensor.randn([2, 5, 16])
+        let padding = try Tensor([false, false, false, true, true, false, false, false, false, true], shape: [2, 5])
+        let additive = try Tensor.randn([5, 5]) * 0.5
+        let onCPU = try attention(x.requiringGrad(), keyPaddingMask: padding, attentionMask: additive)
+        try onCPU.square().sum().backward()
+        let cpuGradients = try attention.parameters().map { try XCTUnwrap($0.grad).clone() }
+        attention.zeroGrad()
+        try attention.to(gpu)
+        let onGPU = try attention(x.to(device: gpu), keyPaddingMask: padding.to(device: gpu), attentionMask: additive.to(device: gpu))
+        XCTAssertEqual(onGPU.device, gpu)
+        try onGPU.square().sum().backward()
+        try assertClose(onGPU.to(device: .cpu), onCPU, tolerance: 1e-4)
+        for (gpuParameter, cpuGradient) in zip(attention.parameters(), cpuGradients) {
+            try assertClose(try XCTUnwrap(gpuParameter.grad).to(device: .cpu), cpuGradient, tolerance: 1e-3)
+        }
+        try gpu.synchronize()
+    }
+
+    /// fp16 autocast with dynamic loss scaling on the GPU: fp16 products, finite unscaled fp32
+    /// gradients, and an overflow that the scaler catches and skips.
+    func testFloat16WithLossScalingOnTheGPU() throws {
+        manualSeed(6)
+        let gpu = Device.cuda(0)
+        let x = try Tensor.randn([16, 32]).to(device: gpu)
+        let weight = try (Tensor.randn([32, 32]) * 0.2).to(device: gpu).detached().requiringGrad()
+        let target = try Tensor.randint(0, 32, [16]).to(device: gpu)
+        var scaler = GradientScaler(scale: 1024)
+        let loss = try withAutocast(on: gpu, dtype: .float16) {
+            let logits = try Functional.linear(x, weight: weight)
+            XCTAssertEqual(logits.dtype, .float16)
+            return try Functional.crossEntropy(logits, target)
+        }
+        try scaler.scaled(loss).backward()
+        XCTAssertTrue(try scaler.unscaleGradients([weight]))
+        XCTAssertEqual(weight.grad?.dtype, .float32)
+        scaler.update(finite: true)
+        try weight.setGrad(try Tensor.full([32, 32], Double.infinity).to(device: gpu))
+        XCTAssertFalse(try scaler.unscaleGradients([weight]))
+        scaler.update(finite: false)
+        XCTAssertEqual(scaler.skippedSteps, 1)
+        XCTAssertEqual(scaler.scale, 512)
+    }
+
     /// A one-rank NCCL process group: all-reduce, all-gather and broadcast of GPU tensors.
     func testNCCLOneRankCollectives() throws {
         guard ProcessGroup.isNCCLCompiled else { throw XCTSkip("built without NCCL (VLP_WITH_NCCL=1, README)") }

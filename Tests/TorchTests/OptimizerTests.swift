@@ -22,6 +22,39 @@ final class OptimizerTests: TorchTestCase {
         try assertClose(b, Fixtures.optim["adamw.b"]!, tolerance: 1e-6, "AdamW bias")
     }
 
+    /// The multi-tensor step (what a GPU uses) against the same PyTorch reference, with two
+    /// groups of their own decay and learning-rate scale, one more parameter without a gradient.
+    func testAdamWMultiTensorStepMatchesPyTorchAndThePerParameterStep() throws {
+        let (w, b) = try run { w, b in
+            let optimizer = AdamW([ParameterGroup([w], weightDecay: 0.1), ParameterGroup([b], weightDecay: 0)],
+                                  learningRate: 0.01, betas: (0.9, 0.98), eps: 1e-6)
+            optimizer.foreach = true
+            return optimizer
+        }
+        try assertClose(w, Fixtures.optim["adamw.w"]!, tolerance: 1e-6, "AdamW weight, multi-tensor")
+        try assertClose(b, Fixtures.optim["adamw.b"]!, tolerance: 1e-6, "AdamW bias, multi-tensor")
+
+        manualSeed(9)
+        let start = try (0..<3).map { _ in try Tensor.randn([5, 4]) }
+        let gradients = try (0..<4).map { _ in try (0..<3).map { _ in try Tensor.randn([5, 4]) } }
+        func trained(foreach: Bool) throws -> [Tensor] {
+            let p = try start.map { try $0.clone().requiringGrad() }
+            let optimizer = AdamW([ParameterGroup([p[0], p[1]], weightDecay: 0.05), ParameterGroup([p[2]], learningRateScale: 0.5)],
+                                  learningRate: 0.02, weightDecay: 0.01)
+            optimizer.foreach = foreach
+            for step in gradients {
+                for (parameter, gradient) in zip(p, step) { try parameter.setGrad(gradient.clone()) }
+                try p[1].setGrad(nil)  // skipped, as in the per-parameter step
+                try optimizer.step()
+            }
+            return p
+        }
+        for (together, apart) in zip(try trained(foreach: true), try trained(foreach: false)) {
+            try assertClose(together, apart, tolerance: 1e-6)
+        }
+        try assertClose(try trained(foreach: true)[1], start[1], tolerance: 0, "a parameter without a gradient stays")
+    }
+
     func testSGDNesterovMatchesPyTorch() throws {
         let (w, b) = try run { w, b in SGD([w, b], learningRate: 0.1, momentum: 0.9, weightDecay: 0.01, nesterov: true) }
         try assertClose(w, Fixtures.optim["sgd.w"]!, tolerance: 1e-6, "SGD weight")

@@ -56,6 +56,8 @@ bool vt_set_flush_denormal(bool on);
 bool vt_set_heap_thresholds(int32_t mmap_threshold, int32_t trim_threshold);
 bool vt_cuda_is_available(void);
 int32_t vt_cuda_device_count(void);
+/// Waits for every kernel queued on GPU `index` (torch.cuda.synchronize); 0 on success, 1 on error.
+int vt_cuda_synchronize(int32_t index);
 
 // MARK: creation
 vt_tensor vt_empty(const int64_t *shape, size_t ndim, int32_t dtype, int32_t device, int32_t index);
@@ -224,6 +226,12 @@ int vt_zero_(vt_tensor a);
 int vt_fill_(vt_tensor a, vt_scalar value);
 int vt_clamp_(vt_tensor a, double min, bool has_min, double max, bool has_max);
 int vt_sqrt_(vt_tensor a);
+/// One AdamW step over n parameters at once with libtorch's multi-tensor (`_foreach_`) kernels,
+/// as torch.optim.AdamW(foreach=True) does on a GPU: a handful of launches for all parameters
+/// instead of several per parameter. decay is lr·λ; c1, c2 the bias corrections 1 − βᵗ.
+int vt_adamw_foreach_step(const vt_tensor *params, const vt_tensor *grads, const vt_tensor *first_moments,
+                          const vt_tensor *second_moments, size_t n, double lr, double decay, double beta1,
+                          double beta2, double eps, double c1, double c2);
 
 // MARK: linear algebra
 vt_tensor vt_matmul(vt_tensor a, vt_tensor b);

@@ -29,6 +29,13 @@ public enum Device: Equatable, Hashable, Sendable, CustomStringConvertible {
             : "\(self) was asked for, but the linked libtorch has no CUDA or sees no GPU")
     }
 
+    /// Waits until every kernel queued on this device has run (`torch.cuda.synchronize`), so a
+    /// wall-clock time covers the work and not only its queueing; nothing to wait for on the CPU.
+    public func synchronize() throws {
+        guard case .cuda(let index) = self else { return }
+        try check(vt_cuda_synchronize(Int32(index)), "synchronizing \(self)")
+    }
+
     var code: (type: Int32, index: Int32) {
         switch self {
         case .cpu: return (Int32(VT_CPU), -1)

@@ -81,6 +81,6 @@ public final class MultiHeadAttention: Module {
         }
         guard let padding else { return attentionMask }
         let lowest = Double(-Float.greatestFiniteMagnitude)
-        return try attentionMask + (try Tensor.zeros(padding.shape, dtype: attentionMask.dtype).maskedFill(padding, lowest))
+        return try attentionMask + (try Tensor.zeros(padding.shape, dtype: attentionMask.dtype, device: attentionMask.device).maskedFill(padding, lowest))
     }
 }

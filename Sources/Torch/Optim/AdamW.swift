@@ -1,3 +1,4 @@
+import CTorch
 /// Adam with decoupled weight decay (Loshchilov & Hutter), as `torch.optim.AdamW`:
 ///   θ ← θ·(1 − lr·λ);  m ← β₁m + (1−β₁)g;  v ← β₂v + (1−β₂)g²;
 ///   θ ← θ − lr/(1−β₁ᵗ) · m / (√v/√(1−β₂ᵗ) + ε)
@@ -30,25 +31,51 @@ public final class AdamW: Optimizer {
         self.init([ParameterGroup(parameters)], learningRate: learningRate, betas: betas, eps: eps, weightDecay: weightDecay)
     }
 
+    /// Whether a step updates a group's parameters together with libtorch's multi-tensor kernels
+    /// (`torch.optim.AdamW(foreach=True)`): a few kernel launches for all of them rather than
+    /// several per parameter, which is what a GPU step of a small model waits on. nil (the
+    /// default) does so for parameters on a GPU, as PyTorch does; the CPU gains nothing from it.
+    public var foreach: Bool?
+
     public func step() throws {
         stepCount += 1
         let correction1 = 1 - Foundation.pow(beta1, Double(stepCount))
         let correction2 = 1 - Foundation.pow(beta2, Double(stepCount))
         try withNoGrad {
+            // Per group (its learning rate and decay): the parameters that go to the multi-tensor step.
+            var together: [(lr: Double, decay: Double, tensors: [(p: Tensor, g: Tensor, m: Tensor, v: Tensor)])] =
+                groups.map { (learningRate * $0.learningRateScale, $0.weightDecay ?? weightDecay, []) }
+            var groupIndex = 0, firstOfNextGroup = groups.first?.parameters.count ?? 0
             for (i, group, p) in indexedParameters {
+                while i >= firstOfNextGroup {
+                    groupIndex += 1
+                    firstOfNextGroup += groups[groupIndex].parameters.count
+                }
                 guard let g = p.grad else { continue }
                 let lr = learningRate * group.learningRateScale
                 let decay = group.weightDecay ?? weightDecay
-                if decay != 0 { try p.mul_(1 - lr * decay) }
                 let m = try firstMoments[i] ?? Tensor.zeros(like: p)
                 let v = try secondMoments[i] ?? Tensor.zeros(like: p)
                 firstMoments[i] = m
                 secondMoments[i] = v
+                if foreach ?? (p.device != .cpu) {
+                    together[groupIndex].tensors.append((p, g, m, v))
+                    continue
+                }
+                if decay != 0 { try p.mul_(1 - lr * decay) }
                 try m.lerp_(g, weight: 1 - beta1)
                 try v.mul_(beta2)
                 try v.addcmul_(g, g, value: 1 - beta2)
                 let denominator = try v.sqrt() / correction2.squareRoot() + eps
                 try p.addcdiv_(m, denominator, value: -lr / correction1)
+            }
+            for batch in together where !batch.tensors.isEmpty {
+                let handles = { (tensors: [Tensor]) -> [vt_tensor?] in tensors.map { $0.handle } }
+                try check(vt_adamw_foreach_step(handles(batch.tensors.map(\.p)), handles(batch.tensors.map(\.g)),
+                                                handles(batch.tensors.map(\.m)), handles(batch.tensors.map(\.v)),
+                                                batch.tensors.count, batch.lr, batch.lr * batch.decay, beta1, beta2, eps,
+                                                correction1, correction2),
+                          "AdamW multi-tensor step over \(batch.tensors.count) parameters")
             }
         }
     }

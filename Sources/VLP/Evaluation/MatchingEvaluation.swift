@@ -24,7 +24,8 @@ public struct MatchingEvaluation: Codable, Sendable {
         var auc = Double.nan, accuracy = Double.nan
         let encoded = try ModelScoring.encode(model, set)
         if let encoded {
-            let scores = try withNoGrad { try (encoded.imageFeatures.indexSelect(dim: 0, Tensor(set.textImage.map(Int64.init), shape: [pairs.count]))
+            let scores = try withNoGrad { try (encoded.imageFeatures.indexSelect(dim: 0, Tensor(set.textImage.map(Int64.init), shape: [pairs.count])
+                                                    .to(device: encoded.imageFeatures.device))
                                                 * encoded.textFeatures).sum(dim: 1).to(.float64).toArray(Double.self) }
             auc = try MatchingMetrics.auc(scores: scores, labels: set.labels)
             accuracy = try MatchingMetrics.bestThresholdAccuracy(scores: scores, labels: set.labels).accuracy * 100
