@@ -44,6 +44,8 @@ ViT-H-14, head width 80, with RoBERTa-wwm-ext-large-chinese) from its packaged c
 random, perturbed weights, saves it in the training layout as fp16 (as released) under a temporary
 folder, runs `vlp import` (no --config: heads by convention) and `vlp embed` on the photos and
 three texts, and prints the largest difference from cn_clip's normalised features.
+    /usr/bin/python3 scripts/reference/make_cnclip_fixtures.py --save-full-size FILE [MODEL]
+only writes that checkpoint (scripts/full-size-use.sh runs the CLI on it).
 """
 import json
 import os
@@ -172,12 +174,10 @@ FULL_SIZE_MODELS = {"ViT-B-16": "RoBERTa-wwm-ext-base-chinese", "ViT-L-14": "RoB
                     "ViT-L-14-336": "RoBERTa-wwm-ext-base-chinese", "ViT-H-14": "RoBERTa-wwm-ext-large-chinese"}
 
 
-def full_size(vlp, name="ViT-B-16"):
+def full_size_model(name):
     """One of cn_clip's released shapes (FULL_SIZE_MODELS; its packaged model_configs merged as its
-    create_model merges them): cn_clip's features against `vlp import` + `vlp embed`."""
+    create_model merges them), seeded and perturbed, in fp16 as released; and its resolution."""
     import cn_clip.clip
-    from cn_clip.clip import _tokenizer, tokenize as cn_tokenize
-    from cn_clip.clip.model import convert_models_to_fp32
     configs = os.path.join(os.path.dirname(cn_clip.clip.__file__), "model_configs")
     config = {}
     for part in [name, FULL_SIZE_MODELS[name]]:
@@ -185,14 +185,34 @@ def full_size(vlp, name="ViT-B-16"):
             config.update(json.load(f))
     torch.manual_seed(7)
     model = CLIP(**config)
-    resolution = config["image_resolution"]
     perturb(model)
     convert_weights(model)  # released checkpoints are fp16
+    return model, config["image_resolution"]
+
+
+def save_training_layout(model, checkpoint):
+    """cn_clip's training-checkpoint layout, as its released files are."""
+    torch.save({"epoch": 1, "step": 1, "name": "full-size-check",
+                "state_dict": {"module." + k: v for k, v in model.state_dict().items()}}, checkpoint)
+
+
+def save_full_size(checkpoint, name="ViT-B-16"):
+    """Only writes the full-size random model (for scripts/full-size-use.sh)."""
+    model, _ = full_size_model(name)
+    save_training_layout(model, checkpoint)
+    print(f"{checkpoint}: cn_clip {name}@{FULL_SIZE_MODELS[name]}, random perturbed fp16 weights, "
+          f"{os.path.getsize(checkpoint) / 1e6:.0f} MB")
+
+
+def full_size(vlp, name="ViT-B-16"):
+    """cn_clip's features of a full-size shape against `vlp import` + `vlp embed`."""
+    from cn_clip.clip import tokenize as cn_tokenize
+    from cn_clip.clip.model import convert_models_to_fp32
+    model, resolution = full_size_model(name)
     photos = ["chelsea.png", "coffee.png", "astronaut.png", "rocket.jpg"]
     with tempfile.TemporaryDirectory() as folder:
         checkpoint = os.path.join(folder, f"clip_cn_{name.lower()}-random.pt")
-        torch.save({"epoch": 1, "step": 1, "name": "full-size-check",
-                    "state_dict": {"module." + k: v for k, v in model.state_dict().items()}}, checkpoint)
+        save_training_layout(model, checkpoint)
         convert_models_to_fp32(model)
         model.eval()
         transform = image_transform(resolution)
@@ -218,4 +238,6 @@ def full_size(vlp, name="ViT-B-16"):
 if __name__ == "__main__":
     if len(sys.argv) in (3, 4) and sys.argv[1] == "--full-size":
         sys.exit(full_size(*sys.argv[2:]))
+    if len(sys.argv) in (3, 4) and sys.argv[1] == "--save-full-size":
+        sys.exit(save_full_size(*sys.argv[2:]))
     sys.exit(main())

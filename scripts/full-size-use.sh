@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Uses a full-size imported Chinese-CLIP ViT-B/16 (issue 13, "Use them") from the CLI alone:
+# cn_clip 1.6's ViT-B/16 + RoBERTa-wwm-ext-base, random perturbed fp16 weights in the training
+# layout (no released file is reachable here), then
+#   vlp import --from cn-clip, vlp evaluate zeroshot on Fashion-MNIST (the first N t10k images)
+#   and on a labelled image folder made of them, vlp evaluate retrieval on a Chinese-CLIP-format
+#   folder (vlp data synth --format cnclip, 224 px), vlp index + vlp serve on a folder of photos
+#   (a text and an image query over HTTP), vlp finetune retrieval continuing from the import on
+#   Scenes (the loss per logged step).
+# Each step prints its wall time and peak resident memory (/usr/bin/time). Random weights give
+# chance-level scores: this shows that every command runs at full size, not what the model knows.
+#
+#   bash scripts/full-size-use.sh [--vlp PATH] [--out DIR] [--images N] [--finetune-steps N]
+# Needs /usr/bin/python3 with torch and cn-clip 1.6.0 (`make bench` installs them), `make assets`
+# and Debian's dataset-fashion-mnist (scripts/setup-system.sh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+vlp=.build/debug/vlp out=runs/full-size-use images=200 finetune_steps=30
+while (($#)); do
+    case $1 in
+        --vlp) vlp=$2; shift 2 ;;
+        --out) out=$2; shift 2 ;;
+        --images) images=$2; shift 2 ;;
+        --finetune-steps) finetune_steps=$2; shift 2 ;;
+        *) echo "full-size-use: unknown argument $1" >&2; exit 2 ;;
+    esac
+done
+[[ -x $vlp ]] || { echo "full-size-use: no vlp at $vlp (swift build first, or --vlp PATH)" >&2; exit 2; }
+fashion=/usr/share/datasets/fashion-mnist
+[[ -f $fashion/t10k-images-idx3-ubyte.gz ]] || { echo "full-size-use: no Fashion-MNIST under $fashion (apt install dataset-fashion-mnist)" >&2; exit 2; }
+mkdir -p "$out"
+classes="T-shirt/top,trouser,pullover,dress,coat,sandal,shirt,sneaker,bag,ankle boot"
+
+# timed LABEL COMMAND...: runs it, then prints "LABEL: S s, peak M MiB".
+timed() {
+    local label=$1; shift
+    /usr/bin/time -f "%e %M" -o "$out/.time" "$@"
+    read -r seconds kilobytes < "$out/.time"
+    echo "== $label: $seconds s, peak $((kilobytes / 1024)) MiB"
+}
+
+checkpoint="$out/clip_cn_vit-b-16-random.pt"
+[[ -f $checkpoint ]] || timed "cn_clip builds and saves ViT-B/16" \
+    /usr/bin/python3 scripts/reference/make_cnclip_fixtures.py --save-full-size "$checkpoint" ViT-B-16
+bundle="$out/cn-vit-b16"
+rm -rf "$bundle"
+timed "vlp import --from cn-clip" "$vlp" import --from cn-clip "$checkpoint" --output "$bundle"
+
+# The first N t10k images and labels, as idx files (gzip, as Debian ships them).
+subset="$out/fashion-mnist-$images"
+mkdir -p "$subset"
+python3 - "$fashion" "$subset" "$images" <<'PY'
+import gzip, struct, sys
+source, target, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+with gzip.open(f"{source}/t10k-images-idx3-ubyte.gz") as f:
+    magic, count, rows, cols = struct.unpack(">IIII", f.read(16))
+    pixels = f.read(n * rows * cols)
+with gzip.open(f"{target}/t10k-images-idx3-ubyte.gz", "wb") as f:
+    f.write(struct.pack(">IIII", magic, n, rows, cols) + pixels)
+with gzip.open(f"{source}/t10k-labels-idx1-ubyte.gz") as f:
+    magic, count = struct.unpack(">II", f.read(8))
+    labels = f.read(n)
+with gzip.open(f"{target}/t10k-labels-idx1-ubyte.gz", "wb") as f:
+    f.write(struct.pack(">II", magic, n) + labels)
+PY
+timed "vlp evaluate zeroshot, Fashion-MNIST t10k[:$images], zh" \
+    "$vlp" evaluate zeroshot --checkpoint "$bundle" --data "$subset" --format idx --language zh --classes "$classes" --json
+
+folder="$out/fashion-mnist-folder"
+rm -rf "$folder"
+"$vlp" data convert --to imagefolder "$subset" "$folder" > /dev/null
+timed "vlp evaluate zeroshot, the same images as a labelled folder, en" \
+    "$vlp" evaluate zeroshot --checkpoint "$bundle" --data "$folder" --format imagefolder --language en --classes "$classes" --json
+
+cnclip="$out/scenes-cnclip"
+[[ -d $cnclip ]] || "$vlp" data synth --out "$cnclip" --format cnclip --size "$((images * 5))" --downstream-size "$images" \
+    --image-size 224 --lang zh > /dev/null
+timed "vlp evaluate retrieval, Chinese-CLIP-format folder (test split)" \
+    "$vlp" evaluate retrieval --checkpoint "$bundle" --data "$cnclip/pretrain" --format cnclip --split test --json
+
+photos="$out/photos"
+rm -rf "$photos" "$out/photos.index"
+mkdir -p "$photos"
+cp assets/photos/* "$photos/"
+timed "vlp index, $(find "$photos" -type f | wc -l) photos" "$vlp" index --checkpoint "$bundle" --images "$photos" --out "$out/photos.index"
+port=$((20000 + RANDOM % 20000))
+"$vlp" serve --index "$out/photos.index" --port "$port" > "$out/serve.log" 2>&1 &
+server=$!
+trap 'kill "$server" 2> /dev/null || true' EXIT
+for _ in $(seq 1 120); do curl -sf "http://127.0.0.1:$port/api/info" > /dev/null && break; sleep 0.5; done
+echo "== vlp serve: GET /api/search?q=一只猫&k=2"
+curl -sf --get "http://127.0.0.1:$port/api/search" --data-urlencode "q=一只猫" --data k=2; echo
+echo "== vlp serve: POST /api/search/image?k=2 (chelsea.png)"
+curl -sf --data-binary "@assets/photos/chelsea.png" "http://127.0.0.1:$port/api/search/image?k=2"; echo
+kill "$server"
+trap - EXIT
+
+tuned="$out/cn-vit-b16-scenes"
+rm -rf "$tuned"
+timed "vlp finetune retrieval from the import on Scenes, $finetune_steps steps × 8" \
+    "$vlp" finetune retrieval --checkpoint "$bundle" --data scenes:icr:train --steps "$finetune_steps" --batch-size 8 \
+    --lr 1e-5 --output "$tuned"
+echo "== loss per logged step (metrics.jsonl):"
+python3 - "$tuned/metrics.jsonl" <<'PY'
+import json, sys
+rows = [r for r in map(json.loads, filter(str.strip, open(sys.argv[1]))) if "loss" in r]
+print(", ".join(f"{r['step']}: {r['loss']:.3f}" for r in rows))
+PY
