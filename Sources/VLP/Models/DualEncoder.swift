@@ -80,14 +80,15 @@ public final class DualEncoder: Module {
     /// A frozen copy with the same weights: the momentum teacher of TgD / FgD.
     public func frozenCopy() throws -> DualEncoder {
         let copy = try DualEncoder(configuration)
-        // Built on the CPU like every module; it lives where the student does (a GPU in training).
-        if let device = parameters().first?.device, device != .cpu { try copy.to(device) }
         try withNoGrad {
             let source = Dictionary(stateDict().map { ($0.name, $0.tensor) }, uniquingKeysWith: { a, _ in a })
             // A student with LoRA adapters gets a teacher with the same adapters (the EMA follows them by name).
             try copy.attachAdapters(for: source)
             _ = try copy.loadStateDict(source.mapValues { try $0.detached().clone() }, source: "student")
         }
+        // Built on the CPU like every module (its LoRA adapters too); it lives where the student
+        // does (a GPU in training).
+        if let device = parameters().first?.device, device != .cpu { try copy.to(device) }
         try copy.freeze()
         copy.eval()
         return copy
