@@ -31,13 +31,11 @@ mkdir -p "$out"
 out=$(cd "$out" && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-tar -C "$work" -xJf "$archive"
-bundle="$work/gpu-check-bundle"
-[[ -x $bundle/bin/vlp ]] || { echo "gpu-ablation: $archive holds no gpu-check-bundle/bin/vlp" >&2; exit 1; }
-torch_dir=$(python3 -c 'import os, torch; print(os.path.dirname(torch.__file__))')
-library_path="$bundle/lib:$torch_dir/lib"
-for package in "$(dirname "$torch_dir")"/nvidia/*/lib; do [[ -d $package ]] && library_path="$library_path:$package"; done
-export LD_LIBRARY_PATH="$library_path${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+# The GPU check's own unpacking and library path.
+# shellcheck source=scripts/gpu-check.sh
+source "$repo/scripts/gpu-check.sh"
+bundle=$(unpack_bundle "$archive" "$work")
+use_bundle_libraries "$bundle" "$(python3 -c 'import os, torch; print(os.path.dirname(torch.__file__))')"
 # The tokenizers' assets come from the bundle; one intra-op thread a process (the GPU does the
 # work; the cores go to the data loaders).
 export VLP_ROOT="$bundle" VLP_NUM_THREADS=${VLP_NUM_THREADS:-1}

@@ -8,15 +8,15 @@
 #       and the test bundle against it with NCCL (scripts/torch-env.sh), and packs what a machine
 #       that has PyTorch but no Swift lacks into one folder: the binaries, the Swift runtime and
 #       the other shared libraries they load that torch does not bring, the resource bundles,
-#       the tokenizer assets and this script. For the trip it also writes BUNDLE.tar.xz and, in
-#       BUNDLE-wheels/, the wheels of the train-step peer that a PyTorch machine may lack
-#       (open_clip_torch and what it needs beyond torch: ftfy, wcwidth); both go in the folder
-#       gpu-check-pack/ beside the bundle.
+#       the tokenizer assets and this script. For the trip it also writes, in gpu-check-pack/
+#       beside the bundle, the bundle as one .tar.xz and in wheels/ the wheels of the train-step
+#       peer that a PyTorch machine may lack (open_clip_torch and what it needs beyond torch:
+#       ftfy, wcwidth).
 #
 #   bash scripts/gpu-check.sh run [--bundle DIR|FILE.tar.xz] [--out DIR] [--python PYTHON]
 #       there: unpacks the bundle if it is the archive (and installs the wheels beside it into a
-#       scratch folder when python cannot import open_clip), loads torch's libraries from the installed PyTorch (python -c 'import torch'),
-#       then, each step under its own time limit (together at most 8 minutes):
+#       scratch folder when python cannot import open_clip), loads torch's libraries from the
+#       installed PyTorch (python -c 'import torch'), then, each step under its own time limit (together at most 8 minutes):
 #         1. tests   the TorchTests target of the test bundle (CUDATests among them: ops against
 #                    the CPU, bf16 autocast, a 1-rank NCCL group), with the GPU visible
 #         2. pretrain  vlp pretrain --device cuda: R2D2-tiny, bf16, PRETRAIN_STEPS steps
@@ -36,6 +36,8 @@
 # vlp-bench train-step reads VLP_BENCH_DEVICE (cpu | cuda) and finds its Python peer as the other
 # benchmarks do (VLP_PEER_PYTHON, the peer script under Benchmarks/ relative to the working
 # folder); the step is skipped while the bundle's vlp-bench does not list it.
+#
+# Sourced (as scripts/gpu-ablation.sh does), it defines its functions and runs nothing.
 set -euo pipefail
 
 TORCH_VERSION=${TORCH_VERSION:-2.11.0}   # the GPU machine's torch (2.11.0+cu130, PyPI's default wheel)
@@ -149,6 +151,25 @@ build() {
 # run
 # ---------------------------------------------------------------------------------------------
 
+# unpack_bundle ARCHIVE FOLDER: unpacks a packed bundle into FOLDER and prints the bundle's path.
+unpack_bundle() {
+    local bundle
+    tar -C "$2" -xJf "$1" || die "cannot unpack $1"
+    bundle=$(find "$2" -mindepth 2 -maxdepth 2 -name manifest -printf '%h\n' | head -1)
+    [ -n "$bundle" ] || die "$1 holds no bundle (no manifest one folder down)"
+    echo "$bundle"
+}
+
+# use_bundle_libraries BUNDLE TORCH_DIR: the loader finds the bundle's libraries, then torch's and
+# the nvidia wheels' installed beside torch.
+use_bundle_libraries() {
+    local library_path="$1/lib:$2/lib" package
+    for package in "$(dirname "$2")"/nvidia/*/lib; do
+        [ -d "$package" ] && library_path="$library_path:$package"
+    done
+    export LD_LIBRARY_PATH="$library_path${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+}
+
 rows=()      # summary rows: | step | status | seconds | result |
 log=""       # the combined log
 
@@ -245,9 +266,7 @@ run() {
         local archive
         archive=$(cd "$(dirname "$bundle")" && pwd)/$(basename "$bundle")
         mkdir -p "$work/bundle"
-        tar -C "$work/bundle" -xJf "$archive" || die "cannot unpack $archive"
-        bundle=$(find "$work/bundle" -mindepth 2 -maxdepth 2 -name manifest -printf '%h\n' | head -1)
-        [ -n "$bundle" ] || die "$archive holds no bundle (no manifest one folder down)"
+        bundle=$(unpack_bundle "$archive" "$work/bundle")
         unpacked=" (unpacked from $(basename "$archive") in $((SECONDS - started)) s)"
         # The peer's wheels, when this python lacks open_clip.
         if ! "$python" -c 'import open_clip' 2>/dev/null && compgen -G "$(dirname "$archive")/wheels/*.whl" >/dev/null; then
@@ -270,11 +289,7 @@ run() {
         gpu=$(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>>"$log" | head -1 ||
             "$python" -c 'import torch; print(torch.cuda.get_device_name(0))')
     fi
-    local library_path="$bundle/lib:$torch_dir/lib" package
-    for package in "$(dirname "$torch_dir")"/nvidia/*/lib; do
-        [ -d "$package" ] && library_path="$library_path:$package"
-    done
-    export LD_LIBRARY_PATH="$library_path${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+    use_bundle_libraries "$bundle" "$torch_dir"
     local built_torch
     built_torch=$(sed -n 's/^torch=//p' "$bundle/manifest")
     say "torch $torch_version at $torch_dir (bundle built against $built_torch); GPU: $gpu"
@@ -362,8 +377,9 @@ run() {
     say "summary in $out/summary.md"
 }
 
+[ "${BASH_SOURCE[0]}" = "$0" ] || return 0
 case "${1:-}" in
     build) shift; build "$@" ;;
     run) shift; run "$@" ;;
-    *) die "usage: $0 build [--venv DIR] [--bundle DIR] [--config debug|release] | run [--bundle DIR] [--out DIR] [--python PYTHON]" ;;
+    *) die "usage: $0 build [--venv DIR] [--bundle DIR] [--config debug|release] | run [--bundle DIR|FILE.tar.xz] [--out DIR] [--python PYTHON]" ;;
 esac

@@ -145,22 +145,19 @@ enum TrainStepBenchmark {
 
         let (ourCount, peerCount) = (rows[0].ours.parameters, rows[0].peer.parameters)
         print("  parameters: swift-vlp \(ourCount), open_clip \(peerCount)\(ourCount == peerCount ? " (equal)" : " — NOT EQUAL")")
-        guard device == .cpu else {
-            print("  precision   swift-vlp steps/s   open_clip steps/s   ratio")
-            for row in rows {
-                print(String(format: "  %@        %8.3f            %8.3f        %5.2f×", row.precision, row.ours.stepsPerSecond,
-                             row.peer.stepsPerSecond, row.ours.stepsPerSecond / row.peer.stepsPerSecond))
-            }
-            print("  (steps/s ratio = swift-vlp / open_clip, higher is faster)")
-            return
-        }
-        print("  precision   swift-vlp steps/s   open_clip steps/s   ratio   swift-vlp peak MiB   open_clip peak MiB   ratio")
+        // Memory columns on the CPU only: a resident set says nothing about the GPU's memory.
+        let withMemory = device == .cpu
+        print("  precision   swift-vlp steps/s   open_clip steps/s   ratio"
+              + (withMemory ? "   swift-vlp peak MiB   open_clip peak MiB   ratio" : ""))
         for row in rows {
-            print(String(format: "  %@        %8.3f            %8.3f        %5.2f×   %8.0f             %8.0f           %5.2f×",
-                         row.precision, row.ours.stepsPerSecond, row.peer.stepsPerSecond, row.ours.stepsPerSecond / row.peer.stepsPerSecond,
-                         row.ours.peakMiB, row.peer.peakMiB, row.ours.peakMiB / row.peer.peakMiB))
+            let speed = String(format: "  %@        %8.3f            %8.3f        %5.2f×", row.precision, row.ours.stepsPerSecond,
+                               row.peer.stepsPerSecond, row.ours.stepsPerSecond / row.peer.stepsPerSecond)
+            let memory = String(format: "   %8.0f             %8.0f           %5.2f×", row.ours.peakMiB, row.peer.peakMiB,
+                                row.ours.peakMiB / row.peer.peakMiB)
+            print(speed + (withMemory ? memory : ""))
         }
-        print("  (steps/s ratio = swift-vlp / open_clip, higher is faster; memory ratio = swift-vlp / open_clip, lower is smaller)")
+        print("  (steps/s ratio = swift-vlp / open_clip, higher is faster"
+              + (withMemory ? "; memory ratio = swift-vlp / open_clip, lower is smaller)" : ")"))
     }
 
     static func configJSON(_ shape: Shape) throws -> String {

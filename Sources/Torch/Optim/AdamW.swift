@@ -42,40 +42,35 @@ public final class AdamW: Optimizer {
         let correction1 = 1 - Foundation.pow(beta1, Double(stepCount))
         let correction2 = 1 - Foundation.pow(beta2, Double(stepCount))
         try withNoGrad {
-            // Per group (its learning rate and decay): the parameters that go to the multi-tensor step.
-            var together: [(lr: Double, decay: Double, tensors: [(p: Tensor, g: Tensor, m: Tensor, v: Tensor)])] =
-                groups.map { (learningRate * $0.learningRateScale, $0.weightDecay ?? weightDecay, []) }
-            var groupIndex = 0, firstOfNextGroup = groups.first?.parameters.count ?? 0
-            for (i, group, p) in indexedParameters {
-                while i >= firstOfNextGroup {
-                    groupIndex += 1
-                    firstOfNextGroup += groups[groupIndex].parameters.count
-                }
-                guard let g = p.grad else { continue }
+            var i = 0  // the parameter's index over all groups, as `indexedParameters` counts
+            for group in groups {
                 let lr = learningRate * group.learningRateScale
                 let decay = group.weightDecay ?? weightDecay
-                let m = try firstMoments[i] ?? Tensor.zeros(like: p)
-                let v = try secondMoments[i] ?? Tensor.zeros(like: p)
-                firstMoments[i] = m
-                secondMoments[i] = v
-                if foreach ?? (p.device != .cpu) {
-                    together[groupIndex].tensors.append((p, g, m, v))
-                    continue
+                var together: [(p: Tensor, g: Tensor, m: Tensor, v: Tensor)] = []  // for the multi-tensor step
+                for p in group.parameters {
+                    defer { i += 1 }
+                    guard let g = p.grad else { continue }
+                    let m = try firstMoments[i] ?? Tensor.zeros(like: p)
+                    let v = try secondMoments[i] ?? Tensor.zeros(like: p)
+                    firstMoments[i] = m
+                    secondMoments[i] = v
+                    if foreach ?? (p.device != .cpu) {
+                        together.append((p, g, m, v))
+                        continue
+                    }
+                    if decay != 0 { try p.mul_(1 - lr * decay) }
+                    try m.lerp_(g, weight: 1 - beta1)
+                    try v.mul_(beta2)
+                    try v.addcmul_(g, g, value: 1 - beta2)
+                    let denominator = try v.sqrt() / correction2.squareRoot() + eps
+                    try p.addcdiv_(m, denominator, value: -lr / correction1)
                 }
-                if decay != 0 { try p.mul_(1 - lr * decay) }
-                try m.lerp_(g, weight: 1 - beta1)
-                try v.mul_(beta2)
-                try v.addcmul_(g, g, value: 1 - beta2)
-                let denominator = try v.sqrt() / correction2.squareRoot() + eps
-                try p.addcdiv_(m, denominator, value: -lr / correction1)
-            }
-            for batch in together where !batch.tensors.isEmpty {
+                guard !together.isEmpty else { continue }
                 let handles = { (tensors: [Tensor]) -> [vt_tensor?] in tensors.map { $0.handle } }
-                try check(vt_adamw_foreach_step(handles(batch.tensors.map(\.p)), handles(batch.tensors.map(\.g)),
-                                                handles(batch.tensors.map(\.m)), handles(batch.tensors.map(\.v)),
-                                                batch.tensors.count, batch.lr, batch.lr * batch.decay, beta1, beta2, eps,
-                                                correction1, correction2),
-                          "AdamW multi-tensor step over \(batch.tensors.count) parameters")
+                try check(vt_adamw_foreach_step(handles(together.map(\.p)), handles(together.map(\.g)),
+                                                handles(together.map(\.m)), handles(together.map(\.v)),
+                                                together.count, lr, lr * decay, beta1, beta2, eps, correction1, correction2),
+                          "AdamW multi-tensor step over \(together.count) parameters")
             }
         }
     }
