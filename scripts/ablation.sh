@@ -5,7 +5,8 @@
 # cosine and two-stage (cos + λ·p), matching AUC by the cosine and by the match heads — and
 # prints one line per run and mean ± sd per recipe, with the article's direction beside each.
 #   scripts/ablation.sh [--steps N] [--seeds "0 1 2 3 4"] [--out DIR] [--vlp PATH] [--data-extra YAML] [--model NAME|FILE] [--device cpu|cuda] [--summary-only] [RECIPE...]
-# RECIPE is a preset (r2d2, prd2, r2d2-no-et, r2d2-no-twd, r2d2-no-fgd, r2d2-no-tgd, unimo-cmcl)
+# RECIPE is a preset (r2d2, prd2, r2d2-no-et, r2d2-no-twd, r2d2-no-fgd, r2d2-no-tgd, unimo-cmcl,
+# r2d2-retrieved-negatives: its data gets rewrites: 1, retrieved_negatives: 2)
 # or LABEL='{YAML recipe table}', e.g. r2d2-tgd-replaces='{base: r2d2, name: r2d2-tgd-replaces, weights: {gcpr: 0}}'.
 # --data-extra adds keys to every run's data table, e.g. 'retrieved_negatives: 2'; --model replaces
 # r2d2-tiny (PRD2 keeps r2d2-tiny-dual), e.g. a JSON file with deeper cross encoders. --device
@@ -26,7 +27,7 @@ while (($#)); do
     --model) r2d2_model=$2; shift 2 ;;
     --device) device=$2; shift 2 ;;
     --summary-only) summary_only=true; shift ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     -*) echo "ablation: unknown option $1" >&2; exit 2 ;;
     *) recipes+=("$1"); shift ;;
   esac
@@ -44,6 +45,7 @@ for entry in "${recipes[@]}"; do
   model=$r2d2_model extra_data=""
   [[ $label == prd2 ]] && model=r2d2-tiny-dual
   [[ $label == unimo-cmcl ]] && extra_data=", rewrites: 3, retrieved_negatives: 2"
+  [[ $recipe == r2d2-retrieved-negatives ]] && extra_data=", rewrites: 1, retrieved_negatives: 2"
   # FGR's rewritten negatives (hard_negatives: {rewrites: true}) read each sample's first rewrite.
   [[ $recipe == *"rewrites: true"* ]] && extra_data=", rewrites: 1"
   for seed in $seeds; do

@@ -21,8 +21,16 @@ struct DemoCommand: ParsableCommand {
     @Flag(help: "Mask single characters instead of whole jieba words (data key whole_word_masking: false): the ablation of whole-word masking.")
     var characterMasking = false
 
+    @Option(help: "Training steps of each model (default: 1500, or 150 with --quick).")
+    var steps: Int?
+
+    func validate() throws {
+        if let steps, steps < 1 { throw ValidationError("--steps must be at least 1, not \(steps)") }
+    }
+
     func run() throws {
         var options = DemoRun.Options(output: URL(fileURLWithPath: out), quick: quick)
+        options.stepsOverride = steps
         options.seed = seed
         options.wholeWordMasking = !characterMasking
         let demo = DemoRun(options: options)

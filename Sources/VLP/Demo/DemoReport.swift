@@ -8,7 +8,7 @@ enum DemoReport {
     static func write(summary: DemoSummary, models: [String: PretrainingModel], retrievalSet: EvaluationSet, inputs: InputPipeline,
                       output: URL) throws {
         var report = HTMLReport(title: "swift-vlp demo — R2D2-tiny vs PRD2 on the Scenes corpus (中文 + English)")
-        report.addParagraph("Both models share the same towers (text BERT and ViT of r2d2-tiny), data, steps and batch. R2D2 adds the two cross encoders trained with FGR and MLM (Enhanced Training); PRD2 is the dual encoder trained with GCPR and two-way distillation only. Test sets are generated from a different seed than the pretraining corpus.")
+        report.addParagraph("Both models share the same towers (text BERT and ViT of r2d2-tiny), data, steps and batch. R2D2 adds the two cross encoders trained with FGR (one more negative per image: a one-aspect rewrite of its caption or a TF-IDF-retrieved caption of another image) and MLM; PRD2 is the dual encoder trained with GCPR and two-way distillation only. Test sets are generated from a different seed than the pretraining corpus.")
         report.addKeyValues("Run", [
             ("pretraining images", "\(summary.pretrainingPairs) (each with Chinese and English titles, contents, queries and paraphrases)"),
             ("steps × batch", "\(summary.steps) × \(summary.batchSize) per model"),

@@ -47,13 +47,21 @@ public struct PretrainingRecipe: Codable, Equatable, Sendable {
     public static let r2d2WithoutTwoWayDistillation = PretrainingRecipe(name: "r2d2-no-twd", weights: [.gcpr: 1, .fgr: 1, .mlm: 1], enhancedTraining: true)
     public static let r2d2WithoutTargetDistillation = PretrainingRecipe(name: "r2d2-no-tgd", weights: [.gcpr: 1, .fgr: 1, .mlm: 1, .fgd: 1], enhancedTraining: true)
     public static let r2d2WithoutFeatureDistillation = PretrainingRecipe(name: "r2d2-no-fgd", weights: [.gcpr: 1, .fgr: 1, .mlm: 1, .tgd: 1], enhancedTraining: true)
+    /// R2D2 whose FGR scores one more negative per image: its first rewritten text, a one-aspect
+    /// rewrite of its caption or (with data `retrieved_negatives`) a TF-IDF-retrieved caption of
+    /// another image — the near-duplicates that fill the first stage's top 10. The rewrites are
+    /// unmasked, so Enhanced Training is off (MLM runs its own cross-encoder forward). Needs data
+    /// `rewrites` ≥ 1. On Scenes the ranking stage helps with it (README, the ablation tables);
+    /// `vlp demo` trains it.
+    public static let r2d2RetrievedNegatives = PretrainingRecipe(name: "r2d2-retrieved-negatives", weights: r2d2.weights, enhancedTraining: false,
+                                                                 hardNegatives: HardNegativeSampling(rewrites: true))
     public static let align = PretrainingRecipe(name: "align", weights: [.gcpr: 1])
     public static let imageBERT = PretrainingRecipe(name: "imagebert", weights: [.itm: 1, .mlm: 1, .moc: 1, .mrfr: 1])
     public static let unimoCMCL = PretrainingRecipe(name: "unimo-cmcl", weights: [.cmcl: 1, .mlm: 1])
 
     public static let presets: [PretrainingRecipe] = [
         r2d2, prd2, r2d2WithoutEnhancedTraining, r2d2WithoutTwoWayDistillation, r2d2WithoutTargetDistillation,
-        r2d2WithoutFeatureDistillation, align, imageBERT, unimoCMCL,
+        r2d2WithoutFeatureDistillation, r2d2RetrievedNegatives, align, imageBERT, unimoCMCL,
     ]
 
     /// A preset by name, or an error listing the allowed names.
