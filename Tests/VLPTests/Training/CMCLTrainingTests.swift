@@ -132,32 +132,16 @@ final class CMCLTrainingTests: TorchTestCase {
     func testShippedCMCLConfigTrainsThroughTheCLI() throws {
         let root = try temporaryFolder("cli-cmcl")
         defer { try? FileManager.default.removeItem(at: root) }
-        let shipped = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../../configs/unimo-cmcl-tiny.yaml").standardized
-        var yaml = try String(contentsOf: shipped, encoding: .utf8)
-        for (old, new) in [("size: 4000", "size: 120"), ("steps: 600", "steps: 3"), ("every: 200", "every: 3"), ("batch_size: 32", "batch_size: 8"), ("warmup_steps: 40", "warmup_steps: 1"), ("log_every: 20", "log_every: 1")] {
-            XCTAssertTrue(yaml.contains(old), "the shipped config has \(old)")
-            yaml = yaml.replacingOccurrences(of: old, with: new)
-        }
-        yaml = yaml.replacingOccurrences(of: "size: 1000", with: "size: 60")
-        let config = root.appendingPathComponent("cmcl.yaml")
-        try yaml.write(to: config, atomically: true, encoding: .utf8)
-        let out = root.appendingPathComponent("out").path
-        let run = try runVLP(["pretrain", "--config", config.path, "--output", out])
-        XCTAssertEqual(run.status, 0, run.errors)
-        let lines = try String(contentsOfFile: out + "/metrics.jsonl", encoding: .utf8).split(separator: "\n")
-        let steps = try lines.compactMap { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }.filter { $0["cmcl"] != nil }
-        XCTAssertEqual(steps.count, 3, "\(lines)")
+        let run = try ShippedConfigRun("unimo-cmcl-tiny.yaml", replacing: [
+            ("size: 4000", "size: 120"), ("steps: 600", "steps: 3"), ("every: 200", "every: 3"), ("batch_size: 32", "batch_size: 8"),
+            ("warmup_steps: 40", "warmup_steps: 1"), ("log_every: 20", "log_every: 1"), ("size: 1000", "size: 60")], in: root)
+        let steps = try run.train(logging: "cmcl")
+        XCTAssertEqual(steps.count, 3, "\(steps)")
         for step in steps {
             let cmcl = try XCTUnwrap(step["cmcl"] as? Double), mlm = try XCTUnwrap(step["mlm"] as? Double)
             XCTAssertTrue(cmcl.isFinite && cmcl > 0 && mlm.isFinite && mlm > 0, "\(step)")
         }
-
-        let bare = root.appendingPathComponent("bare.yaml")
-        let withoutRewrites = yaml.split(separator: "\n", omittingEmptySubsequences: false).filter { !$0.hasPrefix("  rewrites:") }
-        XCTAssertEqual(withoutRewrites.count, yaml.split(separator: "\n", omittingEmptySubsequences: false).count - 1)
-        try withoutRewrites.joined(separator: "\n").write(to: bare, atomically: true, encoding: .utf8)
-        let refused = try runVLP(["pretrain", "--config", bare.path, "--output", root.appendingPathComponent("bare").path])
-        XCTAssertNotEqual(refused.status, 0)
-        XCTAssertTrue(refused.errors.contains("cmcl needs each sample's rewritten texts: set data.rewrites"), refused.errors)
+        let errors = try run.errorsWithoutRewrites()
+        XCTAssertTrue(errors.contains("cmcl needs each sample's rewritten texts: set data.rewrites"), errors)
     }
 }

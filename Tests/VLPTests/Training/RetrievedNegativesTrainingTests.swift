@@ -46,33 +46,16 @@ final class RetrievedNegativesTrainingTests: TorchTestCase {
     func testShippedConfigTrainsThroughTheCLI() throws {
         let root = try temporaryFolder("cli-retrieved-negatives")
         defer { try? FileManager.default.removeItem(at: root) }
-        let shipped = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .appendingPathComponent("../../../configs/r2d2-retrieved-negatives-tiny.yaml").standardized
-        var yaml = try String(contentsOf: shipped, encoding: .utf8)
-        for (old, new) in [("size: 5000", "size: 120"), ("size: 10000", "size: 60"), ("steps: 1500", "steps: 3"), ("every: 500", "every: 3"),
-                           ("batch_size: 32", "batch_size: 8"), ("warmup_steps: 100", "warmup_steps: 1"), ("log_every: 20", "log_every: 1")] {
-            XCTAssertTrue(yaml.contains(old), "the shipped config has \(old)")
-            yaml = yaml.replacingOccurrences(of: old, with: new)
-        }
-        let config = root.appendingPathComponent("r2d2.yaml")
-        try yaml.write(to: config, atomically: true, encoding: .utf8)
-        let out = root.appendingPathComponent("out").path
-        let run = try runVLP(["pretrain", "--config", config.path, "--output", out])
-        XCTAssertEqual(run.status, 0, run.errors)
-        let lines = try String(contentsOfFile: out + "/metrics.jsonl", encoding: .utf8).split(separator: "\n")
-        let steps = try lines.compactMap { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }.filter { $0["fgr"] != nil }
-        XCTAssertEqual(steps.count, 3, "\(lines)")
+        let run = try ShippedConfigRun("r2d2-retrieved-negatives-tiny.yaml", replacing: [
+            ("size: 5000", "size: 120"), ("size: 10000", "size: 60"), ("steps: 1500", "steps: 3"), ("every: 500", "every: 3"),
+            ("batch_size: 32", "batch_size: 8"), ("warmup_steps: 100", "warmup_steps: 1"), ("log_every: 20", "log_every: 1")], in: root)
+        let steps = try run.train(logging: "fgr")
+        XCTAssertEqual(steps.count, 3, "\(steps)")
         for step in steps {
             let fgr = try XCTUnwrap(step["fgr"] as? Double), mlm = try XCTUnwrap(step["mlm"] as? Double)
             XCTAssertTrue(fgr.isFinite && fgr > 0 && mlm.isFinite && mlm > 0, "\(step)")
         }
-
-        let bare = root.appendingPathComponent("bare.yaml")
-        let withoutRewrites = yaml.split(separator: "\n", omittingEmptySubsequences: false).filter { !$0.hasPrefix("  rewrites:") }
-        XCTAssertEqual(withoutRewrites.count, yaml.split(separator: "\n", omittingEmptySubsequences: false).count - 1)
-        try withoutRewrites.joined(separator: "\n").write(to: bare, atomically: true, encoding: .utf8)
-        let refused = try runVLP(["pretrain", "--config", bare.path, "--output", root.appendingPathComponent("bare").path])
-        XCTAssertNotEqual(refused.status, 0)
-        XCTAssertTrue(refused.errors.contains("hard_negatives.rewrites needs each image's rewritten texts: set data.rewrites"), refused.errors)
+        let errors = try run.errorsWithoutRewrites()
+        XCTAssertTrue(errors.contains("hard_negatives.rewrites needs each image's rewritten texts: set data.rewrites"), errors)
     }
 }
