@@ -53,6 +53,10 @@ checkpoint="$out/clip_cn_vit-b-16-random.pt"
 [[ -f $checkpoint ]] || timed "cn_clip builds and saves ViT-B/16" \
     /usr/bin/python3 scripts/reference/make_cnclip_fixtures.py --save-full-size "$checkpoint" ViT-B-16
 bundle="$out/cn-vit-b16" cnclip="$out/scenes-cnclip"
+# A Chinese-CLIP-format Scenes folder at 224 px: retrieval's test split and the fine-tune's
+# train split (made here, before the steps --only-finetune skips, which the fine-tune needs too).
+[[ -d $cnclip ]] || "$vlp" data synth --out "$cnclip" --format cnclip --size "$((images * 5))" --downstream-size "$images" \
+    --image-size 224 --lang zh > /dev/null
 # Everything up to the fine-tune (--only-finetune skips it when the import is there; not indented: it
 # holds here-documents).
 if ! $only_finetune || [[ ! -d $bundle ]]; then
@@ -98,8 +102,6 @@ PY
 timed "vlp evaluate zeroshot, the same images as a labelled folder, en" \
     "$vlp" evaluate zeroshot --checkpoint "$bundle" --data "$folder" --format imagefolder --language en --classes "$classes" --json
 
-[[ -d $cnclip ]] || "$vlp" data synth --out "$cnclip" --format cnclip --size "$((images * 5))" --downstream-size "$images" \
-    --image-size 224 --lang zh > /dev/null
 timed "vlp evaluate retrieval, Chinese-CLIP-format folder (test split)" \
     "$vlp" evaluate retrieval --checkpoint "$bundle" --data "$cnclip/pretrain" --format cnclip --split test --json
 
