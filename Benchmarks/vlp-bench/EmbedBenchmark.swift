@@ -16,8 +16,8 @@ import VLP
 /// Median of `VLP_BENCH_EMBED_REPEATS` (3) runs after a warm-up. Each side runs in its own process
 /// (swift-vlp's in a child told by `childVariable`), its peak memory the process's peak resident
 /// set minus its resident set before the model is loaded. Both sides get the same intra-op threads;
-/// swift-vlp's BLAS threads are `vlp embed`'s (`TorchThreads.configureForInference`: as many as the
-/// intra-op threads), the peer's OpenBLAS its own default (the core count).
+/// swift-vlp's BLAS is single-threaded as `vlp embed` runs it (`TorchThreads`: large products are
+/// split across the intra-op pool instead), the peer's OpenBLAS has its own default (the core count).
 enum EmbedBenchmark {
     static let childVariable = "VLP_BENCH_EMBED_CHILD"
 
@@ -70,7 +70,6 @@ enum EmbedBenchmark {
             throw TorchError("embed benchmark", "\(missing) is missing: run from the repository root after `make assets`")
         }
         if let child = environment[childVariable] {
-            TorchThreads.configureForInference()  // as `vlp embed` runs
             let parts = child.split(separator: "|", maxSplits: 1).map(String.init)
             let model = models.first { $0.name == parts[0] }!
             let data = try JSONSerialization.data(withJSONObject: try measure(bundle: parts[1], texts: model.texts, photos: photos,

@@ -19,7 +19,7 @@ at::Tensor attention_with_weights(const at::Tensor &q, const at::Tensor &k, cons
   const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
   // Under autocast the product is bf16 / fp16; masking and softmax run in fp32 (the fp32 policy,
   // and float's lowest value would not fit the lower precision).
-  auto scores = autocast_fp32(at::matmul(q, k.transpose(-2, -1))) * scale;
+  auto scores = autocast_fp32(pooled_matmul(q, k.transpose(-2, -1))) * scale;
   const auto lowest = at::Scalar(std::numeric_limits<float>::lowest());
   if (is_causal) {
     auto L = q.size(-2), S = k.size(-2);
@@ -36,14 +36,14 @@ at::Tensor attention_with_weights(const at::Tensor &q, const at::Tensor &k, cons
   auto w = at::softmax(scores, -1);
   if (dropout_p > 0 && train) w = at::dropout(w, dropout_p, true);
   if (weights != nullptr) *weights = w;
-  return at::matmul(w, v);
+  return pooled_matmul(w, v);
 }
 
 }  // namespace
 
 extern "C" {
 
-vt_tensor vt_linear(vt_tensor x, vt_tensor w, vt_tensor b) { VT_HANDLE(at::linear(T(x), T(w), optional_tensor(b))) }
+vt_tensor vt_linear(vt_tensor x, vt_tensor w, vt_tensor b) { VT_HANDLE(pooled_linear(T(x), T(w), optional_tensor(b))) }
 vt_tensor vt_gelu(vt_tensor x, int32_t approximate) { VT_HANDLE(at::gelu(T(x), approximate == 1 ? "tanh" : "none")) }
 vt_tensor vt_softmax(vt_tensor x, int64_t dim) { VT_HANDLE(at::softmax(autocast_fp32(T(x)), dim)) }
 vt_tensor vt_log_softmax(vt_tensor x, int64_t dim) { VT_HANDLE(at::log_softmax(autocast_fp32(T(x)), dim)) }

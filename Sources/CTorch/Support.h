@@ -60,6 +60,12 @@ bool autocast_enabled(at::DeviceType type);
 at::ScalarType autocast_dtype(at::DeviceType type);
 void set_autocast(at::DeviceType type, bool enabled, at::ScalarType dtype);
 
+/// `at::linear` and `at::matmul`, split across the intra-op pool for large fp32 products on the
+/// CPU that need no autograd while OpenBLAS runs single-threaded (PooledProducts.cpp); libtorch's
+/// own call otherwise.
+at::Tensor pooled_linear(const at::Tensor &x, const at::Tensor &weight, const c10::optional<at::Tensor> &bias);
+at::Tensor pooled_matmul(const at::Tensor &a, const at::Tensor &b);
+
 }  // namespace ctorch
 
 #define VT_TRY try {

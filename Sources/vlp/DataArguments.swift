@@ -27,3 +27,23 @@ func textKinds(_ list: String?) throws -> [TextKind]? {
         }
     }
 }
+
+/// `--classes NAME,NAME,…` (label order) as names, each trimmed; nil when the option is not given.
+func classNameList(_ list: String?) throws -> [String]? {
+    try list.map { list in
+        let names = list.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        if let empty = names.firstIndex(of: "") { throw ValidationError("--classes: name \(empty + 1) of \(names.count) is empty") }
+        return names
+    }
+}
+
+/// The class names that name an imagefolder output's folders, for one input part: `--classes`
+/// when given (label order), else the input's own folder names (an imagefolder input). An input
+/// without names (idx files) needs `--classes`. Empty for any other output format.
+func outputClassNames(reading reader: SampleReader, part: String, writing target: DatasetFormat, classes: [String]?) throws -> [String] {
+    guard target == .imagefolder else { return [] }
+    if let classes { return classes }
+    if let names = (reader as? ImageFolderLabels.Reader)?.classNames, !names.isEmpty { return names }
+    throw ValidationError("part \(part): writing imagefolder needs class names; pass --classes NAME,NAME,… in label order "
+                          + "(an imagefolder input brings its own)")
+}

@@ -21,6 +21,9 @@ struct DataConvertCommand: ParsableCommand {
     @Option(help: "WebDataset samples per shard.")
     var samplesPerShard = 1000
 
+    @Option(help: "With --to imagefolder: class names in label order, comma-separated, naming the class folders (needed for idx input; characters a folder name cannot hold become _).")
+    var classes: String?
+
     @Argument(help: "Input dataset (file, folder or brace pattern).")
     var input: String
 
@@ -29,17 +32,16 @@ struct DataConvertCommand: ParsableCommand {
 
     func validate() throws {
         guard samplesPerShard > 0 else { throw ValidationError("--samples-per-shard must be positive") }
+        if classes != nil && to != .imagefolder { throw ValidationError("--classes names image folders: it needs --to imagefolder") }
     }
 
     func run() throws {
         let target = to
+        let names = try classNameList(classes)
         let parts = try DatasetFormat.open(input, format: from,
                                            options: DatasetFormat.Options(imageFolder: images, imageRoot: images))
         for part in parts {
-            let classNames = (part.reader as? ImageFolderLabels.Reader)?.classNames ?? []
-            if target == .imagefolder && classNames.isEmpty {
-                throw ValidationError("converting to imagefolder needs class names; only an imagefolder input has them")
-            }
+            let classNames = try outputClassNames(reading: part.reader, part: part.name, writing: target, classes: names)
             let writer = try target.writer(folder: output, part: part.name, encode: pngEncode,
                                            classNames: classNames, samplesPerShard: samplesPerShard)
             var count = 0

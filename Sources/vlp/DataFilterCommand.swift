@@ -40,6 +40,9 @@ struct DataFilterCommand: ParsableCommand {
     @Option(help: "WebDataset samples per shard.")
     var samplesPerShard = 1000
 
+    @Option(help: "With an imagefolder output: class names in label order, comma-separated, naming the class folders (needed for idx input; characters a folder name cannot hold become _).")
+    var classes: String?
+
     @Option(help: "Drop images whose shorter side is below this many pixels (ALIGN 200, LAIT 300; 0: off).")
     var minSide = FilterRules().minImageSide ?? 0
 
@@ -165,16 +168,14 @@ struct DataFilterCommand: ParsableCommand {
         let scorer = try checkpoint.map { try CheckpointScorer(checkpoint: $0, batchSize: batchSize) }
         let filter = try DataFilter(rules: rules, scorer: scorer)
         let inputFormat = from
+        let names = try classNameList(classes)
         let options = DatasetFormat.Options(imageFolder: images, imageRoot: images)
         var reports: [FilterReport] = []
         for part in try DatasetFormat.open(input, format: inputFormat, options: options) {
             guard let target = to ?? Self.format(of: part.reader) else {
                 throw ValidationError("cannot tell the format of part \(part.name) to write it in; pass --to")
             }
-            let classNames = (part.reader as? ImageFolderLabels.Reader)?.classNames ?? []
-            if target == .imagefolder && classNames.isEmpty {
-                throw ValidationError("writing imagefolder needs class names; only an imagefolder input has them")
-            }
+            let classNames = try outputClassNames(reading: part.reader, part: part.name, writing: target, classes: names)
             let writer = try target.writer(folder: output, part: part.name, encode: pngEncode,
                                            classNames: classNames, samplesPerShard: samplesPerShard)
             // The part as opened above for the first pass, a fresh reader of it for the second.

@@ -57,7 +57,6 @@ struct EmbedCommand: ParsableCommand {
     }
 
     func run() throws {
-        TorchThreads.configureForInference()  // before the first forward pass
         let items = try readInputs()
         let url = URL(fileURLWithPath: checkpoint)
         let bundle = ModelBundle.isBundle(checkpoint) ? try ModelBundle.open(checkpoint) : nil

@@ -87,7 +87,6 @@ struct EvaluateCommand: ParsableCommand {
     static let scenesZeroShot = ["scenes-shape", "scenes-color"]
 
     func run() throws {
-        TorchThreads.configureForInference()  // before the first forward pass
         let bundle = try ModelBundle.open(checkpoint, device: target.device)
         let model = bundle.model
         let inputs = bundle.inputs.withContextLength(contextLength)
@@ -157,8 +156,8 @@ struct EvaluateCommand: ParsableCommand {
             samples = ScenesZeroShot.samples(try ScenesCorpus(seed: scenesSeed + 1, imageSize: inputs.imageSize), attribute: attribute, count: 280)
             names = ScenesZeroShot.classNames(attribute, language: language)
         } else {
-            guard let classes else { throw ValidationError("zeroshot on a dataset needs --classes NAME,NAME,… in label order") }
-            names = classes.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard let classes = try classNameList(classes) else { throw ValidationError("zeroshot on a dataset needs --classes NAME,NAME,… in label order") }
+            names = classes
             samples = try DatasetFormat.openPart(data, format: dataset.format, part: dataset.split).reader.readAll()
         }
         let set = try EvaluationSet.make(name: data, samples: samples, inputs: inputs)

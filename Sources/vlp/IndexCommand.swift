@@ -62,7 +62,6 @@ struct IndexCommand: ParsableCommand {
     }
 
     func run() throws {
-        TorchThreads.configureForInference()  // before the first forward pass
         let pinned = try TrainingCheckpoint.resolve(checkpoint).standardizedFileURL.path
         let embedder = try TowerEmbedder(checkpoint: pinned, batchSize: batchSize, maxLength: contextLength, device: target.device)
         let source = try IndexSource.open(images, format: dataset.format, split: dataset.split)

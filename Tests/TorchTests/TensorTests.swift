@@ -110,18 +110,4 @@ final class TensorTests: TorchTestCase {
             XCTAssertEqual(try block.sum().item(), Double(1 << 20))
         }
     }
-
-    /// Training keeps a single-threaded BLAS; inference gives it as many threads as the intra-op
-    /// pool, unless VLP_BLAS_THREADS says otherwise.
-    func testInferenceGivesTheBLASTheIntraOpThreads() throws {
-        defer { TorchThreads.configureDefaults() }
-        TorchThreads.configureDefaults(environment: [:])
-        guard let single = TorchThreads.blasThreads else { throw XCTSkip("libtorch's BLAS is not OpenBLAS") }
-        XCTAssertEqual(single, 1)
-        TorchThreads.intraOp = 2
-        TorchThreads.configureForInference(environment: ["VLP_BLAS_THREADS": "1"])
-        XCTAssertEqual(TorchThreads.blasThreads, 1)
-        TorchThreads.configureForInference(environment: [:])
-        XCTAssertEqual(TorchThreads.blasThreads, 2)
-    }
 }

@@ -3,11 +3,14 @@ import Foundation
 
 /// How many threads libtorch and its BLAS use.
 ///
-/// libtorch's intra-op pool and OpenBLAS's own pool both size themselves to the core count,
-/// and on a small machine they oversubscribe: on the 2-core CI machine, 2 intra-op threads plus
-/// OpenBLAS's threads were measured slower than 1 (see README, "Threads"). So by default the
-/// BLAS runs single-threaded (libtorch already parallelises around it) and the intra-op pool
-/// gets the cores. `VLP_NUM_THREADS` and `VLP_BLAS_THREADS` override both.
+/// libtorch's intra-op pool (OpenMP) and OpenBLAS's own pool both size themselves to the core
+/// count and fight over the cores: while one computes, the other's threads spin or yield (on the
+/// 2-core machine a quarter of a ViT-B/16 forward's cycles; README, "Threads"). So by default the
+/// BLAS runs single-threaded and the intra-op pool gets the cores; without autograd, large fp32
+/// products are split across that pool, each part one single-threaded BLAS call
+/// (CTorch/PooledProducts.cpp), so embedding, indexing and evaluation still use every core.
+/// `VLP_NUM_THREADS` and `VLP_BLAS_THREADS` override both (a BLAS with more than one thread turns
+/// the split off).
 ///
 /// Nothing is applied behind the caller's back: a program calls `configureDefaults()` once at
 /// start-up, before its first tensor (the `vlp` and `vlp-bench` entry points and the test
@@ -18,17 +21,6 @@ public enum TorchThreads {
     public static var intraOp: Int {
         get { Int(vt_get_num_threads()) }
         set { _ = vt_set_num_threads(Int32(Swift.max(1, newValue))) }
-    }
-
-    /// The setting for batch inference — embedding, indexing, evaluation: BLAS threads as many as
-    /// the intra-op threads, unless `VLP_BLAS_THREADS` says otherwise. A ViT-B's forward pass over a
-    /// batch is mostly large matrix products, which a single-threaded BLAS ran at 0.56–0.61× the
-    /// speed of two threads on the 2-core machine (README, "Threads"); training steps, and the
-    /// one-query-at-a-time search and server, keep the single-threaded default
-    /// `configureDefaults()` sets. `vlp embed`, `index` and `evaluate` call it before their work.
-    public static func configureForInference(environment: [String: String] = ProcessInfo.processInfo.environment) {
-        guard environment["VLP_BLAS_THREADS"] == nil else { return }
-        setBLASThreads(intraOp)
     }
 
     /// OpenBLAS's thread count; nil when libtorch's BLAS is not OpenBLAS.

@@ -189,7 +189,7 @@ public enum DatasetFormat: String, CaseIterable, Sendable {
             let url = URL(fileURLWithPath: folder + "/" + safe + ".txt")
             return try FlickrCaptions.Writer(path: url.path, imageFolder: url.deletingLastPathComponent().path + "/images", encode: encode)
         case .imagefolder:
-            return ImageFolderLabels.Writer(root: folder + "/" + safe, classNames: classNames, encode: encode)
+            return try ImageFolderLabels.Writer(root: folder + "/" + safe, classNames: classNames, encode: encode)
         case .idx:
             return IDXLabels.Writer(images: folder + "/" + safe + "-images-idx3-ubyte", labels: folder + "/" + safe + "-labels-idx1-ubyte")
         }

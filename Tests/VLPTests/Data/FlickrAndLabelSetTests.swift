@@ -50,7 +50,7 @@ final class LabelSetTests: TorchTestCase {
     func testImageFolderRoundTripAndPrompts() throws {
         let folder = try makeDataTestFolder()
         let names = ["猫", "dog"]
-        let writer = ImageFolderLabels.Writer(root: folder, classNames: names, encode: dataTestPPM)
+        let writer = try ImageFolderLabels.Writer(root: folder, classNames: names, encode: dataTestPPM)
         for i in 0..<4 {
             try writer.write(Sample(id: "i\(i)", image: .pixels(dataTestImage(seed: i)), texts: [], label: i % 2))
         }

@@ -61,7 +61,17 @@ public enum ImageFolderLabels {
         public let classNames: [String]
         private let encode: ((RGBImage) throws -> Data)?
 
-        public init(root: String, classNames: [String], encode: ((RGBImage) throws -> Data)? = nil) {
+        /// Two names that make the same folder (`T-shirt/top` and `T-shirt_top`: characters a
+        /// folder name cannot hold become `_`) are an error naming both.
+        public init(root: String, classNames: [String], encode: ((RGBImage) throws -> Data)? = nil) throws {
+            var seen: [String: String] = [:]
+            for name in classNames {
+                let folder = SafeFileName.from(name)
+                if let earlier = seen[folder] {
+                    throw DatasetError.invalidArgument("classes \"\(earlier)\" and \"\(name)\" would share the folder \(folder)")
+                }
+                seen[folder] = name
+            }
             self.root = root
             self.classNames = classNames
             self.encode = encode
