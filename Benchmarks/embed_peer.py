@@ -6,7 +6,9 @@ package, on Debian's torch 1.13 (the libtorch the Swift build links). Prints one
         builds MODEL with random weights (seeded) and saves its state dict, which the Swift side
         imports (`vlp import`), so both sides run the same architecture and weights.
     embed_peer.py measure MODEL CHECKPOINT SPEC
-        SPEC (JSON): batches, repeats, threads, photos (files), texts. For each batch size: images/s
+        SPEC (JSON): batches, repeats, threads, photos (files), texts, device (cpu, the default, or
+        cuda: model and inputs on the GPU, each timed call ending with torch.cuda.synchronize(),
+        decoding and preprocessing on the CPU). For each batch size: images/s
         of the forward pass alone (pixels prepared once: the package's transform of the photos,
         cycled to the batch) and end to end (PIL decode + the package's transform + stack +
         forward), texts/s of the forward alone (ids tokenized once) and end to end (tokenize +
@@ -48,12 +50,16 @@ def build(name):
     raise SystemExit(f"unknown model {name}")
 
 
-def median_seconds(body, repeats):
-    body()  # warm-up
+def median_seconds(body, repeats, device="cpu"):
+    def run():
+        body()
+        if device == "cuda":
+            torch.cuda.synchronize()
+    run()  # warm-up
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        body()
+        run()
         times.append(time.perf_counter() - start)
     return sorted(times)[len(times) // 2]
 
@@ -70,22 +76,27 @@ def measure(name, checkpoint, spec):
     before = resident_bytes()
     model, transform, tokenizer = build(name)
     model.load_state_dict(torch.load(checkpoint))
+    device = spec.get("device", "cpu")
+    if device not in ("cpu", "cuda"):
+        sys.exit(f"embed_peer: device {device!r} is neither cpu nor cuda")
+    model.to(device)
     model.eval()
     result = {"images": {}, "texts": {}}
     with torch.no_grad():
         for batch in spec["batches"]:
             files = [spec["photos"][i % len(spec["photos"])] for i in range(batch)]
             texts = [spec["texts"][i % len(spec["texts"])] for i in range(batch)]
-            pixels = torch.stack([transform(Image.open(f)) for f in files])
-            ids = tokenizer(texts)
+            pixels = torch.stack([transform(Image.open(f)) for f in files]).to(device)
+            ids = tokenizer(texts).to(device)
             result["images"][str(batch)] = {
-                "forward": median_seconds(lambda: normalized(model.encode_image(pixels)), spec["repeats"]),
+                "forward": median_seconds(lambda: normalized(model.encode_image(pixels)), spec["repeats"], device),
                 "end_to_end": median_seconds(
-                    lambda: normalized(model.encode_image(torch.stack([transform(Image.open(f)) for f in files]))), spec["repeats"]),
+                    lambda: normalized(model.encode_image(torch.stack([transform(Image.open(f)) for f in files]).to(device))),
+                    spec["repeats"], device),
             }
             result["texts"][str(batch)] = {
-                "forward": median_seconds(lambda: normalized(model.encode_text(ids)), spec["repeats"]),
-                "end_to_end": median_seconds(lambda: normalized(model.encode_text(tokenizer(texts))), spec["repeats"]),
+                "forward": median_seconds(lambda: normalized(model.encode_text(ids)), spec["repeats"], device),
+                "end_to_end": median_seconds(lambda: normalized(model.encode_text(tokenizer(texts).to(device))), spec["repeats"], device),
             }
     result["resident_before_bytes"] = before
     result["peak_resident_bytes"] = peak_resident_bytes()

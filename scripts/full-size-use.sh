@@ -83,24 +83,15 @@ PY
 timed "vlp evaluate zeroshot, Fashion-MNIST t10k[:$images], zh" \
     "$vlp" evaluate zeroshot --checkpoint "$bundle" --data "$subset" --format idx --language zh --classes "$classes" --json
 
-# The same images as PNG files in one folder per label (0 … 9, sorted as the class list is
-# ordered; Fashion-MNIST's "T-shirt/top" cannot be a folder name).
+# The same images as PNG files in one folder per class (`vlp data convert --classes`: the folder
+# names are the class names, "T-shirt/top" as T-shirt_top). Read back, a folder's classes are its
+# sorted folder names (torchvision's ImageFolder), so those, with spaces, are the prompts' names.
 folder="$out/fashion-mnist-folder"
 rm -rf "$folder"
-/usr/bin/python3 - "$subset" "$folder" <<'PY'
-import gzip, os, sys
-from PIL import Image
-source, target = sys.argv[1], sys.argv[2]
-with gzip.open(f"{source}/t10k-images-idx3-ubyte.gz") as f:
-    data = f.read()
-with gzip.open(f"{source}/t10k-labels-idx1-ubyte.gz") as f:
-    labels = f.read()[8:]
-for i, label in enumerate(labels):
-    os.makedirs(f"{target}/{label}", exist_ok=True)
-    Image.frombytes("L", (28, 28), data[16 + i * 784:16 + (i + 1) * 784]).save(f"{target}/{label}/{i:05d}.png")
-PY
+"$vlp" data convert "$subset" "$folder" --from idx --to imagefolder --classes "$classes"
+folder_classes=$(find "$folder/t10k" -mindepth 1 -maxdepth 1 -type d -printf '%f\n' | LC_ALL=C sort | tr '_' ' ' | paste -sd, -)
 timed "vlp evaluate zeroshot, the same images as a labelled folder, en" \
-    "$vlp" evaluate zeroshot --checkpoint "$bundle" --data "$folder" --format imagefolder --language en --classes "$classes" --json
+    "$vlp" evaluate zeroshot --checkpoint "$bundle" --data "$folder/t10k" --format imagefolder --language en --classes "$folder_classes" --json
 
 timed "vlp evaluate retrieval, Chinese-CLIP-format folder (test split)" \
     "$vlp" evaluate retrieval --checkpoint "$bundle" --data "$cnclip/pretrain" --format cnclip --split test --json

@@ -16,13 +16,14 @@
 #   bash scripts/gpu-check.sh run [--bundle DIR|FILE.tar.xz] [--out DIR] [--python PYTHON]
 #       there: unpacks the bundle if it is the archive (and installs the wheels beside it into a
 #       scratch folder when python cannot import open_clip), loads torch's libraries from the
-#       installed PyTorch (python -c 'import torch'), then, each step under its own time limit (together at most 8 minutes):
+#       installed PyTorch (python -c 'import torch'), then, each step under its own time limit (together at most 14 minutes):
 #         1. tests   the TorchTests target of the test bundle (CUDATests among them: ops against
 #                    the CPU, bf16 autocast, a 1-rank NCCL group), with the GPU visible
 #         2. pretrain  vlp pretrain --device cuda: R2D2-tiny, bf16, PRETRAIN_STEPS steps
 #         3. evaluate  vlp evaluate retrieval and matching --device cuda on that checkpoint
 #         4. nccl    the 1-rank NCCL process group alone: all-reduce, all-gather, broadcast
 #         5. bench   vlp-bench train-step with VLP_BENCH_DEVICE=cuda, against PyTorch on the GPU
+#         6. embed   vlp-bench embed with VLP_BENCH_DEVICE=cuda, against cn_clip and open_clip there
 #       and writes OUT/summary.md (one row a step: passed / failed / skipped, seconds, numbers)
 #       and OUT/gpu-check.log (every step's output). Without a GPU the CUDA steps are reported
 #       "skipped: no GPU" and their CPU fall-backs run instead (the tests as they are, a short
@@ -45,6 +46,8 @@ CUDA_HEADERS=${CUDA_HEADERS:-"nvidia-cuda-nvcc==13.0.* nvidia-cuda-cccl==13.0.*"
 PRETRAIN_STEPS=${PRETRAIN_STEPS:-300}    # on the GPU; the CPU fall-back runs CPU_PRETRAIN_STEPS
 CPU_PRETRAIN_STEPS=${CPU_PRETRAIN_STEPS:-20}
 TEST_FILTER=${TEST_FILTER:-TorchTests}
+# Benchmark steps to leave out, space-separated (bench, embed): device time is rationed.
+SKIP_BENCHMARKS=${SKIP_BENCHMARKS:-}
 # Tests that read model weights the bundle does not carry (it holds tokenizers only, to stay
 # small), space-separated.
 TEST_SKIP=${TEST_SKIP:-TorchTests.SerializationTests/testRealLegacyCheckpointMatchesTorchLoad}
@@ -110,7 +113,12 @@ build() {
     local tests="$bin/swift-vlpPackageTests.xctest"
     [ -f "$tests" ] || die "no test bundle at $tests"
     cp "$bin/vlp" "$bin/vlp-bench" "$tests" "$bundle/bin/"
-    cp -R "$bin"/*.resources "$bundle/bin/"
+    # The resource bundles, less the VLP tests' fixtures (6 MB): the check runs the Torch target,
+    # and the trip has 64 MiB.
+    local resources
+    for resources in "$bin"/*.resources; do
+        [ "$(basename "$resources")" = swift-vlp_VLPTests.resources ] || cp -R "$resources" "$bundle/bin/"
+    done
     # Symbols and debug information are most of a binary's size; nothing in the check reads them
     # (XCTest on Linux lists its tests in generated code, not by symbol lookup).
     strip --strip-all "$bundle"/bin/vlp "$bundle"/bin/vlp-bench "$bundle/bin/swift-vlpPackageTests.xctest"
@@ -119,8 +127,8 @@ build() {
         cp -L "$library" "$bundle/lib/"
     done
     strip --strip-unneeded "$bundle"/lib/*.so*
-    # What R2D2-tiny's tokenizers and the tests read from assets/ (no model weights).
-    cp -R "$repo/assets/cn-clip" "$repo/assets/jieba" "$repo/assets/open-clip" "$bundle/assets/"
+    # What R2D2-tiny's tokenizers, the tests and vlp-bench embed read from assets/ (no model weights).
+    cp -R "$repo/assets/cn-clip" "$repo/assets/jieba" "$repo/assets/open-clip" "$repo/assets/photos" "$bundle/assets/"
     cp "$repo/assets/minilm/vocab.txt" "$bundle/assets/minilm/"
     cp "$repo"/Benchmarks/*.py "$bundle/Benchmarks/" 2>/dev/null || true
     cp "$repo/scripts/gpu-check.sh" "$bundle/"
@@ -143,7 +151,8 @@ build() {
     # links the same modules) is stored about once.
     tar -C "$(dirname "$bundle")" -cf - "$(basename "$bundle")" | xz --lzma2=preset=9e,dict=256MiB > "$pack/$(basename "$bundle").tar.xz.partial"
     mv "$pack/$(basename "$bundle").tar.xz.partial" "$pack/$(basename "$bundle").tar.xz"
-    python3 -m pip download -q --no-deps --only-binary=:all: -d "$pack/wheels" open_clip_torch==2.32.0 ftfy==6.3.1 wcwidth==0.2.13
+    python3 -m pip download -q --no-deps --only-binary=:all: -d "$pack/wheels" open_clip_torch==2.32.0 ftfy==6.3.1 wcwidth==0.2.13 \
+        cn-clip==1.6.0 six==1.16.0
     say "pack: $(du -sh "$pack" | cut -f1) in $pack (xz took $((SECONDS - packed)) s); the device tool carries 64 MiB with the working tree"
 }
 
@@ -268,8 +277,8 @@ run() {
         mkdir -p "$work/bundle"
         bundle=$(unpack_bundle "$archive" "$work/bundle")
         unpacked=" (unpacked from $(basename "$archive") in $((SECONDS - started)) s)"
-        # The peer's wheels, when this python lacks open_clip.
-        if ! "$python" -c 'import open_clip' 2>/dev/null && compgen -G "$(dirname "$archive")/wheels/*.whl" >/dev/null; then
+        # The peers' wheels, when this python lacks open_clip or cn_clip.
+        if ! "$python" -c 'import open_clip, cn_clip' 2>/dev/null && compgen -G "$(dirname "$archive")/wheels/*.whl" >/dev/null; then
             "$python" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target "$work/site" \
                 "$(dirname "$archive")"/wheels/*.whl >>"$log" 2>&1 || say "warning: the peer's wheels did not install (see $log)"
             export PYTHONPATH="$work/site${PYTHONPATH:+:$PYTHONPATH}"
@@ -351,7 +360,9 @@ run() {
     # 5. vlp-bench train-step against PyTorch on the same GPU
     local known
     known=$("$bundle/bin/vlp-bench" --list 2>&1 || true)
-    if ! printf '%s\n' "$known" | grep -q '"train-step"'; then
+    if [[ " $SKIP_BENCHMARKS " == *" bench "* ]]; then
+        skip "vlp-bench train-step" "left out (SKIP_BENCHMARKS)"
+    elif ! printf '%s\n' "$known" | grep -q '"train-step"'; then
         skip "vlp-bench train-step" "this vlp-bench has no train-step benchmark"
     elif [ "$cuda" != True ]; then
         skip "vlp-bench train-step --device cuda" "no GPU"
@@ -360,6 +371,18 @@ run() {
         step bench 150 env VLP_BENCH_DEVICE=cuda VLP_PEER_PYTHON="$python" VLP_BENCH_TRAIN_STEP_WARMUP=5 \
             VLP_BENCH_TRAIN_STEP_STEPS=30 "$bundle/bin/vlp-bench" train-step
         row "vlp-bench train-step (cuda, against open_clip on PyTorch)" "$step_status" "$step_seconds" "$(printf '%s\n' "$step_output" | tail -4 | tr '\n' ' ' | cut -c1-400)"
+    fi
+
+    # 6. vlp-bench embed against cn_clip and open_clip on the same GPU
+    if [[ " $SKIP_BENCHMARKS " == *" embed "* ]]; then
+        skip "vlp-bench embed" "left out (SKIP_BENCHMARKS)"
+    elif ! printf '%s\n' "$known" | grep -q '"embed"'; then
+        skip "vlp-bench embed" "this vlp-bench has no embed benchmark"
+    elif [ "$cuda" != True ]; then
+        skip "vlp-bench embed --device cuda" "no GPU"
+    else
+        step embed 240 env VLP_BENCH_DEVICE=cuda VLP_PEER_PYTHON="$python" VLP_BENCH_EMBED_REPEATS=5 "$bundle/bin/vlp-bench" embed
+        row "vlp-bench embed (cuda, against cn_clip and open_clip on PyTorch)" "$step_status" "$step_seconds" "$(printf '%s\n' "$step_output" | grep -E '×|peak' | tr '\n' ' ' | cut -c1-1500)"
     fi
 
     {

@@ -18,6 +18,10 @@ import VLP
 /// set minus its resident set before the model is loaded. Both sides get the same intra-op threads;
 /// swift-vlp's BLAS is single-threaded as `vlp embed` runs it (`TorchThreads`: large products are
 /// split across the intra-op pool instead), the peer's OpenBLAS has its own default (the core count).
+///
+/// `VLP_BENCH_DEVICE=cuda` runs both forwards on the GPU (the peer then needs a CUDA PyTorch with
+/// the packages); decoding, preprocessing and tokenizing stay on the CPU, and every timed call
+/// ends with a device synchronisation. The memory line is then the CPU's resident set only.
 enum EmbedBenchmark {
     static let childVariable = "VLP_BENCH_EMBED_CHILD"
 
@@ -65,6 +69,8 @@ enum EmbedBenchmark {
         let batches = (environment["VLP_BENCH_EMBED_BATCHES"] ?? "1,16,64").split(separator: ",").compactMap { Int($0) }
         let repeats = Int(environment["VLP_BENCH_EMBED_REPEATS"] ?? "") ?? 3
         let selected = environment["VLP_BENCH_EMBED_MODELS"].map { Set($0.split(separator: ",").map(String.init)) }
+        let device = try Device(parsing: environment["VLP_BENCH_DEVICE"] ?? "cpu")
+        try device.checkAvailable()
         let photos = ["hubble_deep_field.jpg", "retina.jpg", "rocket.jpg", "chelsea.png", "coffee.png", "astronaut.png"].map { "assets/photos/" + $0 }
         if let missing = photos.first(where: { !FileManager.default.fileExists(atPath: $0) }) {
             throw TorchError("embed benchmark", "\(missing) is missing: run from the repository root after `make assets`")
@@ -73,12 +79,12 @@ enum EmbedBenchmark {
             let parts = child.split(separator: "|", maxSplits: 1).map(String.init)
             let model = models.first { $0.name == parts[0] }!
             let data = try JSONSerialization.data(withJSONObject: try measure(bundle: parts[1], texts: model.texts, photos: photos,
-                                                                                batches: batches, repeats: repeats))
+                                                                                batches: batches, repeats: repeats, device: device))
             FileHandle.standardOutput.write(data)
             return
         }
         let threads = TorchThreads.intraOp
-        print("embed: images/s and texts/s, swift-vlp against the model's own package on the same weights; batches \(batches), "
+        print("embed on \(device): images/s and texts/s, swift-vlp against the model's own package on the same weights; batches \(batches), "
               + "median of \(repeats) after a warm-up; intra-op threads \(threads); photos: \(photos.count) files cycled "
               + "(3 JPEGs 1000–2000 px, 3 PNGs); forward = inputs prepared once, end to end = from files / strings")
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("vlp-bench-embed-\(getpid())")
@@ -95,7 +101,8 @@ enum EmbedBenchmark {
                                                            environment: [childVariable: "\(model.name)|\(bundle.path)"])
             guard let json else { throw TorchError("embed benchmark", "the swift-vlp child failed (status \(status)); see its message above") }
             let ours = try Measurement(json: json, from: "the swift-vlp child")
-            let spec: [String: Any] = ["batches": batches, "repeats": repeats, "threads": threads, "photos": photos, "texts": model.texts]
+            let spec: [String: Any] = ["batches": batches, "repeats": repeats, "threads": threads, "photos": photos, "texts": model.texts,
+                                       "device": device == .cpu ? "cpu" : "cuda"]
             let specJSON = String(decoding: try JSONSerialization.data(withJSONObject: spec), as: UTF8.self)
             let peer = try Measurement(json: try PythonPeer.run("Benchmarks/embed_peer.py", ["measure", model.name, checkpoint, specJSON],
                                                                 requirement: requirement), from: "the peer")
@@ -109,7 +116,8 @@ enum EmbedBenchmark {
                                  b / o.forward, b / p.forward, p.forward / o.forward, b / o.endToEnd, b / p.endToEnd, p.endToEnd / o.endToEnd))
                 }
             }
-            print(String(format: "  peak memory: swift-vlp %.0f MiB, peer %.0f MiB (ratio %.2f×, lower is smaller)", ours.peakMiB, peer.peakMiB,
+            print(String(format: "  peak memory%@: swift-vlp %.0f MiB, peer %.0f MiB (ratio %.2f×, lower is smaller)",
+                         device == .cpu ? "" : " (CPU resident set only)", ours.peakMiB, peer.peakMiB,
                          ours.peakMiB / peer.peakMiB))
         }
         print("  (ratio = swift-vlp / peer throughput, higher is faster)")
@@ -118,23 +126,30 @@ enum EmbedBenchmark {
     static let requirement = "torch (python3-torch), Pillow, cn-clip 1.6.0 and open_clip_torch 2.32.0 (see the peer's header)"
 
     /// Embeds in this process: the JSON the peer prints, for the bundle at `bundle`.
-    static func measure(bundle path: String, texts: [String], photos: [String], batches: [Int], repeats: Int) throws -> [String: Any] {
+    static func measure(bundle path: String, texts: [String], photos: [String], batches: [Int], repeats: Int,
+                        device: Device) throws -> [String: Any] {
         let before = TrainStepBenchmark.residentBytes()
-        let bundle = try ModelBundle.open(path)
+        let bundle = try ModelBundle.open(path, device: device)
+        func timed(_ body: () throws -> Tensor) throws -> Double {
+            try medianSeconds(repeats) {
+                _ = try body()
+                try device.synchronize()
+            }
+        }
         var images: [String: Any] = [:], textRows: [String: Any] = [:]
         try withNoGrad {
             for batch in batches {
                 let embedder = try TowerEmbedder(bundle, batchSize: batch)
                 let files = (0..<batch).map { photos[$0 % photos.count] }
                 let strings = (0..<batch).map { texts[$0 % texts.count] }
-                let pixels = try preprocessed(files, embedder)
+                let pixels = try preprocessed(files, embedder).to(device: device)
                 // The peer's fixed-length ids: every text padded to the full context.
                 let encoded = try strings.map { try embedder.inputs.tokenizer.encode($0, maxLength: embedder.maxLength, paddedTo: embedder.maxLength) }
-                let ids = try TextBatch(encoded, paddingID: embedder.inputs.tokenizer.paddingID)
-                images["\(batch)"] = ["forward": try medianSeconds(repeats) { _ = try embedder.imageFeatures(pixels: pixels) },
-                                      "end_to_end": try medianSeconds(repeats) { _ = try embedder.imageFeatures(files: files) }]
-                textRows["\(batch)"] = ["forward": try medianSeconds(repeats) { _ = try embedder.towers.encodeTexts(ids.inputIDs, attentionMask: ids.attentionMask).features },
-                                        "end_to_end": try medianSeconds(repeats) { _ = try embedder.textFeatures(strings) }]
+                let ids = try TextBatch(encoded, paddingID: embedder.inputs.tokenizer.paddingID, device: device)
+                images["\(batch)"] = ["forward": try timed { try embedder.imageFeatures(pixels: pixels) },
+                                      "end_to_end": try timed { try embedder.imageFeatures(files: files) }]
+                textRows["\(batch)"] = ["forward": try timed { try embedder.towers.encodeTexts(ids.inputIDs, attentionMask: ids.attentionMask).features },
+                                        "end_to_end": try timed { try embedder.textFeatures(strings) }]
             }
         }
         return ["images": images, "texts": textRows, "resident_before_bytes": before,

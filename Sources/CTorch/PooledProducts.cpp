@@ -15,6 +15,7 @@
 
 #include <ATen/Parallel.h>
 #include <ATen/ThreadLocalState.h>
+#include <c10/core/GradMode.h>
 
 #include "Support.h"
 
@@ -84,7 +85,7 @@ bool pooled(std::initializer_list<const at::Tensor *> operands, double work) {
   if (work < kPooledMinimumWork || at::get_num_threads() < 2 || at::in_parallel_region() || !gomp().available()) return false;
   // Concurrent calls into OpenBLAS are only safe, and only useful, when it runs single-threaded.
   if (openblas_threads() != 1 || autocast_enabled(at::kCPU)) return false;
-  const bool grad = at::GradMode::is_enabled();
+  const bool grad = c10::GradMode::is_enabled();
   for (const auto *t : operands) {
     if (!t->defined()) continue;
     if (!t->device().is_cpu() || t->layout() != at::kStrided || t->scalar_type() != at::kFloat) return false;

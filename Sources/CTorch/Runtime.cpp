@@ -60,13 +60,17 @@ bool vt_set_flush_denormal(bool on) {
   }
 }
 
-bool vt_set_heap_thresholds(int32_t mmap_threshold, int32_t trim_threshold) {
+bool vt_set_heap_thresholds(int32_t mmap_threshold, int32_t trim_threshold, bool heap_only) {
 #if defined(__GLIBC__)
-  // Setting either turns off glibc's sliding mmap threshold, so both are set together.
-  return mallopt(M_MMAP_THRESHOLD, mmap_threshold) == 1 && mallopt(M_TRIM_THRESHOLD, trim_threshold) == 1;
+  // Setting either turns off glibc's sliding mmap threshold, so both are set together. With
+  // heap_only no block is mmapped at all, however large (glibc still falls back to mmap when the
+  // heap cannot grow).
+  return mallopt(M_MMAP_THRESHOLD, mmap_threshold) == 1 && mallopt(M_TRIM_THRESHOLD, trim_threshold) == 1 &&
+         (!heap_only || mallopt(M_MMAP_MAX, 0) == 1);
 #else
   (void)mmap_threshold;
   (void)trim_threshold;
+  (void)heap_only;
   return false;
 #endif
 }

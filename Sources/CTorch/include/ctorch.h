@@ -50,10 +50,10 @@ int32_t vt_get_blas_threads(void);
 /// Flush denormal floats to zero on this thread (and threads it creates later); returns whether
 /// the CPU supports it.
 bool vt_set_flush_denormal(bool on);
-/// glibc's malloc: serve blocks up to `mmap_threshold` bytes from the heap rather than from
-/// fresh mappings, and return freed heap to the system only beyond `trim_threshold` bytes.
-/// Returns false where the C library is not glibc or refuses a value.
-bool vt_set_heap_thresholds(int32_t mmap_threshold, int32_t trim_threshold);
+/// glibc's malloc: serve blocks up to `mmap_threshold` bytes (every block with `heap_only`) from
+/// the heap rather than from fresh mappings, and return freed heap to the system only beyond
+/// `trim_threshold` bytes. Returns false where the C library is not glibc or refuses a value.
+bool vt_set_heap_thresholds(int32_t mmap_threshold, int32_t trim_threshold, bool heap_only);
 bool vt_cuda_is_available(void);
 int32_t vt_cuda_device_count(void);
 /// Waits for every kernel queued on GPU `index` (torch.cuda.synchronize); 0 on success, 1 on error.
