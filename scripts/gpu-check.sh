@@ -358,14 +358,18 @@ run() {
     fi
 
     # 5. vlp-bench train-step against PyTorch on the same GPU
-    local known
+    local known reason
     known=$("$bundle/bin/vlp-bench" --list 2>&1 || true)
-    if [[ " $SKIP_BENCHMARKS " == *" bench "* ]]; then
-        skip "vlp-bench train-step" "left out (SKIP_BENCHMARKS)"
-    elif ! printf '%s\n' "$known" | grep -q '"train-step"'; then
-        skip "vlp-bench train-step" "this vlp-bench has no train-step benchmark"
-    elif [ "$cuda" != True ]; then
-        skip "vlp-bench train-step --device cuda" "no GPU"
+    # Why benchmark step $1 (vlp-bench's $2) does not run here; nothing when it does.
+    benchmark_skip_reason() {
+        if [[ " $SKIP_BENCHMARKS " == *" $1 "* ]]; then echo "left out (SKIP_BENCHMARKS)"
+        elif ! printf '%s\n' "$known" | grep -q "\"$2\""; then echo "this vlp-bench has no $2 benchmark"
+        elif [ "$cuda" != True ]; then echo "no GPU"
+        fi
+    }
+    reason=$(benchmark_skip_reason bench train-step)
+    if [ -n "$reason" ]; then
+        skip "vlp-bench train-step --device cuda" "$reason"
     else
         # Eight processes (two rounds of each side and precision), each starting CUDA.
         step bench 150 env VLP_BENCH_DEVICE=cuda VLP_PEER_PYTHON="$python" VLP_BENCH_TRAIN_STEP_WARMUP=5 \
@@ -374,12 +378,9 @@ run() {
     fi
 
     # 6. vlp-bench embed against cn_clip and open_clip on the same GPU
-    if [[ " $SKIP_BENCHMARKS " == *" embed "* ]]; then
-        skip "vlp-bench embed" "left out (SKIP_BENCHMARKS)"
-    elif ! printf '%s\n' "$known" | grep -q '"embed"'; then
-        skip "vlp-bench embed" "this vlp-bench has no embed benchmark"
-    elif [ "$cuda" != True ]; then
-        skip "vlp-bench embed --device cuda" "no GPU"
+    reason=$(benchmark_skip_reason embed embed)
+    if [ -n "$reason" ]; then
+        skip "vlp-bench embed --device cuda" "$reason"
     else
         step embed 240 env VLP_BENCH_DEVICE=cuda VLP_PEER_PYTHON="$python" VLP_BENCH_EMBED_REPEATS=5 "$bundle/bin/vlp-bench" embed
         row "vlp-bench embed (cuda, against cn_clip and open_clip on PyTorch)" "$step_status" "$step_seconds" "$(printf '%s\n' "$step_output" | grep -E '×|peak' | tr '\n' ' ' | cut -c1-1500)"
