@@ -39,9 +39,15 @@ func classNameList(_ list: String?) throws -> [String]? {
 
 /// The class names that name an imagefolder output's folders, for one input part: `--classes`
 /// when given (label order), else the input's own folder names (an imagefolder input). An input
-/// without names (idx files) needs `--classes`. Empty for any other output format.
+/// without names (idx files) needs `--classes`. Empty for any other output format, which
+/// `--classes` cannot name.
 func outputClassNames(reading reader: SampleReader, part: String, writing target: DatasetFormat, classes: [String]?) throws -> [String] {
-    guard target == .imagefolder else { return [] }
+    guard target == .imagefolder else {
+        if classes != nil {
+            throw ValidationError("--classes names image folders: it needs --to imagefolder (part \(part) would be written as \(target.rawValue))")
+        }
+        return []
+    }
     if let classes { return classes }
     if let names = (reader as? ImageFolderLabels.Reader)?.classNames, !names.isEmpty { return names }
     throw ValidationError("part \(part): writing imagefolder needs class names; pass --classes NAME,NAME,… in label order "

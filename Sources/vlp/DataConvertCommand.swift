@@ -32,7 +32,6 @@ struct DataConvertCommand: ParsableCommand {
 
     func validate() throws {
         guard samplesPerShard > 0 else { throw ValidationError("--samples-per-shard must be positive") }
-        if classes != nil && to != .imagefolder { throw ValidationError("--classes names image folders: it needs --to imagefolder") }
     }
 
     func run() throws {

@@ -3,7 +3,7 @@ import XCTest
 @testable import VLP
 
 /// `vlp data convert` through the built binary: idx files (labels without names) into one folder
-/// per class named by `--classes`, and the refusals.
+/// per class named by `--classes`, and the refusals (`data filter`'s `--classes` among them).
 final class DataConvertCommandTests: TorchTestCase {
     /// `in/t10k-images-idx3-ubyte` + labels: 4 grey 6×5 images with labels 0, 1, 2, 0.
     func writeIDX(_ folder: String) throws -> String {
@@ -51,5 +51,10 @@ final class DataConvertCommandTests: TorchTestCase {
         let wrongTarget = try runVLP(["data", "convert", input, folder + "/jsonl", "--to", "jsonl", "--classes", "a,b,c"])
         XCTAssertNotEqual(wrongTarget.status, 0)
         XCTAssertTrue(wrongTarget.errors.contains("--classes names image folders: it needs --to imagefolder"), wrongTarget.errors)
+        // `data filter` writes the input's format unless told: idx here, which --classes cannot name.
+        let filtered = try runVLP(["data", "filter", input, folder + "/filtered", "--classes", "a,b,c"])
+        XCTAssertNotEqual(filtered.status, 0)
+        XCTAssertTrue(filtered.errors.contains("--classes names image folders: it needs --to imagefolder (part t10k would be written as idx)"),
+                      filtered.errors)
     }
 }
